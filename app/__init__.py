@@ -1,0 +1,54 @@
+"""Upcron: uptime monitors, HTTP cron jobs and heartbeat monitoring in one server."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from app import config as config_module
+from app.config import PROJECT_ROOT
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the Flask app: settings, extensions, blueprints and CLI commands — nothing else."""
+    settings = config_module.load()
+    settings.update(config or {})
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_DIR"],
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session that signs them
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    app.config.update(settings)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+    from app import extensions, models  # noqa: F401  (models register their tables)
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(
+        app, extensions.db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True
+    )
+    extensions.csrf.init_app(app)
+    extensions.htmx.init_app(app)
+    extensions.redis_client.init_app(app)
+    extensions.login_manager.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            extensions.configure_sqlite(extensions.db.engine)
+
+    from app.web import register
+
+    register(app)
+    return app

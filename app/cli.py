@@ -1,0 +1,174 @@
+"""The `upcron` command: run the whole stack or one process of it, and manage admins."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+import redis
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from app import config as config_module
+from app import create_app
+from app.processes import Supervisor, embedded_redis_argv, gunicorn_argv
+from app.services import accounts
+from app.services.errors import ValidationError
+
+cli = FlaskGroup(
+    create_app=lambda: create_app(),
+    add_default_commands=False,
+    load_dotenv=False,
+    set_debug_flag=False,
+    help="Upcron: uptime monitors, HTTP cron jobs and heartbeats. Settings come from "
+    "UPCRON_* environment variables (see the README).",
+)
+# Flask's own options (--app, --env-file, --debug, --version) make no sense for Upcron.
+cli.params = [p for p in cli.params if p.name not in {"app", "env_file", "debug", "version"}]
+
+
+def main() -> None:
+    """Console entry point: refuse bad settings with one line before anything starts."""
+    try:
+        config_module.load()
+    except config_module.ConfigError as exc:
+        sys.exit(f"upcron: {exc}")
+    cli.main(prog_name="upcron")
+
+
+@cli.command()
+def up():
+    """Run everything on this machine: Redis (embedded if needed), web and workers."""
+    app = current_app._get_current_object()
+    config = app.config
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop.set())
+
+    supervisor = Supervisor()
+    _log_through(supervisor)
+    env = dict(os.environ)
+    code = 0
+    try:
+        if config["REDIS_EMBEDDED"]:
+            _start_embedded_redis(supervisor, config)
+            env["UPCRON_REDIS_URL"] = config["REDIS_URL"]
+        supervisor.say("upcron", "migrating the database")
+        _migrate(app)
+        supervisor.start("web", gunicorn_argv(config), env)
+        for n in range(1, config["WORKERS"] + 1):
+            supervisor.start(f"worker.{n}", [sys.executable, "-m", "app", "worker"], env)
+        if _wait_for_port(config["HOST"], config["PORT"], stop, supervisor):
+            supervisor.say("upcron", f"Upcron is running at {config['BASE_URL']}  (Ctrl-C stops)")
+        while not stop.is_set():
+            exited = supervisor.first_exit()
+            if exited:
+                supervisor.say("upcron", f"{exited[0]} exited with code {exited[1]}; stopping")
+                code = 1
+                break
+            stop.wait(0.5)
+    except click.ClickException:
+        code = 1
+        raise
+    finally:
+        supervisor.say("upcron", "stopping")
+        supervisor.stop()
+        supervisor.say("upcron", "stopped")
+    sys.exit(code)
+
+
+def _log_through(supervisor: Supervisor) -> None:
+    """Our own log lines (migrations…) get the same prefixed format as the children's."""
+
+    class Handler(logging.Handler):
+        def emit(self, record):
+            supervisor.say("upcron", self.format(record))
+
+    handler = Handler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().handlers[:] = [handler]
+
+
+def _start_embedded_redis(supervisor: Supervisor, config) -> None:
+    socket_path = config["REDIS_URL"][len("unix://") :]
+    conn = redis.Redis(unix_socket_path=socket_path, socket_connect_timeout=1)
+    if Path(socket_path).exists():
+        try:
+            conn.ping()
+        except redis.RedisError:
+            Path(socket_path).unlink()  # left by a Redis that was killed
+        else:
+            raise click.ClickException(
+                f"an embedded Redis already answers on {socket_path}: is another "
+                "`upcron up` running with this instance folder?"
+            )
+    supervisor.start("redis", embedded_redis_argv(socket_path, config["INSTANCE_DIR"]), tier=0)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            conn.ping()
+            return
+        except redis.RedisError:
+            time.sleep(0.05)
+    raise click.ClickException(f"the embedded Redis did not start on {socket_path}")
+
+
+def _migrate(app) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+
+
+def _wait_for_port(host: str, port: int, stop: threading.Event, supervisor) -> bool:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not stop.is_set():
+        if supervisor.first_exit():
+            return False
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            stop.wait(0.1)
+    return False
+
+
+@cli.command()
+def web():
+    """Serve the web app with gunicorn on UPCRON_HOST:UPCRON_PORT."""
+    argv = gunicorn_argv(current_app.config)
+    os.execv(argv[0], argv)
+
+
+@cli.command()
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker(burst):
+    """Run one RQ worker on Upcron's queues (checks, notify, maintenance)."""
+    import worker as worker_module
+
+    worker_module.main(burst=burst)
+
+
+@cli.command("create-admin")
+@click.option("--email", prompt="E-mail", help="The admin's e-mail address.")
+@click.option(
+    "--password",
+    prompt="Password",
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 12 characters (asked for when omitted).",
+)
+def create_admin(email, password):
+    """Create an admin account (also completes first-run setup)."""
+    try:
+        user = accounts.create_admin(email, password)
+    except ValidationError as exc:
+        raise click.ClickException(" ".join(exc.fields.values())) from None
+    click.echo(f"Admin {user.email} created.")

@@ -1,0 +1,131 @@
+"""Every setting Upcron reads, parsed strictly from ``UPCRON_*`` environment variables.
+
+A bad value stops start-up with one line naming the variable (``ConfigError``), because a
+monitoring server that silently falls back to a default is worse than one that refuses to start.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+TARGET_POLICIES = ("default", "strict", "open")
+
+
+class ConfigError(Exception):
+    """A setting has a value Upcron cannot use; the message names the variable."""
+
+
+def _int(env, name, default, low, high):
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: must be between {low} and {high}, got {value}")
+    return value
+
+
+def _choice(env, name, default, choices):
+    raw = (env.get(name) or "").strip().lower() or default
+    if raw not in choices:
+        raise ConfigError(f"{name}: must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def _url(env, name, schemes):
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    scheme = urlsplit(raw).scheme
+    if scheme not in schemes:
+        raise ConfigError(
+            f"{name}: expected a URL starting with {' or '.join(s + '://' for s in schemes)}, "
+            f"got {raw!r}"
+        )
+    return raw
+
+
+def _networks(env, name):
+    raw = (env.get(name) or "").strip()
+    networks = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigError(f"{name}: {part!r} is not an IP address or CIDR network") from None
+    return tuple(networks)
+
+
+def _host(env, name, default):
+    raw = (env.get(name) or "").strip() or default
+    if any(c.isspace() for c in raw) or "/" in raw:
+        raise ConfigError(f"{name}: expected a host name or IP address, got {raw!r}")
+    return raw
+
+
+def _secret_key(env, instance_dir: Path):
+    """Use UPCRON_SECRET_KEY, else a key generated once and kept under the instance folder.
+
+    Persisting it keeps sessions valid across restarts and identical in every process that
+    `upcron up` starts.
+    """
+    raw = env.get("UPCRON_SECRET_KEY")
+    if raw is not None and raw.strip():
+        if len(raw.strip()) < 16:
+            raise ConfigError("UPCRON_SECRET_KEY: must be at least 16 characters long")
+        return raw.strip()
+    path = instance_dir / "secret_key"
+    if not path.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def load(env=None) -> dict:
+    """Read every setting from ``env`` (default ``os.environ``) into Flask config keys."""
+    env = os.environ if env is None else env
+    instance_dir = Path(
+        (env.get("UPCRON_INSTANCE_DIR") or "").strip() or PROJECT_ROOT / "instance"
+    ).resolve()
+    host = _host(env, "UPCRON_HOST", "127.0.0.1")
+    port = _int(env, "UPCRON_PORT", 5000, 1, 65535)
+    database_url = (
+        _url(env, "UPCRON_DATABASE_URL", ("sqlite", "postgresql", "postgresql+psycopg"))
+        or f"sqlite:///{instance_dir / 'upcron.db'}"
+    )
+    if database_url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; SQLAlchemy would otherwise look for psycopg2.
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    redis_url = _url(env, "UPCRON_REDIS_URL", ("redis", "rediss", "unix"))
+    base_url = _url(env, "UPCRON_BASE_URL", ("http", "https"))
+    return {
+        "INSTANCE_DIR": str(instance_dir),
+        "SECRET_KEY": _secret_key(env, instance_dir),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # Unset means "the embedded Redis that `upcron up` starts on this socket".
+        "REDIS_URL": redis_url or f"unix://{instance_dir / 'redis.sock'}",
+        "REDIS_EMBEDDED": redis_url is None,
+        "HOST": host,
+        "PORT": port,
+        "BASE_URL": (base_url or f"http://{host}:{port}").rstrip("/"),
+        "WORKERS": _int(env, "UPCRON_WORKERS", 2, 1, 64),
+        "WEB_WORKERS": _int(env, "UPCRON_WEB_WORKERS", 2, 1, 64),
+        "TRUSTED_PROXIES": _networks(env, "UPCRON_TRUSTED_PROXIES"),
+        "TARGET_POLICY": _choice(env, "UPCRON_TARGET_POLICY", "default", TARGET_POLICIES),
+        "LOG_LEVEL": _choice(
+            env, "UPCRON_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
+        ).upper(),
+        "SESSION_COOKIE_SECURE": (base_url or "").startswith("https://"),
+        "REMEMBER_COOKIE_SECURE": (base_url or "").startswith("https://"),
+    }

@@ -1,0 +1,1 @@
+"""The pipeline: scheduling, probing, RQ jobs and state transitions."""

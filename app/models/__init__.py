@@ -1,0 +1,27 @@
+"""SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
+
+from app.models.api_key import ApiKey
+from app.models.channel import NotificationChannel
+from app.models.cron_job import CronJob
+from app.models.group import Group
+from app.models.history import CheckResult, CronExecution, DailyRollup, Ping
+from app.models.incident import Incident, IncidentUpdate
+from app.models.monitor import Monitor
+from app.models.setting import Setting
+from app.models.user import User
+
+__all__ = [
+    "ApiKey",
+    "CheckResult",
+    "CronExecution",
+    "CronJob",
+    "DailyRollup",
+    "Group",
+    "Incident",
+    "IncidentUpdate",
+    "Monitor",
+    "NotificationChannel",
+    "Ping",
+    "Setting",
+    "User",
+]

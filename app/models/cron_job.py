@@ -1,0 +1,69 @@
+"""HTTP cron jobs: a URL we call on a cron schedule, logging every execution."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+cron_job_channels = sa.Table(
+    "cron_job_channels",
+    db.metadata,
+    sa.Column("cron_job_id", sa.ForeignKey("cron_jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "channel_id",
+        sa.ForeignKey("notification_channels.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+)
+
+
+class CronJob(db.Model):
+    __tablename__ = "cron_jobs"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    slug: so.Mapped[str] = so.mapped_column(sa.String(120), unique=True)
+    group_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("groups.id", ondelete="SET NULL"), index=True
+    )
+    public: so.Mapped[bool] = so.mapped_column(default=False)
+    position: so.Mapped[int] = so.mapped_column(default=0)
+
+    url: so.Mapped[str] = so.mapped_column(sa.Text)
+    method: so.Mapped[str] = so.mapped_column(sa.String(10), default="GET")
+    headers: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
+    body: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    auth_username: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    auth_password: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    cron_expr: so.Mapped[str] = so.mapped_column(sa.String(120))
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="UTC")
+    timeout_ms: so.Mapped[int] = so.mapped_column(default=30000)
+    expected_status: so.Mapped[str] = so.mapped_column(sa.String(200), default="200-299")
+    redirect_success: so.Mapped[bool] = so.mapped_column(default=False)
+    enabled: so.Mapped[bool] = so.mapped_column(default=True)
+    expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    save_responses: so.Mapped[bool] = so.mapped_column(default=False)
+    auto_disable_after: so.Mapped[int] = so.mapped_column(default=15)
+    disabled_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+    notify_on_failure: so.Mapped[bool] = so.mapped_column(default=True)
+    notify_failure_after: so.Mapped[int] = so.mapped_column(default=1)
+    notify_on_recovery: so.Mapped[bool] = so.mapped_column(default=True)
+    notify_on_disable: so.Mapped[bool] = so.mapped_column(default=True)
+
+    consecutive_failures: so.Mapped[int] = so.mapped_column(default=0)
+    last_run_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    last_outcome: so.Mapped[str | None] = so.mapped_column(sa.String(32))
+    last_duration_ms: so.Mapped[int | None] = so.mapped_column()
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    group = so.relationship("Group", lazy="joined")
+    channels = so.relationship("NotificationChannel", secondary=cron_job_channels)

@@ -1,0 +1,98 @@
+"""Monitors: uptime checks we make (kinds http and keyword) and heartbeats made to us."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+KIND_HTTP = "http"
+KIND_KEYWORD = "keyword"
+KIND_HEARTBEAT = "heartbeat"
+KINDS = (KIND_HTTP, KIND_KEYWORD, KIND_HEARTBEAT)
+
+# Uptime monitors: pending → up/down; heartbeats: new → up/late/down. Both can be paused.
+STATE_PENDING = "pending"
+STATE_NEW = "new"
+STATE_UP = "up"
+STATE_LATE = "late"
+STATE_DOWN = "down"
+STATE_PAUSED = "paused"
+STATES = (STATE_PENDING, STATE_NEW, STATE_UP, STATE_LATE, STATE_DOWN, STATE_PAUSED)
+
+monitor_channels = sa.Table(
+    "monitor_channels",
+    db.metadata,
+    sa.Column("monitor_id", sa.ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "channel_id",
+        sa.ForeignKey("notification_channels.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+)
+
+
+class Monitor(db.Model):
+    __tablename__ = "monitors"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(16))
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # Public identifier for badges and the status page; never reveals the URL.
+    slug: so.Mapped[str] = so.mapped_column(sa.String(120), unique=True)
+    group_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("groups.id", ondelete="SET NULL"), index=True
+    )
+    public: so.Mapped[bool] = so.mapped_column(default=False)
+    position: so.Mapped[int] = so.mapped_column(default=0)
+    paused: so.Mapped[bool] = so.mapped_column(default=False)
+    state: so.Mapped[str] = so.mapped_column(sa.String(16), default=STATE_PENDING)
+    state_changed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    # Request (kinds http and keyword).
+    url: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    method: so.Mapped[str] = so.mapped_column(sa.String(10), default="GET")
+    headers: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
+    body: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    auth_username: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    auth_password: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    interval_sec: so.Mapped[int] = so.mapped_column(default=60)
+    timeout_ms: so.Mapped[int] = so.mapped_column(default=10000)
+    expected_status: so.Mapped[str] = so.mapped_column(sa.String(200), default="200-399")
+    follow_redirects: so.Mapped[bool] = so.mapped_column(default=True)
+    max_redirects: so.Mapped[int] = so.mapped_column(default=10)
+    keyword: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    keyword_absent: so.Mapped[bool] = so.mapped_column(default=False)
+    failure_threshold: so.Mapped[int] = so.mapped_column(default=2)
+    recovery_threshold: so.Mapped[int] = so.mapped_column(default=1)
+    consecutive_failures: so.Mapped[int] = so.mapped_column(default=0)
+    consecutive_successes: so.Mapped[int] = so.mapped_column(default=0)
+    last_checked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    last_response_ms: so.Mapped[int | None] = so.mapped_column()
+    last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+    # Heartbeat: the code is the secret in the ping URL.
+    code: so.Mapped[str | None] = so.mapped_column(sa.String(36), unique=True)
+    period_sec: so.Mapped[int | None] = so.mapped_column()
+    cron_expr: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="UTC")
+    grace_sec: so.Mapped[int] = so.mapped_column(default=300)
+    max_run_sec: so.Mapped[int | None] = so.mapped_column()
+    min_run_sec: so.Mapped[int | None] = so.mapped_column()
+    manual_resume: so.Mapped[bool] = so.mapped_column(default=False)
+    last_ping_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    last_start_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    last_duration_ms: so.Mapped[int | None] = so.mapped_column()
+
+    reminder_hours: so.Mapped[int | None] = so.mapped_column()
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    group = so.relationship("Group", lazy="joined")
+    channels = so.relationship("NotificationChannel", secondary=monitor_channels)

@@ -1,0 +1,148 @@
+"""Administrator accounts: first-run setup, sign-in, passwords and the list of admins."""
+
+from __future__ import annotations
+
+import hmac
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from app.extensions import db
+from app.models import Setting, User
+from app.models.types import utcnow
+from app.models.user import new_session_token
+from app.services import throttle
+from app.services.errors import AuthenticationFailed, Conflict, NotFound, ValidationError
+from app.services.validation import email_error, normalize_email, password_error
+
+# argon2-cffi's defaults are argon2id with the RFC 9106 low-memory profile.
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so both failures take the same time.
+_DUMMY_HASH = _hasher.hash("upcron-timing-equaliser")
+_SETUP_CLAIM = "setup.completed"
+WRONG_CREDENTIALS = "Wrong e-mail or password."
+
+
+def setup_completed() -> bool:
+    """True once any admin exists: the setup page then closes for good."""
+    return db.session.execute(sa.select(sa.exists().where(User.id.is_not(None)))).scalar()
+
+
+def _validate_new(email: str, password: str) -> dict[str, str]:
+    errors = {}
+    if message := email_error(email):
+        errors["email"] = message
+    elif db.session.execute(sa.select(User.id).where(User.email == email)).first():
+        errors["email"] = "An admin with this e-mail address already exists."
+    if message := password_error(password):
+        errors["password"] = message
+    return errors
+
+
+def create_first_admin(email: str, password: str) -> User:
+    """Create the first admin during setup; refuse once setup is done.
+
+    Inserting the setup claim row in the same transaction makes two simultaneous setups
+    collide on its primary key, so only one first admin can ever be created.
+    """
+    if setup_completed():
+        raise Conflict("Setup is already complete. Sign in instead.")
+    user = _create(email, password, claim_setup=True)
+    return user
+
+
+def create_admin(email: str, password: str) -> User:
+    """Add an admin (from the dashboard's admin list or `upcron create-admin`)."""
+    return _create(email, password, claim_setup=not setup_completed())
+
+
+def _create(email: str, password: str, claim_setup: bool) -> User:
+    email = normalize_email(email)
+    if errors := _validate_new(email, password):
+        raise ValidationError(errors)
+    user = User(email=email, password_hash=_hasher.hash(password))
+    db.session.add(user)
+    if claim_setup:
+        db.session.add(Setting(key=_SETUP_CLAIM, value=utcnow().isoformat()))
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        if claim_setup:
+            raise Conflict("Setup is already complete. Sign in instead.") from None
+        raise ValidationError({"email": "An admin with this e-mail address already exists."})
+    return user
+
+
+def _verify(user: User | None, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and bool(user)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(email: str, password: str, ip: str) -> User:
+    """Check credentials under the login throttle and return the admin.
+
+    Raises Throttled or Unavailable before any password is checked, and AuthenticationFailed
+    with the same text for an unknown e-mail and a wrong password.
+    """
+    email = normalize_email(email)
+    throttle.check_login(email, ip)
+    user = db.session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
+    if not _verify(user, password or ""):
+        throttle.record_login_failure(email, ip)
+        raise AuthenticationFailed(WRONG_CREDENTIALS)
+    throttle.clear_account_failures(email)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def load_session_user(identity: str) -> User | None:
+    """Resolve a login cookie's identity ("<id>:<session token>") to its admin, if still valid."""
+    user_id, _, token = (identity or "").partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not hmac.compare_digest(user.session_token, token):
+        return None
+    return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> User:
+    """Set a new password and end every session of the account (the caller re-signs in)."""
+    errors = {}
+    if not _verify(user, current_password or ""):
+        errors["current_password"] = "This is not your current password."
+    if message := password_error(new_password):
+        errors["new_password"] = message
+    if errors:
+        raise ValidationError(errors)
+    user.password_hash = _hasher.hash(new_password)
+    user.session_token = new_session_token()
+    db.session.commit()
+    return user
+
+
+def list_admins() -> list[User]:
+    return list(db.session.execute(sa.select(User).order_by(User.email)).scalars())
+
+
+def remove_admin(user_id: int, actor: User) -> None:
+    """Remove another admin; their sessions end with the row. The last admin always stays."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such admin.")
+    if user.id == actor.id:
+        raise Conflict("You cannot remove your own account; ask another admin to do it.")
+    # Lock every admin row first: two admins removing each other at the same moment must
+    # not both see "two admins left" and leave none.
+    admin_ids = db.session.execute(sa.select(User.id).with_for_update()).scalars().all()
+    if len(admin_ids) <= 1:
+        raise Conflict("The last admin cannot be removed.")
+    db.session.delete(user)
+    db.session.commit()

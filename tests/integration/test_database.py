@@ -1,0 +1,73 @@
+"""The schema the migrations build is the schema the models describe, and SQLite is tuned
+for concurrent writers."""
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from app.extensions import db
+from app.models import Group, Setting
+
+
+def test_migrations_match_the_models(app):
+    with app.app_context(), db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    assert diff == []
+
+
+def test_datetimes_come_back_aware_utc(app):
+    with app.app_context():
+        db.session.add(Group(name="g", created_at=datetime(2026, 3, 29, 1, 30, tzinfo=UTC)))
+        db.session.commit()
+        db.session.expire_all()
+        stored = db.session.execute(sa.select(Group.created_at)).scalar_one()
+        assert stored == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+        assert stored.tzinfo is not None
+
+
+def test_naive_datetimes_are_refused(app):
+    with app.app_context():
+        db.session.add(Group(name="naive", created_at=datetime(2026, 1, 1)))
+        with pytest.raises(sa.exc.StatementError):
+            db.session.commit()
+        db.session.rollback()
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(app):
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite pragmas")
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_concurrent_read_then_write_transactions_never_see_locked(app):
+    """Each thread reads, then writes, in one transaction: the pattern that makes deferred
+    SQLite transactions fail with "database is locked"."""
+    errors = []
+
+    def writer(n):
+        with app.app_context():
+            try:
+                for i in range(15):
+                    db.session.execute(sa.select(sa.func.count(Setting.key))).scalar()
+                    db.session.add(Setting(key=f"t{n}.{i}", value=i))
+                    db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with app.app_context():
+        assert db.session.execute(sa.select(sa.func.count(Setting.key))).scalar() == 90

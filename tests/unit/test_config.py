@@ -1,0 +1,63 @@
+import pytest
+
+from app.config import ConfigError, load
+
+
+def env(tmp_path, **values):
+    return {"UPCRON_INSTANCE_DIR": str(tmp_path), **values}
+
+
+def test_defaults_point_at_the_instance_folder(tmp_path):
+    config = load(env(tmp_path))
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'upcron.db'}"
+    assert config["REDIS_URL"] == f"unix://{tmp_path / 'redis.sock'}"
+    assert config["REDIS_EMBEDDED"] is True
+    assert (config["HOST"], config["PORT"]) == ("127.0.0.1", 5000)
+    assert config["BASE_URL"] == "http://127.0.0.1:5000"
+    assert config["WORKERS"] == 2
+    assert config["TARGET_POLICY"] == "default"
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path):
+    first = load(env(tmp_path))["SECRET_KEY"]
+    assert len(first) >= 32
+    assert load(env(tmp_path))["SECRET_KEY"] == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_postgresql_urls_use_the_psycopg_driver(tmp_path):
+    config = load(env(tmp_path, UPCRON_DATABASE_URL="postgresql://u@db:5432/upcron"))
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db:5432/upcron"
+
+
+def test_explicit_redis_url_is_not_embedded(tmp_path):
+    config = load(env(tmp_path, UPCRON_REDIS_URL="redis://cache:6379/2"))
+    assert config["REDIS_URL"] == "redis://cache:6379/2"
+    assert config["REDIS_EMBEDDED"] is False
+
+
+def test_trusted_proxies_parse_as_networks(tmp_path):
+    config = load(env(tmp_path, UPCRON_TRUSTED_PROXIES="10.0.0.0/8, 127.0.0.1"))
+    assert [str(n) for n in config["TRUSTED_PROXIES"]] == ["10.0.0.0/8", "127.0.0.1/32"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("UPCRON_PORT", "eighty"),
+        ("UPCRON_PORT", "70000"),
+        ("UPCRON_WORKERS", "0"),
+        ("UPCRON_WORKERS", "2.5"),
+        ("UPCRON_DATABASE_URL", "mysql://root@db/upcron"),
+        ("UPCRON_REDIS_URL", "localhost:6379"),
+        ("UPCRON_BASE_URL", "ftp://example.com"),
+        ("UPCRON_TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("UPCRON_TARGET_POLICY", "lenient"),
+        ("UPCRON_SECRET_KEY", "short"),
+        ("UPCRON_HOST", "two words"),
+    ],
+)
+def test_bad_values_name_the_variable(tmp_path, name, value):
+    with pytest.raises(ConfigError) as excinfo:
+        load(env(tmp_path, **{name: value}))
+    assert str(excinfo.value).startswith(f"{name}: ")
