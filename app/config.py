@@ -65,6 +65,13 @@ def _networks(env, name):
     return tuple(networks)
 
 
+def _file(env, name):
+    raw = (env.get(name) or "").strip()
+    if raw and not Path(raw).is_file():
+        raise ConfigError(f"{name}: no such file: {raw!r}")
+    return raw or None
+
+
 def _host(env, name, default):
     raw = (env.get(name) or "").strip() or default
     if any(c.isspace() for c in raw) or "/" in raw:
@@ -123,6 +130,8 @@ def load(env=None) -> dict:
         "WEB_WORKERS": _int(env, "UPCRON_WEB_WORKERS", 2, 1, 64),
         "TRUSTED_PROXIES": _networks(env, "UPCRON_TRUSTED_PROXIES"),
         "TARGET_POLICY": _choice(env, "UPCRON_TARGET_POLICY", "default", TARGET_POLICIES),
+        "CA_BUNDLE": _file(env, "UPCRON_CA_BUNDLE"),
+        "PROBE_CONCURRENCY": _int(env, "UPCRON_PROBE_CONCURRENCY", 32, 1, 512),
         "LOG_LEVEL": _choice(
             env, "UPCRON_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
         ).upper(),
