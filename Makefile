@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 bench: $(STAMP)
-	@for script in $(wildcard bench/*.py); do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in $(filter-out bench/_%,$(wildcard bench/*.py)); do echo "== $$script"; $(PY) $$script || exit 1; done
 
 # Browser tests drive Debian's Chromium. Install it when missing and we may (root with apt);
 # otherwise the browser tests are skipped with a notice in the test summary.

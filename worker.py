@@ -1,12 +1,15 @@
 """RQ worker entry point: ``python worker.py`` or ``upcron worker``.
 
 A plain RQ worker on Upcron's queues, running inside one long-lived app context so jobs can
-use the database and Redis through the same extensions as the web app.
+use the database and Redis through the same extensions as the web app. It is RQ's
+SimpleWorker: jobs run in the worker process instead of a fork per job, because a batch is
+short and many per second, and a fork would also inherit the database connection pool.
+Probes carry their own timeouts; RQ's job timeout still applies (SIGALRM).
 """
 
 from __future__ import annotations
 
-from rq import Worker
+from rq import SimpleWorker
 
 from app import create_app
 from app.engine import queues
@@ -16,7 +19,9 @@ from app.extensions import redis_client
 def main(burst: bool = False) -> None:
     app = create_app()
     with app.app_context():
-        worker = Worker([queues.queue(name) for name in queues.ALL], connection=redis_client.conn)
+        worker = SimpleWorker(
+            [queues.queue(name) for name in queues.ALL], connection=redis_client.conn
+        )
         worker.work(burst=burst, logging_level=app.config["LOG_LEVEL"])
 
 

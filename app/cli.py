@@ -45,7 +45,7 @@ def main() -> None:
 
 @cli.command()
 def up():
-    """Run everything on this machine: Redis (embedded if needed), web and workers."""
+    """Run everything on this machine: Redis (embedded if needed), web, scheduler, workers."""
     app = current_app._get_current_object()
     config = app.config
     stop = threading.Event()
@@ -63,6 +63,7 @@ def up():
         supervisor.say("upcron", "migrating the database")
         _migrate(app)
         supervisor.start("web", gunicorn_argv(config), env)
+        supervisor.start("scheduler", [sys.executable, "-m", "app", "scheduler"], env)
         for n in range(1, config["WORKERS"] + 1):
             supervisor.start(f"worker.{n}", [sys.executable, "-m", "app", "worker"], env)
         if _wait_for_port(config["HOST"], config["PORT"], stop, supervisor):
@@ -138,6 +139,18 @@ def _wait_for_port(host: str, port: int, stop: threading.Event, supervisor) -> b
         except OSError:
             stop.wait(0.1)
     return False
+
+
+@cli.command("scheduler")
+def scheduler_command():
+    """Run a scheduler; with several, one leads and the others stand by."""
+    from app.engine.scheduler import Scheduler
+    from app.extensions import redis_client
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    Scheduler(conn=redis_client.conn).run(stop)
 
 
 @cli.command()

@@ -26,7 +26,9 @@ class Base(so.DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base)
+# Rows keep their loaded values after a commit: reading them again would open a new
+# transaction, and on SQLite every transaction holds the write lock until it ends.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

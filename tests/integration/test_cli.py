@@ -112,6 +112,7 @@ def test_up_serves_setup_and_ctrl_c_stops_everything(tmp_path):
         assert any("redis-server" in c for c in commands), commands
         assert any("gunicorn" in c for c in commands), commands
         assert any(c.endswith("-m app worker") for c in commands), commands
+        assert any(c.endswith("-m app scheduler") for c in commands), commands
     finally:
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=30)

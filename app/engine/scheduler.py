@@ -1,0 +1,490 @@
+"""The scheduler: one leader turns due times into RQ batches; standbys wait to take over.
+
+Redis holds only derived state, rebuilt from SQL whenever it is missing:
+
+- ``upcron:due``: sorted set, member ``"<kind>:<id>"``, score = planned time (epoch ms).
+- ``upcron:spec``: hash, member → how to compute the next due time (interval or cron + zone),
+  so a tick never queries SQL.
+- ``upcron:pending``: sorted set, member = slot ``"<kind>:<id>@<planned ms>"``, score = lease
+  expiry (epoch ms). A slot stays here from dispatch until its results are committed; a
+  worker holding it renews the lease, so a slot whose lease runs out belonged to a worker
+  that died and is dispatched again.
+- ``upcron:pending:job``: hash, slot → ``"<RQ job id>|<attempt>"``: which batch carries it.
+- ``upcron:slot:<slot>``: set-once marker; a slot is enqueued at most once by dispatch.
+
+Kinds: ``m`` uptime monitor, ``c`` cron job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import redis
+import sqlalchemy as sa
+from rq.job import Job, JobStatus
+
+from app.engine import queues, schedule
+from app.extensions import db, redis_client
+from app.models import CronJob, Monitor
+from app.models.monitor import KIND_HEARTBEAT
+
+log = logging.getLogger(__name__)
+
+KEY_DUE = "upcron:due"
+KEY_SPEC = "upcron:spec"
+KEY_PENDING = "upcron:pending"
+KEY_PENDING_JOB = "upcron:pending:job"
+KEY_BUILT = "upcron:built"
+KEY_LEADER = "upcron:scheduler:leader"
+KEY_STATUS = "upcron:scheduler:status"
+SLOT_PREFIX = "upcron:slot:"
+
+KIND_MONITOR = "m"
+KIND_CRON = "c"
+_KIND_OF = {"monitor": KIND_MONITOR, "cron_job": KIND_CRON}
+
+BATCH_SIZE = 50
+TAKE_LIMIT = 5000  # due items read per pass; a tick loops until none are left
+QUEUED_LEASE_MS = 10 * 60 * 1000  # a batch waiting in the queue is not "lost" for this long
+PRUNE_EVERY_SEC = 3600
+RECONCILE_EVERY_SEC = 300  # repairs an edit whose refresh() found Redis down
+MAX_ATTEMPTS = 3  # dispatches of one slot before it is given up (a batch that keeps crashing)
+_WAITING = (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
+
+# Atomic take-and-requeue. For each due item the caller has computed the next due time from
+# the planned one; the item moves only if its score is still the one the caller read (another
+# scheduler, or an edit, may have moved it). The slot marker makes a slot dispatchable once,
+# even across a leader change. Returns the members this call won.
+_TAKE = """
+local won = {}
+for i = 3, #ARGV, 3 do
+  local member, old, new = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local current = redis.call('ZSCORE', KEYS[1], member)
+  if current and tonumber(current) == tonumber(old) then
+    if new == '' then
+      redis.call('ZREM', KEYS[1], member)
+      redis.call('HDEL', KEYS[3], member)
+    else
+      redis.call('ZADD', KEYS[1], new, member)
+    end
+    local slot = member .. '@' .. old
+    if redis.call('SET', KEYS[4] .. slot, '1', 'NX', 'PX', ARGV[2]) then
+      redis.call('ZADD', KEYS[2], ARGV[1], slot)
+      table.insert(won, member)
+    end
+  end
+end
+return won
+"""
+
+# Leader lock renewal: extend only if we still hold it.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def to_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def from_ms(ms: int | float) -> datetime:
+    return datetime.fromtimestamp(int(ms) / 1000, UTC)
+
+
+def slot_id(member: str, planned_ms: int) -> str:
+    return f"{member}@{planned_ms}"
+
+
+# --- what services call ---------------------------------------------------------------------
+
+
+def _monitor_entry(monitor: Monitor, now: datetime) -> tuple[dict, int] | None:
+    """(spec, first due ms) for an active uptime monitor, None when it must not run."""
+    if monitor.kind == KIND_HEARTBEAT or monitor.paused or not monitor.url:
+        return None
+    spec = {"i": monitor.interval_sec}
+    due = now
+    if monitor.last_checked_at is not None:
+        due = max(now, from_ms(to_ms(monitor.last_checked_at) + monitor.interval_sec * 1000))
+    return spec, to_ms(due)
+
+
+def _cron_entry(job: CronJob, now: datetime) -> tuple[dict, int] | None:
+    """(spec, next due ms) for an enabled cron job that has a future run, else None."""
+    if not job.enabled or (job.expires_at is not None and job.expires_at <= now):
+        return None
+    spec = {"e": job.cron_expr, "z": job.timezone}
+    if job.expires_at is not None:
+        spec["x"] = to_ms(job.expires_at)
+    try:
+        due = schedule.next_run(job.cron_expr, job.timezone, now)
+    except schedule.ScheduleError:
+        log.warning("cron job %s has an invalid schedule; not scheduled", job.id)
+        return None
+    if job.expires_at is not None and due > job.expires_at:
+        return None
+    return spec, to_ms(due)
+
+
+def refresh(kind: str, subject_id: int) -> None:
+    """Make the scheduler see a created, changed, paused or deleted item within a tick.
+
+    Writes the item's due time straight into Redis. Never raises: with Redis down the
+    change is in SQL already, and the scheduler rebuilds from SQL when Redis returns.
+    """
+    member = f"{_KIND_OF[kind]}:{subject_id}"
+    now = datetime.now(UTC)
+    if kind == "monitor":
+        row = db.session.get(Monitor, subject_id)
+        entry = _monitor_entry(row, now) if row else None
+    else:
+        row = db.session.get(CronJob, subject_id)
+        entry = _cron_entry(row, now) if row else None
+    # End the read: on SQLite every transaction holds the write lock until it ends.
+    db.session.commit()
+    try:
+        with redis_client.conn.pipeline(transaction=True) as pipe:
+            if entry is None:
+                pipe.zrem(KEY_DUE, member)
+                pipe.hdel(KEY_SPEC, member)
+            else:
+                spec, due = entry
+                pipe.hset(KEY_SPEC, member, json.dumps(spec))
+                pipe.zadd(KEY_DUE, {member: due})
+            pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("could not update the schedule of %s (%s); it follows on rebuild", member, exc)
+
+
+def run_now(cron_job_id: int) -> datetime:
+    """Enqueue one immediate execution of a cron job (a "run now" click or API call)."""
+    now = datetime.now(UTC)
+    planned = to_ms(now)
+    item = [KIND_CRON, cron_job_id, planned, 0, "manual"]
+    _enqueue_batches(redis_client.conn, [item], lease_ms=Scheduler.lease_ms_default)
+    return from_ms(planned)
+
+
+def status() -> dict:
+    """The current leader and its last tick, for the system page."""
+    conn = redis_client.conn
+    data = {k.decode(): v.decode() for k, v in conn.hgetall(KEY_STATUS).items()}
+    leader = conn.get(KEY_LEADER)
+    return {
+        "leader": leader.decode().split("|")[0] if leader else None,
+        "last_tick": from_ms(int(data["last_tick"])) if "last_tick" in data else None,
+        "due": conn.zcard(KEY_DUE),
+        "pending": conn.zcard(KEY_PENDING),
+    }
+
+
+# --- the leader loop -------------------------------------------------------------------------
+
+
+def _batch_job_id(items: list, attempt: int) -> str:
+    """Deterministic per set of slots (and recovery attempt), so re-enqueuing is visible."""
+    slots = ",".join(slot_id(f"{kind}:{sid}", planned) for kind, sid, planned, *_ in items)
+    return f"batch-{hashlib.sha1(slots.encode()).hexdigest()[:24]}-{attempt}"
+
+
+def _enqueue_batches(conn, items: list, lease_ms: int, attempt: int = 0) -> int:
+    """Enqueue ``items`` as RQ batches of BATCH_SIZE, recording which batch holds each slot,
+    all in one round trip."""
+    from app.engine import jobs
+
+    queue = queues.queue(queues.CHECKS)
+    now_ms = to_ms(datetime.now(UTC))
+    with conn.pipeline() as pipe:
+        data = []
+        for start in range(0, len(items), BATCH_SIZE):
+            batch = items[start : start + BATCH_SIZE]
+            job_id = _batch_job_id(batch, attempt)
+            data.append(
+                queue.prepare_data(
+                    jobs.run_batch,
+                    args=(batch,),
+                    kwargs={"lease_ms": lease_ms},
+                    job_id=job_id,
+                    timeout=jobs.batch_timeout(),
+                    result_ttl=60,
+                    failure_ttl=24 * 3600,
+                )
+            )
+            slots = [slot_id(f"{kind}:{sid}", planned) for kind, sid, planned, *_ in batch]
+            pipe.zadd(KEY_PENDING, {slot: now_ms + QUEUED_LEASE_MS for slot in slots})
+            pipe.hset(KEY_PENDING_JOB, mapping={slot: f"{job_id}|{attempt}" for slot in slots})
+        queue.enqueue_many(data, pipeline=pipe)
+        pipe.execute()
+    return len(data)
+
+
+@dataclass
+class Scheduler:
+    """One scheduler process. Many may run; the one holding the Redis lock dispatches."""
+
+    lease_ms_default = 45_000
+
+    conn: redis.Redis
+    tick_sec: float = 0.25
+    lock_ttl_ms: int = 10_000
+    lease_ms: int = lease_ms_default
+    recover_every_sec: float = 10.0
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    is_leader: bool = False
+    dispatched: int = 0
+    _last_recover: float = 0.0
+    _last_prune: float = 0.0
+    _last_reconcile: float = 0.0
+
+    def __post_init__(self):
+        self._take = self.conn.register_script(_TAKE)
+        self._renew = self.conn.register_script(_RENEW)
+        self._release = self.conn.register_script(_RELEASE)
+
+    # leadership
+
+    def hold_lock(self) -> bool:
+        """Take the lock if free, renew it if ours; False when another scheduler leads."""
+        value = f"{self.name}|{self.token}"
+        if self.is_leader and self._renew(keys=[KEY_LEADER], args=[value, self.lock_ttl_ms]):
+            return True
+        was_leader = self.is_leader
+        self.is_leader = bool(self.conn.set(KEY_LEADER, value, nx=True, px=self.lock_ttl_ms))
+        if self.is_leader and not was_leader:
+            log.info("%s is now the scheduler leader", self.name)
+            self.rebuild(reset=not self.conn.exists(KEY_BUILT))
+            self._last_reconcile = time.monotonic()
+        elif was_leader and not self.is_leader:
+            log.warning("%s lost the scheduler lock", self.name)
+        return self.is_leader
+
+    def release(self) -> None:
+        if self.is_leader:
+            self._release(keys=[KEY_LEADER], args=[f"{self.name}|{self.token}"])
+            self.is_leader = False
+
+    def run(self, stop) -> None:
+        """Loop until ``stop`` (a threading.Event) is set; survives Redis outages."""
+        while not stop.is_set():
+            try:
+                if self.hold_lock():
+                    self.tick()
+            except redis.RedisError as exc:
+                self.is_leader = False
+                log.warning("scheduler: Redis unavailable (%s); retrying", exc)
+                stop.wait(1.0)
+            except Exception:
+                log.exception("scheduler tick failed")
+                stop.wait(1.0)
+            finally:
+                db.session.remove()
+            stop.wait(self.tick_sec)
+        try:
+            self.release()
+        except redis.RedisError:
+            pass
+
+    # one tick
+
+    def tick(self, now: datetime | None = None) -> int:
+        """Rebuild if Redis lost our state, dispatch what is due, recover lost batches."""
+        now = now or datetime.now(UTC)
+        if not self.conn.exists(KEY_BUILT):
+            self.rebuild(now)
+        count = 0
+        while True:
+            taken = self.dispatch_due(now)
+            count += taken
+            if taken < TAKE_LIMIT:
+                break
+        monotonic = time.monotonic()
+        if monotonic - self._last_recover >= self.recover_every_sec:
+            self._last_recover = monotonic
+            self.recover_stale(now)
+        if monotonic - self._last_reconcile >= RECONCILE_EVERY_SEC:
+            self._last_reconcile = monotonic
+            self.rebuild(now, reset=False)
+        if monotonic - self._last_prune >= PRUNE_EVERY_SEC:
+            self._last_prune = monotonic
+            self._enqueue_prune(now)
+        self.conn.hset(KEY_STATUS, mapping={"leader": self.name, "last_tick": to_ms(now)})
+        self.dispatched += count
+        return count
+
+    def rebuild(self, now: datetime | None = None, reset: bool = True) -> int:
+        """Recompute the due set from SQL.
+
+        ``reset`` (Redis lost our state): every due time is recomputed; overdue items become
+        due now, so each runs at most once to catch up. Otherwise (a new leader, and every
+        few minutes) it reconciles: items missing from Redis are added, items gone from SQL
+        removed, and due times already in Redis are kept, so a leader change causes no
+        extra checks.
+        """
+        now = now or datetime.now(UTC)
+        # Read Redis before SQL: an item created after the SQL read is then never taken
+        # for one that is gone.
+        known = set() if reset else {m.decode() for m in self.conn.zrange(KEY_DUE, 0, -1)}
+        entries = self._entries_from_sql(now)
+        stale = known - set(entries)
+        with self.conn.pipeline(transaction=True) as pipe:
+            if reset:
+                pipe.delete(KEY_DUE, KEY_SPEC)
+            if stale:
+                pipe.zrem(KEY_DUE, *stale)
+                pipe.hdel(KEY_SPEC, *stale)
+            if entries:
+                pipe.hset(KEY_SPEC, mapping={m: json.dumps(s) for m, (s, _) in entries.items()})
+                pipe.zadd(KEY_DUE, {m: due for m, (_, due) in entries.items()}, nx=not reset)
+            pipe.set(KEY_BUILT, to_ms(now))
+            pipe.execute()
+        log.info(
+            "schedule %s from SQL: %d items", "rebuilt" if reset else "reconciled", len(entries)
+        )
+        return len(entries)
+
+    def _entries_from_sql(self, now: datetime) -> dict[str, tuple[dict, int]]:
+        entries = {}
+        monitors = db.session.execute(
+            sa.select(Monitor).where(Monitor.kind != KIND_HEARTBEAT, Monitor.paused.is_(False))
+        ).scalars()
+        for monitor in monitors:
+            if entry := _monitor_entry(monitor, now):
+                entries[f"{KIND_MONITOR}:{monitor.id}"] = entry
+        cron_jobs = db.session.execute(sa.select(CronJob).where(CronJob.enabled.is_(True)))
+        for job in cron_jobs.scalars():
+            if entry := _cron_entry(job, now):
+                spec, due = entry
+                if job.last_run_at is not None:
+                    # Resume from the last run, so slots missed while Redis was gone are
+                    # counted (and caught up once) rather than silently skipped.
+                    after = schedule.next_run(job.cron_expr, job.timezone, job.last_run_at)
+                    due = min(due, to_ms(after))
+                entries[f"{KIND_CRON}:{job.id}"] = (spec, due)
+        db.session.commit()  # ends the read; nothing was changed
+        return entries
+
+    def dispatch_due(self, now: datetime) -> int:
+        """Take up to TAKE_LIMIT due items atomically, requeue each at its next due time
+        (computed from its planned time), and enqueue them as batches."""
+        now_ms = to_ms(now)
+        due = self.conn.zrangebyscore(
+            KEY_DUE, "-inf", now_ms, start=0, num=TAKE_LIMIT, withscores=True
+        )
+        if not due:
+            return 0
+        members = [m.decode() for m, _ in due]
+        specs = self.conn.hmget(KEY_SPEC, members)
+        args, items = [], {}
+        for member, (_, score), raw in zip(members, due, specs, strict=True):
+            planned_ms = int(score)
+            next_ms, missed = _next_due(json.loads(raw) if raw else None, planned_ms, now)
+            args += [member, planned_ms, "" if next_ms is None else next_ms]
+            kind, sid = member.split(":")
+            items[member] = [kind, int(sid), planned_ms, missed, "schedule"]
+        won = self._take(
+            keys=[KEY_DUE, KEY_PENDING, KEY_SPEC, SLOT_PREFIX],
+            args=[now_ms + QUEUED_LEASE_MS, 24 * 3600 * 1000, *args],
+        )
+        batch = [items[m.decode()] for m in won]
+        if batch:
+            _enqueue_batches(self.conn, batch, self.lease_ms)
+        return len(due)
+
+    def recover_stale(self, now: datetime) -> int:
+        """Dispatch again the slots whose lease ran out: their worker died mid-batch.
+
+        A worker renews the lease of the slots it is running, so an expired lease on a
+        started batch means a dead worker. A batch still waiting in the queue only gets
+        more time. Results are written idempotently on (subject, planned time), so a slot
+        that was in fact recorded before its worker died is recorded once.
+        """
+        now_ms = to_ms(now)
+        stale = [
+            s.decode()
+            for s in self.conn.zrangebyscore(KEY_PENDING, "-inf", now_ms, start=0, num=TAKE_LIMIT)
+        ]
+        if not stale:
+            return 0
+        owners = [
+            (v.decode().split("|") if v else [None, "0"])
+            for v in self.conn.hmget(KEY_PENDING_JOB, stale)
+        ]
+        job_ids = sorted({job_id for job_id, _ in owners if job_id})
+        statuses = {
+            job.id: job.get_status(refresh=False)
+            for job in Job.fetch_many(job_ids, connection=self.conn)
+            if job is not None
+        }
+        waiting, retry, dropped = [], {}, []
+        for slot, (job_id, attempt) in zip(stale, owners, strict=True):
+            if statuses.get(job_id) in _WAITING:
+                waiting.append(slot)
+            elif int(attempt) >= MAX_ATTEMPTS:
+                dropped.append(slot)
+            else:
+                member, planned = slot.rsplit("@", 1)
+                kind, sid = member.split(":")
+                item = [kind, int(sid), int(planned), 0, "recovered"]
+                retry.setdefault(int(attempt) + 1, []).append(item)
+        with self.conn.pipeline() as pipe:
+            if waiting:
+                pipe.zadd(KEY_PENDING, {slot: now_ms + QUEUED_LEASE_MS for slot in waiting})
+            if dropped:
+                pipe.zrem(KEY_PENDING, *dropped)
+                pipe.hdel(KEY_PENDING_JOB, *dropped)
+            pipe.execute()
+        for attempt, items in retry.items():
+            _enqueue_batches(self.conn, items, self.lease_ms, attempt=attempt)
+        if dropped:
+            log.error(
+                "gave up on %d slots after %d attempts: %s",
+                len(dropped),
+                MAX_ATTEMPTS,
+                ", ".join(dropped[:10]),
+            )
+        count = sum(len(items) for items in retry.values())
+        if count:
+            log.warning("re-dispatched %d slots whose worker stopped renewing them", count)
+        return count
+
+    def _enqueue_prune(self, now: datetime) -> None:
+        from app.engine import jobs
+
+        queues.queue(queues.MAINTENANCE).enqueue(
+            jobs.prune_history, job_id=f"prune-{now:%Y%m%d%H}", result_ttl=3600
+        )
+
+
+def _next_due(spec: dict | None, planned_ms: int, now: datetime) -> tuple[int | None, int]:
+    """(next due ms or None to drop the item, slots missed) from an item's spec."""
+    if spec is None:
+        return None, 0
+    planned = from_ms(planned_ms)
+    if "i" in spec:
+        next_due, skipped = schedule.next_interval(planned, spec["i"], now)
+        return to_ms(next_due), skipped
+    next_due = schedule.next_run(spec["e"], spec["z"], now)
+    missed = schedule.slots_between(spec["e"], spec["z"], planned, now)
+    expires = spec.get("x")
+    if expires is not None and to_ms(next_due) > expires:
+        return None, missed
+    return to_ms(next_due), missed

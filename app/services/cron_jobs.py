@@ -1,0 +1,279 @@
+"""HTTP cron jobs: create, change, enable, disable, run now, delete, list, preview schedules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import redis
+import sqlalchemy as sa
+
+from app.engine import schedule, scheduler
+from app.extensions import db
+from app.models import CronJob, DailyRollup, Group
+from app.models.history import SUBJECT_CRON_JOB
+from app.models.types import utcnow
+from app.services import fields, groups
+from app.services.errors import NotFound, Unavailable, ValidationError
+from app.services.pagination import Page, group_order, matching, paginate
+
+CREDENTIAL_MAX = 200
+NEXT_RUNS_MAX = 20
+
+_SIMPLE = (
+    "name",
+    "description",
+    "url",
+    "method",
+    "headers",
+    "body",
+    "auth_username",
+    "auth_password",
+    "cron_expr",
+    "timezone",
+    "timeout_ms",
+    "expected_status",
+    "redirect_success",
+    "expires_at",
+    "save_responses",
+    "auto_disable_after",
+    "notify_on_failure",
+    "notify_failure_after",
+    "notify_on_recovery",
+    "notify_on_disable",
+    "public",
+)
+
+
+def _schedule_parser(validate, blank_message: str) -> fields.Parser:
+    """A parser from one of schedule's validators: text in, normalised text out."""
+
+    def parse(value: Any) -> str:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise ValueError(blank_message)
+        if not isinstance(value, str):
+            raise ValueError("Must be text.")
+        return validate(value.strip())
+
+    return parse
+
+
+_cron_expr = _schedule_parser(
+    schedule.validate_cron, "Enter a cron expression, such as 0 2 * * * (every day at 02:00)."
+)
+_timezone = _schedule_parser(
+    schedule.validate_timezone, "Enter a time zone, such as UTC or Europe/Berlin."
+)
+_count = fields.whole_number(1, NEXT_RUNS_MAX)
+
+_PARSERS: dict[str, fields.Parser] = {
+    "name": fields.name(200),
+    "description": fields.text(),
+    "group": fields.optional(groups.parse_name),
+    "url": fields.url,
+    "method": fields.method,
+    "headers": fields.headers,
+    "body": fields.optional(fields.text()),
+    "auth_username": fields.optional(fields.text(CREDENTIAL_MAX)),
+    "auth_password": fields.optional(fields.text(CREDENTIAL_MAX)),
+    "cron_expr": _cron_expr,
+    "timezone": _timezone,
+    "timeout_ms": fields.whole_number(100, 300000),
+    "expected_status": fields.status_ranges,
+    "redirect_success": fields.boolean,
+    "enabled": fields.boolean,
+    "expires_at": fields.optional(fields.aware_datetime),
+    "save_responses": fields.boolean,
+    "auto_disable_after": fields.whole_number(0, 1000),
+    "notify_on_failure": fields.boolean,
+    "notify_failure_after": fields.whole_number(1, 1000),
+    "notify_on_recovery": fields.boolean,
+    "notify_on_disable": fields.boolean,
+    "public": fields.boolean,
+}
+_REQUIRED = {
+    "name": "Enter a name.",
+    "url": "Enter the URL to call.",
+    "cron_expr": "Enter a cron expression, such as 0 2 * * * (every day at 02:00).",
+}
+_CONFLICT = "Another change was saved at the same moment; try again."
+
+
+def get(cron_job_id: int) -> CronJob:
+    """The cron job, or NotFound for an id that does not exist (any more)."""
+    job = db.session.get(CronJob, cron_job_id)
+    if job is None:
+        raise NotFound("Cron job not found.")
+    return job
+
+
+def _validate(data: Any, creating: bool) -> dict[str, Any]:
+    values, errors = fields.parse(data, _PARSERS)
+    if creating:
+        fields.require(data, errors, _REQUIRED)
+        # Only on create: an edit that resends the form of an expired job must still save.
+        expires_at = values.get("expires_at")
+        if expires_at is not None and expires_at <= utcnow():
+            errors["expires_at"] = "Choose a moment in the future, or leave it empty."
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def _set_enabled(job: CronJob, enabled: bool, reason: str | None = None) -> None:
+    """Enabling starts afresh: past failures must not count towards auto-disabling again."""
+    job.enabled = enabled
+    if enabled:
+        job.consecutive_failures = 0
+        job.disabled_reason = None
+    else:
+        job.disabled_reason = reason
+
+
+def _apply(job: CronJob, values: dict[str, Any]) -> CronJob:
+    # Resolve the group first: its lookup would otherwise autoflush a half-built job.
+    if "group" in values:
+        job.group = groups.resolve(values["group"]) if values["group"] else None
+    for key in _SIMPLE:
+        if key in values:
+            setattr(job, key, values[key])
+    if "enabled" in values and values["enabled"] != job.enabled:
+        _set_enabled(job, values["enabled"])
+    return job
+
+
+def create(data: dict[str, Any]) -> CronJob:
+    """Create a cron job; it runs from its next scheduled time if enabled (the default)."""
+    values = _validate(data, creating=True)
+
+    def build() -> CronJob:
+        job = CronJob(
+            enabled=values.get("enabled", True),
+            slug=fields.unique_slug(CronJob.slug, values["name"], "cron-job"),
+        )
+        db.session.add(_apply(job, values))
+        return job
+
+    job = fields.commit_retrying(build, _CONFLICT)
+    scheduler.refresh("cron_job", job.id)
+    return job
+
+
+def update(cron_job_id: int, data: dict[str, Any]) -> CronJob:
+    """Change the fields given; the slug stays as it is."""
+    get(cron_job_id)
+    values = _validate(data, creating=False)
+    job = fields.commit_retrying(lambda: _apply(get(cron_job_id), values), _CONFLICT)
+    scheduler.refresh("cron_job", job.id)
+    return job
+
+
+def enable(cron_job_id: int) -> CronJob:
+    """Enable a job and clear the failures (and the reason) that disabled it."""
+    job = get(cron_job_id)
+    _set_enabled(job, True)
+    db.session.commit()
+    scheduler.refresh("cron_job", job.id)
+    return job
+
+
+def disable(cron_job_id: int, reason: str | None = None) -> CronJob:
+    """Stop a job's schedule; ``reason`` is shown next to it."""
+    if reason is not None and not isinstance(reason, str):
+        raise ValidationError({"reason": "Must be text."})
+    job = get(cron_job_id)
+    _set_enabled(job, False, (reason or "").strip() or None)
+    db.session.commit()
+    scheduler.refresh("cron_job", job.id)
+    return job
+
+
+def delete(cron_job_id: int) -> None:
+    """Delete a job with its executions and incidents (they cascade in SQL).
+
+    Rollups name their subject without a foreign key, so they go explicitly: SQLite reuses
+    the highest deleted id, and a new job must not inherit an old one's figures.
+    """
+    job = get(cron_job_id)
+    db.session.execute(
+        sa.delete(DailyRollup).where(
+            DailyRollup.subject_type == SUBJECT_CRON_JOB, DailyRollup.subject_id == cron_job_id
+        )
+    )
+    db.session.delete(job)
+    db.session.commit()
+    scheduler.refresh("cron_job", cron_job_id)
+
+
+def run_now(cron_job_id: int) -> datetime:
+    """Execute a job once, now, outside its schedule; disabled jobs too, to test them.
+
+    Unlike a schedule change, which the scheduler rebuilds from SQL, a run asked for while
+    Redis is down would be lost without a word, so it is refused instead.
+    """
+    get(cron_job_id)
+    try:
+        return scheduler.run_now(cron_job_id)
+    except redis.RedisError:
+        raise Unavailable("Jobs cannot be started right now; try again in a minute.") from None
+
+
+def _parse_count(count: Any) -> int:
+    try:
+        return _count(count)
+    except ValueError as exc:
+        raise ValidationError({"count": str(exc)}) from None
+
+
+def next_runs(cron_job_id: int, count: Any = 5, now: datetime | None = None) -> list[datetime]:
+    """The job's coming run times (aware UTC); none while it is disabled or after it expires."""
+    count = _parse_count(count)
+    job = get(cron_job_id)
+    now = now or utcnow()
+    if not job.enabled or (job.expires_at is not None and job.expires_at <= now):
+        return []
+    runs = schedule.next_runs(job.cron_expr, job.timezone, now, count)
+    return [run for run in runs if job.expires_at is None or run < job.expires_at]
+
+
+def preview(
+    cron_expr: Any, timezone: Any = "UTC", count: Any = 5, now: datetime | None = None
+) -> dict[str, Any]:
+    """What an expression means and when it would run, for the form's live preview."""
+    values, errors = fields.parse(
+        {"cron_expr": cron_expr, "timezone": timezone, "count": count},
+        {"cron_expr": _cron_expr, "timezone": _timezone, "count": _count},
+    )
+    if errors:
+        raise ValidationError(errors)
+    expr, zone = values["cron_expr"], values["timezone"]
+    return {
+        "description": schedule.describe(expr),
+        "next_runs": schedule.next_runs(expr, zone, now or utcnow(), values["count"]),
+    }
+
+
+def list_cron_jobs(
+    enabled: Any = None,
+    group: str | None = None,
+    search: str | None = None,
+    page: Any = 1,
+    per_page: Any = 50,
+) -> Page:
+    """One page of cron jobs: by group, then position and name.
+
+    ``enabled`` may be a form string; ``group`` is a group name (any case); ``search``
+    matches name or description.
+    """
+    query = sa.select(CronJob).outerjoin(Group, CronJob.group_id == Group.id)
+    if enabled is not None and enabled != "":
+        try:
+            query = query.where(CronJob.enabled == fields.boolean(enabled))
+        except ValueError as exc:
+            raise ValidationError({"enabled": str(exc)}) from None
+    if group:
+        query = query.where(sa.func.lower(Group.name) == group.strip().lower())
+    if search and search.strip():
+        query = query.where(matching(search, CronJob.name, CronJob.description))
+    query = query.order_by(*group_order(), CronJob.position, CronJob.name, CronJob.id)
+    return paginate(query, page, per_page)

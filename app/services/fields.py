@@ -1,0 +1,271 @@
+"""Input parsing for the monitor and cron-job services: each field rule and message once.
+
+Values arrive typed from JSON or as strings from forms; every parser accepts both and either
+returns the clean value or raises ValueError with a message a person can act on. ``parse``
+runs the parsers of every field given and collects all errors, so a form shows them at once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from app.engine.status_codes import parse_status_ranges
+from app.extensions import db
+from app.services.errors import Conflict, ValidationError
+
+Parser = Callable[[Any], Any]
+T = TypeVar("T")
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+URL_MAX = 2048
+HEADERS_MAX = 50
+SLUG_MAX = 100
+
+_TRUE = {"true", "on", "1"}
+_FALSE = {"false", "0", ""}
+# Bounded, so a form cannot make int() parse thousands of digits.
+_INTEGER_RE = re.compile(r"[+-]?[0-9]{1,18}")
+# RFC 9110 token characters: what a header name may consist of.
+_TOKEN_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def parse(data: Any, parsers: Mapping[str, Parser]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Parse every field present in ``data``; return (clean values, errors by field)."""
+    if not isinstance(data, Mapping):
+        raise ValidationError({}, "Send the fields as an object of names and values.")
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, raw in data.items():
+        parser = parsers.get(name)
+        if parser is None:
+            errors[name] = "Unknown field."
+            continue
+        try:
+            values[name] = parser(raw)
+        except ValueError as exc:
+            errors[name] = str(exc)
+    return values, errors
+
+
+def require(data: Mapping, errors: dict[str, str], messages: Mapping[str, str]) -> None:
+    """On create: add ``messages[name]`` for each required field the input leaves out."""
+    for name, message in messages.items():
+        if name not in data and name not in errors:
+            errors[name] = message
+
+
+def optional(parser: Parser) -> Parser:
+    """Wrap a parser so that null and blank text mean "none"."""
+
+    def parse_optional(value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return parser(value)
+
+    return parse_optional
+
+
+def name(max_len: int) -> Parser:
+    """A required name, trimmed."""
+
+    def parse_name(value: Any) -> str:
+        if value is not None and not isinstance(value, str):
+            raise ValueError("Must be text.")
+        value = (value or "").strip()
+        if not value:
+            raise ValueError("Enter a name.")
+        if len(value) > max_len:
+            raise ValueError(f"Use at most {max_len} characters.")
+        return value
+
+    return parse_name
+
+
+def text(max_len: int | None = None) -> Parser:
+    """Free text, kept as typed (spaces may matter in a body or keyword); null becomes ""."""
+
+    def parse_text(value: Any) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise ValueError("Must be text.")
+        if max_len is not None and len(value) > max_len:
+            raise ValueError(f"Use at most {max_len} characters.")
+        return value
+
+    return parse_text
+
+
+def whole_number(low: int, high: int | None = None, message: str | None = None) -> Parser:
+    """An int in [low, high]; digits in a string (form input) and 60.0 (JSON) count too."""
+    expected = message or (
+        f"Must be a whole number from {low} to {high}."
+        if high is not None
+        else f"Must be a whole number of at least {low}."
+    )
+
+    def parse_whole_number(value: Any) -> int:
+        if isinstance(value, str) and _INTEGER_RE.fullmatch(value.strip()):
+            value = int(value)
+        elif isinstance(value, float) and value.is_integer():
+            value = int(value)
+        # bool is an int subclass, but true is not a number a person meant.
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(expected)
+        if value < low or (high is not None and value > high):
+            raise ValueError(expected)
+        return value
+
+    return parse_whole_number
+
+
+def boolean(value: Any) -> bool:
+    """true/false, or what a form sends: "on", "true", "1", "false", "0" or ""."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    raise ValueError("Must be true or false.")
+
+
+def choice(options: tuple[str, ...], *, upper: bool = False) -> Parser:
+    """One of ``options``; ``upper`` accepts any case and stores upper case."""
+    message = f"Choose one of {', '.join(options)}."
+
+    def parse_choice(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(message)
+        value = value.strip().upper() if upper else value.strip()
+        if value not in options:
+            raise ValueError(message)
+        return value
+
+    return parse_choice
+
+
+method = choice(METHODS, upper=True)
+
+
+def url(value: Any) -> str:
+    """An absolute http(s) URL with a host. Where it may point is the probe's decision."""
+    message = "Enter a full http:// or https:// address, such as https://example.com/health."
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError("Enter the URL to call.")
+    if not isinstance(value, str):
+        raise ValueError(message)
+    value = value.strip()
+    if len(value) > URL_MAX:
+        raise ValueError(f"Use at most {URL_MAX} characters.")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("The URL cannot contain spaces or control characters; encode them.")
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises ValueError for a port out of range
+    except ValueError:
+        raise ValueError(message) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(message)
+    return value
+
+
+def headers(value: Any) -> dict[str, str]:
+    """An object of header names to values, or form text with one "Name: value" per line."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        pairs = {}
+        for line in value.splitlines():
+            if not line.strip():
+                continue
+            key, sep, val = line.partition(":")
+            if not sep:
+                raise ValueError(f'Write each header as "Name: value" ("{line.strip()}" is not).')
+            pairs[key.strip()] = val.strip()
+        value = pairs
+    if not isinstance(value, Mapping):
+        raise ValueError("Must be an object of header names and values.")
+    if len(value) > HEADERS_MAX:
+        raise ValueError(f"Use at most {HEADERS_MAX} headers.")
+    for key, val in value.items():
+        if not isinstance(key, str) or not _TOKEN_RE.match(key):
+            raise ValueError(
+                f'"{key}" is not a valid header name: use letters, digits and -, with no spaces.'
+            )
+        if not isinstance(val, str):
+            raise ValueError(f"The value of {key} must be text.")
+        # A line break in a value would smuggle extra headers into the request.
+        if any(c in val for c in "\r\n\0"):
+            raise ValueError(f"The value of {key} cannot contain line breaks.")
+    return dict(value)
+
+
+def status_ranges(value: Any) -> str:
+    """Status codes and ranges such as "200-299,301", stored in one canonical spelling."""
+    if not isinstance(value, str):
+        raise ValueError("Enter status codes and ranges, such as 200-299,301.")
+    ranges = parse_status_ranges(value)
+    return ",".join(str(low) if low == high else f"{low}-{high}" for low, high in ranges)
+
+
+def aware_datetime(value: Any) -> datetime:
+    """An aware datetime, or an ISO-8601 string that carries its UTC offset."""
+    message = "Enter a date and time with its UTC offset, such as 2030-05-01T12:00:00+02:00."
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(message) from None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValueError(message)
+    return value
+
+
+def slugify(source: str, fallback: str) -> str:
+    """Lower-case a-z, 0-9 and single dashes, at most SLUG_MAX characters."""
+    ascii_text = unicodedata.normalize("NFKD", source).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:SLUG_MAX].rstrip("-") or fallback
+
+
+def unique_slug(column: sa.orm.InstrumentedAttribute, source: str, fallback: str) -> str:
+    """The slug of ``source``, with -2, -3… appended when the table already uses it.
+
+    Read-then-insert can race with another insert of the same slug; ``commit_retrying``
+    catches the collision and chooses again.
+    """
+    base = slugify(source, fallback)
+    # Slugs contain no LIKE wildcards ("%" and "_"), so the prefix needs no escaping.
+    taken = set(db.session.execute(sa.select(column).where(column.like(f"{base}%"))).scalars())
+    slug, n = base, 1
+    while slug in taken:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def commit_retrying(apply: Callable[[], T], conflict_message: str, attempts: int = 3) -> T:
+    """Run ``apply`` (which changes the session) and commit, again after a unique collision.
+
+    Slugs and new group names are chosen by reading what exists. When a concurrent request
+    inserts the same value first, our commit fails; a fresh read then finds theirs, so a
+    retry succeeds instead of bothering the person with an error.
+    """
+    for _ in range(attempts):
+        result = apply()
+        try:
+            db.session.commit()
+            return result
+        except sa.exc.IntegrityError:
+            db.session.rollback()
+    raise Conflict(conflict_message)

@@ -1,0 +1,205 @@
+"""History: retention, pruning, clearing, uptime figures and the check/execution logs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import CheckResult, CronExecution, DailyRollup, Ping
+from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
+from app.services import cron_jobs, fields, monitors, settings
+from app.services.errors import NotFound, ValidationError
+from app.services.pagination import Page, paginate
+
+TTL_KEY = "history_ttl_seconds"
+UNLIMITED_KEY = "history_unlimited"
+TTL_DEFAULT = 30 * 86400
+TTL_MIN = 3600
+TTL_MAX = 10 * 365 * 86400
+ROLLUP_KEEP_DAYS = 400
+UPTIME_WINDOWS_DAYS = {"7d": 7, "30d": 30, "90d": 90}
+
+_ttl = fields.whole_number(
+    TTL_MIN,
+    TTL_MAX,
+    f"Must be a whole number of seconds from {TTL_MIN} (1 hour) to {TTL_MAX} (10 years).",
+)
+_moment = fields.optional(fields.aware_datetime)
+# Raw history and the column its age is measured by.
+_RAW = (
+    (CheckResult, CheckResult.started_at),
+    (CronExecution, CronExecution.started_at),
+    (Ping, Ping.created_at),
+)
+
+
+def get_retention() -> dict[str, Any]:
+    """How long raw history is kept: ``{"ttl_seconds": int, "unlimited": bool}``."""
+    return {
+        "ttl_seconds": settings.get(TTL_KEY, TTL_DEFAULT),
+        "unlimited": settings.get(UNLIMITED_KEY, False),
+    }
+
+
+def set_retention(ttl_seconds: Any = None, unlimited: Any = None) -> dict[str, Any]:
+    """Change the retention (either part or both); returns the retention now in force."""
+    given = {
+        key: value
+        for key, value in (("ttl_seconds", ttl_seconds), ("unlimited", unlimited))
+        if value is not None
+    }
+    values, errors = fields.parse(given, {"ttl_seconds": _ttl, "unlimited": fields.boolean})
+    if errors:
+        raise ValidationError(errors)
+    keys = {"ttl_seconds": TTL_KEY, "unlimited": UNLIMITED_KEY}
+    settings.put_many({keys[name]: value for name, value in values.items()})
+    return get_retention()
+
+
+def clear_all() -> dict[str, int]:
+    """Delete all raw history and every rollup in one transaction; returns the counts.
+
+    Monitors and cron jobs keep their current state: only the record of the past goes.
+    """
+    counts = {}
+    for model in (CheckResult, CronExecution, Ping, DailyRollup):
+        result = db.session.execute(sa.delete(model).execution_options(synchronize_session=False))
+        counts[model.__tablename__] = result.rowcount
+    db.session.commit()
+    return counts
+
+
+def _delete_in_batches(model, column, cutoff, batch_size: int) -> int:
+    """Delete rows with ``column < cutoff``, at most ``batch_size`` per transaction.
+
+    Each batch commits on its own, so a backlog of millions never holds the write lock (all
+    of SQLite, or long row locks on PostgreSQL) for longer than one small DELETE.
+    """
+    deleted = 0
+    while True:
+        oldest = sa.select(model.id).where(column < cutoff).order_by(model.id).limit(batch_size)
+        result = db.session.execute(
+            sa.delete(model)
+            .where(model.id.in_(oldest.scalar_subquery()))
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        deleted += result.rowcount
+        if result.rowcount < batch_size:
+            return deleted
+
+
+def prune(now: datetime, batch_size: int = 5000) -> dict[str, int]:
+    """Delete raw history older than the retention (none when unlimited) and rollups older
+    than 400 days; returns the counts per table."""
+    retention = get_retention()
+    counts = {}
+    cutoff = now - timedelta(seconds=retention["ttl_seconds"])
+    for model, column in _RAW:
+        counts[model.__tablename__] = (
+            0 if retention["unlimited"] else _delete_in_batches(model, column, cutoff, batch_size)
+        )
+    oldest_day = now.astimezone(UTC).date() - timedelta(days=ROLLUP_KEEP_DAYS)
+    counts[DailyRollup.__tablename__] = _delete_in_batches(
+        DailyRollup, DailyRollup.day, oldest_day, batch_size
+    )
+    return counts
+
+
+def _percent(checks: int, failures: int) -> float | None:
+    return round((checks - failures) / checks * 100, 3) if checks else None
+
+
+def uptime(subject_type: str, subject_id: int, now: datetime) -> dict[str, float | None]:
+    """Percent of successful checks over 24 hours and 7, 30 and 90 days (None: no checks).
+
+    The day windows sum the daily rollups of the UTC days now.date()-N+1 … now.date(), so
+    they never scan raw rows. A rollup is a whole UTC day and cannot answer "the last 24
+    hours", so that figure counts the raw check results (monitor) or executions (cron job)
+    started in (now - 24h, now] instead.
+    """
+    if subject_type not in (SUBJECT_MONITOR, SUBJECT_CRON_JOB):
+        raise ValidationError({"subject_type": f"Choose {SUBJECT_MONITOR} or {SUBJECT_CRON_JOB}."})
+    if subject_type == SUBJECT_MONITOR:
+        model, subject_column = CheckResult, CheckResult.monitor_id
+    else:
+        model, subject_column = CronExecution, CronExecution.cron_job_id
+    checks, successes = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(sa.case((model.outcome == OK, 1), else_=0)), 0),
+        ).where(
+            subject_column == subject_id,
+            model.started_at > now - timedelta(hours=24),
+            model.started_at <= now,
+        )
+    ).one()
+    figures = {"24h": _percent(checks, checks - successes)}
+
+    today = now.astimezone(UTC).date()
+    starts = {name: today - timedelta(days=days - 1) for name, days in UPTIME_WINDOWS_DAYS.items()}
+    sums = []
+    for start in starts.values():
+        in_window = DailyRollup.day >= start
+        sums.append(sa.func.sum(sa.case((in_window, DailyRollup.checks), else_=0)))
+        sums.append(sa.func.sum(sa.case((in_window, DailyRollup.failures), else_=0)))
+    row = db.session.execute(
+        sa.select(*sums).where(
+            DailyRollup.subject_type == subject_type,
+            DailyRollup.subject_id == subject_id,
+            DailyRollup.day >= min(starts.values()),
+            DailyRollup.day <= today,
+        )
+    ).one()
+    for i, name in enumerate(starts):
+        figures[name] = _percent(row[2 * i] or 0, row[2 * i + 1] or 0)
+    return figures
+
+
+def _period(start: Any, end: Any) -> tuple[datetime | None, datetime | None]:
+    values, errors = fields.parse(
+        {"start": start, "end": end},
+        {"start": _moment, "end": _moment},
+    )
+    if not errors and values["start"] and values["end"] and values["end"] <= values["start"]:
+        errors["end"] = "Choose an end after the start."
+    if errors:
+        raise ValidationError(errors)
+    return values["start"], values["end"]
+
+
+def check_history(
+    monitor_id: int, start: Any = None, end: Any = None, page: Any = 1, per_page: Any = 50
+) -> Page:
+    """A monitor's check results, newest first, started in [start, end) when given."""
+    monitors.get(monitor_id)
+    start, end = _period(start, end)
+    query = sa.select(CheckResult).where(CheckResult.monitor_id == monitor_id)
+    if start:
+        query = query.where(CheckResult.started_at >= start)
+    if end:
+        query = query.where(CheckResult.started_at < end)
+    query = query.order_by(CheckResult.started_at.desc(), CheckResult.id.desc())
+    return paginate(query, page, per_page)
+
+
+def executions(cron_job_id: int, page: Any = 1, per_page: Any = 50) -> Page:
+    """A cron job's executions, newest first."""
+    cron_jobs.get(cron_job_id)
+    query = (
+        sa.select(CronExecution)
+        .where(CronExecution.cron_job_id == cron_job_id)
+        .order_by(CronExecution.started_at.desc(), CronExecution.id.desc())
+    )
+    return paginate(query, page, per_page)
+
+
+def execution(cron_job_id: int, execution_id: int) -> CronExecution:
+    """One execution of a job, with its response if the job saves responses."""
+    row = db.session.get(CronExecution, execution_id)
+    if row is None or row.cron_job_id != cron_job_id:
+        raise NotFound("Execution not found.")
+    return row

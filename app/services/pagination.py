@@ -1,0 +1,60 @@
+"""Lists: one page with the bounds every list operation accepts, search and group order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Group
+from app.services import fields
+from app.services.errors import ValidationError
+
+PER_PAGE_MAX = 200
+
+# Capped so the offset stays far inside PostgreSQL's bigint.
+_page = fields.whole_number(1, 1_000_000)
+_per_page = fields.whole_number(1, PER_PAGE_MAX)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list; ``pages`` is at least 1."""
+
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+
+
+def paginate(query: sa.Select, page: Any = 1, per_page: Any = 50) -> Page:
+    """Run ``query`` (ordered) for one page; page and per_page may be form strings."""
+    values, errors = fields.parse(
+        {"page": page, "per_page": per_page}, {"page": _page, "per_page": _per_page}
+    )
+    if errors:
+        raise ValidationError(errors)
+    page, per_page = values["page"], values["per_page"]
+    total = db.session.execute(
+        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+    ).scalar_one()
+    items = list(db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars())
+    # An empty list is one empty page, so "page 1 of 1" never reads "page 1 of 0".
+    pages = max(1, -(-total // per_page))
+    return Page(items=items, total=total, page=page, per_page=per_page, pages=pages)
+
+
+def matching(term: str, *columns: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """Any of ``columns`` contains ``term``, case-insensitively, with % and _ taken literally."""
+    escaped = term.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return sa.or_(*(column.ilike(f"%{escaped}%", escape="\\") for column in columns))
+
+
+def group_order() -> tuple:
+    """ORDER BY terms for a query outer-joined to groups: grouped items first, by group
+    position and name, ungrouped ones last (spelled out: SQLite sorts NULL first, PostgreSQL
+    last)."""
+    return (sa.case((Group.id.is_(None), 1), else_=0), Group.position, Group.name)

@@ -1,0 +1,178 @@
+"""The scheduler against real Redis and a real database: due set, leadership, rebuilds."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rq import Queue
+
+from app.engine import scheduler as sched
+from app.engine.scheduler import Scheduler, from_ms, to_ms
+from app.extensions import db, redis_client
+from app.models import CronJob, Monitor
+
+
+def add_monitor(**fields) -> int:
+    monitor = Monitor(
+        kind="http",
+        name="m",
+        slug=f"m-{time.monotonic_ns()}",
+        url="http://127.0.0.1:9/",
+        **fields,
+    )
+    db.session.add(monitor)
+    db.session.commit()
+    sched.refresh("monitor", monitor.id)
+    return monitor.id
+
+
+def add_cron(**fields) -> int:
+    fields.setdefault("cron_expr", "*/5 * * * *")
+    job = CronJob(name="c", slug=f"c-{time.monotonic_ns()}", url="http://127.0.0.1:9/", **fields)
+    db.session.add(job)
+    db.session.commit()
+    sched.refresh("cron_job", job.id)
+    return job.id
+
+
+def due(member: str) -> datetime | None:
+    score = redis_client.conn.zscore(sched.KEY_DUE, member)
+    return None if score is None else from_ms(score)
+
+
+def queued_items() -> list:
+    queue = Queue("checks", connection=redis_client.conn)
+    return [item for job in queue.jobs for item in job.args[0]]
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def scheduler(ctx):
+    """A scheduler that has done its start-up rebuild (of an empty database)."""
+    scheduler = Scheduler(conn=redis_client.conn)
+    scheduler.rebuild()
+    return scheduler
+
+
+def test_new_monitor_is_due_at_once_and_requeued_from_its_planned_time(scheduler):
+    before = datetime.now(UTC)
+    monitor_id = add_monitor(interval_sec=60)
+    planned = due(f"m:{monitor_id}")
+    assert before - timedelta(seconds=1) <= planned <= datetime.now(UTC)
+    scheduler.tick(planned + timedelta(seconds=3))  # three seconds late
+    # Next due is planned + interval, not "now" + interval: no drift.
+    assert due(f"m:{monitor_id}") == from_ms(to_ms(planned) + 60_000)
+    assert queued_items() == [["m", monitor_id, to_ms(planned), 0, "schedule"]]
+
+
+def test_pause_and_delete_remove_the_item_and_resume_restores_it(ctx):
+    monitor_id = add_monitor()
+    monitor = db.session.get(Monitor, monitor_id)
+    monitor.paused = True
+    db.session.commit()
+    sched.refresh("monitor", monitor_id)
+    assert due(f"m:{monitor_id}") is None
+    monitor.paused = False
+    db.session.commit()
+    sched.refresh("monitor", monitor_id)
+    assert due(f"m:{monitor_id}") is not None
+    db.session.delete(monitor)
+    db.session.commit()
+    sched.refresh("monitor", monitor_id)
+    assert due(f"m:{monitor_id}") is None
+
+
+def test_disabled_and_expired_cron_jobs_are_not_scheduled(ctx):
+    disabled = add_cron(enabled=False)
+    expired = add_cron(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+    active = add_cron(cron_expr="0 3 * * *", timezone="Europe/Berlin")
+    assert due(f"c:{disabled}") is None
+    assert due(f"c:{expired}") is None
+    next_due = due(f"c:{active}")
+    assert next_due.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin")).hour == 3
+
+
+def test_a_slot_is_dispatched_once_even_if_requeued_to_the_same_time(scheduler):
+    monitor_id = add_monitor()
+    planned = due(f"m:{monitor_id}")
+    scheduler.tick(planned)
+    # Someone puts the item back at the already-dispatched planned time.
+    redis_client.conn.zadd(sched.KEY_DUE, {f"m:{monitor_id}": to_ms(planned)})
+    scheduler.tick(planned)
+    assert len(queued_items()) == 1
+
+
+def test_missed_cron_slots_run_once_and_are_counted(ctx):
+    job_id = add_cron(cron_expr="*/5 * * * *")
+    job = db.session.get(CronJob, job_id)
+    now = datetime.now(UTC)
+    job.last_run_at = now - timedelta(hours=1)
+    db.session.commit()
+    scheduler = Scheduler(conn=redis_client.conn)
+    scheduler.rebuild(now)
+    scheduler.tick(now)
+    items = queued_items()
+    assert len(items) == 1
+    kind, sid, planned, missed, trigger = items[0]
+    assert (kind, sid, trigger) == ("c", job_id, "schedule")
+    assert 10 <= missed <= 12  # an hour of five-minute slots, less the one that runs
+    assert due(f"c:{job_id}") > now
+
+
+def test_an_emptied_redis_is_rebuilt_from_sql(ctx):
+    monitor_id = add_monitor(interval_sec=30)
+    job_id = add_cron()
+    scheduler = Scheduler(conn=redis_client.conn)
+    scheduler.tick()
+    redis_client.conn.flushdb()
+    scheduler.tick()
+    assert due(f"m:{monitor_id}") is not None
+    assert due(f"c:{job_id}") is not None
+
+
+def test_only_the_leader_dispatches_and_a_standby_takes_over(ctx):
+    for _ in range(20):
+        add_monitor(interval_sec=10)
+    conn = redis_client.conn
+    first = Scheduler(conn=conn, lock_ttl_ms=800, tick_sec=0.05)
+    second = Scheduler(conn=conn, lock_ttl_ms=800, tick_sec=0.05)
+    stop_first, stop_second = threading.Event(), threading.Event()
+
+    def crash_first():
+        # A crash: the loop stops without releasing the lock.
+        first.release = lambda: None
+        stop_first.set()
+
+    def run(scheduler, stop):
+        with ctx.app_context():
+            scheduler.run(stop)
+
+    threads = [
+        threading.Thread(target=run, args=(first, stop_first)),
+        threading.Thread(target=run, args=(second, stop_second)),
+    ]
+    threads[0].start()
+    time.sleep(0.3)
+    threads[1].start()
+    time.sleep(0.5)
+    assert first.is_leader and not second.is_leader
+    crash_first()
+    threads[0].join()
+    crashed_at = time.monotonic()
+    while not second.is_leader and time.monotonic() - crashed_at < 5:
+        time.sleep(0.02)
+    took_over = time.monotonic() - crashed_at
+    stop_second.set()
+    threads[1].join()
+    assert second.is_leader is False  # it released the lock when stopping
+    assert took_over <= 0.8 + 0.3
+    slots = [(kind, sid, planned) for kind, sid, planned, *_ in queued_items()]
+    assert len(slots) == len(set(slots)) == 20  # all dispatched, none twice

@@ -1,0 +1,517 @@
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from croniter import croniter
+
+from app.engine.schedule import (
+    ScheduleError,
+    describe,
+    next_interval,
+    next_run,
+    next_runs,
+    slots_between,
+    validate_cron,
+    validate_timezone,
+)
+
+EXTENSION = " uses a cron extension (L, W, # or ?) that is not supported"
+RANGE = " is not a range; write it as start-end, such as 1-5"
+
+
+def utc(*args):
+    return datetime(*args, tzinfo=UTC)
+
+
+# --- validate_cron -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "expr, normal",
+    [
+        ("*/5 * * * *", "*/5 * * * *"),
+        ("  0   2 *\t* *  ", "0 2 * * *"),
+        ("0-30/10 9-17 1,15 * *", "0-30/10 9-17 1,15 * *"),
+        ("30 9 * * mon-FRI", "30 9 * * mon-FRI"),
+        ("0 12 * JAN,jul SUN", "0 12 * JAN,jul SUN"),
+        ("0 0 * * 7", "0 0 * * 7"),
+        ("0 0 * * 0-7", "0 0 * * 0-7"),
+        ("0 0 * * FRI-SUN", "0 0 * * FRI-SUN"),
+        ("0 0 29 2 *", "0 0 29 2 *"),
+        ("0 0 31 2 MON", "0 0 31 2 MON"),
+        ("*/90 * * * *", "*/90 * * * *"),
+        ("@hourly", "@hourly"),
+        (" @Daily ", "@daily"),
+        ("@MIDNIGHT", "@midnight"),
+        ("@weekly", "@weekly"),
+        ("@monthly", "@monthly"),
+        ("@yearly", "@yearly"),
+        ("@annually", "@annually"),
+    ],
+)
+def test_validate_cron_accepts_standard_cron_and_normalises(expr, normal):
+    assert validate_cron(expr) == normal
+
+
+@pytest.mark.parametrize(
+    "expr, field, message",
+    [
+        ("", None, "Enter a cron expression, such as */5 * * * *"),
+        ("   ", None, "Enter a cron expression, such as */5 * * * *"),
+        (
+            "0 0 * * * *",
+            None,
+            "Expected 5 fields (minute hour day-of-month month day-of-week), got 6; "
+            "seconds and years are not supported",
+        ),
+        ("0 0 * *", None, "Expected 5 fields (minute hour day-of-month month day-of-week), got 4"),
+        (
+            "@reboot",
+            None,
+            "'@reboot' is not supported; use @hourly, @daily, @midnight, @weekly, @monthly, "
+            "@yearly or @annually",
+        ),
+        ("61 * * * *", "minute", "minute field: 61 is out of range 0-59"),
+        ("0 x * * *", "hour", "hour field: 'x' is not a number"),
+        ("0 24 * * *", "hour", "hour field: 24 is out of range 0-23"),
+        ("0 0 0 * *", "day_of_month", "day-of-month field: 0 is out of range 1-31"),
+        ("0 0 32 * *", "day_of_month", "day-of-month field: 32 is out of range 1-31"),
+        ("0 0 * 13 *", "month", "month field: 13 is out of range 1-12"),
+        (
+            "0 0 * FOO *",
+            "month",
+            "month field: 'FOO' is not a month number (1-12) or name (JAN-DEC)",
+        ),
+        ("0 0 * * 8", "day_of_week", "day-of-week field: 8 is out of range 0-7"),
+        (
+            "0 0 * * FUNDAY",
+            "day_of_week",
+            "day-of-week field: 'FUNDAY' is not a day-of-week number (0-7) or name (SUN-SAT)",
+        ),
+        ("MON * * * *", "minute", "minute field: 'MON' is not a number"),
+        ("1,,2 * * * *", "minute", "minute field: '1,,2' has an empty list item"),
+        ("*/0 * * * *", "minute", "minute field: step in '*/0' must be at least 1"),
+        ("*/x * * * *", "minute", "minute field: step 'x' in '*/x' is not a number"),
+        ("*/ * * * *", "minute", "minute field: '*/' is missing a step after the slash"),
+        (
+            "5/10 * * * *",
+            "minute",
+            "minute field: '5/10' needs a range before the step, such as 5-59/10",
+        ),
+        (
+            "0 22-2 * * *",
+            "hour",
+            "hour field: range 22-2 is backwards; ranges cannot wrap around, so write 22-23,0-2",
+        ),
+        ("-5 * * * *", "minute", "minute field: '-5'" + RANGE),
+        ("1-2-3 * * * *", "minute", "minute field: '1-2-3'" + RANGE),
+        ("9" * 5000 + " * * * *", "minute", f"minute field: {'9' * 5000} is out of range 0-59"),
+        ("0 0 L * *", "day_of_month", "day-of-month field: 'L'" + EXTENSION),
+        ("0 0 15W * *", "day_of_month", "day-of-month field: '15W'" + EXTENSION),
+        ("0 0 ? * MON", "day_of_month", "day-of-month field: '?'" + EXTENSION),
+        ("0 0 * * 5L", "day_of_week", "day-of-week field: '5L'" + EXTENSION),
+        ("0 0 * * MON#2", "day_of_week", "day-of-week field: 'MON#2'" + EXTENSION),
+    ],
+)
+def test_validate_cron_names_the_bad_part(expr, field, message):
+    with pytest.raises(ScheduleError) as info:
+        validate_cron(expr)
+    assert str(info.value) == message
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    "expr, message",
+    [
+        ("0 0 31 2 *", "This schedule never runs: day 31 does not occur in February"),
+        ("0 0 30 2 *", "This schedule never runs: day 30 does not occur in February"),
+        ("0 0 30,31 2 *", "This schedule never runs: days 30 and 31 do not occur in February"),
+        (
+            "0 0 31 4,6,9,11 *",
+            "This schedule never runs: day 31 does not occur in April, June, September or November",
+        ),
+        # "*/2" in the weekday field makes the day rule AND, so February 30 is still required.
+        ("0 0 30 2 */2", "This schedule never runs: day 30 does not occur in February"),
+    ],
+)
+def test_validate_cron_rejects_expressions_that_never_fire(expr, message):
+    with pytest.raises(ScheduleError) as info:
+        validate_cron(expr)
+    assert str(info.value) == message
+    assert info.value.field == "day_of_month"
+
+
+def test_schedule_error_is_a_value_error():
+    assert issubclass(ScheduleError, ValueError)
+
+
+def test_sunday_is_both_0_and_7():
+    start = utc(2026, 1, 1)
+    sundays = next_runs("0 0 * * 0", "UTC", start, 3)
+    assert next_runs("0 0 * * 7", "UTC", start, 3) == sundays
+    assert next_runs("0 0 * * sun", "UTC", start, 3) == sundays
+    assert [t.weekday() for t in sundays] == [6, 6, 6]
+
+
+def test_weekday_range_ending_on_sunday_includes_the_weekend():
+    runs = next_runs("0 0 * * FRI-SUN", "UTC", utc(2026, 1, 1), 4)
+    assert [t.strftime("%a %d") for t in runs] == ["Fri 02", "Sat 03", "Sun 04", "Fri 09"]
+
+
+def test_macros_mean_their_five_field_expressions():
+    start = utc(2026, 5, 17, 13, 7)
+    assert next_run("@hourly", "UTC", start) == utc(2026, 5, 17, 14)
+    assert next_run("@daily", "UTC", start) == utc(2026, 5, 18)
+    assert next_run("@midnight", "UTC", start) == utc(2026, 5, 18)
+    assert next_run("@weekly", "UTC", start) == utc(2026, 5, 24)  # a Sunday
+    assert next_run("@monthly", "UTC", start) == utc(2026, 6, 1)
+    assert next_run("@yearly", "UTC", start) == utc(2027, 1, 1)
+    assert next_run("@annually", "UTC", start) == utc(2027, 1, 1)
+
+
+# --- validate_timezone ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, canonical",
+    [
+        ("Europe/Berlin", "Europe/Berlin"),
+        ("europe/berlin", "Europe/Berlin"),
+        (" America/New_York ", "America/New_York"),
+        ("utc", "UTC"),
+        ("Asia/Kolkata", "Asia/Kolkata"),
+    ],
+)
+def test_validate_timezone_returns_the_database_spelling(name, canonical):
+    assert validate_timezone(name) == canonical
+
+
+@pytest.mark.parametrize("name", ["Mars/Base", "localtime", "Factory", "/etc/localtime", "../UTC"])
+def test_validate_timezone_rejects_unknown_names(name):
+    with pytest.raises(ScheduleError) as info:
+        validate_timezone(name)
+    assert str(info.value) == f"Unknown time zone '{name}'; use an IANA name such as Europe/Berlin"
+    assert info.value.field is None
+
+
+def test_validate_timezone_asks_for_a_zone_when_empty():
+    with pytest.raises(ScheduleError, match="Enter a time zone, such as Europe/Berlin"):
+        validate_timezone(" ")
+
+
+def test_next_run_rejects_an_unknown_zone():
+    with pytest.raises(ScheduleError, match="Unknown time zone 'Mars/Base'"):
+        next_run("* * * * *", "Mars/Base", utc(2026, 1, 1))
+
+
+# --- next_run / next_runs ------------------------------------------------------------------
+
+
+def test_next_run_is_strictly_after_and_in_utc():
+    run = next_run("*/5 * * * *", "UTC", utc(2026, 1, 1, 12, 5))
+    assert run == utc(2026, 1, 1, 12, 10)
+    assert run.tzinfo is UTC
+    assert next_run("*/5 * * * *", "UTC", utc(2026, 1, 1, 12, 4, 59, 999999)) == utc(
+        2026, 1, 1, 12, 5
+    )
+
+
+def test_next_run_accepts_any_aware_datetime():
+    after = datetime(2026, 1, 1, 14, 5, tzinfo=timezone(timedelta(hours=2)))
+    assert next_run("0 * * * *", "UTC", after) == utc(2026, 1, 1, 13)
+
+
+def test_next_run_refuses_a_naive_datetime():
+    with pytest.raises(ValueError, match="aware"):
+        next_run("* * * * *", "UTC", datetime(2026, 1, 1))
+
+
+def test_next_run_raises_schedule_error_for_a_bad_expression():
+    with pytest.raises(ScheduleError):
+        next_run("0 0 31 2 *", "UTC", utc(2026, 1, 1))
+
+
+def test_next_runs_in_utc_crosses_month_and_year_ends():
+    runs = next_runs("0 12 28-31 * *", "UTC", utc(2026, 11, 30), 5)
+    assert runs == [
+        utc(2026, 11, 30, 12),
+        utc(2026, 12, 28, 12),
+        utc(2026, 12, 29, 12),
+        utc(2026, 12, 30, 12),
+        utc(2026, 12, 31, 12),
+    ]
+
+
+def test_next_runs_in_other_zones_use_local_wall_time():
+    assert next_runs("30 9 * * 1-5", "Asia/Kolkata", utc(2026, 1, 2), 2) == [
+        utc(2026, 1, 2, 4),  # Friday 09:30 IST (+05:30)
+        utc(2026, 1, 5, 4),  # Monday
+    ]
+    assert next_runs("0 0 * * *", "America/New_York", utc(2026, 7, 1), 2) == [
+        utc(2026, 7, 1, 4),  # midnight EDT (-04:00)
+        utc(2026, 7, 2, 4),
+    ]
+
+
+def test_leap_day_job_waits_for_a_leap_year():
+    assert next_run("0 0 29 2 *", "UTC", utc(2026, 1, 1)) == utc(2028, 2, 29)
+
+
+def test_day_fields_are_ored_when_both_are_restricted():
+    runs = next_runs("0 0 13 * FRI", "UTC", utc(2026, 2, 1), 4)
+    assert runs == [utc(2026, 2, 6), utc(2026, 2, 13), utc(2026, 2, 20), utc(2026, 2, 27)]
+
+
+def test_day_fields_are_anded_when_one_starts_with_a_star():
+    # Vixie cron: "*/2" is star-prefixed, so the day must be odd AND a Monday.
+    runs = next_runs("0 0 */2 * MON", "UTC", utc(2026, 1, 1), 3)
+    assert runs == [utc(2026, 1, 5), utc(2026, 1, 19), utc(2026, 2, 9)]
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "*/5 * * * *",
+        "0 2 * * *",
+        "15,45 */3 * * *",
+        "30 9 * * 1-5",
+        "0 0 1 * *",
+        "0 12 * 1,7 0",
+        "0 0 1,15 * MON",
+        "5-20/5 8-18 * * *",
+        "0 0 29 2 *",
+        "0 0 * * 7",
+    ],
+)
+def test_next_runs_agree_with_croniter_in_utc(expr):
+    start = datetime(2026, 1, 30, 23, 59)
+    reference = croniter(expr, start)
+    expected = [reference.get_next(datetime).replace(tzinfo=UTC) for _ in range(40)]
+    assert next_runs(expr, "UTC", start.replace(tzinfo=UTC), 40) == expected
+
+
+# --- DST: Europe/Berlin (2026-03-29 02:00 CET -> 03:00 CEST, 2026-10-25 03:00 -> 02:00) -----
+
+
+def test_berlin_skipped_wall_time_runs_once_at_the_end_of_the_gap():
+    assert next_runs("30 2 * * *", "Europe/Berlin", utc(2026, 3, 27, 12), 3) == [
+        utc(2026, 3, 28, 1, 30),  # 02:30 CET
+        utc(2026, 3, 29, 1, 0),  # 02:30 does not exist: 03:00 CEST
+        utc(2026, 3, 30, 0, 30),  # 02:30 CEST
+    ]
+
+
+def test_berlin_job_at_the_exact_gap_start_runs_when_the_gap_ends():
+    assert next_run("0 2 * * *", "Europe/Berlin", utc(2026, 3, 28, 12)) == utc(2026, 3, 29, 1)
+
+
+def test_berlin_skipped_slots_landing_on_another_slot_run_once():
+    # 02:00 and 02:30 are skipped and map to 03:00 CEST, which is itself a slot.
+    assert next_runs("*/30 * * * *", "Europe/Berlin", utc(2026, 3, 29, 0), 4) == [
+        utc(2026, 3, 29, 0, 30),  # 01:30 CET
+        utc(2026, 3, 29, 1, 0),  # 03:00 CEST, once
+        utc(2026, 3, 29, 1, 30),  # 03:30 CEST
+        utc(2026, 3, 29, 2, 0),
+    ]
+
+
+def test_berlin_hourly_job_across_spring_change_stays_hourly_in_utc():
+    runs = next_runs("0 * * * *", "Europe/Berlin", utc(2026, 3, 28, 23, 30), 4)
+    assert runs == [
+        utc(2026, 3, 29, 0),
+        utc(2026, 3, 29, 1),
+        utc(2026, 3, 29, 2),
+        utc(2026, 3, 29, 3),
+    ]
+
+
+def test_berlin_repeated_wall_time_runs_once_at_its_first_occurrence():
+    assert next_runs("30 2 * * *", "Europe/Berlin", utc(2026, 10, 23, 12), 3) == [
+        utc(2026, 10, 24, 0, 30),  # 02:30 CEST
+        utc(2026, 10, 25, 0, 30),  # 02:30 CEST, first of two; not again at 01:30 UTC
+        utc(2026, 10, 26, 1, 30),  # 02:30 CET
+    ]
+
+
+def test_berlin_quarter_hourly_job_runs_the_repeated_hour_once():
+    assert next_runs("*/15 * * * *", "Europe/Berlin", utc(2026, 10, 24, 23, 50), 6) == [
+        utc(2026, 10, 25, 0, 0),  # 02:00 CEST
+        utc(2026, 10, 25, 0, 15),
+        utc(2026, 10, 25, 0, 30),
+        utc(2026, 10, 25, 0, 45),  # 02:45 CEST; the second pass of 02:00-02:45 CET is skipped
+        utc(2026, 10, 25, 2, 0),  # 03:00 CET
+        utc(2026, 10, 25, 2, 15),
+    ]
+
+
+def test_berlin_next_run_from_inside_the_second_pass_waits_for_new_wall_time():
+    # 01:20 UTC is 02:20 CET, the second pass; 02:30 already ran at its first occurrence.
+    assert next_run("*/15 * * * *", "Europe/Berlin", utc(2026, 10, 25, 1, 20)) == utc(
+        2026, 10, 25, 2
+    )
+
+
+def test_berlin_hourly_job_across_autumn_change_skips_the_repeated_hour():
+    runs = next_runs("0 * * * *", "Europe/Berlin", utc(2026, 10, 24, 22, 30), 4)
+    assert runs == [
+        utc(2026, 10, 24, 23),  # 01:00 CEST
+        utc(2026, 10, 25, 0),  # 02:00 CEST
+        utc(2026, 10, 25, 2),  # 03:00 CET; 02:00 CET (01:00 UTC) is a repeat
+        utc(2026, 10, 25, 3),
+    ]
+
+
+# --- DST: America/New_York (2026-03-08 02:00 EST -> 03:00 EDT, 2026-11-01 02:00 -> 01:00) ---
+
+
+def test_new_york_skipped_wall_time_runs_once_at_the_end_of_the_gap():
+    assert next_runs("30 2 * * *", "America/New_York", utc(2026, 3, 7), 3) == [
+        utc(2026, 3, 7, 7, 30),  # 02:30 EST
+        utc(2026, 3, 8, 7, 0),  # 03:00 EDT
+        utc(2026, 3, 9, 6, 30),  # 02:30 EDT
+    ]
+
+
+def test_new_york_job_at_the_exact_gap_start_runs_when_the_gap_ends():
+    assert next_run("0 2 * * *", "America/New_York", utc(2026, 3, 7, 12)) == utc(2026, 3, 8, 7)
+
+
+def test_new_york_hourly_job_across_spring_change():
+    runs = next_runs("0 * * * *", "America/New_York", utc(2026, 3, 8, 5, 30), 4)
+    assert runs == [
+        utc(2026, 3, 8, 6),  # 01:00 EST
+        utc(2026, 3, 8, 7),  # 02:00 skipped: 03:00 EDT, once
+        utc(2026, 3, 8, 8),  # 04:00 EDT
+        utc(2026, 3, 8, 9),
+    ]
+
+
+def test_new_york_repeated_wall_time_runs_once_at_its_first_occurrence():
+    assert next_runs("30 1 * * *", "America/New_York", utc(2026, 10, 31), 3) == [
+        utc(2026, 10, 31, 5, 30),  # 01:30 EDT
+        utc(2026, 11, 1, 5, 30),  # 01:30 EDT, first of two
+        utc(2026, 11, 2, 6, 30),  # 01:30 EST
+    ]
+
+
+def test_new_york_hourly_job_across_autumn_change():
+    runs = next_runs("0 * * * *", "America/New_York", utc(2026, 11, 1, 3, 30), 4)
+    assert runs == [
+        utc(2026, 11, 1, 4),  # 00:00 EDT
+        utc(2026, 11, 1, 5),  # 01:00 EDT
+        utc(2026, 11, 1, 7),  # 02:00 EST; 01:00 EST (06:00 UTC) is a repeat
+        utc(2026, 11, 1, 8),
+    ]
+
+
+def test_half_hour_gap_runs_at_its_end():
+    # Lord Howe Island moves from +10:30 to +11:00 at 02:00 on 2026-10-04.
+    assert next_runs("15 2 * * *", "Australia/Lord_Howe", utc(2026, 10, 2), 3) == [
+        utc(2026, 10, 2, 15, 45),  # 02:15 +10:30
+        utc(2026, 10, 3, 15, 30),  # 02:15 does not exist: 02:30 +11:00
+        utc(2026, 10, 4, 15, 15),  # 02:15 +11:00
+    ]
+
+
+def test_skipped_day_runs_once_when_it_ends():
+    # Samoa skipped 2011-12-30 entirely, jumping from -10:00 to +14:00.
+    assert next_runs("0 12 * * *", "Pacific/Apia", utc(2011, 12, 29), 3) == [
+        utc(2011, 12, 29, 22),  # 12:00 on the 29th, -10:00
+        utc(2011, 12, 30, 10),  # the 30th never happened: 00:00 on the 31st, +14:00
+        utc(2011, 12, 30, 22),  # 12:00 on the 31st
+    ]
+
+
+# --- slots_between -------------------------------------------------------------------------
+
+
+def test_slots_between_excludes_start_and_includes_end():
+    assert slots_between("*/5 * * * *", "UTC", utc(2026, 1, 1, 12), utc(2026, 1, 1, 13)) == 12
+
+
+def test_slots_between_is_zero_for_an_empty_window():
+    assert slots_between("0 * * * *", "UTC", utc(2026, 1, 1, 12), utc(2026, 1, 1, 12, 59)) == 0
+    assert slots_between("0 * * * *", "UTC", utc(2026, 1, 1, 12), utc(2026, 1, 1, 11)) == 0
+
+
+def test_slots_between_stops_at_the_limit():
+    start, end = utc(2026, 1, 1), utc(2026, 2, 1)
+    assert slots_between("* * * * *", "UTC", start, end, limit=500) == 500
+
+
+def test_slots_between_counts_each_wall_hour_once_on_dst_days():
+    # Local midnight to local midnight: the 23-hour day has 23 hourly runs, the 25-hour day 24.
+    spring = slots_between("0 * * * *", "Europe/Berlin", utc(2026, 3, 28, 23), utc(2026, 3, 29, 22))
+    autumn = slots_between(
+        "0 * * * *", "Europe/Berlin", utc(2026, 10, 24, 22), utc(2026, 10, 25, 23)
+    )
+    assert (spring, autumn) == (23, 24)
+
+
+# --- next_interval -------------------------------------------------------------------------
+
+
+def test_next_interval_on_time_counts_from_the_planned_time():
+    planned = utc(2026, 1, 1, 12, 0, 0)
+    assert next_interval(planned, 60, utc(2026, 1, 1, 12, 0, 3)) == (utc(2026, 1, 1, 12, 1), 0)
+
+
+def test_next_interval_late_by_several_intervals_skips_forward():
+    planned = utc(2026, 1, 1, 12, 0, 0)
+    due, skipped = next_interval(planned, 60, utc(2026, 1, 1, 12, 4, 30))
+    assert (due, skipped) == (utc(2026, 1, 1, 12, 5), 4)
+
+
+def test_next_interval_treats_a_slot_at_now_as_missed():
+    planned = utc(2026, 1, 1, 12, 0, 0)
+    assert next_interval(planned, 300, utc(2026, 1, 1, 12, 5)) == (utc(2026, 1, 1, 12, 10), 1)
+
+
+def test_next_interval_with_planned_time_in_the_future():
+    planned = utc(2026, 1, 1, 12, 0, 0)
+    assert next_interval(planned, 60, utc(2026, 1, 1, 11, 59)) == (utc(2026, 1, 1, 12, 1), 0)
+
+
+def test_next_interval_refuses_a_non_positive_interval():
+    with pytest.raises(ValueError, match="positive"):
+        next_interval(utc(2026, 1, 1), 0, utc(2026, 1, 1))
+
+
+# --- describe ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "expr, text",
+    [
+        ("* * * * *", "Every minute"),
+        ("*/5 * * * *", "Every 5 minutes"),
+        ("0,30 * * * *", "Every 30 minutes"),
+        ("0 2 * * *", "At 02:00 every day"),
+        ("15 * * * *", "At minute 15 past every hour"),
+        ("30 9 * * 1-5", "At 09:30 on Monday through Friday"),
+        ("0 0 1 * *", "At 00:00 on day 1 of the month"),
+        ("0 12 * JAN,JUL SUN", "At 12:00 on Sunday in January and July"),
+        ("0 9,17 * * *", "At 09:00 and 17:00 every day"),
+        ("*/7 * * * *", "At every 7th minute past every hour"),
+        ("0 */2 * * *", "At minute 0 past every 2nd hour"),
+        ("1-59/2 * * * *", "At every 2nd minute from 1 through 59 past every hour"),
+        ("0 9-17 * * *", "At minute 0 past hours 9 through 17"),
+        (
+            "*/5 9-17 * * MON-FRI",
+            "Every 5 minutes during hours 9 through 17 on Monday through Friday",
+        ),
+        ("0 0 * * 6,0", "At 00:00 on Saturday and Sunday"),
+        ("0 0 * * 5-7", "At 00:00 on Friday through Sunday"),
+        ("0 0 1,15 * MON", "At 00:00 on days 1 and 15 of the month or on Monday"),
+        ("0 0 */2 * MON", "At 00:00 on every 2nd day of the month if it falls on Monday"),
+        ("0 0 1 */3 *", "At 00:00 on day 1 of the month in January, April, July and October"),
+        ("0 0 * 6-8 *", "At 00:00 every day in June through August"),
+        ("0 0 1-31 * MON", "At 00:00 every day"),
+        ("5,10,20 * * * *", "At minutes 5, 10 and 20 past every hour"),
+        ("@hourly", "At minute 0 past every hour"),
+        ("@daily", "At 00:00 every day"),
+        ("@weekly", "At 00:00 on Sunday"),
+        ("@yearly", "At 00:00 on day 1 of the month in January"),
+    ],
+)
+def test_describe_reads_as_english(expr, text):
+    assert describe(expr) == text
