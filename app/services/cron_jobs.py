@@ -103,7 +103,7 @@ def get(cron_job_id: int) -> CronJob:
     """The cron job, or NotFound for an id that does not exist (any more)."""
     job = db.session.get(CronJob, cron_job_id)
     if job is None:
-        raise NotFound("Cron job not found.")
+        raise NotFound("Cron job not found")
     return job
 
 

@@ -90,7 +90,7 @@ def get(monitor_id: int) -> Monitor:
     """The monitor, or NotFound for an id that does not exist (any more)."""
     monitor = db.session.get(Monitor, monitor_id)
     if monitor is None:
-        raise NotFound("Monitor not found.")
+        raise NotFound("Monitor not found")
     return monitor
 
 
