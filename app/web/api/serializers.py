@@ -249,7 +249,8 @@ def page_headers(page: Page) -> dict[str, str]:
         "X-Per-Page": str(page.per_page),
         "X-Total-Pages": str(page.pages),
     }
-    args = {k: v for k, v in request.args.items() if k not in ("page", "offset", "limit")}
+    paging = ("page", "per_page", "offset", "limit")
+    args = {k: v for k, v in request.args.items() if k not in paging}
     neighbours = []
     if page.page > 1:
         neighbours.append(("prev", page.page - 1))
