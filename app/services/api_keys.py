@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 SECRET_PREFIX = "upk_"
 PREFIX_LEN = len(SECRET_PREFIX) + 8  # "upk_" and the first 8 random characters
+_SECRET_RE = re.compile(r"upk_[A-Za-z0-9_-]{40,100}")
 _HASH_SCHEME = "hmac-sha256"
 
 # resource → the actions it has; "resource:*" grants them all and "*" grants everything.
@@ -260,7 +262,7 @@ def authenticate(secret: str, address: str, now: datetime | None = None) -> ApiK
     """
     now = now or utcnow()
     secret = secret.strip()
-    if not secret.startswith(SECRET_PREFIX) or len(secret) <= PREFIX_LEN:
+    if not _SECRET_RE.fullmatch(secret):
         raise AuthenticationFailed(INVALID)
     key = db.session.execute(
         sa.select(ApiKey).where(ApiKey.prefix == secret[:PREFIX_LEN])

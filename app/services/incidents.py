@@ -26,6 +26,7 @@ from app.services.pagination import Page, paginate
 STATUSES = (STATUS_OPEN, STATUS_RESOLVED)
 SUBJECT_TYPES = (SUBJECT_MONITOR, SUBJECT_CRON_JOB)
 MESSAGE_MAX = 5000
+ID_MAX = 2**31 - 1  # INTEGER keys on PostgreSQL; a larger id names no row
 
 ALREADY_RESOLVED = "Incident is already resolved"
 ALREADY_OPEN = "Incident is already open"
@@ -131,8 +132,8 @@ def list_incidents(
         {
             "status": fields.choice(STATUSES),
             "subject": fields.choice(SUBJECT_TYPES),
-            "monitor_id": fields.whole_number(1, 2**62),
-            "cron_job_id": fields.whole_number(1, 2**62),
+            "monitor_id": fields.whole_number(1, ID_MAX),
+            "cron_job_id": fields.whole_number(1, ID_MAX),
         },
     )
     if errors:

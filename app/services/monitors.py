@@ -221,7 +221,7 @@ def list_monitors(
     if state:
         query = query.where(Monitor.state == state)
     if group:
-        query = query.where(sa.func.lower(Group.name) == group.strip().lower())
+        query = query.where(sa.func.lower(Group.name) == fields.search_term(group).lower())
     if search and search.strip():
         query = query.where(matching(search, Monitor.name, Monitor.description))
     query = query.order_by(*group_order(), Monitor.position, Monitor.name, Monitor.id)

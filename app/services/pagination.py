@@ -65,7 +65,8 @@ def paginate(query: sa.Select, page: Any = 1, per_page: Any = 50, offset: Any = 
 
 def matching(term: str, *columns: sa.ColumnElement) -> sa.ColumnElement[bool]:
     """Any of ``columns`` contains ``term``, case-insensitively, with % and _ taken literally."""
-    escaped = term.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = fields.search_term(term)
+    escaped = escaped.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return sa.or_(*(column.ilike(f"%{escaped}%", escape="\\") for column in columns))
 
 

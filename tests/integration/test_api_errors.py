@@ -75,10 +75,18 @@ def test_ids_that_cannot_exist_are_404(api, root_key, path):
     assert response.status_code == 404 and response.is_json
 
 
-def test_largest_id_is_a_clean_404(api, root_key):
-    for path in ("/api/monitors/999999999999999999", "/api/incidents/999999999999999999"):
+def test_ids_beyond_the_key_columns_are_a_clean_404(api, root_key, seeded):
+    job = seeded["cron_job_id"]
+    for path in (
+        "/api/monitors/2147483647",
+        "/api/monitors/2147483648",
+        "/api/incidents/99999999999",
+        f"/api/cron-jobs/{job}/executions/9223372036854775807",
+        f"/api/cron-jobs/{job}/executions/9223372036854775808",
+    ):
         response = api.get(path, root_key)
-        assert response.status_code == 404 and response.is_json
+        assert response.status_code == 404 and response.is_json, path
+    assert api.get("/api/incidents?monitor_id=2147483648", root_key).status_code == 422
 
 
 def test_query_parameters_are_validated(api, root_key):
@@ -87,3 +95,24 @@ def test_query_parameters_are_validated(api, root_key):
         assert response.status_code == 422, query
         assert response.json["error"] == "Validation failed"
     assert api.get("/api/incidents?offset=-1", root_key).status_code == 422
+
+
+def test_nul_characters_are_refused_not_fatal(api, root_key, seeded):
+    # PostgreSQL text cannot hold NUL; every backend answers alike.
+    for path in (
+        "/api/monitors?group=a%00b",
+        "/api/monitors?search=%00",
+        "/api/cron-jobs?group=%00",
+    ):
+        assert api.get(path, root_key).status_code == 200, path
+    for method, path, body in (
+        ("POST", "/api/monitors", {"name": "a\x00b", "url": "https://e.com/"}),
+        ("POST", "/api/monitors", {"name": "x", "url": "https://e.com/", "headers": {"X": "\x00"}}),
+        ("POST", f"/api/incidents/{seeded['incident_id']}/updates", {"message": "a\x00b"}),
+        ("POST", "/api/api-keys", {"name": "k", "scopes": ["*\x00"]}),
+    ):
+        response = api.call(method, path, root_key, json=body)
+        assert response.status_code == 422, (path, body)
+        assert "NUL" in str(response.json["fields"])
+    response = api.get("/api/monitors", headers={"X-Api-Key": "upk_" + "\x00" * 43})
+    assert response.status_code == 401

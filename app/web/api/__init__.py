@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify
 from werkzeug.routing import BaseConverter
+from werkzeug.routing import ValidationError as RoutingValidationError
 
 from app.extensions import csrf
 from app.services.errors import (
@@ -22,6 +23,9 @@ from app.services.errors import (
     ValidationError,
 )
 
+INT_MAX = 2**31 - 1
+BIGINT_MAX = 2**63 - 1
+
 bp = Blueprint("api", __name__, url_prefix="/api")
 # API writes authenticate with a key in a header, never with the browser's session cookie,
 # so there is no cross-site request to forge.
@@ -29,21 +33,36 @@ csrf.exempt(bp)
 
 
 class IdConverter(BaseConverter):
-    """A positive id of at most 18 digits: larger numbers overflow SQLite's INTEGER and
-    would turn a lookup of a nonexistent id into a server error instead of a 404."""
+    """A positive id that fits the INTEGER primary keys of PostgreSQL (32 bits).
 
-    regex = r"[1-9][0-9]{0,17}"
+    A larger number can name no row; letting it reach the database would turn a lookup of a
+    nonexistent id into an "integer out of range" server error instead of a 404.
+    """
+
+    regex = r"[1-9][0-9]{0,9}"
+    max_value = INT_MAX
 
     def to_python(self, value: str) -> int:
-        return int(value)
+        number = int(value)
+        if number > self.max_value:
+            raise RoutingValidationError()  # no match: the 404 of any unknown path
+        return number
 
     def to_url(self, value) -> str:
         return str(value)
 
 
+class BigIdConverter(IdConverter):
+    """A positive id of a BIGINT key (history rows), 64 bits."""
+
+    regex = r"[1-9][0-9]{0,18}"
+    max_value = BIGINT_MAX
+
+
 @bp.record_once
-def _register_converter(state):
+def _register_converters(state):
     state.app.url_map.converters["id"] = IdConverter
+    state.app.url_map.converters["bigid"] = BigIdConverter
 
 
 _STATUS = (

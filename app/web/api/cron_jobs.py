@@ -67,7 +67,7 @@ def list_executions(cron_job_id: int):
     return out.page_response(page, [out.execution(e) for e in page.items])
 
 
-@bp.get("/cron-jobs/<id:cron_job_id>/executions/<id:execution_id>")
+@bp.get("/cron-jobs/<id:cron_job_id>/executions/<bigid:execution_id>")
 @require_scope("cron-jobs:read")
 def get_execution(cron_job_id: int, execution_id: int):
     return jsonify(out.execution(history.execution(cron_job_id, execution_id), detail=True))

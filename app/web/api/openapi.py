@@ -15,7 +15,9 @@ from app.models.monitor import STATES
 from app.services import api_keys, history
 from app.services.pagination import PER_PAGE_MAX
 
-ID_MAX = 10**18 - 1
+# Path ids as the routes' converters accept them (PostgreSQL INTEGER and BIGINT keys).
+ID_MAX = 2**31 - 1
+BIG_ID_MAX = 2**63 - 1
 
 # --- schema helpers ------------------------------------------------------------------------
 
@@ -447,13 +449,13 @@ SCHEMAS: dict[str, Any] = {
 # --- parameters ----------------------------------------------------------------------------
 
 
-def _path(name: str, description: str) -> dict[str, Any]:
+def _path(name: str, description: str, maximum: int = ID_MAX) -> dict[str, Any]:
     return {
         "name": name,
         "in": "path",
         "required": True,
         "description": description,
-        "schema": _int(minimum=1, maximum=ID_MAX),
+        "schema": _int(minimum=1, maximum=maximum),
     }
 
 
@@ -717,7 +719,7 @@ def _paths() -> dict[str, dict[str, Any]]:
             ),
         },
         "/api/cron-jobs/{cron_job_id}/executions/{execution_id}": {
-            "parameters": [_CRON_JOB_ID, _path("execution_id", "The execution's id.")],
+            "parameters": [_CRON_JOB_ID, _path("execution_id", "The execution's id.", BIG_ID_MAX)],
             "get": _op(
                 "One execution with its response headers, body and timings",
                 "Cron jobs",
