@@ -67,6 +67,7 @@ ADDRESS_REFUSED = "This API key may not be used from your address."
 
 
 def insufficient_scope(scope: str) -> str:
+    """The 403 text API clients match on (CronUptime's wording)."""
     return f"Insufficient permissions. Required scope: {scope}"
 
 
@@ -214,6 +215,7 @@ def _can_grant(granted: list[str], scope: str) -> bool:
 
 
 def get(key_id: int) -> ApiKey:
+    """The key (revoked and expired ones too), or NotFound."""
     key = db.session.get(ApiKey, key_id)
     if key is None:
         raise NotFound("API key not found")
@@ -236,7 +238,7 @@ def revoke(key_id: int, now: datetime | None = None) -> ApiKey:
 
 
 def status(key: ApiKey, now: datetime) -> str:
-    """ "active", "revoked" or "expired"."""
+    """The key's standing at ``now``: "active", "revoked" or "expired"."""
     if key.revoked_at is not None:
         return "revoked"
     if key.expires_at is not None and key.expires_at <= now:

@@ -33,6 +33,7 @@ ALREADY_OPEN = "Incident is already open"
 
 
 def subject_type(incident: Incident) -> str:
+    """What the incident is about: "monitor" or "cron_job"."""
     return SUBJECT_MONITOR if incident.monitor_id is not None else SUBJECT_CRON_JOB
 
 

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.extensions import db
+from app.models import User
 from app.services import incidents
+from tests.conftest import ADMIN_EMAIL
 
 
 @pytest.fixture
@@ -123,3 +125,12 @@ def test_session_admin_reads_incidents(logged_in, api, seeded):
     assert api.get(f"/api/incidents/{seeded['incident_id']}").status_code == 200
     response = api.patch(f"/api/incidents/{seeded['incident_id']}", json={"status": "resolved"})
     assert response.status_code == 401
+
+
+def test_a_person_resolving_is_named_in_the_timeline(api, app, admin, seeded):
+    with app.app_context():
+        incidents.update(
+            seeded["incident_id"], {"status": "resolved"}, actor=db.session.get(User, admin)
+        )
+    body = api.get(f"/api/incidents/{seeded['incident_id']}", api.key("incidents:read")).json
+    assert body["updates"][-1]["author"] == {"type": "user", "id": admin, "email": ADMIN_EMAIL}
