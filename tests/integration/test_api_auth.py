@@ -31,7 +31,7 @@ def api_routes(app) -> list[tuple[str, str, str]]:
 
 
 def fill(rule: str, ids: dict[str, int]) -> str:
-    return re.sub(r"<id:(\w+)>", lambda m: str(ids[m.group(1)]), rule)
+    return re.sub(r"<\w+:(\w+)>", lambda m: str(ids[m.group(1)]), rule)
 
 
 def wrong_scope_for(scope: str) -> str:
