@@ -19,7 +19,7 @@ from flask.cli import FlaskGroup
 from app import config as config_module
 from app import create_app
 from app.processes import Supervisor, embedded_redis_argv, gunicorn_argv
-from app.services import accounts
+from app.services import accounts, api_keys
 from app.services.errors import ValidationError
 
 cli = FlaskGroup(
@@ -185,3 +185,37 @@ def create_admin(email, password):
     except ValidationError as exc:
         raise click.ClickException(" ".join(exc.fields.values())) from None
     click.echo(f"Admin {user.email} created.")
+
+
+@cli.command("create-api-key")
+@click.option("--name", required=True, help="What the key is for, e.g. deploy-bot.")
+@click.option(
+    "--scopes",
+    required=True,
+    help="Comma-separated scopes, e.g. monitors:read,cron-jobs:* or * for everything.",
+)
+@click.option("--expires-at", help="ISO 8601 moment with offset, e.g. 2030-01-01T00:00:00Z.")
+@click.option("--allowed-networks", help="Comma-separated addresses or CIDRs it may come from.")
+@click.option("--rate-limit-per-sec", help="Requests per second (default 10).")
+@click.option("--daily-quota", help="Requests per UTC day (default: no quota).")
+def create_api_key(name, scopes, expires_at, allowed_networks, rate_limit_per_sec, daily_quota):
+    """Create an API key and print its secret once (only the secret goes to stdout)."""
+    given = {
+        "name": name,
+        "scopes": scopes,
+        "expires_at": expires_at,
+        "allowed_networks": allowed_networks,
+        "rate_limit_per_sec": rate_limit_per_sec,
+        "daily_quota": daily_quota,
+    }
+    try:
+        key, secret = api_keys.create({k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"--{k.replace('_', '-')}: {v}" for k, v in exc.fields.items())
+        raise click.ClickException(problems or exc.message) from None
+    click.echo(
+        f"API key {key.name!r} created (prefix {key.prefix}, scopes {', '.join(key.scopes)}). "
+        "Store the secret now; it is not shown again:",
+        err=True,
+    )
+    click.echo(secret)

@@ -16,10 +16,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.engine import state
 from app.engine.checks import Outcome
 from app.extensions import db
-from app.models import CheckResult, CronExecution, CronJob, DailyRollup, Incident, Monitor
+from app.models import CheckResult, CronExecution, CronJob, DailyRollup, Monitor
 from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
-from app.models.incident import STATUS_OPEN, STATUS_RESOLVED, IncidentUpdate
 from app.models.monitor import STATE_DOWN
+from app.services import incidents
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +124,12 @@ def _apply_check(monitor: Monitor, outcome: Outcome, rollups: _Rollups, now: dat
     monitor.last_response_ms = _latency_ms(outcome)
     for event in events:
         if event == state.EVENT_DOWN:
-            _open_incident(
+            incidents.open_incident(
                 monitor_id=monitor.id, title=f"{monitor.name} is down", cause=outcome.error, now=now
             )
         elif event == state.EVENT_UP:
-            _resolve_incidents(
-                Incident.monitor_id == monitor.id, f"{monitor.name} is up again.", now
+            incidents.resolve_open(
+                monitor_id=monitor.id, message=f"{monitor.name} is up again.", now=now
             )
     # Each check that leaves the monitor down stands for one interval of downtime.
     downtime = monitor.interval_sec if monitor.state == STATE_DOWN else 0
@@ -168,44 +168,20 @@ def _apply_execution(job: CronJob, outcome: Outcome, rollups: _Rollups, now: dat
     events = state.apply_execution(job, success, now)
     for event in events:
         if event == state.EVENT_FAILED:
-            _open_incident(
+            incidents.open_incident(
                 cron_job_id=job.id,
                 title=f"Cron job {job.name} is failing",
                 cause=outcome.error,
                 now=now,
             )
         elif event == state.EVENT_RECOVERED:
-            _resolve_incidents(
-                Incident.cron_job_id == job.id, f"Cron job {job.name} succeeded again.", now
+            incidents.resolve_open(
+                cron_job_id=job.id, message=f"Cron job {job.name} succeeded again.", now=now
             )
         elif event == state.EVENT_DISABLED:
-            for incident in _open_incidents(Incident.cron_job_id == job.id):
-                incident.updates.append(
-                    IncidentUpdate(kind="comment", message=job.disabled_reason, created_at=now)
-                )
+            incidents.note_open(cron_job_id=job.id, message=job.disabled_reason, now=now)
     rollups.add(SUBJECT_CRON_JOB, job.id, outcome, 0)
     return [("cron_job", job.id, e) for e in events]
-
-
-def _open_incidents(condition) -> list[Incident]:
-    return list(
-        db.session.execute(
-            sa.select(Incident).where(condition, Incident.status == STATUS_OPEN)
-        ).scalars()
-    )
-
-
-def _open_incident(*, title: str, cause: str | None, now: datetime, **subject) -> None:
-    incident = Incident(title=title, cause=cause, status=STATUS_OPEN, started_at=now, **subject)
-    incident.updates.append(IncidentUpdate(kind="started", message=cause or title, created_at=now))
-    db.session.add(incident)
-
-
-def _resolve_incidents(condition, message: str, now: datetime) -> None:
-    for incident in _open_incidents(condition):
-        incident.status = STATUS_RESOLVED
-        incident.resolved_at = now
-        incident.updates.append(IncidentUpdate(kind="resolved", message=message, created_at=now))
 
 
 class _Rollups:

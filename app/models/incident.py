@@ -36,6 +36,8 @@ class Incident(db.Model):
     resolved_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    monitor = so.relationship("Monitor")
+    cron_job = so.relationship("CronJob")
     updates = so.relationship(
         "IncidentUpdate",
         order_by="IncidentUpdate.created_at",
@@ -54,9 +56,15 @@ class IncidentUpdate(db.Model):
     # started, comment, resolved, reopened
     kind: so.Mapped[str] = so.mapped_column(sa.String(16), default="comment")
     message: so.Mapped[str] = so.mapped_column(sa.Text)
+    # Who wrote the entry: an admin, an API key, or neither (the engine).
     author_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    api_key_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("api_keys.id", ondelete="SET NULL")
     )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     incident = so.relationship("Incident", back_populates="updates")
+    author = so.relationship("User")
+    api_key = so.relationship("ApiKey")

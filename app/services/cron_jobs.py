@@ -103,7 +103,7 @@ def get(cron_job_id: int) -> CronJob:
     """The cron job, or NotFound for an id that does not exist (any more)."""
     job = db.session.get(CronJob, cron_job_id)
     if job is None:
-        raise NotFound("Cron job not found.")
+        raise NotFound("Cron job not found")
     return job
 
 
@@ -272,7 +272,7 @@ def list_cron_jobs(
         except ValueError as exc:
             raise ValidationError({"enabled": str(exc)}) from None
     if group:
-        query = query.where(sa.func.lower(Group.name) == group.strip().lower())
+        query = query.where(sa.func.lower(Group.name) == fields.search_term(group).lower())
     if search and search.strip():
         query = query.where(matching(search, CronJob.name, CronJob.description))
     query = query.order_by(*group_order(), CronJob.position, CronJob.name, CronJob.id)

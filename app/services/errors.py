@@ -27,6 +27,10 @@ class Conflict(ServiceError):
     """The operation no longer applies to the current state (setup already done, …)."""
 
 
+class Forbidden(ServiceError):
+    """The caller is known but may not do this (a scope it lacks, an address not allowed)."""
+
+
 class AuthenticationFailed(ServiceError):
     """Wrong credentials. One message whatever was wrong, so accounts cannot be probed."""
 

@@ -28,6 +28,8 @@ URL_MAX = 2048
 HEADERS_MAX = 50
 SLUG_MAX = 100
 
+NUL_MESSAGE = "Cannot contain NUL characters."
+
 _TRUE = {"true", "on", "1"}
 _FALSE = {"false", "0", ""}
 # Bounded, so a form cannot make int() parse thousands of digits.
@@ -47,11 +49,30 @@ def parse(data: Any, parsers: Mapping[str, Parser]) -> tuple[dict[str, Any], dic
         if parser is None:
             errors[name] = "Unknown field."
             continue
+        if _has_nul(raw):
+            errors[name] = NUL_MESSAGE
+            continue
         try:
             values[name] = parser(raw)
         except ValueError as exc:
             errors[name] = str(exc)
     return values, errors
+
+
+def _has_nul(value: Any) -> bool:
+    """PostgreSQL text cannot hold NUL characters; refuse them before they reach SQL."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def search_term(value: str) -> str:
+    """A free-text filter, trimmed and without NUL characters (which no stored text has)."""
+    return value.replace("\x00", "").strip()
 
 
 def require(data: Mapping, errors: dict[str, str], messages: Mapping[str, str]) -> None:

@@ -47,7 +47,7 @@ def resolve(name: str) -> Group:
 def get(group_id: int) -> Group:
     group = db.session.get(Group, group_id)
     if group is None:
-        raise NotFound("Group not found.")
+        raise NotFound("Group not found")
     return group
 
 

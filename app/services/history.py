@@ -51,7 +51,12 @@ def set_retention(ttl_seconds: Any = None, unlimited: Any = None) -> dict[str, A
         for key, value in (("ttl_seconds", ttl_seconds), ("unlimited", unlimited))
         if value is not None
     }
-    values, errors = fields.parse(given, {"ttl_seconds": _ttl, "unlimited": fields.boolean})
+    return update_retention(given)
+
+
+def update_retention(data: Any) -> dict[str, Any]:
+    """Change the retention from ``{"ttl_seconds"?, "unlimited"?}``; other names are refused."""
+    values, errors = fields.parse(data, {"ttl_seconds": _ttl, "unlimited": fields.boolean})
     if errors:
         raise ValidationError(errors)
     keys = {"ttl_seconds": TTL_KEY, "unlimited": UNLIMITED_KEY}
@@ -201,5 +206,5 @@ def execution(cron_job_id: int, execution_id: int) -> CronExecution:
     """One execution of a job, with its response if the job saves responses."""
     row = db.session.get(CronExecution, execution_id)
     if row is None or row.cron_job_id != cron_job_id:
-        raise NotFound("Execution not found.")
+        raise NotFound("Execution not found")
     return row

@@ -90,7 +90,7 @@ def get(monitor_id: int) -> Monitor:
     """The monitor, or NotFound for an id that does not exist (any more)."""
     monitor = db.session.get(Monitor, monitor_id)
     if monitor is None:
-        raise NotFound("Monitor not found.")
+        raise NotFound("Monitor not found")
     return monitor
 
 
@@ -221,7 +221,7 @@ def list_monitors(
     if state:
         query = query.where(Monitor.state == state)
     if group:
-        query = query.where(sa.func.lower(Group.name) == group.strip().lower())
+        query = query.where(sa.func.lower(Group.name) == fields.search_term(group).lower())
     if search and search.strip():
         query = query.where(matching(search, Monitor.name, Monitor.description))
     query = query.order_by(*group_order(), Monitor.position, Monitor.name, Monitor.id)

@@ -17,6 +17,7 @@ PER_PAGE_MAX = 200
 # Capped so the offset stays far inside PostgreSQL's bigint.
 _page = fields.whole_number(1, 1_000_000)
 _per_page = fields.whole_number(1, PER_PAGE_MAX)
+_offset = fields.whole_number(0, 1_000_000_000)
 
 
 @dataclass(frozen=True)
@@ -28,28 +29,44 @@ class Page:
     page: int
     per_page: int
     pages: int
+    offset: int = 0
 
 
-def paginate(query: sa.Select, page: Any = 1, per_page: Any = 50) -> Page:
-    """Run ``query`` (ordered) for one page; page and per_page may be form strings."""
-    values, errors = fields.parse(
-        {"page": page, "per_page": per_page}, {"page": _page, "per_page": _per_page}
-    )
+def paginate(query: sa.Select, page: Any = 1, per_page: Any = 50, offset: Any = None) -> Page:
+    """Run ``query`` (ordered) for one page; page and per_page may be form strings.
+
+    ``offset`` (rows to skip), when given, replaces ``page`` as the start: for clients that
+    page by limit and offset.
+    """
+    given = {"page": page, "per_page": per_page}
+    parsers = {"page": _page, "per_page": _per_page}
+    if offset is not None:
+        given["offset"], parsers["offset"] = offset, _offset
+    values, errors = fields.parse(given, parsers)
     if errors:
         raise ValidationError(errors)
-    page, per_page = values["page"], values["per_page"]
+    per_page = values["per_page"]
+    start = values["offset"] if offset is not None else (values["page"] - 1) * per_page
     total = db.session.execute(
         sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
     ).scalar_one()
-    items = list(db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars())
+    items = list(db.session.execute(query.limit(per_page).offset(start)).scalars())
     # An empty list is one empty page, so "page 1 of 1" never reads "page 1 of 0".
     pages = max(1, -(-total // per_page))
-    return Page(items=items, total=total, page=page, per_page=per_page, pages=pages)
+    return Page(
+        items=items,
+        total=total,
+        page=start // per_page + 1,
+        per_page=per_page,
+        pages=pages,
+        offset=start,
+    )
 
 
 def matching(term: str, *columns: sa.ColumnElement) -> sa.ColumnElement[bool]:
     """Any of ``columns`` contains ``term``, case-insensitively, with % and _ taken literally."""
-    escaped = term.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = fields.search_term(term)
+    escaped = escaped.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return sa.or_(*(column.ilike(f"%{escaped}%", escape="\\") for column in columns))
 
 

@@ -1,12 +1,16 @@
-"""Health of the pieces Upcron depends on: the database and Redis."""
+"""Health of the pieces Upcron depends on (the database, Redis) and of its processes."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
+from typing import Any
 
 import redis
 import sqlalchemy as sa
+from rq import Worker
 
+from app.engine import queues, scheduler
 from app.extensions import db, redis_client
 
 
@@ -32,3 +36,67 @@ def redis_status() -> dict:
     except redis.RedisError as exc:
         return {"ok": False, "error": str(exc) or exc.__class__.__name__}
     return {"ok": True, "latency_ms": round(latency_ms, 3), "version": version}
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _workers(conn: redis.Redis) -> list[dict[str, Any]]:
+    workers = []
+    for worker in sorted(Worker.all(connection=conn), key=lambda w: w.name):
+        job_id = worker.get_current_job_id()
+        workers.append(
+            {
+                "name": worker.name,
+                "hostname": worker.hostname,
+                "pid": worker.pid,
+                "state": str(worker.get_state()),
+                "queues": worker.queue_names(),
+                "current_job": {"id": job_id} if job_id else None,
+                "last_heartbeat": _aware(worker.last_heartbeat),
+                "started_at": _aware(worker.birth_date),
+                "successful_jobs": worker.successful_job_count,
+                "failed_jobs": worker.failed_job_count,
+            }
+        )
+    return workers
+
+
+def _queues() -> dict[str, dict[str, int]]:
+    depths = {}
+    for name in queues.ALL:
+        queue = queues.queue(name)
+        depths[name] = {
+            "queued": queue.count,
+            "started": queue.started_job_registry.count,
+            "failed": queue.failed_job_registry.count,
+        }
+    return depths
+
+
+def overview() -> dict[str, Any]:
+    """Everything the system page shows: the database, Redis, RQ workers with their state and
+    current job, queue depths, and the scheduler's leader and last tick.
+
+    Workers, queues and the scheduler live in Redis; with Redis down they are reported empty
+    (and Redis as failing) rather than raising.
+    """
+    report: dict[str, Any] = {
+        "database": database_status(),
+        "redis": redis_status(),
+        "workers": [],
+        "queues": {},
+        "scheduler": None,
+    }
+    if not report["redis"]["ok"]:
+        return report
+    try:
+        report["workers"] = _workers(redis_client.conn)
+        report["queues"] = _queues()
+        report["scheduler"] = scheduler.status()
+    except redis.RedisError as exc:
+        report["redis"] = {"ok": False, "error": str(exc) or exc.__class__.__name__}
+    return report

@@ -214,7 +214,7 @@ def test_run_now_returns_the_planned_time(ctx):
     planned = cron_jobs.run_now(job.id)
     assert before - timedelta(seconds=1) <= planned <= datetime.now(UTC)
     cron_jobs.delete(job.id)
-    with pytest.raises(NotFound, match="Cron job not found."):
+    with pytest.raises(NotFound, match="Cron job not found$"):
         cron_jobs.run_now(job.id)
 
 
@@ -228,7 +228,7 @@ def test_run_now_is_refused_while_redis_is_down(make_app):
 
 def test_missing_jobs_are_not_found(ctx):
     for call in (cron_jobs.get, cron_jobs.enable, cron_jobs.disable, cron_jobs.delete):
-        with pytest.raises(NotFound, match="Cron job not found."):
+        with pytest.raises(NotFound, match="Cron job not found$"):
             call(404)
     with pytest.raises(NotFound):
         cron_jobs.update(404, {"name": "x"})

@@ -257,7 +257,7 @@ def test_check_history_validates_its_period(ctx, monitor_id):
     with pytest.raises(ValidationError) as info:
         history.check_history(monitor_id, start="yesterday", end="2026-01-01T00:00:00")
     assert set(info.value.fields) == {"start", "end"}
-    with pytest.raises(NotFound, match="Monitor not found."):
+    with pytest.raises(NotFound, match="Monitor not found$"):
         history.check_history(monitor_id + 100)
 
 
@@ -276,9 +276,9 @@ def test_executions_and_one_execution(ctx, job_id):
     first = page.items[0]
     assert history.execution(job_id, first.id).id == first.id
     foreign = history.executions(other).items[0]
-    with pytest.raises(NotFound, match="Execution not found."):
+    with pytest.raises(NotFound, match="Execution not found$"):
         history.execution(job_id, foreign.id)
-    with pytest.raises(NotFound, match="Cron job not found."):
+    with pytest.raises(NotFound, match="Cron job not found$"):
         history.executions(job_id + 100)
 
 

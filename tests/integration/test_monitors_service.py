@@ -296,7 +296,7 @@ def test_update_is_partial_and_atomic(ctx):
 
 def test_missing_monitors_are_not_found(ctx):
     for call in (monitors.get, monitors.pause, monitors.resume, monitors.delete):
-        with pytest.raises(NotFound, match="Monitor not found."):
+        with pytest.raises(NotFound, match="Monitor not found$"):
             call(404)
     with pytest.raises(NotFound):
         monitors.update(404, {"name": "x"})
@@ -342,7 +342,7 @@ def test_group_service(ctx):
     with pytest.raises(ValidationError) as info:
         groups.get_or_create("  ")
     assert info.value.fields == {"name": "Enter a name."}
-    with pytest.raises(NotFound, match="Group not found."):
+    with pytest.raises(NotFound, match="Group not found$"):
         groups.rename(999, "x")
 
 

@@ -1,0 +1,326 @@
+"""API keys: create, list, revoke, authenticate, and the scopes a key may hold.
+
+A secret is ``upk_`` followed by 43 random URL-safe characters (256 bits). It is shown once;
+SQL keeps its first characters as a visible, unique prefix and an HMAC-SHA256 of the whole
+secret under a random per-key salt. A request finds its key by the prefix (one indexed read)
+and compares the HMAC with ``hmac.compare_digest``. The salt, rather than the app's secret
+key, keys the hash so that rotating UPCRON_SECRET_KEY (which ends every session) does not
+also break every script holding an API key; with 256 random bits a leaked hash cannot be
+guessed back either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import logging
+import re
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import redis
+import sqlalchemy as sa
+
+from app.extensions import db, redis_client
+from app.models import ApiKey
+from app.models.types import utcnow
+from app.services import fields
+from app.services.errors import AuthenticationFailed, Forbidden, NotFound, ValidationError
+from app.services.pagination import Page, paginate
+
+log = logging.getLogger(__name__)
+
+SECRET_PREFIX = "upk_"
+PREFIX_LEN = len(SECRET_PREFIX) + 8  # "upk_" and the first 8 random characters
+_SECRET_RE = re.compile(r"upk_[A-Za-z0-9_-]{40,100}")
+_HASH_SCHEME = "hmac-sha256"
+
+# resource → the actions it has; "resource:*" grants them all and "*" grants everything.
+RESOURCES = {
+    "monitors": ("read", "write"),
+    "cron-jobs": ("read", "write"),
+    "incidents": ("read", "write"),
+    "settings": ("read", "write"),
+    "api-keys": ("read", "write"),
+    "system": ("read",),
+}
+SCOPES = tuple(f"{res}:{action}" for res, actions in RESOURCES.items() for action in actions)
+KNOWN_SCOPES = frozenset(SCOPES) | {f"{resource}:*" for resource in RESOURCES} | {"*"}
+
+NAME_MAX = 100
+NETWORKS_MAX = 50
+RATE_LIMIT_DEFAULT = 10
+RATE_LIMIT_MAX = 1000
+QUOTA_MAX = 100_000_000
+# last_used_at and use_count are written to SQL at most this often per key; the uses in
+# between are counted in Redis and added with the next write.
+USE_FLUSH_SEC = 60
+
+MISSING = "Missing API key: send it as Authorization: Bearer <key> or as X-Api-Key: <key>."
+INVALID = "Invalid API key."
+REVOKED = "This API key has been revoked."
+EXPIRED = "This API key has expired."
+ADDRESS_REFUSED = "This API key may not be used from your address."
+
+
+def insufficient_scope(scope: str) -> str:
+    """The 403 text API clients match on (CronUptime's wording)."""
+    return f"Insufficient permissions. Required scope: {scope}"
+
+
+def has_scope(granted: Iterable[str], required: str) -> bool:
+    """True when any granted scope is ``required`` itself, ``<resource>:*`` or ``*``."""
+    for scope in granted:
+        if scope == required or scope == "*":
+            return True
+        if scope.endswith(":*") and required.startswith(scope[:-1]):
+            return True
+    return False
+
+
+def require_scope(granted: Iterable[str], required: str) -> None:
+    """Raise Forbidden with the exact text API clients match on when the scope is missing."""
+    if not has_scope(granted, required):
+        raise Forbidden(insufficient_scope(required))
+
+
+# --- input ---------------------------------------------------------------------------------
+
+
+def _scopes(value: Any) -> list[str]:
+    if isinstance(value, str):  # "monitors:read, cron-jobs:*" from the command line
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise ValueError('Send a list of scopes, such as ["monitors:read"].')
+    if not value:
+        raise ValueError("Give the key at least one scope.")
+    unknown = [s for s in value if s not in KNOWN_SCOPES]
+    if unknown:
+        raise ValueError(
+            f"Unknown scope {unknown[0]!r}. Known scopes: {', '.join(SCOPES)}, <resource>:* and *."
+        )
+    return list(dict.fromkeys(value))
+
+
+def _networks(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        raise ValueError('Send a list of addresses or CIDR networks, such as ["10.0.0.0/8"].')
+    if len(value) > NETWORKS_MAX:
+        raise ValueError(f"Use at most {NETWORKS_MAX} networks.")
+    networks = []
+    for item in value:
+        try:
+            networks.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or CIDR network.") from None
+    return list(dict.fromkeys(networks))
+
+
+_PARSERS: dict[str, fields.Parser] = {
+    "name": fields.name(NAME_MAX),
+    "scopes": _scopes,
+    "expires_at": fields.optional(fields.aware_datetime),
+    "allowed_networks": _networks,
+    "rate_limit_per_sec": fields.whole_number(1, RATE_LIMIT_MAX),
+    "daily_quota": fields.optional(fields.whole_number(1, QUOTA_MAX)),
+}
+_REQUIRED = {"name": "Enter a name.", "scopes": "Give the key at least one scope."}
+
+
+# --- hashing -------------------------------------------------------------------------------
+
+
+def _digest(secret: str, salt: str) -> str:
+    return hmac.new(salt.encode(), secret.encode(), hashlib.sha256).hexdigest()
+
+
+def _hash(secret: str) -> str:
+    salt = secrets.token_hex(16)
+    return f"{_HASH_SCHEME}${salt}${_digest(secret, salt)}"
+
+
+def _matches(secret: str, stored: str) -> bool:
+    scheme, _, rest = stored.partition("$")
+    salt, _, digest = rest.partition("$")
+    if scheme != _HASH_SCHEME or not salt or not digest:
+        return False
+    return hmac.compare_digest(_digest(secret, salt), digest)
+
+
+# --- operations ----------------------------------------------------------------------------
+
+
+def create(
+    data: Any,
+    *,
+    granted_by: Iterable[str] | None = None,
+    created_by_id: int | None = None,
+    now: datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key; returns (key, secret). The secret exists only in this return value.
+
+    ``granted_by`` is the scope list of the key making the request: a key can hand out only
+    scopes it holds itself, or "api-keys:write" would be a way to any permission. None means
+    an admin (dashboard or command line), who may grant every scope.
+    """
+    values, errors = fields.parse(data, _PARSERS)
+    fields.require(data, errors, _REQUIRED)
+    now = now or utcnow()
+    if values.get("expires_at") is not None and values["expires_at"] <= now:
+        errors["expires_at"] = "Choose a moment in the future, or leave it empty."
+    if granted_by is not None and "scopes" in values:
+        granted_by = list(granted_by)
+        beyond = [s for s in values["scopes"] if not _can_grant(granted_by, s)]
+        if beyond:
+            errors["scopes"] = f"This key cannot grant {beyond[0]}: it does not hold it itself."
+    if errors:
+        raise ValidationError(errors)
+
+    def build() -> tuple[ApiKey, str]:
+        secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+        key = ApiKey(
+            name=values["name"],
+            prefix=secret[:PREFIX_LEN],
+            key_hash=_hash(secret),
+            scopes=values["scopes"],
+            allowed_networks=values.get("allowed_networks", []),
+            rate_limit_per_sec=values.get("rate_limit_per_sec", RATE_LIMIT_DEFAULT),
+            daily_quota=values.get("daily_quota"),
+            expires_at=values.get("expires_at"),
+            created_by_id=created_by_id,
+            created_at=now,
+            use_count=0,
+        )
+        db.session.add(key)
+        return key, secret
+
+    # The prefix carries 48 random bits; a collision is astronomically rare, and a retry
+    # draws a new secret.
+    return fields.commit_retrying(build, "Could not create a unique key; try again.")
+
+
+def _can_grant(granted: list[str], scope: str) -> bool:
+    """A scope is grantable when held; a wildcard only when held as that wildcard or "*"
+    (so "monitors:read" and "monitors:write" together still cannot mint "monitors:*")."""
+    if scope.endswith("*"):
+        return "*" in granted or scope in granted
+    return has_scope(granted, scope)
+
+
+def get(key_id: int) -> ApiKey:
+    """The key (revoked and expired ones too), or NotFound."""
+    key = db.session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound("API key not found")
+    return key
+
+
+def list_keys(page: Any = 1, per_page: Any = 50) -> Page:
+    """One page of keys, newest first, revoked and expired ones included."""
+    query = sa.select(ApiKey).order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+    return paginate(query, page, per_page)
+
+
+def revoke(key_id: int, now: datetime | None = None) -> ApiKey:
+    """Revoke a key for good; revoking it again keeps the first revocation time."""
+    key = get(key_id)
+    if key.revoked_at is None:
+        key.revoked_at = now or utcnow()
+        db.session.commit()
+    return key
+
+
+def status(key: ApiKey, now: datetime) -> str:
+    """The key's standing at ``now``: "active", "revoked" or "expired"."""
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None and key.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def _address_allowed(key: ApiKey, address: str) -> bool:
+    if not key.allowed_networks:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(network) for network in key.allowed_networks)
+
+
+def authenticate(secret: str, address: str, now: datetime | None = None) -> ApiKey:
+    """The active key whose secret this is, used from ``address``; records the use.
+
+    Raises AuthenticationFailed (unknown, revoked or expired) or Forbidden (an address
+    outside the key's allowlist).
+    """
+    now = now or utcnow()
+    secret = secret.strip()
+    if not _SECRET_RE.fullmatch(secret):
+        raise AuthenticationFailed(INVALID)
+    key = db.session.execute(
+        sa.select(ApiKey).where(ApiKey.prefix == secret[:PREFIX_LEN])
+    ).scalar_one_or_none()
+    # End the read at once: on SQLite every transaction holds the write lock until it ends.
+    db.session.commit()
+    if key is None or not _matches(secret, key.key_hash):
+        raise AuthenticationFailed(INVALID)
+    state = status(key, now)
+    if state == "revoked":
+        raise AuthenticationFailed(REVOKED)
+    if state == "expired":
+        raise AuthenticationFailed(EXPIRED)
+    if not _address_allowed(key, address):
+        raise Forbidden(ADDRESS_REFUSED)
+    _record_use(key, now)
+    return key
+
+
+# Count a use; the first use in each USE_FLUSH_SEC window takes the count collected so far
+# (and resets it), so exactly one request per window writes to SQL.
+_COUNT_USE = """
+local uses = redis.call('INCR', KEYS[1])
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('SET', KEYS[1], '0')
+  return uses
+end
+return 0
+"""
+
+
+def _record_use(key: ApiKey, now: datetime) -> None:
+    """Keep last_used_at and use_count without a SQL write on every request.
+
+    Uses are counted in Redis and added to SQL once a minute per key, so last_used_at is
+    exact to the minute. With Redis down every use is written straight to SQL instead.
+    """
+    try:
+        uses = redis_client.conn.eval(
+            _COUNT_USE,
+            2,
+            f"upcron:apikey:{key.id}:uses",
+            f"upcron:apikey:{key.id}:flushed",
+            USE_FLUSH_SEC,
+        )
+    except redis.RedisError as exc:
+        log.warning("API key use counter unavailable (%s); writing the use to SQL", exc)
+        uses = 1
+    if not uses:
+        return
+    db.session.execute(
+        sa.update(ApiKey)
+        .where(ApiKey.id == key.id)
+        .values(use_count=ApiKey.use_count + int(uses), last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    key.use_count = (key.use_count or 0) + int(uses)
+    key.last_used_at = now

@@ -1,0 +1,101 @@
+"""Who is calling the API and what they may do: ``@require_scope("monitors:read")``.
+
+A request presents its key as ``Authorization: Bearer <key>`` or ``X-Api-Key: <key>``. The
+key is authenticated (401 when missing, unknown, revoked or expired), its address allowlist
+checked (403), its rate limit and quota counted (429), and then the route's scope (403 with
+the exact text clients match on).
+
+Reads (GET) also accept a signed-in admin's browser session, so an admin can open API URLs in
+the browser; such a caller holds every scope and is not rate limited. Writes never accept
+the session: a cookie rides along with cross-site requests, a header does not.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import g, request
+from flask_login import current_user
+
+from app.models import ApiKey, User
+from app.models.types import utcnow
+from app.services import api_keys, ratelimit
+from app.services.errors import AuthenticationFailed, Throttled
+from app.web.security import client_ip
+
+SESSION_WRITE = (
+    "Changes through the API need an API key (Authorization: Bearer <key>); a browser "
+    "session can only read."
+)
+_READ_METHODS = ("GET", "HEAD")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: an API key, or a signed-in admin reading through the browser."""
+
+    scopes: tuple[str, ...]
+    api_key: ApiKey | None = None
+    user: User | None = None
+
+    @property
+    def actor(self) -> ApiKey | User | None:
+        return self.api_key or self.user
+
+    def can(self, scope: str) -> bool:
+        return api_keys.has_scope(self.scopes, scope)
+
+
+def presented_secret() -> str | None:
+    """The key from ``Authorization: Bearer`` (scheme in any case) or ``X-Api-Key``."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.headers.get("X-Api-Key", "").strip() or None
+
+
+def authorize(scope: str) -> Principal:
+    """Establish the caller for this request (``g.principal``) and check ``scope``."""
+    secret = presented_secret()
+    if secret is None:
+        if not current_user.is_authenticated:
+            raise AuthenticationFailed(api_keys.MISSING)
+        if request.method not in _READ_METHODS:
+            raise AuthenticationFailed(SESSION_WRITE)
+        g.principal = Principal(scopes=("*",), user=current_user._get_current_object())
+        return g.principal
+    key = api_keys.authenticate(secret, client_ip())
+    g.principal = Principal(scopes=tuple(key.scopes), api_key=key)
+    g.rate = ratelimit.hit(key.id, key.rate_limit_per_sec, key.daily_quota, utcnow())
+    if not g.rate.allowed:
+        raise Throttled(g.rate.message, g.rate.retry_after)
+    api_keys.require_scope(key.scopes, scope)
+    return g.principal
+
+
+def require_scope(scope: str) -> Callable:
+    """Decorate a view that needs ``scope``; the scope is also kept on the view, where the
+    OpenAPI test reads it to compare with the document."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            authorize(scope)
+            return view(*args, **kwargs)
+
+        wrapped.required_scope = scope
+        return wrapped
+
+    return decorate
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view that needs no key (the API's own documentation, setup status)."""
+    view.required_scope = None
+    return view
+
+
+def principal() -> Principal:
+    return g.principal

@@ -1,0 +1,35 @@
+"""Reading JSON request bodies with a clear 4xx for every way they can be wrong."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+NOT_JSON_TYPE = "Send the body as JSON with Content-Type: application/json."
+EMPTY = "This request needs a JSON object in its body."
+
+
+def _is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
+
+
+def json_body() -> Any:
+    """The request's JSON value: 400 when empty or malformed, 415 for another content type,
+    413 above 1 MiB (MAX_CONTENT_LENGTH, raised while reading). The app's error handler
+    renders each as ``{"error": …}``."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise BadRequest(EMPTY)
+    if not _is_json(request.mimetype):
+        raise UnsupportedMediaType(NOT_JSON_TYPE)
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers bad UTF-8 as well; RecursionError a pathological nesting depth.
+        detail = str(exc) if isinstance(exc, json.JSONDecodeError) else "unreadable"
+        raise BadRequest(f"The body is not valid JSON ({detail}).") from None

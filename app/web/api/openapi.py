@@ -1,0 +1,935 @@
+"""The OpenAPI 3.1 document of the native API, served at /api/openapi.json and rendered as
+the reference page at /api/docs.
+
+Written by hand next to the routes; a test compares its paths, methods and scopes with the
+app's URL map and the scopes the views require, and another runs schemathesis against it, so
+the document cannot silently drift from the code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.models.history import OUTCOMES
+from app.models.monitor import STATES
+from app.services import api_keys, history
+from app.services.pagination import PER_PAGE_MAX
+
+# Path ids as the routes' converters accept them (PostgreSQL INTEGER and BIGINT keys).
+ID_MAX = 2**31 - 1
+BIG_ID_MAX = 2**63 - 1
+
+# --- schema helpers ------------------------------------------------------------------------
+
+
+def _t(kind: str, nullable: bool = False, **extra: Any) -> dict[str, Any]:
+    return {"type": [kind, "null"] if nullable else kind, **extra}
+
+
+def _str(nullable: bool = False, **extra: Any) -> dict[str, Any]:
+    return _t("string", nullable, **extra)
+
+
+def _int(nullable: bool = False, **extra: Any) -> dict[str, Any]:
+    return _t("integer", nullable, **extra)
+
+
+def _bool(**extra: Any) -> dict[str, Any]:
+    return _t("boolean", **extra)
+
+
+def _time(nullable: bool = False) -> dict[str, Any]:
+    return _str(nullable, format="date-time")
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(
+    properties: dict[str, Any], required: tuple[str, ...] = (), closed: bool = False
+) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def _array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+_HEADERS = {"type": "object", "additionalProperties": {"type": "string"}}
+_ID = _int(minimum=1)
+
+# --- schemas -------------------------------------------------------------------------------
+
+_MONITOR_WRITABLE = {
+    "type": _str(enum=["http", "keyword"], description="Heartbeats are listed, not yet created."),
+    "name": _str(minLength=1, maxLength=200),
+    "description": _str(nullable=True),
+    "group": _str(nullable=True, maxLength=100, description="Group name; created on first use."),
+    "url": _str(format="uri", maxLength=2048, description="An http:// or https:// URL."),
+    "method": _str(enum=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
+    "headers": _HEADERS,
+    "body": _str(nullable=True),
+    "auth_username": _str(nullable=True, maxLength=200),
+    "auth_password": _str(nullable=True, maxLength=200, description="Write-only."),
+    "interval_sec": _int(minimum=10, maximum=86400),
+    "timeout_ms": _int(minimum=100, maximum=60000),
+    "expected_status": _str(description="Status codes and ranges, such as 200-299,301."),
+    "follow_redirects": _bool(),
+    "max_redirects": _int(minimum=0, maximum=10),
+    "keyword": _str(nullable=True, maxLength=500),
+    "keyword_absent": _bool(),
+    "failure_threshold": _int(minimum=1, maximum=100),
+    "recovery_threshold": _int(minimum=1, maximum=100),
+    "public": _bool(),
+    "paused": _bool(),
+}
+
+_CRON_WRITABLE = {
+    "name": _str(minLength=1, maxLength=200),
+    "description": _str(nullable=True),
+    "group": _str(nullable=True, maxLength=100),
+    "url": _str(format="uri", maxLength=2048),
+    "method": _str(enum=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
+    "headers": _HEADERS,
+    "body": _str(nullable=True),
+    "auth_username": _str(nullable=True, maxLength=200),
+    "auth_password": _str(nullable=True, maxLength=200, description="Write-only."),
+    "cron_expr": _str(description="Five fields, such as 0 2 * * *; must produce a run."),
+    "timezone": _str(description="An IANA time zone, such as Europe/Berlin."),
+    "timeout_ms": _int(minimum=100, maximum=300000),
+    "expected_status": _str(),
+    "redirect_success": _bool(),
+    "enabled": _bool(),
+    "expires_at": _time(nullable=True),
+    "save_responses": _bool(),
+    "auto_disable_after": _int(minimum=0, maximum=1000, description="0: never."),
+    "notify_on_failure": _bool(),
+    "notify_failure_after": _int(minimum=1, maximum=1000),
+    "notify_on_recovery": _bool(),
+    "notify_on_disable": _bool(),
+    "public": _bool(),
+}
+
+_TIMING_NAMES = ("dns_us", "connect_us", "tls_us", "first_byte_us", "total_us")
+_TIMINGS = _object({name: _int(nullable=True) for name in _TIMING_NAMES}, _TIMING_NAMES)
+
+_EXECUTION = {
+    "id": _ID,
+    "cron_job_id": _ID,
+    "execution_uid": _str(),
+    "trigger": _str(),
+    "planned_at": _time(),
+    "started_at": _time(),
+    "jitter_ms": _int(),
+    "duration_ms": _int(nullable=True),
+    "missed_slots": _int(),
+    "outcome": _str(enum=list(OUTCOMES)),
+    "status_code": _int(nullable=True),
+    "error": _str(nullable=True),
+    "timings": _ref("Timings"),
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _object({"error": _str()}, ("error",)),
+    "ValidationError": _object(
+        {"error": _str(), "fields": {"type": "object", "additionalProperties": _str()}},
+        ("error", "fields"),
+    ),
+    "Success": _object({"success": _bool()}, ("success",)),
+    "Monitor": _object(
+        {
+            "id": _ID,
+            "type": _str(enum=["http", "keyword", "heartbeat"]),
+            "name": _str(),
+            "description": _str(),
+            "slug": _str(),
+            "group": _str(nullable=True),
+            "public": _bool(),
+            "paused": _bool(),
+            "state": _str(enum=list(STATES)),
+            "state_changed_at": _time(nullable=True),
+            "url": _str(nullable=True),
+            "method": _str(),
+            "headers": _HEADERS,
+            "body": _str(nullable=True),
+            "auth_username": _str(nullable=True),
+            "auth_password_set": _bool(),
+            "interval_sec": _int(),
+            "timeout_ms": _int(),
+            "expected_status": _str(),
+            "follow_redirects": _bool(),
+            "max_redirects": _int(),
+            "keyword": _str(nullable=True),
+            "keyword_absent": _bool(),
+            "failure_threshold": _int(),
+            "recovery_threshold": _int(),
+            "consecutive_failures": _int(),
+            "consecutive_successes": _int(),
+            "last_checked_at": _time(nullable=True),
+            "last_response_ms": _int(nullable=True),
+            "last_error": _str(nullable=True),
+            "code": _str(nullable=True, description="Heartbeats; only with monitors:write."),
+            "ping_url": _str(nullable=True, description="Heartbeats; only with monitors:write."),
+            "period_sec": _int(nullable=True),
+            "cron_expr": _str(nullable=True),
+            "timezone": _str(),
+            "grace_sec": _int(),
+            "max_run_sec": _int(nullable=True),
+            "min_run_sec": _int(nullable=True),
+            "manual_resume": _bool(),
+            "last_ping_at": _time(nullable=True),
+            "last_start_at": _time(nullable=True),
+            "last_duration_ms": _int(nullable=True),
+            "created_at": _time(),
+            "updated_at": _time(),
+        },
+        ("id", "type", "name", "slug", "paused", "state", "created_at", "updated_at"),
+    ),
+    "MonitorCreate": _object(_MONITOR_WRITABLE, ("name", "url"), closed=True),
+    "MonitorUpdate": _object(_MONITOR_WRITABLE, closed=True),
+    "CronJob": _object(
+        {
+            "id": _ID,
+            "name": _str(),
+            "description": _str(),
+            "slug": _str(),
+            "group": _str(nullable=True),
+            "public": _bool(),
+            "url": _str(),
+            "method": _str(),
+            "headers": _HEADERS,
+            "body": _str(nullable=True),
+            "auth_username": _str(nullable=True),
+            "auth_password_set": _bool(),
+            "cron_expr": _str(),
+            "timezone": _str(),
+            "timeout_ms": _int(),
+            "expected_status": _str(),
+            "redirect_success": _bool(),
+            "enabled": _bool(),
+            "disabled_reason": _str(nullable=True),
+            "expires_at": _time(nullable=True),
+            "save_responses": _bool(),
+            "auto_disable_after": _int(),
+            "notify_on_failure": _bool(),
+            "notify_failure_after": _int(),
+            "notify_on_recovery": _bool(),
+            "notify_on_disable": _bool(),
+            "consecutive_failures": _int(),
+            "last_run_at": _time(nullable=True),
+            "last_outcome": _str(nullable=True),
+            "last_duration_ms": _int(nullable=True),
+            "created_at": _time(),
+            "updated_at": _time(),
+        },
+        ("id", "name", "url", "method", "cron_expr", "timezone", "enabled", "created_at"),
+    ),
+    "CronJobCreate": _object(_CRON_WRITABLE, ("name", "url", "cron_expr"), closed=True),
+    "CronJobUpdate": _object(_CRON_WRITABLE, closed=True),
+    "Timings": _TIMINGS,
+    "CheckResult": _object(
+        {
+            "id": _ID,
+            "monitor_id": _ID,
+            "planned_at": _time(),
+            "started_at": _time(),
+            "outcome": _str(enum=list(OUTCOMES)),
+            "status_code": _int(nullable=True),
+            "error": _str(nullable=True),
+            "timings": _ref("Timings"),
+        },
+        ("id", "monitor_id", "started_at", "outcome", "timings"),
+    ),
+    "Execution": _object(_EXECUTION, ("id", "cron_job_id", "started_at", "outcome", "timings")),
+    "ExecutionDetail": _object(
+        _EXECUTION
+        | {
+            "response_headers": {"type": ["object", "null"], "additionalProperties": _str()},
+            "response_body": _str(nullable=True),
+        },
+        ("id", "cron_job_id", "started_at", "outcome", "timings", "response_body"),
+    ),
+    "RunQueued": _object(
+        {"cron_job_id": _ID, "status": _str(enum=["queued"]), "planned_at": _time()},
+        ("cron_job_id", "status", "planned_at"),
+    ),
+    "NextRuns": _object({"next_runs": _array(_time())}, ("next_runs",)),
+    "Uptime": _object(
+        {window: _t("number", nullable=True) for window in ("24h", "7d", "30d", "90d")},
+        ("24h", "7d", "30d", "90d"),
+    ),
+    "IncidentSubject": _object(
+        {"type": _str(enum=["monitor", "cron_job"]), "id": _ID, "name": _str(nullable=True)},
+        ("type", "id", "name"),
+    ),
+    "Incident": _object(
+        {
+            "id": _ID,
+            "subject": _ref("IncidentSubject"),
+            "monitor_id": _int(nullable=True),
+            "cron_job_id": _int(nullable=True),
+            "title": _str(),
+            "cause": _str(nullable=True),
+            "status": _str(enum=["open", "resolved"]),
+            "started_at": _time(),
+            "resolved_at": _time(nullable=True),
+            "updated_at": _time(),
+        },
+        ("id", "subject", "title", "status", "started_at", "resolved_at"),
+    ),
+    "IncidentDetail": {
+        "allOf": [
+            _ref("Incident"),
+            _object({"updates": _array(_ref("IncidentUpdate"))}, ("updates",)),
+        ]
+    },
+    "IncidentUpdate": _object(
+        {
+            "id": _ID,
+            "incident_id": _ID,
+            "kind": _str(enum=["started", "comment", "resolved", "reopened"]),
+            "message": _str(),
+            "author": {
+                "oneOf": [
+                    {"type": "null"},
+                    _object(
+                        {"type": _str(enum=["user"]), "id": _ID, "email": _str()},
+                        ("type", "id", "email"),
+                    ),
+                    _object(
+                        {"type": _str(enum=["api_key"]), "id": _ID, "name": _str()},
+                        ("type", "id", "name"),
+                    ),
+                ]
+            },
+            "created_at": _time(),
+        },
+        ("id", "incident_id", "kind", "message", "author", "created_at"),
+    ),
+    "IncidentList": _object(
+        {
+            "incidents": _array(_ref("Incident")),
+            "total": _int(minimum=0),
+            "page": _int(minimum=1),
+            "per_page": _int(minimum=1),
+            "pages": _int(minimum=1),
+            "limit": _int(minimum=1),
+            "offset": _int(minimum=0),
+        },
+        ("incidents", "total", "limit", "offset"),
+    ),
+    "IncidentChange": {
+        "description": 'Either {"status": "resolved"|"open"} or CronUptime\'s '
+        '{"action": "resolve"|"reopen"}.',
+        "oneOf": [
+            _object({"status": _str(enum=["open", "resolved"])}, ("status",), closed=True),
+            _object({"action": _str(enum=["resolve", "reopen"])}, ("action",), closed=True),
+        ],
+    },
+    "IncidentNote": _object(
+        {"message": _str(minLength=1, maxLength=5000)}, ("message",), closed=True
+    ),
+    "Retention": _object(
+        {"ttl_seconds": _int(), "unlimited": _bool()}, ("ttl_seconds", "unlimited")
+    ),
+    "RetentionChange": _object(
+        {
+            "ttl_seconds": _int(minimum=history.TTL_MIN, maximum=history.TTL_MAX),
+            "unlimited": _bool(),
+        },
+        closed=True,
+    ),
+    "HistoryCleared": _object(
+        {
+            "success": _bool(),
+            "deleted": {"type": "object", "additionalProperties": _int(minimum=0)},
+        },
+        ("success", "deleted"),
+    ),
+    "ApiKey": _object(
+        {
+            "id": _ID,
+            "name": _str(),
+            "prefix": _str(),
+            "scopes": _array(_str()),
+            "allowed_networks": _array(_str()),
+            "rate_limit_per_sec": _int(minimum=1),
+            "daily_quota": _int(nullable=True),
+            "status": _str(enum=["active", "revoked", "expired"]),
+            "expires_at": _time(nullable=True),
+            "revoked_at": _time(nullable=True),
+            "last_used_at": _time(nullable=True),
+            "use_count": _int(minimum=0),
+            "created_at": _time(),
+        },
+        ("id", "name", "prefix", "scopes", "status", "use_count", "created_at"),
+    ),
+    "ApiKeyCreated": {
+        "allOf": [
+            _ref("ApiKey"),
+            _object(
+                {"key": _str(pattern="^upk_", description="The secret; shown only here.")},
+                ("key",),
+            ),
+        ]
+    },
+    "ApiKeyCreate": _object(
+        {
+            "name": _str(minLength=1, maxLength=api_keys.NAME_MAX),
+            "scopes": _array(_str(enum=sorted(api_keys.KNOWN_SCOPES))) | {"minItems": 1},
+            "expires_at": _time(nullable=True),
+            "allowed_networks": _array(_str()) | {"maxItems": api_keys.NETWORKS_MAX},
+            "rate_limit_per_sec": _int(minimum=1, maximum=api_keys.RATE_LIMIT_MAX),
+            "daily_quota": _int(nullable=True, minimum=1, maximum=api_keys.QUOTA_MAX),
+        },
+        ("name", "scopes"),
+        closed=True,
+    ),
+    "RedisStatus": _object(
+        {
+            "ok": _bool(),
+            "latency_ms": _t("number"),
+            "version": _str(nullable=True),
+            "error": _str(),
+        },
+        ("ok",),
+    ),
+    "System": _object(
+        {
+            "database": _str(),
+            "redis": _ref("RedisStatus"),
+            "workers": _array(
+                _object(
+                    {
+                        "name": _str(),
+                        "hostname": _str(nullable=True),
+                        "pid": _int(nullable=True),
+                        "state": _str(),
+                        "queues": _array(_str()),
+                        "current_job": {
+                            "type": ["object", "null"],
+                            "properties": {"id": _str()},
+                        },
+                        "last_heartbeat": _time(nullable=True),
+                        "started_at": _time(nullable=True),
+                        "successful_jobs": _int(),
+                        "failed_jobs": _int(),
+                    },
+                    ("name", "state", "current_job"),
+                )
+            ),
+            "queues": {
+                "type": "object",
+                "additionalProperties": _object(
+                    {"queued": _int(), "started": _int(), "failed": _int()},
+                    ("queued", "started", "failed"),
+                ),
+            },
+            "scheduler": {
+                "type": ["object", "null"],
+                "properties": {
+                    "leader": _str(nullable=True),
+                    "last_tick": _time(nullable=True),
+                    "due": _int(),
+                    "pending": _int(),
+                },
+            },
+        },
+        ("database", "redis", "workers", "queues", "scheduler"),
+    ),
+    "SetupStatus": _object({"completed": _bool()}, ("completed",)),
+}
+
+# --- parameters ----------------------------------------------------------------------------
+
+
+def _path(name: str, description: str, maximum: int = ID_MAX) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": _int(minimum=1, maximum=maximum),
+    }
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    param = {"name": name, "in": "query", "required": False, "schema": schema}
+    if description:
+        param["description"] = description
+    return param
+
+
+_PAGE = [
+    _query("page", _int(minimum=1, maximum=1_000_000), "Page number, from 1."),
+    _query("per_page", _int(minimum=1, maximum=PER_PAGE_MAX), "Items per page (default 50)."),
+]
+_MONITOR_ID = _path("monitor_id", "The monitor's id.")
+_CRON_JOB_ID = _path("cron_job_id", "The cron job's id.")
+_INCIDENT_ID = _path("incident_id", "The incident's id.")
+
+_LIST_HEADERS = {
+    "X-Total-Count": {"description": "Items in the whole list.", "schema": _int()},
+    "X-Page": {"description": "This page's number.", "schema": _int()},
+    "X-Per-Page": {"description": "Items per page.", "schema": _int()},
+    "X-Total-Pages": {"description": "Pages in the list.", "schema": _int()},
+    "Link": {"description": 'rel="prev" and rel="next" page URLs.', "schema": _str()},
+}
+
+# --- operations ----------------------------------------------------------------------------
+
+_ERRORS = {
+    400: "Malformed JSON or an empty body where one is needed.",
+    401: "Missing, unknown, revoked or expired key.",
+    403: "The key lacks the scope, or is used from an address outside its allowlist.",
+    404: "No such object.",
+    409: "The change conflicts with the current state.",
+    413: "Body over 1 MiB.",
+    415: "Body not sent as application/json.",
+    422: "Validation failed; `fields` names each bad field.",
+    429: "Rate limit or daily quota exceeded (see Retry-After).",
+    503: "A dependency (Redis) is unavailable.",
+}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _op(
+    summary: str,
+    tag: str,
+    *,
+    scope: str | None,
+    ok: tuple[int, str, dict[str, Any]],
+    params: list[dict[str, Any]] | None = None,
+    body: str | None = None,
+    errors: tuple[int, ...] = (),
+    description: str = "",
+    listing: bool = False,
+) -> dict[str, Any]:
+    status, ok_description, ok_schema = ok
+    success: dict[str, Any] = {"description": ok_description, "content": _json(ok_schema)}
+    if listing:
+        success["headers"] = _LIST_HEADERS
+    responses: dict[str, Any] = {str(status): success}
+    codes = set(errors)
+    if scope:
+        codes |= {401, 403, 429}
+    if body:
+        codes |= {400, 413, 415, 422}
+    for code in sorted(codes):
+        schema = _ref("ValidationError") if code == 422 else _ref("Error")
+        responses[str(code)] = {"description": _ERRORS[code], "content": _json(schema)}
+    responses["default"] = {"description": "Any other error.", "content": _json(_ref("Error"))}
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "tags": [tag],
+        "operationId": "",  # filled in by document()
+        "responses": responses,
+        "x-required-scope": scope,
+    }
+    if description:
+        operation["description"] = description
+    if params:
+        operation["parameters"] = params
+    if body:
+        operation["requestBody"] = {"required": True, "content": _json(_ref(body))}
+    if scope:
+        operation["security"] = [{"bearerAuth": []}, {"apiKeyHeader": []}]
+    else:
+        operation["security"] = []
+    return operation
+
+
+def _paths() -> dict[str, dict[str, Any]]:
+    monitor = _ref("Monitor")
+    cron_job = _ref("CronJob")
+    return {
+        "/api/monitors": {
+            "get": _op(
+                "List monitors",
+                "Monitors",
+                scope="monitors:read",
+                ok=(200, "A page of monitors, as a bare array.", _array(monitor)),
+                params=[
+                    _query("type", _str(enum=["http", "keyword", "heartbeat"])),
+                    _query("state", _str(enum=list(STATES))),
+                    _query("group", _str(), "A group name, any case."),
+                    _query("search", _str(), "Matches name or description."),
+                    *_PAGE,
+                ],
+                errors=(422,),
+                listing=True,
+            ),
+            "post": _op(
+                "Create a monitor",
+                "Monitors",
+                scope="monitors:write",
+                ok=(201, "The new monitor.", monitor),
+                body="MonitorCreate",
+            ),
+        },
+        "/api/monitors/{monitor_id}": {
+            "parameters": [_MONITOR_ID],
+            "get": _op(
+                "Get a monitor",
+                "Monitors",
+                scope="monitors:read",
+                ok=(200, "The monitor.", monitor),
+                errors=(404,),
+            ),
+            "put": _op(
+                "Update a monitor (partial)",
+                "Monitors",
+                scope="monitors:write",
+                ok=(200, "The monitor after the change.", monitor),
+                body="MonitorUpdate",
+                errors=(404, 409),
+                description="Send only the fields to change.",
+            ),
+            "delete": _op(
+                "Delete a monitor with its history",
+                "Monitors",
+                scope="monitors:write",
+                ok=(200, "Deleted.", _ref("Success")),
+                errors=(404,),
+            ),
+        },
+        "/api/monitors/{monitor_id}/pause": {
+            "parameters": [_MONITOR_ID],
+            "post": _op(
+                "Pause a monitor",
+                "Monitors",
+                scope="monitors:write",
+                ok=(200, "The paused monitor.", monitor),
+                errors=(404,),
+            ),
+        },
+        "/api/monitors/{monitor_id}/resume": {
+            "parameters": [_MONITOR_ID],
+            "post": _op(
+                "Resume a paused monitor",
+                "Monitors",
+                scope="monitors:write",
+                ok=(200, "The monitor, pending its next check.", monitor),
+                errors=(404,),
+            ),
+        },
+        "/api/monitors/{monitor_id}/history": {
+            "parameters": [_MONITOR_ID],
+            "get": _op(
+                "A monitor's check results, newest first",
+                "Monitors",
+                scope="monitors:read",
+                ok=(200, "A page of check results.", _array(_ref("CheckResult"))),
+                params=[
+                    _query("start", _time(), "Only checks started at or after this moment."),
+                    _query("end", _time(), "Only checks started before this moment."),
+                    *_PAGE,
+                ],
+                errors=(404, 422),
+                listing=True,
+            ),
+        },
+        "/api/monitors/{monitor_id}/uptime": {
+            "parameters": [_MONITOR_ID],
+            "get": _op(
+                "A monitor's uptime over 24 hours, 7, 30 and 90 days",
+                "Monitors",
+                scope="monitors:read",
+                ok=(200, "Percent of successful checks; null without checks.", _ref("Uptime")),
+                errors=(404,),
+            ),
+        },
+        "/api/cron-jobs": {
+            "get": _op(
+                "List cron jobs",
+                "Cron jobs",
+                scope="cron-jobs:read",
+                ok=(200, "A page of cron jobs, as a bare array.", _array(cron_job)),
+                params=[
+                    _query("enabled", _bool()),
+                    _query("group", _str()),
+                    _query("search", _str()),
+                    *_PAGE,
+                ],
+                errors=(422,),
+                listing=True,
+            ),
+            "post": _op(
+                "Create a cron job",
+                "Cron jobs",
+                scope="cron-jobs:write",
+                ok=(201, "The new cron job.", cron_job),
+                body="CronJobCreate",
+            ),
+        },
+        "/api/cron-jobs/{cron_job_id}": {
+            "parameters": [_CRON_JOB_ID],
+            "get": _op(
+                "Get a cron job",
+                "Cron jobs",
+                scope="cron-jobs:read",
+                ok=(200, "The cron job.", cron_job),
+                errors=(404,),
+            ),
+            "put": _op(
+                "Update a cron job (partial)",
+                "Cron jobs",
+                scope="cron-jobs:write",
+                ok=(200, "The cron job after the change.", cron_job),
+                body="CronJobUpdate",
+                errors=(404, 409),
+            ),
+            "delete": _op(
+                "Delete a cron job with its executions",
+                "Cron jobs",
+                scope="cron-jobs:write",
+                ok=(200, "Deleted.", _ref("Success")),
+                errors=(404,),
+            ),
+        },
+        "/api/cron-jobs/{cron_job_id}/run": {
+            "parameters": [_CRON_JOB_ID],
+            "post": _op(
+                "Run a cron job now, outside its schedule",
+                "Cron jobs",
+                scope="cron-jobs:write",
+                ok=(202, "Queued for a worker.", _ref("RunQueued")),
+                errors=(404, 503),
+            ),
+        },
+        "/api/cron-jobs/{cron_job_id}/executions": {
+            "parameters": [_CRON_JOB_ID],
+            "get": _op(
+                "A cron job's executions, newest first",
+                "Cron jobs",
+                scope="cron-jobs:read",
+                ok=(200, "A page of executions.", _array(_ref("Execution"))),
+                params=_PAGE,
+                errors=(404, 422),
+                listing=True,
+            ),
+        },
+        "/api/cron-jobs/{cron_job_id}/executions/{execution_id}": {
+            "parameters": [_CRON_JOB_ID, _path("execution_id", "The execution's id.", BIG_ID_MAX)],
+            "get": _op(
+                "One execution with its response headers, body and timings",
+                "Cron jobs",
+                scope="cron-jobs:read",
+                ok=(200, "The execution.", _ref("ExecutionDetail")),
+                errors=(404,),
+            ),
+        },
+        "/api/cron-jobs/{cron_job_id}/next-runs": {
+            "parameters": [_CRON_JOB_ID],
+            "get": _op(
+                "A cron job's coming run times",
+                "Cron jobs",
+                scope="cron-jobs:read",
+                ok=(200, "Empty while the job is disabled or expired.", _ref("NextRuns")),
+                params=[_query("count", _int(minimum=1, maximum=20), "How many (default 5).")],
+                errors=(404, 422),
+            ),
+        },
+        "/api/incidents": {
+            "get": _op(
+                "List incidents, newest first",
+                "Incidents",
+                scope="incidents:read",
+                ok=(200, "A page of incidents with the total.", _ref("IncidentList")),
+                params=[
+                    _query("status", _str(enum=["open", "resolved", "ongoing", "all"])),
+                    _query("type", _str(enum=["monitor", "cron_job", "cron", "all"])),
+                    _query("monitor_id", _int(minimum=1, maximum=ID_MAX)),
+                    _query("cron_job_id", _int(minimum=1, maximum=ID_MAX)),
+                    *_PAGE,
+                    _query("limit", _int(minimum=1, maximum=PER_PAGE_MAX), "Alias of per_page."),
+                    _query("offset", _int(minimum=0, maximum=1_000_000_000), "Rows to skip."),
+                ],
+                errors=(422,),
+                listing=True,
+            ),
+        },
+        "/api/incidents/{incident_id}": {
+            "parameters": [_INCIDENT_ID],
+            "get": _op(
+                "Get an incident with its timeline",
+                "Incidents",
+                scope="incidents:read",
+                ok=(200, "The incident.", _ref("IncidentDetail")),
+                errors=(404,),
+            ),
+            "patch": _op(
+                "Resolve or reopen an incident",
+                "Incidents",
+                scope="incidents:write",
+                ok=(200, "The incident after the change.", _ref("IncidentDetail")),
+                body="IncidentChange",
+                errors=(404, 409),
+            ),
+        },
+        "/api/incidents/{incident_id}/updates": {
+            "parameters": [_INCIDENT_ID],
+            "post": _op(
+                "Add a message to an incident's timeline",
+                "Incidents",
+                scope="incidents:write",
+                ok=(201, "The new timeline entry.", _ref("IncidentUpdate")),
+                body="IncidentNote",
+                errors=(404,),
+            ),
+        },
+        "/api/settings/history": {
+            "get": _op(
+                "How long raw history is kept",
+                "Settings",
+                scope="settings:read",
+                ok=(200, "The retention.", _ref("Retention")),
+            ),
+            "put": _op(
+                "Change the history retention (partial)",
+                "Settings",
+                scope="settings:write",
+                ok=(200, "The retention now in force.", _ref("Retention")),
+                body="RetentionChange",
+            ),
+        },
+        "/api/history": {
+            "delete": _op(
+                "Delete all check, execution and ping history",
+                "Settings",
+                scope="settings:write",
+                ok=(200, "Rows deleted per table.", _ref("HistoryCleared")),
+            ),
+        },
+        "/api/api-keys": {
+            "get": _op(
+                "List API keys (never their secrets)",
+                "API keys",
+                scope="api-keys:read",
+                ok=(200, "A page of keys, newest first.", _array(_ref("ApiKey"))),
+                params=_PAGE,
+                errors=(422,),
+                listing=True,
+            ),
+            "post": _op(
+                "Create an API key",
+                "API keys",
+                scope="api-keys:write",
+                ok=(201, "The key with its secret, shown this once.", _ref("ApiKeyCreated")),
+                body="ApiKeyCreate",
+                description="A key can grant only scopes it holds itself.",
+            ),
+        },
+        "/api/api-keys/{key_id}": {
+            "parameters": [_path("key_id", "The key's id.")],
+            "delete": _op(
+                "Revoke an API key",
+                "API keys",
+                scope="api-keys:write",
+                ok=(200, "The revoked key.", _ref("ApiKey")),
+                errors=(404,),
+            ),
+        },
+        "/api/system": {
+            "get": _op(
+                "Workers, queues, the scheduler, Redis and the database",
+                "System",
+                scope="system:read",
+                ok=(200, "The system's state.", _ref("System")),
+            ),
+        },
+        "/api/system/redis": {
+            "get": _op(
+                "Test the Redis connection",
+                "System",
+                scope="system:read",
+                ok=(200, "Redis answers.", _ref("RedisStatus")),
+                errors=(503,),
+            ),
+        },
+        "/api/setup/status": {
+            "get": _op(
+                "Whether first-run setup is complete",
+                "System",
+                scope=None,
+                ok=(200, "Setup state.", _ref("SetupStatus")),
+            ),
+        },
+        "/api/openapi.json": {
+            "get": _op(
+                "This document",
+                "Reference",
+                scope=None,
+                ok=(200, "OpenAPI 3.1.", {"type": "object"}),
+            ),
+        },
+        "/api/docs": {
+            "get": {
+                "summary": "This reference as a web page",
+                "tags": ["Reference"],
+                "operationId": "",
+                "security": [],
+                "x-required-scope": None,
+                "responses": {
+                    "200": {"description": "HTML.", "content": {"text/html": {"schema": _str()}}}
+                },
+            },
+        },
+    }
+
+
+_DESCRIPTION = """\
+Upcron's native JSON API. Authenticate every request with an API key, sent as
+`Authorization: Bearer upk_…` or `X-Api-Key: upk_…`. Each route needs one scope; `<resource>:*`
+grants both actions of a resource and `*` grants everything. Errors are `{"error": "…"}`
+(422 adds `fields`). Lists are bare arrays with `X-Total-Count`, `X-Page`, `X-Per-Page`,
+`X-Total-Pages` and `Link` headers, except `GET /api/incidents`, which returns
+`{"incidents", "total", "limit", "offset", …}`. Responses to a key carry `X-RateLimit-Limit`,
+`X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds), and `X-Quota-*` when the key has
+a daily quota.
+"""
+
+
+def document(server_url: str = "/") -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document."""
+    paths = _paths()
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method != "parameters":
+                slug = path.removeprefix("/api/").replace("/", "_").replace("-", "_")
+                operation["operationId"] = f"{method}_{slug}".replace("{", "").replace("}", "")
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Upcron API", "version": "1", "description": _DESCRIPTION},
+        "servers": [{"url": server_url}],
+        "tags": [
+            {"name": name}
+            for name in (
+                "Monitors",
+                "Cron jobs",
+                "Incidents",
+                "Settings",
+                "API keys",
+                "System",
+                "Reference",
+            )
+        ],
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+            },
+        },
+        "x-scopes": list(api_keys.SCOPES),
+    }

@@ -1,0 +1,270 @@
+"""Rows to JSON for the native API, in one place: what each object looks like on the wire.
+
+Times are ISO 8601 in UTC with a ``Z``. Passwords for target authentication are write-only
+(``auth_password_set`` tells whether one is stored). A heartbeat's code and ping URL are a
+write credential and appear only for callers holding ``monitors:write``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import current_app, jsonify, request
+
+from app.models import (
+    ApiKey,
+    CheckResult,
+    CronExecution,
+    CronJob,
+    Incident,
+    IncidentUpdate,
+    Monitor,
+)
+from app.models.monitor import KIND_HEARTBEAT
+from app.services import api_keys, incidents
+from app.services.pagination import Page
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def plain(value: Any) -> Any:
+    """Datetimes anywhere inside dicts and lists become ISO strings."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+def _timings(row: CheckResult | CronExecution) -> dict[str, int | None]:
+    return {
+        "dns_us": row.dns_us,
+        "connect_us": row.connect_us,
+        "tls_us": row.tls_us,
+        "first_byte_us": row.first_byte_us,
+        "total_us": row.total_us,
+    }
+
+
+def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
+    data = {
+        "id": row.id,
+        "type": row.kind,
+        "name": row.name,
+        "description": row.description,
+        "slug": row.slug,
+        "group": row.group.name if row.group else None,
+        "public": row.public,
+        "paused": row.paused,
+        "state": row.state,
+        "state_changed_at": iso(row.state_changed_at),
+    }
+    if row.kind == KIND_HEARTBEAT:
+        if show_code:
+            data["code"] = row.code
+            data["ping_url"] = f"{current_app.config['BASE_URL']}/ping/{row.code}"
+        data |= {
+            "period_sec": row.period_sec,
+            "cron_expr": row.cron_expr,
+            "timezone": row.timezone,
+            "grace_sec": row.grace_sec,
+            "max_run_sec": row.max_run_sec,
+            "min_run_sec": row.min_run_sec,
+            "manual_resume": row.manual_resume,
+            "last_ping_at": iso(row.last_ping_at),
+            "last_start_at": iso(row.last_start_at),
+            "last_duration_ms": row.last_duration_ms,
+        }
+    else:
+        data |= {
+            "url": row.url,
+            "method": row.method,
+            "headers": row.headers or {},
+            "body": row.body,
+            "auth_username": row.auth_username,
+            "auth_password_set": bool(row.auth_password),
+            "interval_sec": row.interval_sec,
+            "timeout_ms": row.timeout_ms,
+            "expected_status": row.expected_status,
+            "follow_redirects": row.follow_redirects,
+            "max_redirects": row.max_redirects,
+            "keyword": row.keyword,
+            "keyword_absent": row.keyword_absent,
+            "failure_threshold": row.failure_threshold,
+            "recovery_threshold": row.recovery_threshold,
+            "consecutive_failures": row.consecutive_failures,
+            "consecutive_successes": row.consecutive_successes,
+            "last_checked_at": iso(row.last_checked_at),
+            "last_response_ms": row.last_response_ms,
+            "last_error": row.last_error,
+        }
+    data |= {"created_at": iso(row.created_at), "updated_at": iso(row.updated_at)}
+    return data
+
+
+def cron_job(row: CronJob) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "slug": row.slug,
+        "group": row.group.name if row.group else None,
+        "public": row.public,
+        "url": row.url,
+        "method": row.method,
+        "headers": row.headers or {},
+        "body": row.body,
+        "auth_username": row.auth_username,
+        "auth_password_set": bool(row.auth_password),
+        "cron_expr": row.cron_expr,
+        "timezone": row.timezone,
+        "timeout_ms": row.timeout_ms,
+        "expected_status": row.expected_status,
+        "redirect_success": row.redirect_success,
+        "enabled": row.enabled,
+        "disabled_reason": row.disabled_reason,
+        "expires_at": iso(row.expires_at),
+        "save_responses": row.save_responses,
+        "auto_disable_after": row.auto_disable_after,
+        "notify_on_failure": row.notify_on_failure,
+        "notify_failure_after": row.notify_failure_after,
+        "notify_on_recovery": row.notify_on_recovery,
+        "notify_on_disable": row.notify_on_disable,
+        "consecutive_failures": row.consecutive_failures,
+        "last_run_at": iso(row.last_run_at),
+        "last_outcome": row.last_outcome,
+        "last_duration_ms": row.last_duration_ms,
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+    }
+
+
+def check_result(row: CheckResult) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "monitor_id": row.monitor_id,
+        "planned_at": iso(row.planned_at),
+        "started_at": iso(row.started_at),
+        "outcome": row.outcome,
+        "status_code": row.status_code,
+        "error": row.error,
+        "timings": _timings(row),
+    }
+
+
+def execution(row: CronExecution, detail: bool = False) -> dict[str, Any]:
+    data = {
+        "id": row.id,
+        "cron_job_id": row.cron_job_id,
+        "execution_uid": row.execution_uid,
+        "trigger": row.trigger,
+        "planned_at": iso(row.planned_at),
+        "started_at": iso(row.started_at),
+        "jitter_ms": row.jitter_ms,
+        "duration_ms": row.duration_ms,
+        "missed_slots": row.missed_slots,
+        "outcome": row.outcome,
+        "status_code": row.status_code,
+        "error": row.error,
+        "timings": _timings(row),
+    }
+    if detail:
+        data["response_headers"] = row.response_headers
+        data["response_body"] = row.response_body
+    return data
+
+
+def incident_update(row: IncidentUpdate) -> dict[str, Any]:
+    author = None
+    if row.author is not None:
+        author = {"type": "user", "id": row.author.id, "email": row.author.email}
+    elif row.api_key is not None:
+        author = {"type": "api_key", "id": row.api_key.id, "name": row.api_key.name}
+    return {
+        "id": row.id,
+        "incident_id": row.incident_id,
+        "kind": row.kind,
+        "message": row.message,
+        "author": author,
+        "created_at": iso(row.created_at),
+    }
+
+
+def incident(row: Incident, with_updates: bool = False) -> dict[str, Any]:
+    subject = row.monitor if row.monitor_id is not None else row.cron_job
+    data = {
+        "id": row.id,
+        "subject": {
+            "type": incidents.subject_type(row),
+            "id": row.monitor_id if row.monitor_id is not None else row.cron_job_id,
+            "name": subject.name if subject is not None else None,
+        },
+        "monitor_id": row.monitor_id,
+        "cron_job_id": row.cron_job_id,
+        "title": row.title,
+        "cause": row.cause,
+        "status": row.status,
+        "started_at": iso(row.started_at),
+        "resolved_at": iso(row.resolved_at),
+        "updated_at": iso(row.updated_at),
+    }
+    if with_updates:
+        data["updates"] = [incident_update(update) for update in row.updates]
+    return data
+
+
+def api_key(row: ApiKey, now: datetime) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "prefix": row.prefix,
+        "scopes": list(row.scopes),
+        "allowed_networks": list(row.allowed_networks or []),
+        "rate_limit_per_sec": row.rate_limit_per_sec,
+        "daily_quota": row.daily_quota,
+        "status": api_keys.status(row, now),
+        "expires_at": iso(row.expires_at),
+        "revoked_at": iso(row.revoked_at),
+        "last_used_at": iso(row.last_used_at),
+        "use_count": row.use_count or 0,
+        "created_at": iso(row.created_at),
+    }
+
+
+def page_headers(page: Page) -> dict[str, str]:
+    """Pagination metadata: X-Total-Count and friends, and a Link header (RFC 8288)."""
+    headers = {
+        "X-Total-Count": str(page.total),
+        "X-Page": str(page.page),
+        "X-Per-Page": str(page.per_page),
+        "X-Total-Pages": str(page.pages),
+    }
+    paging = ("page", "per_page", "offset", "limit")
+    args = {k: v for k, v in request.args.items() if k not in paging}
+    neighbours = []
+    if page.page > 1:
+        neighbours.append(("prev", page.page - 1))
+    if page.offset + page.per_page < page.total:
+        neighbours.append(("next", page.page + 1))
+    links = []
+    for rel, number in neighbours:
+        query = urlencode({**args, "page": number, "per_page": page.per_page})
+        links.append(f'<{request.base_url}?{query}>; rel="{rel}"')
+    if links:
+        headers["Link"] = ", ".join(links)
+    return headers
+
+
+def page_response(page: Page, items: list[dict[str, Any]]):
+    """A list as a bare JSON array, its pagination in the headers."""
+    return jsonify(items), 200, page_headers(page)

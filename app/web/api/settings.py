@@ -1,0 +1,28 @@
+"""/api/settings/history and /api/history: how long history is kept, and clearing it."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from app.services import history
+from app.web.api import bp
+from app.web.api.auth import require_scope
+from app.web.api.bodies import json_body
+
+
+@bp.get("/settings/history")
+@require_scope("settings:read")
+def get_history_settings():
+    return jsonify(history.get_retention())
+
+
+@bp.put("/settings/history")
+@require_scope("settings:write")
+def update_history_settings():
+    return jsonify(history.update_retention(json_body()))
+
+
+@bp.delete("/history")
+@require_scope("settings:write")
+def clear_history():
+    return jsonify(success=True, deleted=history.clear_all())

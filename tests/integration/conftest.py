@@ -1,0 +1,117 @@
+"""Fixtures for the JSON API tests: keys, a client that sends them, and seeded objects."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.extensions import db
+from app.models import CheckResult, CronExecution
+from app.services import api_keys, cron_jobs, incidents, monitors
+
+
+class Api:
+    """A test client for /api that creates keys and sends them as a real client would."""
+
+    def __init__(self, app):
+        self.app = app
+        self.client = app.test_client()
+
+    def create_key(self, *scopes: str, **fields):
+        """Create a key (``*`` by default, with a high rate limit); returns (id, secret)."""
+        data = {"name": "test key", "scopes": list(scopes) or ["*"], "rate_limit_per_sec": 1000}
+        with self.app.app_context():
+            key, secret = api_keys.create({**data, **fields})
+            return key.id, secret
+
+    def key(self, *scopes: str, **fields) -> str:
+        return self.create_key(*scopes, **fields)[1]
+
+    def call(self, method: str, path: str, key: str | None = None, headers=None, **kwargs):
+        headers = dict(headers or {})
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path, key=None, **kwargs):
+        return self.call("GET", path, key, **kwargs)
+
+    def post(self, path, key=None, **kwargs):
+        return self.call("POST", path, key, **kwargs)
+
+    def put(self, path, key=None, **kwargs):
+        return self.call("PUT", path, key, **kwargs)
+
+    def patch(self, path, key=None, **kwargs):
+        return self.call("PATCH", path, key, **kwargs)
+
+    def delete(self, path, key=None, **kwargs):
+        return self.call("DELETE", path, key, **kwargs)
+
+
+@pytest.fixture
+def api(app):
+    return Api(app)
+
+
+@pytest.fixture
+def root_key(api):
+    """A key holding every scope."""
+    return api.key("*")
+
+
+@pytest.fixture
+def seeded(app):
+    """One of everything the API can address: monitor with a check, cron job with an
+    execution, an open incident on each, and a spare API key. Returns their ids."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    with app.app_context():
+        monitor = monitors.create({"name": "Shop", "url": "https://shop.example.com/health"})
+        job = cron_jobs.create(
+            {"name": "Backup", "url": "https://ops.example.com/backup", "cron_expr": "0 2 * * *"}
+        )
+        check = CheckResult(
+            monitor_id=monitor.id,
+            planned_at=now - timedelta(minutes=1),
+            started_at=now - timedelta(minutes=1),
+            outcome="failed_http_status",
+            status_code=503,
+            error="HTTP 503",
+            connect_us=1200,
+            total_us=5400,
+        )
+        execution = CronExecution(
+            cron_job_id=job.id,
+            execution_uid=str(uuid.uuid4()),
+            planned_at=now - timedelta(hours=1),
+            started_at=now - timedelta(hours=1),
+            duration_ms=42,
+            outcome="ok",
+            status_code=200,
+            response_headers={"Content-Type": "text/plain"},
+            response_body="backup done",
+            dns_us=300,
+            connect_us=900,
+            first_byte_us=30000,
+            total_us=42000,
+        )
+        db.session.add_all([check, execution])
+        monitor_incident = incidents.open_incident(
+            monitor_id=monitor.id, title="Shop is down", cause="HTTP 503", now=now
+        )
+        job_incident = incidents.open_incident(
+            cron_job_id=job.id, title="Cron job Backup is failing", cause="timeout", now=now
+        )
+        db.session.commit()
+        spare, _ = api_keys.create({"name": "spare", "scopes": ["monitors:read"]})
+        return {
+            "monitor_id": monitor.id,
+            "cron_job_id": job.id,
+            "check_id": check.id,
+            "execution_id": execution.id,
+            "incident_id": monitor_incident.id,
+            "job_incident_id": job_incident.id,
+            "key_id": spare.id,
+        }
