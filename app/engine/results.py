@@ -1,4 +1,5 @@
-"""Recording a batch: results, state changes, incidents and rollups in one transaction.
+"""Recording a batch: results, state changes, incidents, rollups and the alerts they cause, in
+one transaction; the alerts' jobs are enqueued after its commit.
 
 Each result is inserted with "ON CONFLICT DO NOTHING" on (subject, planned time): a batch
 that is retried after a worker died records every slot exactly once, and a slot already
@@ -20,6 +21,7 @@ from app.models import CheckResult, CronExecution, CronJob, DailyRollup, Inciden
 from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
 from app.models.incident import STATUS_OPEN, STATUS_RESOLVED, IncidentUpdate
 from app.models.monitor import STATE_DOWN
+from app.services import notifications
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,8 @@ def _insert_once(model, values: dict, conflict: list[str]) -> bool:
 
 
 def record(outcomes: list[Outcome], now: datetime) -> list[tuple[str, int, str]]:
-    """Write a batch and commit once; returns the events as (kind, subject id, event)."""
+    """Write a batch and commit once, then enqueue its alerts; returns the events as
+    (kind, subject id, event)."""
     monitor_ids = [o.subject_id for o in outcomes if o.kind == "m"]
     job_ids = [o.subject_id for o in outcomes if o.kind == "c"]
     # Lock the subjects' rows (PostgreSQL): a ping or an edit must not interleave with the
@@ -73,7 +76,11 @@ def record(outcomes: list[Outcome], now: datetime) -> list[tuple[str, int, str]]
             events += _record_check(monitors[outcome.subject_id], outcome, now)
         elif outcome.kind == "c" and outcome.subject_id in jobs:
             events += _record_execution(jobs[outcome.subject_id], outcome, now)
+    # Saved with the transitions they announce: a worker that dies after this commit
+    # leaves them in SQL for the upkeep to send, instead of losing them.
+    deliveries = notifications.stage(events, now)
     db.session.commit()
+    notifications.enqueue(deliveries)
     return events
 
 
