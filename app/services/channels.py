@@ -72,8 +72,8 @@ def _apprise_url(value: Any) -> str:
 
 
 def _secret(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("Enter a secret, or leave it out to send unsigned requests.")
+    if not isinstance(value, str):
+        raise ValueError("Must be text.")
     if len(value) > SECRET_MAX:
         raise ValueError(f"Use at most {SECRET_MAX} characters.")
     return value
@@ -91,7 +91,7 @@ _KIND_FIELDS: dict[str, dict[str, fields.Parser]] = {
     KIND_WEBHOOK: {
         "url": fields.url,
         "headers": fields.headers,
-        "secret": fields.optional(_secret),
+        "secret": fields.optional(_secret),  # null or blank: no signature
     },
     KIND_APPRISE: {"url": _apprise_url},
 }

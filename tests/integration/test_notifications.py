@@ -593,3 +593,20 @@ def test_the_scheduler_enqueues_the_upkeep_every_minute(ctx):
     scheduler.tick(now)  # within the minute: not again
     ids = queues.queue(queues.MAINTENANCE).get_job_ids()
     assert ids.count(f"notify-upkeep-{now:%Y%m%d%H%M}") == 1
+
+
+def test_the_log_is_pruned_with_raw_history(ctx):
+    from app.models import NotificationAttempt
+    from app.services import history
+
+    channel = webhook("http://169.254.169.254/")
+    channels.send_test(channel.id)
+    [row] = log_rows()
+    row.created_at = datetime.now(UTC) - timedelta(days=31)
+    db.session.commit()
+    channels.send_test(channel.id)
+    counts = history.prune(datetime.now(UTC))
+    assert counts["notification_log"] == 1
+    assert [r.id for r in log_rows()] == [row.id + 1]
+    assert db.session.execute(sa.select(sa.func.count(NotificationAttempt.id))).scalar() == 1
+    db.session.commit()
