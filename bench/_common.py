@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import redis
+import sqlalchemy as sa
 
 
 @contextlib.contextmanager
@@ -45,3 +46,94 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     index = max(0, math.ceil(pct / 100 * len(ordered)) - 1)
     return ordered[index]
+
+
+_TARGET = r"""
+import asyncio, sys
+
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+
+async def handle(reader, writer):
+    try:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(RESPONSE)
+        await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
+
+asyncio.run(main())
+"""
+
+
+@contextlib.contextmanager
+def target_server():
+    """A minimal HTTP server in its own process on 127.0.0.1; yields its URL."""
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", _TARGET], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(process.stdout.readline())
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def app_env(database_url: str, redis_url: str) -> dict:
+    """Environment for `python -m app …` children of a benchmark."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UPCRON_")}
+    env.update(
+        UPCRON_DATABASE_URL=database_url,
+        UPCRON_REDIS_URL=redis_url,
+        UPCRON_SECRET_KEY="benchmark-secret-key",
+        UPCRON_INSTANCE_DIR=tempfile.mkdtemp(prefix="upcron-bench-"),
+        UPCRON_LOG_LEVEL="warning",
+    )
+    return env
+
+
+def bench_app(database_url: str, redis_url: str):
+    """An app on a fresh, migrated database."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url})
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def insert_monitors(count: int, url: str, interval_sec: int = 3600) -> None:
+    """Bulk-insert uptime monitors (inside an app context)."""
+    from app.extensions import db
+    from app.models import Monitor
+
+    rows = [
+        {
+            "kind": "http",
+            "name": f"bench {n}",
+            "slug": f"bench-{n}",
+            "url": url,
+            "interval_sec": interval_sec,
+            "headers": {},
+            "description": "",
+        }
+        for n in range(count)
+    ]
+    db.session.execute(sa.insert(Monitor), rows)
+    db.session.commit()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")

@@ -31,16 +31,18 @@ def _insert(table):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def _insert_once(model, values: dict, conflict: list[str]) -> bool:
-    """Insert a row unless one with the same ``conflict`` columns exists; True if inserted."""
+def _insert_new(model, rows: list[dict], subject: str) -> set[tuple[int, datetime]]:
+    """Insert many result rows in one statement, skipping (subject, planned time) pairs that
+    are already recorded; returns the pairs that were new."""
+    if not rows:
+        return set()
     table = model.__table__
     statement = (
         _insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=conflict)
-        .returning(table.c.id)
+        .on_conflict_do_nothing(index_elements=[subject, "planned_at"])
+        .returning(table.c[subject], table.c.planned_at)
     )
-    return db.session.execute(statement).scalar() is not None
+    return {(row[0], row[1]) for row in db.session.execute(statement, rows)}
 
 
 def record(outcomes: list[Outcome], now: datetime) -> list[tuple[str, int, str]]:
@@ -70,12 +72,23 @@ def record(outcomes: list[Outcome], now: datetime) -> list[tuple[str, int, str]]
         if job_ids
         else {}
     )
-    events = []
-    for outcome in outcomes:
-        if outcome.kind == "m" and outcome.subject_id in monitors:
-            events += _record_check(monitors[outcome.subject_id], outcome, now)
-        elif outcome.kind == "c" and outcome.subject_id in jobs:
-            events += _record_execution(jobs[outcome.subject_id], outcome, now)
+    checks = [o for o in outcomes if o.kind == "m" and o.subject_id in monitors]
+    executions = [o for o in outcomes if o.kind == "c" and o.subject_id in jobs]
+    events, rollups = [], _Rollups()
+    with db.session.no_autoflush:
+        new_checks = _insert_new(CheckResult, [_check_row(o) for o in checks], "monitor_id")
+        new_executions = _insert_new(
+            CronExecution,
+            [_execution_row(jobs[o.subject_id], o) for o in executions],
+            "cron_job_id",
+        )
+        for outcome in checks:
+            if (outcome.subject_id, outcome.planned_at) in new_checks:
+                events += _apply_check(monitors[outcome.subject_id], outcome, rollups, now)
+        for outcome in executions:
+            if (outcome.subject_id, outcome.planned_at) in new_executions:
+                events += _apply_execution(jobs[outcome.subject_id], outcome, rollups, now)
+    rollups.write()
     # Saved with the transitions they announce: a worker that dies after this commit
     # leaves them in SQL for the upkeep to send, instead of losing them.
     deliveries = notifications.stage(events, now)
@@ -100,22 +113,19 @@ def _latency_ms(outcome: Outcome) -> int | None:
     return round(outcome.result.total_us / 1000) if outcome.outcome == OK else None
 
 
-def _record_check(monitor: Monitor, outcome: Outcome, now: datetime) -> list:
-    inserted = _insert_once(
-        CheckResult,
-        {
-            "monitor_id": monitor.id,
-            "planned_at": outcome.planned_at,
-            "started_at": outcome.started_at,
-            "outcome": outcome.outcome,
-            "status_code": outcome.result.status_code,
-            "error": outcome.error,
-            **_timings(outcome),
-        },
-        ["monitor_id", "planned_at"],
-    )
-    if not inserted:
-        return []
+def _check_row(outcome: Outcome) -> dict:
+    return {
+        "monitor_id": outcome.subject_id,
+        "planned_at": outcome.planned_at,
+        "started_at": outcome.started_at,
+        "outcome": outcome.outcome,
+        "status_code": outcome.result.status_code,
+        "error": outcome.error,
+        **_timings(outcome),
+    }
+
+
+def _apply_check(monitor: Monitor, outcome: Outcome, rollups: _Rollups, now: datetime) -> list:
     success = outcome.outcome == OK
     events = state.apply_check(monitor, success, outcome.error, outcome.started_at)
     monitor.last_response_ms = _latency_ms(outcome)
@@ -130,41 +140,38 @@ def _record_check(monitor: Monitor, outcome: Outcome, now: datetime) -> list:
             )
     # Each check that leaves the monitor down stands for one interval of downtime.
     downtime = monitor.interval_sec if monitor.state == STATE_DOWN else 0
-    _add_to_rollup(SUBJECT_MONITOR, monitor.id, outcome, downtime)
+    rollups.add(SUBJECT_MONITOR, monitor.id, outcome, downtime)
     return [("monitor", monitor.id, e) for e in events]
 
 
-def _record_execution(job: CronJob, outcome: Outcome, now: datetime) -> list:
+def _execution_row(job: CronJob, outcome: Outcome) -> dict:
     result = outcome.result
     saved = job.save_responses
-    inserted = _insert_once(
-        CronExecution,
-        {
-            "cron_job_id": job.id,
-            "execution_uid": outcome.execution_uid,
-            "trigger": outcome.trigger,
-            "planned_at": outcome.planned_at,
-            "started_at": outcome.started_at,
-            "jitter_ms": max(
-                0, round((outcome.started_at - outcome.planned_at).total_seconds() * 1000)
-            ),
-            "duration_ms": round(result.total_us / 1000),
-            "missed_slots": outcome.missed,
-            "outcome": outcome.outcome,
-            "status_code": result.status_code,
-            "error": outcome.error,
-            "response_headers": dict(result.headers) if saved and result.headers else None,
-            "response_body": result.body.decode("utf-8", errors="replace") if saved else None,
-            **_timings(outcome),
-        },
-        ["cron_job_id", "planned_at"],
-    )
-    if not inserted:
-        return []
+    return {
+        "cron_job_id": job.id,
+        "execution_uid": outcome.execution_uid,
+        "trigger": outcome.trigger,
+        "planned_at": outcome.planned_at,
+        "started_at": outcome.started_at,
+        "jitter_ms": max(
+            0, round((outcome.started_at - outcome.planned_at).total_seconds() * 1000)
+        ),
+        "duration_ms": round(result.total_us / 1000),
+        "missed_slots": outcome.missed,
+        "outcome": outcome.outcome,
+        "status_code": result.status_code,
+        "error": outcome.error,
+        "response_headers": dict(result.headers) if saved and result.headers else None,
+        "response_body": result.body.decode("utf-8", errors="replace") if saved else None,
+        **_timings(outcome),
+    }
+
+
+def _apply_execution(job: CronJob, outcome: Outcome, rollups: _Rollups, now: datetime) -> list:
     success = outcome.outcome == OK
     job.last_run_at = outcome.started_at
     job.last_outcome = outcome.outcome
-    job.last_duration_ms = round(result.total_us / 1000)
+    job.last_duration_ms = round(outcome.result.total_us / 1000)
     events = state.apply_execution(job, success, now)
     for event in events:
         if event == state.EVENT_FAILED:
@@ -183,7 +190,7 @@ def _record_execution(job: CronJob, outcome: Outcome, now: datetime) -> list:
                 incident.updates.append(
                     IncidentUpdate(kind="comment", message=job.disabled_reason, created_at=now)
                 )
-    _add_to_rollup(SUBJECT_CRON_JOB, job.id, outcome, 0)
+    rollups.add(SUBJECT_CRON_JOB, job.id, outcome, 0)
     return [("cron_job", job.id, e) for e in events]
 
 
@@ -208,39 +215,61 @@ def _resolve_incidents(condition, message: str, now: datetime) -> None:
         incident.updates.append(IncidentUpdate(kind="resolved", message=message, created_at=now))
 
 
-def _add_to_rollup(subject_type: str, subject_id: int, outcome: Outcome, downtime: int) -> None:
-    """Add one result to its subject's UTC-day rollup (an upsert, so no read is needed)."""
-    table = DailyRollup.__table__
-    latency = _latency_ms(outcome)
-    statement = _insert(table).values(
-        subject_type=subject_type,
-        subject_id=subject_id,
-        day=outcome.started_at.date(),
-        checks=1,
-        failures=0 if outcome.outcome == OK else 1,
-        latency_sum_ms=latency or 0,
-        latency_min_ms=latency,
-        latency_max_ms=latency,
-        downtime_sec=downtime,
-    )
-    new = statement.excluded
-    statement = statement.on_conflict_do_update(
-        index_elements=["subject_type", "subject_id", "day"],
-        set_={
-            "checks": table.c.checks + new.checks,
-            "failures": table.c.failures + new.failures,
-            "latency_sum_ms": table.c.latency_sum_ms + new.latency_sum_ms,
-            "latency_min_ms": sa.case(
-                (table.c.latency_min_ms.is_(None), new.latency_min_ms),
-                (new.latency_min_ms < table.c.latency_min_ms, new.latency_min_ms),
-                else_=table.c.latency_min_ms,
-            ),
-            "latency_max_ms": sa.case(
-                (table.c.latency_max_ms.is_(None), new.latency_max_ms),
-                (new.latency_max_ms > table.c.latency_max_ms, new.latency_max_ms),
-                else_=table.c.latency_max_ms,
-            ),
-            "downtime_sec": table.c.downtime_sec + new.downtime_sec,
-        },
-    )
-    db.session.execute(statement)
+class _Rollups:
+    """A batch's additions to the daily rollups, summed per (subject, UTC day) and written
+    with one upsert, so no rollup row is read."""
+
+    def __init__(self):
+        self.rows: dict[tuple, dict] = {}
+
+    def add(self, subject_type: str, subject_id: int, outcome: Outcome, downtime: int) -> None:
+        key = (subject_type, subject_id, outcome.started_at.date())
+        latency = _latency_ms(outcome)
+        row = self.rows.setdefault(
+            key,
+            {
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "day": key[2],
+                "checks": 0,
+                "failures": 0,
+                "latency_sum_ms": 0,
+                "latency_min_ms": None,
+                "latency_max_ms": None,
+                "downtime_sec": 0,
+            },
+        )
+        row["checks"] += 1
+        row["failures"] += 0 if outcome.outcome == OK else 1
+        row["downtime_sec"] += downtime
+        if latency is not None:
+            row["latency_sum_ms"] += latency
+            row["latency_min_ms"] = min(latency, row["latency_min_ms"] or latency)
+            row["latency_max_ms"] = max(latency, row["latency_max_ms"] or latency)
+
+    def write(self) -> None:
+        if not self.rows:
+            return
+        table = DailyRollup.__table__
+        statement = _insert(table)
+        new = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=["subject_type", "subject_id", "day"],
+            set_={
+                "checks": table.c.checks + new.checks,
+                "failures": table.c.failures + new.failures,
+                "latency_sum_ms": table.c.latency_sum_ms + new.latency_sum_ms,
+                "latency_min_ms": sa.case(
+                    (table.c.latency_min_ms.is_(None), new.latency_min_ms),
+                    (new.latency_min_ms < table.c.latency_min_ms, new.latency_min_ms),
+                    else_=table.c.latency_min_ms,
+                ),
+                "latency_max_ms": sa.case(
+                    (table.c.latency_max_ms.is_(None), new.latency_max_ms),
+                    (new.latency_max_ms > table.c.latency_max_ms, new.latency_max_ms),
+                    else_=table.c.latency_max_ms,
+                ),
+                "downtime_sec": table.c.downtime_sec + new.downtime_sec,
+            },
+        )
+        db.session.execute(statement, list(self.rows.values()))

@@ -51,7 +51,7 @@ KIND_MONITOR = "m"
 KIND_CRON = "c"
 _KIND_OF = {"monitor": KIND_MONITOR, "cron_job": KIND_CRON}
 
-BATCH_SIZE = 50
+BATCH_SIZE = 100  # RQ's per-job cost is paid once per this many checks
 TAKE_LIMIT = 5000  # due items read per pass; a tick loops until none are left
 QUEUED_LEASE_MS = 10 * 60 * 1000  # a batch waiting in the queue is not "lost" for this long
 PRUNE_EVERY_SEC = 3600
@@ -206,32 +206,36 @@ def _batch_job_id(items: list, attempt: int) -> str:
     return f"batch-{hashlib.sha1(slots.encode()).hexdigest()[:24]}-{attempt}"
 
 
-def _enqueue_batches(conn, items: list, lease_ms: int, attempt: int = 0) -> int:
-    """Enqueue ``items`` as RQ batches of BATCH_SIZE, recording which batch holds each slot,
-    all in one round trip."""
+def _enqueue_batches(
+    conn, items: list, lease_ms: int, attempt: int = 0, leased: bool = False
+) -> int:
+    """Enqueue ``items`` as RQ batches of BATCH_SIZE, recording which batch holds each slot
+    and (unless dispatch ``leased`` them already, atomically) their lease, in one round trip."""
     from app.engine import jobs
 
     queue = queues.queue(queues.CHECKS)
     now_ms = to_ms(datetime.now(UTC))
-    with conn.pipeline() as pipe:
-        data = []
-        for start in range(0, len(items), BATCH_SIZE):
-            batch = items[start : start + BATCH_SIZE]
-            job_id = _batch_job_id(batch, attempt)
-            data.append(
-                queue.prepare_data(
-                    jobs.run_batch,
-                    args=(batch,),
-                    kwargs={"lease_ms": lease_ms},
-                    job_id=job_id,
-                    timeout=jobs.batch_timeout(),
-                    result_ttl=60,
-                    failure_ttl=24 * 3600,
-                )
+    data, owners = [], {}
+    for start in range(0, len(items), BATCH_SIZE):
+        batch = items[start : start + BATCH_SIZE]
+        job_id = _batch_job_id(batch, attempt)
+        data.append(
+            queue.prepare_data(
+                jobs.run_batch,
+                args=(batch,),
+                kwargs={"lease_ms": lease_ms},
+                job_id=job_id,
+                timeout=jobs.batch_timeout(),
+                result_ttl=60,
+                failure_ttl=24 * 3600,
             )
-            slots = [slot_id(f"{kind}:{sid}", planned) for kind, sid, planned, *_ in batch]
-            pipe.zadd(KEY_PENDING, {slot: now_ms + QUEUED_LEASE_MS for slot in slots})
-            pipe.hset(KEY_PENDING_JOB, mapping={slot: f"{job_id}|{attempt}" for slot in slots})
+        )
+        for kind, sid, planned, *_ in batch:
+            owners[slot_id(f"{kind}:{sid}", planned)] = f"{job_id}|{attempt}"
+    with conn.pipeline() as pipe:
+        if not leased:
+            pipe.zadd(KEY_PENDING, {slot: now_ms + QUEUED_LEASE_MS for slot in owners})
+        pipe.hset(KEY_PENDING_JOB, mapping=owners)
         queue.enqueue_many(data, pipeline=pipe)
         pipe.execute()
     return len(data)
@@ -399,9 +403,15 @@ class Scheduler:
         members = [m.decode() for m, _ in due]
         specs = self.conn.hmget(KEY_SPEC, members)
         args, items = [], {}
+        # Items sharing a schedule and a planned time (every "* * * * *" job at :00) share
+        # the computation of their next due time.
+        computed = {}
         for member, (_, score), raw in zip(members, due, specs, strict=True):
             planned_ms = int(score)
-            next_ms, missed = _next_due(json.loads(raw) if raw else None, planned_ms, now)
+            key = (raw, planned_ms)
+            if key not in computed:
+                computed[key] = _next_due(json.loads(raw) if raw else None, planned_ms, now)
+            next_ms, missed = computed[key]
             args += [member, planned_ms, "" if next_ms is None else next_ms]
             kind, sid = member.split(":")
             items[member] = [kind, int(sid), planned_ms, missed, "schedule"]
@@ -411,7 +421,7 @@ class Scheduler:
         )
         batch = [items[m.decode()] for m in won]
         if batch:
-            _enqueue_batches(self.conn, batch, self.lease_ms)
+            _enqueue_batches(self.conn, batch, self.lease_ms, leased=True)
         return len(due)
 
     def recover_stale(self, now: datetime) -> int:
@@ -494,8 +504,10 @@ def _next_due(spec: dict | None, planned_ms: int, now: datetime) -> tuple[int | 
     if "i" in spec:
         next_due, skipped = schedule.next_interval(planned, spec["i"], now)
         return to_ms(next_due), skipped
-    next_due = schedule.next_run(spec["e"], spec["z"], now)
-    missed = schedule.slots_between(spec["e"], spec["z"], planned, now)
+    next_due, missed = schedule.next_run(spec["e"], spec["z"], planned), 0
+    if next_due <= now:  # we are behind: skip to the future, counting what was skipped
+        missed = schedule.slots_between(spec["e"], spec["z"], planned, now)
+        next_due = schedule.next_run(spec["e"], spec["z"], now)
     expires = spec.get("x")
     if expires is not None and to_ms(next_due) > expires:
         return None, missed

@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -94,15 +95,19 @@ def test_up_serves_setup_and_ctrl_c_stops_everything(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    output = []
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
+    # Read the output all along, as a terminal would: a full pipe would stall every child.
+    output, running = [], threading.Event()
+
+    def read():
+        for line in process.stdout:
             output.append(line)
-            if "Upcron is running at" in line or not line:
-                break
-        assert f"Upcron is running at http://127.0.0.1:{port}" in "".join(output), output
+            if f"Upcron is running at http://127.0.0.1:{port}" in line:
+                running.set()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        assert running.wait(60), "".join(output)
         assert (tmp_path / "redis.sock").exists()
         response = requests.get(f"http://127.0.0.1:{port}/", allow_redirects=False, timeout=5)
         assert response.status_code == 302 and response.headers["Location"] == "/setup"
@@ -115,8 +120,10 @@ def test_up_serves_setup_and_ctrl_c_stops_everything(tmp_path):
         assert any(c.endswith("-m app scheduler") for c in commands), commands
     finally:
         process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, rest
+        process.wait(timeout=30)
+        reader.join(10)
+        process.stdout.close()
+    assert process.returncode == 0, "".join(output)
     time.sleep(0.2)
     assert [pid for pid in family if _alive(pid)] == []
     assert not (tmp_path / "redis.sock").exists()
