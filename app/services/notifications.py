@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from flask import current_app
 from rq import Retry
 from rq.job import Job, JobStatus
+from sqlalchemy import orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.engine import notify, queues
@@ -60,6 +61,8 @@ MAX_ATTEMPTS = 5
 # Longer than any send can take (the slowest, e-mail, is a few 10-second steps): a claim
 # older than this belongs to a worker that died mid-send.
 CLAIM = timedelta(minutes=5)
+# How long after a recovery its alert still names the incident it resolved.
+RECENTLY_RESOLVED = timedelta(hours=1)
 # How late a due row may be before the upkeep assumes its job was lost and sends a new one.
 LOST_AFTER = timedelta(minutes=2)
 REQUEUE_LIMIT = 500
@@ -180,14 +183,28 @@ def _status_of(subject: Monitor | CronJob) -> str:
     return "failing" if subject.consecutive_failures else "ok"
 
 
-def _latest_incident(subject: Monitor | CronJob) -> Incident | None:
-    column = Incident.cron_job_id if isinstance(subject, CronJob) else Incident.monitor_id
-    return db.session.execute(
-        sa.select(Incident)
-        .where(column == subject.id)
-        .order_by(Incident.started_at.desc(), Incident.id.desc())
-        .limit(1)
-    ).scalar()
+def _current_incidents(subjects: list, now: datetime) -> dict[tuple[type, int], Incident]:
+    """Each subject's latest incident that is open or was resolved within the last hour (the
+    one a recovery just resolved), in one query per kind of subject."""
+    found = {}
+    for model, column in ((Monitor, Incident.monitor_id), (CronJob, Incident.cron_job_id)):
+        ids = [subject.id for subject in subjects if isinstance(subject, model)]
+        if not ids:
+            continue
+        incidents = db.session.execute(
+            sa.select(Incident)
+            .where(
+                column.in_(ids),
+                sa.or_(
+                    Incident.status == STATUS_OPEN,
+                    Incident.resolved_at >= now - RECENTLY_RESOLVED,
+                ),
+            )
+            .order_by(Incident.started_at, Incident.id)
+        ).scalars()
+        for incident in incidents:  # oldest first: the latest wins
+            found[(model, getattr(incident, column.key))] = incident
+    return found
 
 
 def _incident(incident: Incident, with_update: bool = False) -> dict[str, Any]:
@@ -226,16 +243,12 @@ def _transition(subject: Monitor | CronJob, event: str, now: datetime) -> str:
     return since
 
 
-def _subject_alert(kind: str, subject_id: int, event: str, now: datetime):
-    """(subject, transition, payload) for a monitor or cron job event, or None."""
-    model = CronJob if kind == KIND_CRON_JOB else Monitor
-    subject = db.session.get(model, subject_id)
-    if subject is None:
-        return None
-    preference = _CRON_PREFERENCES.get(event) if model is CronJob else None
+def _subject_alert(subject: Monitor | CronJob, event: str, incident: Incident | None, now):
+    """(transition, payload) for a monitor or cron job event, or None when its preferences
+    leave it out. ``incident`` is the subject's open or just-resolved incident."""
+    preference = _CRON_PREFERENCES.get(event) if isinstance(subject, CronJob) else None
     if preference and not getattr(subject, preference):
         return None
-    incident = _latest_incident(subject)
     if incident is not None and not (
         incident.status == STATUS_OPEN
         or (event in _RECOVERIES and incident.status == STATUS_RESOLVED)
@@ -270,7 +283,7 @@ def _subject_alert(kind: str, subject_id: int, event: str, now: datetime):
         "incident": incident_data,
         "links": _links(described, incident_data),
     }
-    return subject, _transition(subject, event, now), payload
+    return _transition(subject, event, now), payload
 
 
 def _incident_alert(incident_id: int, change: str, now: datetime):
@@ -332,64 +345,88 @@ def _key(subject_type: str, subject_id: int, event: str, transition: str, channe
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _insert_once(values: dict[str, Any]) -> int | None:
-    """Insert a log row unless its key exists; the new row's id, or None."""
+def _insert_new(rows: list[dict[str, Any]]) -> list[int]:
+    """Insert log rows in one statement, skipping keys that exist; the new rows' ids."""
+    if not rows:
+        return []
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
         insert(NotificationLog)
-        .values(**values)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(NotificationLog.id)
     )
-    return db.session.execute(statement).scalar()
+    return list(db.session.execute(statement, rows).scalars())
+
+
+def _subjects(events: list[tuple[str, int, str]]) -> dict[tuple[str, int], Monitor | CronJob]:
+    """The monitors and cron jobs the events name, with their channels, in two queries each."""
+    found = {}
+    for kind, model in ((KIND_MONITOR, Monitor), (KIND_CRON_JOB, CronJob)):
+        ids = {subject_id for event_kind, subject_id, _ in events if event_kind == kind}
+        if ids:
+            rows = db.session.execute(
+                sa.select(model).where(model.id.in_(ids)).options(so.selectinload(model.channels))
+            ).scalars()
+            found.update({(kind, row.id): row for row in rows})
+    return found
+
+
+def _log_rows(subject, transition: str, payload: dict, now: datetime) -> list[dict[str, Any]]:
+    """One log row per enabled channel of the subject."""
+    subject_type = payload["subject"]["type"]
+    return [
+        {
+            "key": _key(subject_type, subject.id, payload["event"], transition, channel.id),
+            "channel_id": channel.id,
+            "channel_name": channel.name,
+            "channel_kind": channel.kind,
+            "subject_type": subject_type,
+            "subject_id": subject.id,
+            "event": payload["event"],
+            "payload": payload,
+            "status": STATUS_PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for channel in subject.channels
+        if channel.enabled
+    ]
 
 
 def stage(events: list[tuple[str, int, str]], now: datetime) -> list[int]:
     """Add the deliveries of ``events`` to the current transaction; returns the new rows' ids.
 
     Call it before the commit that saves the transitions, then ``enqueue`` the ids after it.
-    Rows whose key exists already (the transition was staged before) are skipped.
+    Rows whose key exists already (the transition was staged before) are skipped. A few
+    queries whatever the number of events, since a network outage takes many monitors down
+    in one batch.
     """
     if not events:
         return []
     db.session.flush()  # incidents opened in this transaction need their ids
-    ids = []
+    subjects = _subjects(events)
+    incidents = _current_incidents(list(subjects.values()), now)
+    rows = []
     for kind, subject_id, event in events:
         if kind == KIND_INCIDENT:
             alert = _incident_alert(subject_id, event, now)
-        elif kind in (KIND_MONITOR, KIND_CRON_JOB):
-            alert = _subject_alert(kind, subject_id, event, now)
-        else:
-            log.warning("no notifications for events of kind %r", kind)
-            alert = None
-        if alert is None:
+            if alert is not None:
+                subject, transition, payload = alert
+                rows += _log_rows(subject, transition, payload, now)
             continue
-        subject, transition, payload = alert
-        subject_type = payload["subject"]["type"]
-        for channel in subject.channels:
-            if not channel.enabled:
-                continue
-            row_id = _insert_once(
-                {
-                    "key": _key(subject_type, subject.id, payload["event"], transition, channel.id),
-                    "channel_id": channel.id,
-                    "channel_name": channel.name,
-                    "channel_kind": channel.kind,
-                    "subject_type": subject_type,
-                    "subject_id": subject.id,
-                    "event": payload["event"],
-                    "payload": payload,
-                    "status": STATUS_PENDING,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-            if row_id is not None:
-                ids.append(row_id)
-    return ids
+        subject = subjects.get((kind, subject_id))
+        if subject is None:
+            if kind not in (KIND_MONITOR, KIND_CRON_JOB):
+                log.warning("no notifications for events of kind %r", kind)
+            continue
+        alert = _subject_alert(subject, event, incidents.get((type(subject), subject.id)), now)
+        if alert is not None:
+            transition, payload = alert
+            rows += _log_rows(subject, transition, payload, now)
+    return _insert_new(rows)
 
 
 def _retry(attempts_made: int) -> Retry | None:
