@@ -61,6 +61,9 @@ MAX_ATTEMPTS = 5
 # Longer than any send can take (the slowest, e-mail, is a few 10-second steps): a claim
 # older than this belongs to a worker that died mid-send.
 CLAIM = timedelta(minutes=5)
+# Hosts' clocks differ a little: a job may claim a row this much before it is due, or a worker
+# whose clock is behind the stager's would find a brand-new row "not due yet".
+CLOCK_SKEW = timedelta(seconds=5)
 # How long after a recovery its alert still names the incident it resolved.
 RECENTLY_RESOLVED = timedelta(hours=1)
 # How late a due row may be before the upkeep assumes its job was lost and sends a new one.
@@ -535,7 +538,7 @@ def deliver(log_id: int, now: datetime | None = None) -> str | None:
         .where(
             NotificationLog.id == log_id,
             NotificationLog.status.in_((STATUS_PENDING, STATUS_SENDING)),
-            NotificationLog.next_attempt_at <= now,
+            NotificationLog.next_attempt_at <= now + CLOCK_SKEW,
         )
         .values(
             status=STATUS_SENDING,

@@ -610,3 +610,14 @@ def test_the_log_is_pruned_with_raw_history(ctx):
     assert [r.id for r in log_rows()] == [row.id + 1]
     assert db.session.execute(sa.select(sa.func.count(NotificationAttempt.id))).scalar() == 1
     db.session.commit()
+
+
+def test_a_worker_whose_clock_is_behind_still_sends_a_new_alert(ctx, target):
+    webhook(target.route("/hook", status=200), is_default=True)
+    monitor = monitors.create(
+        {"name": "API", "url": target.route("/h", status=500), "failure_threshold": 1}
+    )
+    queues.queue(queues.NOTIFY).empty()
+    check(monitor.id, T0)
+    [row] = log_rows()
+    assert notifications.deliver(row.id, row.next_attempt_at - timedelta(seconds=2)) == "sent"
