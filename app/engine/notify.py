@@ -14,6 +14,7 @@ types is ever evaluated as a template.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -27,7 +28,6 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 
-import apprise
 import certifi
 import jinja2
 
@@ -44,14 +44,6 @@ ERROR_MAX = 500  # characters of an error kept in the log
 _RESPONSE_SNIPPET = 200
 # Headers Upcron sets on a webhook; a custom header of the same name (any case) gives way.
 _OWN_HEADERS = ("content-type", "x-upcron-event", "x-upcron-delivery", SIGNATURE_HEADER.lower())
-
-_APPRISE_TYPES = {
-    "info": apprise.NotifyType.INFO,
-    "success": apprise.NotifyType.SUCCESS,
-    "warning": apprise.NotifyType.WARNING,
-    "failure": apprise.NotifyType.FAILURE,
-}
-_ASSET = apprise.AppriseAsset(app_id="Upcron", app_desc="Upcron alerts")
 
 
 @dataclass(frozen=True)
@@ -288,9 +280,19 @@ def _send_email(config: dict[str, Any], payload: dict[str, Any], context: Contex
 # --- Apprise ---------------------------------------------------------------------------------
 
 
+@functools.cache
+def _apprise():
+    """Apprise, imported on first use: every process imports this module, few send through
+    Apprise, and its import is a noticeable part of a process's start-up."""
+    import apprise
+
+    return apprise, apprise.AppriseAsset(app_id="Upcron", app_desc="Upcron alerts")
+
+
 def apprise_plugin(url: str):
     """Apprise's notifier for ``url``, or None when Apprise does not read it."""
-    return apprise.Apprise.instantiate(url, asset=_ASSET)
+    apprise, asset = _apprise()
+    return apprise.Apprise.instantiate(url, asset=asset)
 
 
 def _resolve(host: str) -> list[str]:
@@ -327,14 +329,16 @@ def _send_apprise(config: dict[str, Any], payload: dict[str, Any], context: Cont
     refusal = _refused_host(plugin, context.policy)
     if refusal:
         return Sent(False, refusal, final=True)
-    notifier = apprise.Apprise(asset=_ASSET)
+    apprise, asset = _apprise()
+    notifier = apprise.Apprise(asset=asset)
     notifier.add(plugin)
     message = compose(payload)
     result = notifier.notify(
         title=message.title,
         body=message.text,
         body_format=apprise.NotifyFormat.TEXT,
-        notify_type=_APPRISE_TYPES.get(payload.get("severity"), apprise.NotifyType.INFO),
+        # Upcron's severities are Apprise's notification types: info, success, warning, failure.
+        notify_type=payload.get("severity") or "info",
         timeout=TIMEOUT_SEC * 2,
     )
     if result:
