@@ -5,6 +5,10 @@ use the database and Redis through the same extensions as the web app. It is RQ'
 SimpleWorker: jobs run in the worker process instead of a fork per job, because a batch is
 short and many per second, and a fork would also inherit the database connection pool.
 Probes carry their own timeouts; RQ's job timeout still applies (SIGALRM).
+
+With ``with_scheduler`` one worker at a time also runs RQ's scheduler (a forked process that
+only talks to Redis), which puts notification retries back in their queue when their backoff
+delay is over.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ def main(burst: bool = False) -> None:
         worker = SimpleWorker(
             [queues.queue(name) for name in queues.ALL], connection=redis_client.conn
         )
-        worker.work(burst=burst, logging_level=app.config["LOG_LEVEL"])
+        worker.work(burst=burst, logging_level=app.config["LOG_LEVEL"], with_scheduler=True)
 
 
 if __name__ == "__main__":

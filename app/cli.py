@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -66,7 +66,7 @@ def up():
         supervisor.start("scheduler", [sys.executable, "-m", "app", "scheduler"], env)
         for n in range(1, config["WORKERS"] + 1):
             supervisor.start(f"worker.{n}", [sys.executable, "-m", "app", "worker"], env)
-        if _wait_for_port(config["HOST"], config["PORT"], stop, supervisor):
+        if _wait_until_serving(config["HOST"], config["PORT"], stop, supervisor):
             supervisor.say("upcron", f"Upcron is running at {config['BASE_URL']}  (Ctrl-C stops)")
         while not stop.is_set():
             exited = supervisor.first_exit()
@@ -128,16 +128,22 @@ def _migrate(app) -> None:
         upgrade()
 
 
-def _wait_for_port(host: str, port: int, stop: threading.Event, supervisor) -> bool:
-    deadline = time.monotonic() + 60
+def _wait_until_serving(host: str, port: int, stop: threading.Event, supervisor) -> bool:
+    """Wait until the web server answers HTTP (gunicorn binds its port before its workers
+    have loaded the app, so an open port is not yet a working site)."""
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not stop.is_set():
         if supervisor.first_exit():
             return False
+        connection = http.client.HTTPConnection(host, port, timeout=5)
         try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return True
+            connection.request("GET", "/healthz")
+            connection.getresponse().read()
+            return True
         except OSError:
-            stop.wait(0.1)
+            stop.wait(0.2)
+        finally:
+            connection.close()
     return False
 
 

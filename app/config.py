@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_POLICIES = ("default", "strict", "open")
+SMTP_SECURITY = ("starttls", "tls", "none")
+SMTP_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+_SMTP_VARIABLES = (
+    "UPCRON_SMTP_PORT",
+    "UPCRON_SMTP_USER",
+    "UPCRON_SMTP_PASSWORD",
+    "UPCRON_SMTP_FROM",
+    "UPCRON_SMTP_SECURITY",
+)
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ConfigError(Exception):
@@ -79,6 +91,44 @@ def _host(env, name, default):
     return raw
 
 
+def _sender(env, name):
+    """A From address, bare or with a display name ("Upcron <alerts@example.com>")."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        raise ConfigError(f"{name}: required when UPCRON_SMTP_HOST is set")
+    _display, address = parseaddr(raw)
+    if not _EMAIL_RE.match(address) or any(c in raw for c in "\r\n"):
+        raise ConfigError(
+            f"{name}: expected an e-mail address such as alerts@example.com, got {raw!r}"
+        )
+    return raw
+
+
+def _smtp(env) -> dict | None:
+    """The e-mail server from UPCRON_SMTP_*, or None when UPCRON_SMTP_HOST is unset (then the
+    dashboard may set one). The variables go together: a lone UPCRON_SMTP_USER is a mistake."""
+    if not (env.get("UPCRON_SMTP_HOST") or "").strip():
+        for name in _SMTP_VARIABLES:
+            if (env.get(name) or "").strip():
+                raise ConfigError(f"{name}: set UPCRON_SMTP_HOST too, or unset {name}")
+        return None
+    security = _choice(env, "UPCRON_SMTP_SECURITY", "starttls", SMTP_SECURITY)
+    user = (env.get("UPCRON_SMTP_USER") or "").strip() or None
+    password = env.get("UPCRON_SMTP_PASSWORD") or None
+    if user and password is None:
+        raise ConfigError("UPCRON_SMTP_PASSWORD: required when UPCRON_SMTP_USER is set")
+    if password is not None and not user:
+        raise ConfigError("UPCRON_SMTP_USER: required when UPCRON_SMTP_PASSWORD is set")
+    return {
+        "host": _host(env, "UPCRON_SMTP_HOST", ""),
+        "port": _int(env, "UPCRON_SMTP_PORT", SMTP_DEFAULT_PORTS[security], 1, 65535),
+        "security": security,
+        "username": user,
+        "password": password,
+        "sender": _sender(env, "UPCRON_SMTP_FROM"),
+    }
+
+
 def _secret_key(env, instance_dir: Path):
     """Use UPCRON_SECRET_KEY, else a key generated once and kept under the instance folder.
 
@@ -132,6 +182,10 @@ def load(env=None) -> dict:
         "TARGET_POLICY": _choice(env, "UPCRON_TARGET_POLICY", "default", TARGET_POLICIES),
         "CA_BUNDLE": _file(env, "UPCRON_CA_BUNDLE"),
         "PROBE_CONCURRENCY": _int(env, "UPCRON_PROBE_CONCURRENCY", 32, 1, 512),
+        "SMTP": _smtp(env),
+        # Seconds between the 5 attempts of a notification (not read from the environment;
+        # tests shorten it).
+        "NOTIFY_RETRY_DELAYS": (30, 120, 480, 1920),
         "LOG_LEVEL": _choice(
             env, "UPCRON_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
         ).upper(),

@@ -64,6 +64,7 @@ def run(count: int, redis_url: str) -> dict:
         # reconcile (which would drop them) and the other chores out of the run.
         later = time.monotonic()
         scheduler._last_reconcile = scheduler._last_recover = scheduler._last_prune = later
+        scheduler._last_notify_upkeep = later
         while time.time() * 1000 < planned:
             time.sleep(0.001)
         cpu0 = time.process_time()

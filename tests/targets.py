@@ -7,6 +7,8 @@
   canary it proves a refused target was never connected to; as a target it is a server that
   accepts and never answers, in plain HTTP and TLS alike.
 - :func:`closed_port`: a port on 127.0.0.1 where nothing listens.
+- :class:`MailServer`: a real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message,
+  optionally with STARTTLS or implicit TLS and required authentication.
 
 Nothing here connects anywhere; the code under test connects to these.
 
@@ -24,6 +26,8 @@ For HTTPS, give the server a certificate from a ``trustme.CA`` and trust that CA
 
 from __future__ import annotations
 
+import email
+import email.policy
 import socket
 import socketserver
 import ssl
@@ -31,11 +35,14 @@ import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from http.client import responses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 # How long a handler waits on a silent client before giving up, so closing never hangs.
 _CLIENT_TIMEOUT = 5
@@ -57,6 +64,16 @@ class Route:
     stall: float = 0.0  # seconds between the headers and the body
     trickle: float = 0.0  # if set: the body one byte at a time, this many seconds apart
     trickle_headers: bool = False  # trickle the status line and headers too
+
+
+class _Sequence:
+    def __init__(self, routes: list[Route]):
+        self._routes = routes
+        self._lock = threading.Lock()
+
+    def next(self) -> Route:
+        with self._lock:
+            return self._routes.pop(0) if len(self._routes) > 1 else self._routes[0]
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,12 @@ class TargetServer:
     def route(self, path: str, **options) -> str:
         """Answer ``path`` as :class:`Route` ``options`` say; returns the path's URL."""
         self.routes[path] = Route(**options)
+        return self.url(path)
+
+    def route_sequence(self, path: str, *answers: dict) -> str:
+        """Answer the requests to ``path`` with each of ``answers`` (Route options) in turn,
+        the last one for every request after that; returns the path's URL."""
+        self.routes[path] = _Sequence([Route(**options) for options in answers])
         return self.url(path)
 
     def close(self) -> None:
@@ -168,6 +191,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self.close_connection = True
         route = self.server.target.routes.get(urlsplit(self.path).path, Route(status=404))
+        if isinstance(route, _Sequence):
+            route = route.next()
         head, body = self._response(route)
         closing = self.server.closing
         if route.delay and closing.wait(route.delay):
@@ -259,3 +284,77 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    sender: str
+    recipients: list[str]
+    message: EmailMessage
+
+
+class MailServer:
+    """An SMTP server on 127.0.0.1 that keeps what it receives in :attr:`mails`.
+
+    ``security``: ``"none"``, ``"starttls"`` (offered and required) or ``"tls"`` (implicit),
+    with a certificate from ``certificate``. ``credentials`` (user, password) makes AUTH
+    required; it needs TLS, as aiosmtpd refuses AUTH in the clear.
+    """
+
+    def __init__(
+        self,
+        security: str = "none",
+        certificate: trustme.LeafCert | None = None,
+        credentials: tuple[str, str] | None = None,
+    ):
+        self.mails: list[ReceivedMail] = []
+        self.logins: list[str] = []
+        tls = None
+        if certificate is not None:
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            certificate.configure_cert(tls)
+        options: dict = {"server_hostname": "localhost"}
+        if security == "starttls":
+            options.update(tls_context=tls, require_starttls=True)
+        elif security == "tls":
+            options.update(ssl_context=tls)
+        if credentials is not None:
+            options.update(
+                authenticator=self._authenticator(credentials),
+                auth_required=True,
+                auth_require_tls=security != "none",
+            )
+        self.port = closed_port()
+        self._controller = Controller(
+            _MailHandler(self), hostname="127.0.0.1", port=self.port, **options
+        )
+        self._controller.start()
+
+    def _authenticator(self, credentials: tuple[str, str]):
+        user, password = (part.encode() for part in credentials)
+
+        def authenticate(server, session, envelope, mechanism, auth_data):
+            self.logins.append(auth_data.login.decode())
+            ok = (auth_data.login, auth_data.password) == (user, password)
+            return AuthResult(success=ok, handled=False)
+
+        return authenticate
+
+    def close(self) -> None:
+        self._controller.stop()
+
+    def __enter__(self) -> MailServer:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+class _MailHandler:
+    def __init__(self, server: MailServer):
+        self.server = server
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.server.mails.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"

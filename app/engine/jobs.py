@@ -22,6 +22,7 @@ from app.engine.probe import probe
 from app.engine.scheduler import KEY_PENDING, KEY_PENDING_JOB, from_ms, slot_id
 from app.extensions import db, redis_client
 from app.models import CronJob, Monitor
+from app.models.notification import STATUS_PENDING
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,34 @@ def _probe_one(entry: tuple) -> Outcome:
         result=result,
         execution_uid=uid,
     )
+
+
+def send_notification(log_id: int) -> str:
+    """Deliver one alert to one channel (``notify`` queue); raising makes RQ retry it after
+    the next backoff delay."""
+    from app.services import notifications
+
+    try:
+        status = notifications.deliver(log_id)
+    finally:
+        db.session.remove()
+    if status == STATUS_PENDING:
+        raise notifications.DeliveryFailed(f"notification {log_id} failed; it will be retried")
+    return status or "nothing to do"
+
+
+def send_due_notifications() -> dict:
+    """Every minute (``maintenance`` queue): reminders for monitors still down, and new jobs
+    for alerts whose job was lost."""
+    from app.services import notifications
+
+    try:
+        return {
+            "reminders": notifications.remind(datetime.now(UTC)),
+            "requeued": notifications.requeue_lost(datetime.now(UTC)),
+        }
+    finally:
+        db.session.remove()
 
 
 def prune_history() -> dict:

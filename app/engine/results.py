@@ -1,4 +1,5 @@
-"""Recording a batch: results, state changes, incidents and rollups in one transaction.
+"""Recording a batch: results, state changes, incidents, rollups and the alerts they cause, in
+one transaction; the alerts' jobs are enqueued after its commit.
 
 Each result is inserted with "ON CONFLICT DO NOTHING" on (subject, planned time): a batch
 that is retried after a worker died records every slot exactly once, and a slot already
@@ -19,7 +20,7 @@ from app.extensions import db
 from app.models import CheckResult, CronExecution, CronJob, DailyRollup, Monitor
 from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
 from app.models.monitor import STATE_DOWN
-from app.services import incidents
+from app.services import incidents, notifications
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,8 @@ def _insert_new(model, rows: list[dict], subject: str) -> set[tuple[int, datetim
 
 
 def record(outcomes: list[Outcome], now: datetime) -> list[tuple[str, int, str]]:
-    """Write a batch and commit once; returns the events as (kind, subject id, event)."""
+    """Write a batch and commit once, then enqueue its alerts; returns the events as
+    (kind, subject id, event)."""
     monitor_ids = [o.subject_id for o in outcomes if o.kind == "m"]
     job_ids = [o.subject_id for o in outcomes if o.kind == "c"]
     # Lock the subjects' rows (PostgreSQL): a ping or an edit must not interleave with the
@@ -86,7 +88,11 @@ def record(outcomes: list[Outcome], now: datetime) -> list[tuple[str, int, str]]
             if (outcome.subject_id, outcome.planned_at) in new_executions:
                 events += _apply_execution(jobs[outcome.subject_id], outcome, rollups, now)
     rollups.write()
+    # Saved with the transitions they announce: a worker that dies after this commit
+    # leaves them in SQL for the upkeep to send, instead of losing them.
+    deliveries = notifications.stage(events, now)
     db.session.commit()
+    notifications.enqueue(deliveries)
     return events
 
 

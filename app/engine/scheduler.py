@@ -56,6 +56,7 @@ TAKE_LIMIT = 5000  # due items read per pass; a tick loops until none are left
 QUEUED_LEASE_MS = 10 * 60 * 1000  # a batch waiting in the queue is not "lost" for this long
 PRUNE_EVERY_SEC = 3600
 RECONCILE_EVERY_SEC = 300  # repairs an edit whose refresh() found Redis down
+NOTIFY_UPKEEP_EVERY_SEC = 60  # reminders, and alerts whose job was lost
 MAX_ATTEMPTS = 3  # dispatches of one slot before it is given up (a batch that keeps crashing)
 _WAITING = (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
 
@@ -258,6 +259,7 @@ class Scheduler:
     _last_recover: float = 0.0
     _last_prune: float = 0.0
     _last_reconcile: float = 0.0
+    _last_notify_upkeep: float = 0.0
 
     def __post_init__(self):
         self._take = self.conn.register_script(_TAKE)
@@ -330,6 +332,9 @@ class Scheduler:
         if monotonic - self._last_prune >= PRUNE_EVERY_SEC:
             self._last_prune = monotonic
             self._enqueue_prune(now)
+        if monotonic - self._last_notify_upkeep >= NOTIFY_UPKEEP_EVERY_SEC:
+            self._last_notify_upkeep = monotonic
+            self._enqueue_notify_upkeep(now)
         self.conn.hset(KEY_STATUS, mapping={"leader": self.name, "last_tick": to_ms(now)})
         self.dispatched += count
         return count
@@ -481,6 +486,13 @@ class Scheduler:
 
         queues.queue(queues.MAINTENANCE).enqueue(
             jobs.prune_history, job_id=f"prune-{now:%Y%m%d%H}", result_ttl=3600
+        )
+
+    def _enqueue_notify_upkeep(self, now: datetime) -> None:
+        from app.engine import jobs
+
+        queues.queue(queues.MAINTENANCE).enqueue(
+            jobs.send_due_notifications, job_id=f"notify-upkeep-{now:%Y%m%d%H%M}", result_ttl=600
         )
 
 

@@ -7,6 +7,7 @@ from app.models.group import Group
 from app.models.history import CheckResult, CronExecution, DailyRollup, Ping
 from app.models.incident import Incident, IncidentUpdate
 from app.models.monitor import Monitor
+from app.models.notification import NotificationAttempt, NotificationLog
 from app.models.setting import Setting
 from app.models.user import User
 
@@ -20,7 +21,9 @@ __all__ = [
     "Incident",
     "IncidentUpdate",
     "Monitor",
+    "NotificationAttempt",
     "NotificationChannel",
+    "NotificationLog",
     "Ping",
     "Setting",
     "User",

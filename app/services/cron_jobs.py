@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import CronJob, DailyRollup, Group
 from app.models.history import SUBJECT_CRON_JOB
 from app.models.types import utcnow
-from app.services import fields, groups
+from app.services import channels, fields, groups
 from app.services.errors import NotFound, Unavailable, ValidationError
 from app.services.pagination import Page, group_order, matching, paginate
 
@@ -90,6 +90,7 @@ _PARSERS: dict[str, fields.Parser] = {
     "notify_on_recovery": fields.boolean,
     "notify_on_disable": fields.boolean,
     "public": fields.boolean,
+    "channels": channels.parse_ids,
 }
 _REQUIRED = {
     "name": "Enter a name.",
@@ -134,6 +135,8 @@ def _apply(job: CronJob, values: dict[str, Any]) -> CronJob:
     # Resolve the group first: its lookup would otherwise autoflush a half-built job.
     if "group" in values:
         job.group = groups.resolve(values["group"]) if values["group"] else None
+    if "channels" in values:
+        job.channels = channels.by_ids(values["channels"])
     for key in _SIMPLE:
         if key in values:
             setattr(job, key, values[key])
@@ -143,7 +146,10 @@ def _apply(job: CronJob, values: dict[str, Any]) -> CronJob:
 
 
 def create(data: dict[str, Any]) -> CronJob:
-    """Create a cron job; it runs from its next scheduled time if enabled (the default)."""
+    """Create a cron job; it runs from its next scheduled time if enabled (the default).
+
+    Without ``channels`` it notifies the channels marked "default for new items".
+    """
     values = _validate(data, creating=True)
 
     def build() -> CronJob:
@@ -151,6 +157,8 @@ def create(data: dict[str, Any]) -> CronJob:
             enabled=values.get("enabled", True),
             slug=fields.unique_slug(CronJob.slug, values["name"], "cron-job"),
         )
+        if "channels" not in values:
+            job.channels = channels.defaults()
         db.session.add(_apply(job, values))
         return job
 

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import CheckResult, CronExecution, DailyRollup, Ping
+from app.models import CheckResult, CronExecution, DailyRollup, NotificationLog, Ping
 from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
 from app.services import cron_jobs, fields, monitors, settings
 from app.services.errors import NotFound, ValidationError
@@ -33,6 +33,8 @@ _RAW = (
     (CheckResult, CheckResult.started_at),
     (CronExecution, CronExecution.started_at),
     (Ping, Ping.created_at),
+    # The notification log ages like raw history; its attempts go with it (SQL cascade).
+    (NotificationLog, NotificationLog.created_at),
 )
 
 

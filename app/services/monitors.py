@@ -20,12 +20,13 @@ from app.models.monitor import (
     STATES,
 )
 from app.models.types import utcnow
-from app.services import fields, groups
+from app.services import channels, fields, groups
 from app.services.errors import NotFound, ValidationError
 from app.services.pagination import Page, group_order, matching, paginate
 
 CREDENTIAL_MAX = 200
 KEYWORD_MAX = 500
+REMINDER_HOURS_MAX = 24 * 30
 
 _SIMPLE = (
     "name",
@@ -46,6 +47,7 @@ _SIMPLE = (
     "keyword_absent",
     "failure_threshold",
     "recovery_threshold",
+    "reminder_hours",
     "public",
 )
 
@@ -79,7 +81,9 @@ _PARSERS: dict[str, fields.Parser] = {
     "keyword_absent": fields.boolean,
     "failure_threshold": fields.whole_number(1, 100),
     "recovery_threshold": fields.whole_number(1, 100),
+    "reminder_hours": fields.optional(fields.whole_number(1, REMINDER_HOURS_MAX)),
     "public": fields.boolean,
+    "channels": channels.parse_ids,
     "paused": fields.boolean,
 }
 _REQUIRED = {"name": "Enter a name.", "url": "Enter the URL to call."}
@@ -124,6 +128,8 @@ def _apply(monitor: Monitor, values: dict[str, Any]) -> Monitor:
     # Resolve the group first: its lookup would otherwise autoflush a half-built monitor.
     if "group" in values:
         monitor.group = groups.resolve(values["group"]) if values["group"] else None
+    if "channels" in values:
+        monitor.channels = channels.by_ids(values["channels"])
     for key in _SIMPLE:
         if key in values:
             setattr(monitor, key, values[key])
@@ -133,7 +139,10 @@ def _apply(monitor: Monitor, values: dict[str, Any]) -> Monitor:
 
 
 def create(data: dict[str, Any]) -> Monitor:
-    """Create an uptime monitor; it starts "pending" (or "paused") until its first check."""
+    """Create an uptime monitor; it starts "pending" (or "paused") until its first check.
+
+    Without ``channels`` it notifies the channels marked "default for new items".
+    """
     values = _validate(data, None)
 
     def build() -> Monitor:
@@ -145,6 +154,8 @@ def create(data: dict[str, Any]) -> Monitor:
             state_changed_at=utcnow(),
             slug=fields.unique_slug(Monitor.slug, values["name"], "monitor"),
         )
+        if "channels" not in values:
+            monitor.channels = channels.defaults()
         db.session.add(_apply(monitor, values))
         return monitor
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
@@ -38,4 +39,9 @@ def put_many(values: dict[str, Any]) -> None:
                 set_={"value": statement.excluded["value"], "updated_at": now},
             )
         )
+    db.session.commit()
+
+
+def delete(key: str) -> None:
+    db.session.execute(sa.delete(Setting).where(Setting.key == key))
     db.session.commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.web import api, auth, dashboard, errors, health, security
+from app.web import api, auth, dashboard, errors, health, notifications, security
 
 
 def register(app: Flask) -> None:
@@ -13,4 +13,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(notifications.bp)
     app.register_blueprint(api.bp)

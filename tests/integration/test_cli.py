@@ -109,9 +109,9 @@ def test_up_serves_setup_and_ctrl_c_stops_everything(tmp_path):
     try:
         assert running.wait(60), "".join(output)
         assert (tmp_path / "redis.sock").exists()
-        response = requests.get(f"http://127.0.0.1:{port}/", allow_redirects=False, timeout=5)
+        response = requests.get(f"http://127.0.0.1:{port}/", allow_redirects=False, timeout=15)
         assert response.status_code == 302 and response.headers["Location"] == "/setup"
-        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["redis"] == "ok"
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=15).json()["redis"] == "ok"
         family = _descendants(process.pid)
         commands = [_cmdline(pid) for pid in family]
         assert any("redis-server" in c for c in commands), commands

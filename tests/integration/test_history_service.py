@@ -162,7 +162,13 @@ def test_prune_deletes_old_rows_in_bounded_batches(ctx, monitor_id, job_id):
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", record)
 
-    assert counts == {"check_results": 12, "cron_executions": 12, "pings": 12, "daily_rollups": 1}
+    assert counts == {
+        "check_results": 12,
+        "cron_executions": 12,
+        "pings": 12,
+        "notification_log": 0,
+        "daily_rollups": 1,
+    }
     # 5 + 5 + 2: the short batch shows nothing is left.
     assert len(deletes) == 3
     assert [count(m) for m in (CheckResult, CronExecution, Ping)] == [3, 3, 3]
@@ -177,7 +183,13 @@ def test_prune_keeps_raw_history_when_unlimited(ctx, monitor_id, job_id):
     fill(monitor_id, job_id)
     history.set_retention(unlimited=True)
     counts = history.prune(NOW, batch_size=5)
-    assert counts == {"check_results": 0, "cron_executions": 0, "pings": 0, "daily_rollups": 1}
+    assert counts == {
+        "check_results": 0,
+        "cron_executions": 0,
+        "pings": 0,
+        "notification_log": 0,
+        "daily_rollups": 1,
+    }
     assert [count(m) for m in (CheckResult, CronExecution, Ping)] == [15, 15, 15]
 
 

@@ -61,3 +61,85 @@ def test_bad_values_name_the_variable(tmp_path, name, value):
     with pytest.raises(ConfigError) as excinfo:
         load(env(tmp_path, **{name: value}))
     assert str(excinfo.value).startswith(f"{name}: ")
+
+
+def test_smtp_is_off_without_a_host(tmp_path):
+    assert load(env(tmp_path))["SMTP"] is None
+
+
+def test_smtp_settings_with_defaults_per_security(tmp_path):
+    config = load(
+        env(
+            tmp_path,
+            UPCRON_SMTP_HOST="smtp.example.com",
+            UPCRON_SMTP_FROM="Upcron <alerts@example.com>",
+            UPCRON_SMTP_USER="alerts",
+            UPCRON_SMTP_PASSWORD=" secret with spaces ",
+        )
+    )
+    assert config["SMTP"] == {
+        "host": "smtp.example.com",
+        "port": 587,
+        "security": "starttls",
+        "username": "alerts",
+        "password": " secret with spaces ",
+        "sender": "Upcron <alerts@example.com>",
+    }
+    tls = load(
+        env(
+            tmp_path,
+            UPCRON_SMTP_HOST="smtp.example.com",
+            UPCRON_SMTP_FROM="alerts@example.com",
+            UPCRON_SMTP_SECURITY="TLS",
+        )
+    )["SMTP"]
+    assert (tls["security"], tls["port"], tls["username"]) == ("tls", 465, None)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"UPCRON_SMTP_PORT": "25"}, "UPCRON_SMTP_PORT: set UPCRON_SMTP_HOST too"),
+        ({"UPCRON_SMTP_HOST": "smtp.example.com"}, "UPCRON_SMTP_FROM: required"),
+        (
+            {"UPCRON_SMTP_HOST": "smtp.example.com", "UPCRON_SMTP_FROM": "not an address"},
+            "UPCRON_SMTP_FROM: expected an e-mail address",
+        ),
+        (
+            {
+                "UPCRON_SMTP_HOST": "smtp.example.com",
+                "UPCRON_SMTP_FROM": "a@example.com",
+                "UPCRON_SMTP_SECURITY": "ssl",
+            },
+            "UPCRON_SMTP_SECURITY: must be one of starttls, tls, none",
+        ),
+        (
+            {
+                "UPCRON_SMTP_HOST": "smtp.example.com",
+                "UPCRON_SMTP_FROM": "a@example.com",
+                "UPCRON_SMTP_PORT": "0",
+            },
+            "UPCRON_SMTP_PORT: must be between 1 and 65535",
+        ),
+        (
+            {
+                "UPCRON_SMTP_HOST": "smtp.example.com",
+                "UPCRON_SMTP_FROM": "a@example.com",
+                "UPCRON_SMTP_USER": "u",
+            },
+            "UPCRON_SMTP_PASSWORD: required when UPCRON_SMTP_USER is set",
+        ),
+        (
+            {
+                "UPCRON_SMTP_HOST": "smtp.example.com",
+                "UPCRON_SMTP_FROM": "a@example.com",
+                "UPCRON_SMTP_PASSWORD": "p",
+            },
+            "UPCRON_SMTP_USER: required when UPCRON_SMTP_PASSWORD is set",
+        ),
+        ({"UPCRON_SMTP_HOST": "smtp example.com"}, "UPCRON_SMTP_HOST: expected a host name"),
+    ],
+)
+def test_bad_smtp_settings_stop_start_up(tmp_path, values, message):
+    with pytest.raises(ConfigError, match=message):
+        load(env(tmp_path, **values))
