@@ -143,6 +143,13 @@ def _apply_check(monitor: Monitor, outcome: Outcome, rollups: _Rollups, now: dat
     return [("monitor", monitor.id, e) for e in events]
 
 
+def _jitter_ms(outcome: Outcome) -> int:
+    """How late the execution started. A catch-up run after weeks of downtime is capped at
+    the column's range (about 24 days), which says "very late" just as well."""
+    late = round((outcome.started_at - outcome.planned_at).total_seconds() * 1000)
+    return min(max(0, late), 2**31 - 1)
+
+
 def _execution_row(job: CronJob, outcome: Outcome) -> dict:
     result = outcome.result
     saved = job.save_responses
@@ -152,9 +159,7 @@ def _execution_row(job: CronJob, outcome: Outcome) -> dict:
         "trigger": outcome.trigger,
         "planned_at": outcome.planned_at,
         "started_at": outcome.started_at,
-        "jitter_ms": max(
-            0, round((outcome.started_at - outcome.planned_at).total_seconds() * 1000)
-        ),
+        "jitter_ms": _jitter_ms(outcome),
         "duration_ms": round(result.total_us / 1000),
         "missed_slots": outcome.missed,
         "outcome": outcome.outcome,

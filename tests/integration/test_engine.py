@@ -318,3 +318,14 @@ def test_scheduling_resumes_after_redis_is_killed_and_restarted(make_app, target
     finally:
         server.kill()
         server.wait()
+
+
+def test_a_catch_up_run_after_long_downtime_is_recorded(scheduler, target):
+    url = target.route("/", body="ok")
+    job = cron_jobs.create({"name": "Monthly", "url": url, "cron_expr": "0 0 1 * *"})
+    planned = int((datetime.now(UTC) - timedelta(days=40)).timestamp() * 1000)
+    jobs.run_batch([["c", job.id, planned, 1, "schedule"]])
+    [execution] = rows(CronExecution, cron_job_id=job.id)
+    assert execution.outcome == "ok"
+    assert execution.jitter_ms == 2**31 - 1
+    assert execution.missed_slots == 1
