@@ -132,6 +132,8 @@ def load(env=None) -> dict:
         "TARGET_POLICY": _choice(env, "UPCRON_TARGET_POLICY", "default", TARGET_POLICIES),
         "CA_BUNDLE": _file(env, "UPCRON_CA_BUNDLE"),
         "PROBE_CONCURRENCY": _int(env, "UPCRON_PROBE_CONCURRENCY", 32, 1, 512),
+        # Pings accepted per heartbeat code and minute; 0 turns the limit off.
+        "PING_RATE_LIMIT": _int(env, "UPCRON_PING_RATE_LIMIT", 60, 0, 1_000_000),
         "LOG_LEVEL": _choice(
             env, "UPCRON_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
         ).upper(),
