@@ -175,41 +175,53 @@ def _heartbeat_entry(row, now: datetime) -> tuple[None, int] | None:
     return None if deadline is None else (None, to_ms(max(deadline, now)))
 
 
-def refresh(kind: str, subject_id: int) -> None:
+def refresh(kind: str, subject_id: int, row=None) -> None:
     """Make the scheduler see a created, changed, paused or deleted item within a tick, or a
     heartbeat's new deadline after a ping or an evaluation.
 
     Writes the item's due time straight into Redis. Never raises: with Redis down the
     change is in SQL already, and the scheduler rebuilds from SQL when Redis returns.
+    ``row``: a heartbeat's columns as just committed, which spares reading them again (the
+    ping path).
     """
     member = f"{_KIND_OF[kind]}:{subject_id}"
     now = datetime.now(UTC)
-    if kind == "monitor":
-        row = db.session.get(Monitor, subject_id)
-        entry = _monitor_entry(row, now) if row else None
+    if row is None:
+        if kind == "monitor":
+            row = db.session.get(Monitor, subject_id)
+        elif kind == "heartbeat":
+            row = db.session.execute(
+                sa.select(*_HEARTBEAT_COLUMNS).where(
+                    Monitor.id == subject_id, Monitor.kind == KIND_HEARTBEAT
+                )
+            ).one_or_none()
+        else:
+            row = db.session.get(CronJob, subject_id)
+        # End the read: on SQLite every transaction holds the write lock until it ends.
+        db.session.commit()
+    if row is None:
+        entry = None
+    elif kind == "monitor":
+        entry = _monitor_entry(row, now)
     elif kind == "heartbeat":
-        row = db.session.execute(
-            sa.select(*_HEARTBEAT_COLUMNS).where(
-                Monitor.id == subject_id, Monitor.kind == KIND_HEARTBEAT
-            )
-        ).one_or_none()
-        entry = _heartbeat_entry(row, now) if row else None
+        entry = _heartbeat_entry(row, now)
     else:
-        row = db.session.get(CronJob, subject_id)
-        entry = _cron_entry(row, now) if row else None
-    # End the read: on SQLite every transaction holds the write lock until it ends.
-    db.session.commit()
+        entry = _cron_entry(row, now)
     try:
+        if kind == "heartbeat":
+            # A deadline has no spec beside it: one command does (every ping comes here).
+            if entry is None:
+                redis_client.conn.zrem(KEY_DUE, member)
+            else:
+                redis_client.conn.zadd(KEY_DUE, {member: entry[1]})
+            return
         with redis_client.conn.pipeline(transaction=True) as pipe:
             if entry is None:
                 pipe.zrem(KEY_DUE, member)
                 pipe.hdel(KEY_SPEC, member)
             else:
                 spec, due = entry
-                if spec is None:
-                    pipe.hdel(KEY_SPEC, member)
-                else:
-                    pipe.hset(KEY_SPEC, member, json.dumps(spec))
+                pipe.hset(KEY_SPEC, member, json.dumps(spec))
                 pipe.zadd(KEY_DUE, {member: due})
             pipe.execute()
     except redis.RedisError as exc:

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import re
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import redis
@@ -36,29 +37,55 @@ BODY_MAX_BYTES = 10 * 1024 * 1024  # larger bodies are refused (413) before anyt
 USER_AGENT_MAX = 500
 REMOTE_ADDR_MAX = 64
 RATE_WINDOW_SEC = 60
+# Count one ping in a window key that expires on its own; one round trip.
+_COUNT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return count
+"""
 # Codes are lower-case UUIDs; anything else cannot match and costs no lookup.
 _CODE_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 _monitors = Monitor.__table__
 _pings = Ping.__table__
-# What a ping reads and may change; the rest of the row is never loaded on this path.
+# What a ping reads: the state it may change and what the next deadline depends on. The rest
+# of the row, and the ORM's object graph, are never loaded on this path.
 _COLUMNS = (
     "id",
     "kind",
     "name",
-    "paused",
+    "period_sec",
+    "cron_expr",
+    "timezone",
+    "grace_sec",
+    "max_run_sec",
+    "min_run_sec",
     "manual_resume",
+    "paused",
     "state",
     "state_changed_at",
     "last_ping_at",
     "last_start_at",
     "last_duration_ms",
     "last_error",
-    "min_run_sec",
     "consecutive_failures",
     "consecutive_successes",
 )
-_CHANGEABLE = _COLUMNS[3:]
+_CHANGEABLE = _COLUMNS[_COLUMNS.index("paused") :]
+# Built once: compiling statements per ping would cost more than running them.
+_SELECT = (
+    sa.select(*(_monitors.c[name] for name in _COLUMNS))
+    .where(_monitors.c.code == sa.bindparam("code"), _monitors.c.kind == KIND_HEARTBEAT)
+    .with_for_update()
+)
+_INSERT = _pings.insert()
+_UPDATE = (
+    _monitors.update()
+    .where(_monitors.c.id == sa.bindparam("monitor_id"))
+    .values({c: sa.bindparam(f"new_{c}", type_=_monitors.c[c].type) for c in _CHANGEABLE})
+)
 
 
 def _kind_of(kind: str | None, exit_status: int | None) -> str:
@@ -84,10 +111,7 @@ def _check_rate(code: str, now: datetime) -> None:
     digest = hashlib.sha256(code.encode()).hexdigest()[:32]
     key = f"upcron:ping:rate:{digest}:{second // RATE_WINDOW_SEC}"
     try:
-        with redis_client.conn.pipeline(transaction=False) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 2 * RATE_WINDOW_SEC)
-            count, _ = pipe.execute()
+        count = redis_client.conn.eval(_COUNT, 1, key, 2 * RATE_WINDOW_SEC)
     except redis.RedisError as exc:
         log.warning("ping rate limit skipped, Redis unavailable: %s", exc)
         return
@@ -129,45 +153,44 @@ def record_ping(
     if not _CODE_RE.fullmatch(code):
         raise NotFound("not found")
     _check_rate(code, now or utcnow())
+    ping = {
+        "kind": kind,
+        "exit_status": exit_status,
+        "method": method[:10],
+        "remote_addr": (remote_addr or None) and remote_addr[:REMOTE_ADDR_MAX],
+        "user_agent": (user_agent or None) and user_agent[:USER_AGENT_MAX],
+        "body": _body_text(body_bytes),
+        "body_size": len(body_bytes) if body_size is None else body_size,
+    }
     # Lock the row (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so two
     # pings to one code, or a ping and a deadline evaluation, never lose each other's update.
-    row = db.session.execute(
-        sa.select(*(_monitors.c[name] for name in _COLUMNS))
-        .where(_monitors.c.code == code, _monitors.c.kind == KIND_HEARTBEAT)
-        .with_for_update()
-    ).one_or_none()
+    # Everything that can be done before the lock was done above: it is held only for what
+    # follows, up to the commit.
+    connection = db.session.connection()
+    row = connection.execute(_SELECT, {"code": code}).one_or_none()
     if row is None:
         db.session.commit()  # end the (write-locking, on SQLite) transaction at once
         raise NotFound("not found")
     # Read the clock only once the row is ours: pings to one code then take effect in the
     # order of their times, and the last one's time is the one that stays.
     now = now or utcnow()
-    # A detached Monitor only carries the values through the state rules; it is never added
-    # to the session, and the changes are written back with one UPDATE below.
-    monitor = Monitor(**row._mapping)
-    duration = state.run_duration_ms(monitor, now) if kind in (PING_SUCCESS, PING_FAIL) else None
+    # The state rules read and set attributes; a plain namespace carries the values through
+    # them without an ORM object, and one UPDATE writes them back.
+    monitor = SimpleNamespace(**row._mapping)
+    if kind in (PING_SUCCESS, PING_FAIL):
+        ping["duration_ms"] = state.run_duration_ms(monitor, now)
     events = state.apply_ping(monitor, kind, exit_status, now)
-    db.session.execute(
-        _pings.insert().values(
-            monitor_id=monitor.id,
-            created_at=now,
-            kind=kind,
-            exit_status=exit_status,
-            method=method[:10],
-            remote_addr=(remote_addr or None) and remote_addr[:REMOTE_ADDR_MAX],
-            user_agent=(user_agent or None) and user_agent[:USER_AGENT_MAX],
-            body=_body_text(body_bytes),
-            body_size=len(body_bytes) if body_size is None else body_size,
-            duration_ms=duration,
-        )
-    )
+    connection.execute(_INSERT, {**ping, "monitor_id": monitor.id, "created_at": now})
     changes = {
         name: getattr(monitor, name)
         for name in _CHANGEABLE
         if getattr(monitor, name) != row._mapping[name]
     }
     if changes:
-        db.session.execute(_monitors.update().where(_monitors.c.id == monitor.id).values(changes))
+        connection.execute(
+            _UPDATE,
+            {"monitor_id": monitor.id, **{f"new_{n}": getattr(monitor, n) for n in _CHANGEABLE}},
+        )
     if events:
         results.monitor_incidents(monitor, events, now)
     db.session.commit()
@@ -178,7 +201,7 @@ def record_ping(
         if loaded is not None:
             for name, value in changes.items():
                 so.attributes.set_committed_value(loaded, name, value)
-        scheduler.refresh("heartbeat", monitor.id)
+        scheduler.refresh("heartbeat", monitor.id, row=monitor)
     return monitor.id
 
 
