@@ -199,11 +199,10 @@ def _heartbeat_rules(
     minutes and running times to the seconds stored; a minimum run must be below the limit."""
     if current is None:
         fields.require(data, errors, {"name": "Enter a name."})
-    if "period_sec" in errors or "cron_expr" in errors:
-        pass
-    elif values.get("period_sec") and values.get("cron_expr"):
+    schedule_ok = "period_sec" not in errors and "cron_expr" not in errors
+    if schedule_ok and values.get("period_sec") and values.get("cron_expr"):
         errors["cron_expr"] = "Give a period or a cron expression, not both."
-    else:
+    elif schedule_ok:
         # Setting one schedule replaces the other, so an edit can switch between them.
         period = values.get("period_sec", current.period_sec if current else None)
         cron = values.get("cron_expr", current.cron_expr if current else None)

@@ -161,6 +161,7 @@ def record_ping(
         "user_agent": (user_agent or None) and user_agent[:USER_AGENT_MAX],
         "body": _body_text(body_bytes),
         "body_size": len(body_bytes) if body_size is None else body_size,
+        "duration_ms": None,
     }
     # Lock the row (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so two
     # pings to one code, or a ping and a deadline evaluation, never lose each other's update.
