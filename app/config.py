@@ -186,6 +186,8 @@ def load(env=None) -> dict:
         # Seconds between the 5 attempts of a notification (not read from the environment;
         # tests shorten it).
         "NOTIFY_RETRY_DELAYS": (30, 120, 480, 1920),
+        # Pings accepted per heartbeat code and minute; 0 turns the limit off.
+        "PING_RATE_LIMIT": _int(env, "UPCRON_PING_RATE_LIMIT", 60, 0, 1_000_000),
         "LOG_LEVEL": _choice(
             env, "UPCRON_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
         ).upper(),

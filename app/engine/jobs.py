@@ -1,7 +1,8 @@
 """RQ entry points. Thin: they take ids and planned times, never model objects.
 
 A batch job runs its probes concurrently in a bounded thread pool, then records everything in
-one transaction. RQ's per-job cost is paid once per batch, not once per check.
+one transaction. RQ's per-job cost is paid once per batch, not once per check. Heartbeat
+deadlines ride in the same batches; they need no probe, only a look at the clock.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from flask import current_app
 from app.engine import checks, results, scheduler, state
 from app.engine.checks import Outcome
 from app.engine.probe import probe
-from app.engine.scheduler import KEY_PENDING, KEY_PENDING_JOB, from_ms, slot_id
+from app.engine.scheduler import KEY_PENDING, KEY_PENDING_JOB, KIND_DEADLINE, from_ms, slot_id
 from app.extensions import db, redis_client
 from app.models import CronJob, Monitor
 from app.models.notification import STATUS_PENDING
@@ -74,8 +75,10 @@ class _Lease:
 
 
 def run_batch(items: list, lease_ms: int = 45_000) -> dict:
-    """Check and execute one batch of due slots: ``[kind, id, planned ms, missed, trigger]``."""
+    """Check and execute one batch of due slots: ``[kind, id, planned ms, missed, trigger]``,
+    and evaluate the heartbeat deadlines among them."""
     slots = [slot_id(f"{kind}:{sid}", planned) for kind, sid, planned, *_ in items]
+    deadlines = [(sid, from_ms(ms)) for kind, sid, ms, *_ in items if kind == KIND_DEADLINE]
     try:
         with _Lease(redis_client.conn, slots, lease_ms):
             work = _prepare(items)
@@ -83,14 +86,17 @@ def run_batch(items: list, lease_ms: int = 45_000) -> dict:
             # (A commit, not a rollback: rollback would expire the loaded rows.)
             db.session.commit()
             outcomes = _probe_all(work)
-            events = results.record(outcomes, datetime.now(UTC))
+            events = results.record(outcomes, datetime.now(UTC), deadlines)
     finally:
         db.session.remove()
     for kind, subject_id, event in events:
         log.info("%s %s: %s", kind, subject_id, event)
         if event == state.EVENT_DISABLED:
             scheduler.refresh(kind, subject_id)  # takes the job off the schedule
-    return {"checked": len(outcomes), "events": len(events)}
+    # A dispatched deadline left the due set; put back the heartbeat's next one.
+    for heartbeat_id, _ in deadlines:
+        scheduler.refresh("heartbeat", heartbeat_id)
+    return {"checked": len(outcomes), "deadlines": len(deadlines), "events": len(events)}
 
 
 def _prepare(items: list) -> list[tuple]:

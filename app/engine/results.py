@@ -3,7 +3,8 @@ one transaction; the alerts' jobs are enqueued after its commit.
 
 Each result is inserted with "ON CONFLICT DO NOTHING" on (subject, planned time): a batch
 that is retried after a worker died records every slot exactly once, and a slot already
-recorded changes no state twice.
+recorded changes no state twice. Heartbeat deadlines in the batch are evaluated against the
+heartbeat as it is now, so evaluating one twice changes nothing twice either.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from app.engine.checks import Outcome
 from app.extensions import db
 from app.models import CheckResult, CronExecution, CronJob, DailyRollup, Monitor
 from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
-from app.models.monitor import STATE_DOWN
+from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN
 from app.services import incidents, notifications
 
 log = logging.getLogger(__name__)
@@ -44,18 +45,28 @@ def _insert_new(model, rows: list[dict], subject: str) -> set[tuple[int, datetim
     return {(row[0], row[1]) for row in db.session.execute(statement, rows)}
 
 
-def record(outcomes: list[Outcome], now: datetime) -> list[tuple[str, int, str]]:
+def record(
+    outcomes: list[Outcome], now: datetime, deadlines: list[tuple[int, datetime]] = ()
+) -> list[tuple[str, int, str]]:
     """Write a batch and commit once, then enqueue its alerts; returns the events as
-    (kind, subject id, event)."""
+    (kind, subject id, event).
+
+    ``deadlines``: (heartbeat id, deadline) pairs the scheduler found due.
+    """
     monitor_ids = [o.subject_id for o in outcomes if o.kind == "m"]
+    monitor_ids += [heartbeat_id for heartbeat_id, _ in deadlines]
     job_ids = [o.subject_id for o in outcomes if o.kind == "c"]
     # Lock the subjects' rows (PostgreSQL): a ping or an edit must not interleave with the
-    # counter updates below. SQLite's BEGIN IMMEDIATE already serialises writers.
+    # counter updates below. SQLite's BEGIN IMMEDIATE already serialises writers. The rows
+    # are read afresh (populate_existing): the session still holds them as they were before
+    # the probes, and a ping or an edit may have changed them since.
+    fresh = {"populate_existing": True}
     monitors = (
         {
             m.id: m
             for m in db.session.execute(
-                sa.select(Monitor).where(Monitor.id.in_(monitor_ids)).with_for_update(of=Monitor)
+                sa.select(Monitor).where(Monitor.id.in_(monitor_ids)).with_for_update(of=Monitor),
+                execution_options=fresh,
             ).scalars()
         }
         if monitor_ids
@@ -65,7 +76,8 @@ def record(outcomes: list[Outcome], now: datetime) -> list[tuple[str, int, str]]
         {
             j.id: j
             for j in db.session.execute(
-                sa.select(CronJob).where(CronJob.id.in_(job_ids)).with_for_update(of=CronJob)
+                sa.select(CronJob).where(CronJob.id.in_(job_ids)).with_for_update(of=CronJob),
+                execution_options=fresh,
             ).scalars()
         }
         if job_ids
@@ -87,6 +99,13 @@ def record(outcomes: list[Outcome], now: datetime) -> list[tuple[str, int, str]]
         for outcome in executions:
             if (outcome.subject_id, outcome.planned_at) in new_executions:
                 events += _apply_execution(jobs[outcome.subject_id], outcome, rollups, now)
+        for heartbeat_id, deadline in deadlines:
+            monitor = monitors.get(heartbeat_id)
+            if monitor is not None and monitor.kind == KIND_HEARTBEAT:
+                # The scheduler saw the deadline pass; a worker whose clock is behind must
+                # still judge at or after it, or the same deadline would be set again and
+                # never fire.
+                events += _record_deadline(monitor, max(now, deadline))
     rollups.write()
     # Saved with the transitions they announce: a worker that dies after this commit
     # leaves them in SQL for the upkeep to send, instead of losing them.
@@ -94,6 +113,29 @@ def record(outcomes: list[Outcome], now: datetime) -> list[tuple[str, int, str]]
     db.session.commit()
     notifications.enqueue(deliveries)
     return events
+
+
+def _record_deadline(monitor: Monitor, now: datetime) -> list:
+    events = state.apply_deadline(monitor, now)
+    monitor_incidents(monitor, events, now)
+    return [("monitor", monitor.id, e) for e in events]
+
+
+def monitor_incidents(monitor: Monitor, events: list[str], now: datetime) -> None:
+    """Open an incident when a monitor goes down (its last error is the cause) and resolve it
+    when it is up again; uptime checks, heartbeat deadlines and pings share this."""
+    for event in events:
+        if event == state.EVENT_DOWN:
+            incidents.open_incident(
+                monitor_id=monitor.id,
+                title=f"{monitor.name} is down",
+                cause=monitor.last_error,
+                now=now,
+            )
+        elif event == state.EVENT_UP:
+            incidents.resolve_open(
+                monitor_id=monitor.id, message=f"{monitor.name} is up again.", now=now
+            )
 
 
 def _timings(outcome: Outcome) -> dict:
@@ -128,15 +170,7 @@ def _apply_check(monitor: Monitor, outcome: Outcome, rollups: _Rollups, now: dat
     success = outcome.outcome == OK
     events = state.apply_check(monitor, success, outcome.error, outcome.started_at)
     monitor.last_response_ms = _latency_ms(outcome)
-    for event in events:
-        if event == state.EVENT_DOWN:
-            incidents.open_incident(
-                monitor_id=monitor.id, title=f"{monitor.name} is down", cause=outcome.error, now=now
-            )
-        elif event == state.EVENT_UP:
-            incidents.resolve_open(
-                monitor_id=monitor.id, message=f"{monitor.name} is up again.", now=now
-            )
+    monitor_incidents(monitor, events, now)
     # Each check that leaves the monitor down stands for one interval of downtime.
     downtime = monitor.interval_sec if monitor.state == STATE_DOWN else 0
     rollups.add(SUBJECT_MONITOR, monitor.id, outcome, downtime)

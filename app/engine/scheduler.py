@@ -2,9 +2,11 @@
 
 Redis holds only derived state, rebuilt from SQL whenever it is missing:
 
-- ``upcron:due``: sorted set, member ``"<kind>:<id>"``, score = planned time (epoch ms).
+- ``upcron:due``: sorted set, member ``"<kind>:<id>"``, score = planned time (epoch ms); for a
+  heartbeat, its next deadline.
 - ``upcron:spec``: hash, member → how to compute the next due time (interval or cron + zone),
-  so a tick never queries SQL.
+  so a tick never queries SQL. Heartbeats have none: a dispatched deadline leaves the set, and
+  the worker that evaluated it sets the next one.
 - ``upcron:pending``: sorted set, member = slot ``"<kind>:<id>@<planned ms>"``, score = lease
   expiry (epoch ms). A slot stays here from dispatch until its results are committed; a
   worker holding it renews the lease, so a slot whose lease runs out belonged to a worker
@@ -12,7 +14,7 @@ Redis holds only derived state, rebuilt from SQL whenever it is missing:
 - ``upcron:pending:job``: hash, slot → ``"<RQ job id>|<attempt>"``: which batch carries it.
 - ``upcron:slot:<slot>``: set-once marker; a slot is enqueued at most once by dispatch.
 
-Kinds: ``m`` uptime monitor, ``c`` cron job.
+Kinds: ``m`` uptime monitor, ``c`` cron job, ``h`` heartbeat deadline.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import redis
 import sqlalchemy as sa
 from rq.job import Job, JobStatus
 
-from app.engine import queues, schedule
+from app.engine import queues, schedule, state
 from app.extensions import db, redis_client
 from app.models import CronJob, Monitor
 from app.models.monitor import KIND_HEARTBEAT
@@ -49,7 +51,22 @@ SLOT_PREFIX = "upcron:slot:"
 
 KIND_MONITOR = "m"
 KIND_CRON = "c"
-_KIND_OF = {"monitor": KIND_MONITOR, "cron_job": KIND_CRON}
+KIND_DEADLINE = "h"
+_KIND_OF = {"monitor": KIND_MONITOR, "cron_job": KIND_CRON, "heartbeat": KIND_DEADLINE}
+# What a heartbeat's deadline depends on: read as plain columns, never as an ORM object,
+# because every ping refreshes it.
+_HEARTBEAT_COLUMNS = (
+    Monitor.id,
+    Monitor.state,
+    Monitor.paused,
+    Monitor.last_ping_at,
+    Monitor.period_sec,
+    Monitor.cron_expr,
+    Monitor.timezone,
+    Monitor.grace_sec,
+    Monitor.last_start_at,
+    Monitor.max_run_sec,
+)
 
 BATCH_SIZE = 100  # RQ's per-job cost is paid once per this many checks
 TAKE_LIMIT = 5000  # due items read per pass; a tick loops until none are left
@@ -145,23 +162,60 @@ def _cron_entry(job: CronJob, now: datetime) -> tuple[dict, int] | None:
     return spec, to_ms(due)
 
 
-def refresh(kind: str, subject_id: int) -> None:
-    """Make the scheduler see a created, changed, paused or deleted item within a tick.
+def _heartbeat_entry(row, now: datetime) -> tuple[None, int] | None:
+    """(no spec, deadline ms) for a heartbeat the clock can move, else None.
+
+    A deadline already past is due now, under a fresh slot: a deadline once dispatched and
+    then set again (an edit undone) would otherwise meet its used slot marker and be dropped.
+    """
+    try:
+        deadline = state.heartbeat_deadline(row)
+    except schedule.ScheduleError:
+        log.warning("heartbeat %s has an invalid schedule; not watched", row.id)
+        return None
+    return None if deadline is None else (None, to_ms(max(deadline, now)))
+
+
+def refresh(kind: str, subject_id: int, row=None) -> None:
+    """Make the scheduler see a created, changed, paused or deleted item within a tick, or a
+    heartbeat's new deadline after a ping or an evaluation.
 
     Writes the item's due time straight into Redis. Never raises: with Redis down the
     change is in SQL already, and the scheduler rebuilds from SQL when Redis returns.
+    ``row``: a heartbeat's columns as just committed, which spares reading them again (the
+    ping path).
     """
     member = f"{_KIND_OF[kind]}:{subject_id}"
     now = datetime.now(UTC)
-    if kind == "monitor":
-        row = db.session.get(Monitor, subject_id)
-        entry = _monitor_entry(row, now) if row else None
+    if row is None:
+        if kind == "monitor":
+            row = db.session.get(Monitor, subject_id)
+        elif kind == "heartbeat":
+            row = db.session.execute(
+                sa.select(*_HEARTBEAT_COLUMNS).where(
+                    Monitor.id == subject_id, Monitor.kind == KIND_HEARTBEAT
+                )
+            ).one_or_none()
+        else:
+            row = db.session.get(CronJob, subject_id)
+        # End the read: on SQLite every transaction holds the write lock until it ends.
+        db.session.commit()
+    if row is None:
+        entry = None
+    elif kind == "monitor":
+        entry = _monitor_entry(row, now)
+    elif kind == "heartbeat":
+        entry = _heartbeat_entry(row, now)
     else:
-        row = db.session.get(CronJob, subject_id)
-        entry = _cron_entry(row, now) if row else None
-    # End the read: on SQLite every transaction holds the write lock until it ends.
-    db.session.commit()
+        entry = _cron_entry(row, now)
     try:
+        if kind == "heartbeat":
+            # A deadline has no spec beside it: one command does (every ping comes here).
+            if entry is None:
+                redis_client.conn.zrem(KEY_DUE, member)
+            else:
+                redis_client.conn.zadd(KEY_DUE, {member: entry[1]})
+            return
         with redis_client.conn.pipeline(transaction=True) as pipe:
             if entry is None:
                 pipe.zrem(KEY_DUE, member)
@@ -360,8 +414,10 @@ class Scheduler:
             if stale:
                 pipe.zrem(KEY_DUE, *stale)
                 pipe.hdel(KEY_SPEC, *stale)
+            specs = {m: json.dumps(s) for m, (s, _) in entries.items() if s is not None}
+            if specs:
+                pipe.hset(KEY_SPEC, mapping=specs)
             if entries:
-                pipe.hset(KEY_SPEC, mapping={m: json.dumps(s) for m, (s, _) in entries.items()})
                 pipe.zadd(KEY_DUE, {m: due for m, (_, due) in entries.items()}, nx=not reset)
             pipe.set(KEY_BUILT, to_ms(now))
             pipe.execute()
@@ -388,6 +444,14 @@ class Scheduler:
                     after = schedule.next_run(job.cron_expr, job.timezone, job.last_run_at)
                     due = min(due, to_ms(after))
                 entries[f"{KIND_CRON}:{job.id}"] = (spec, due)
+        heartbeats = db.session.execute(
+            sa.select(*_HEARTBEAT_COLUMNS).where(
+                Monitor.kind == KIND_HEARTBEAT, Monitor.paused.is_(False)
+            )
+        )
+        for row in heartbeats:
+            if entry := _heartbeat_entry(row, now):
+                entries[f"{KIND_DEADLINE}:{row.id}"] = entry
         db.session.commit()  # ends the read; nothing was changed
         return entries
 
@@ -497,7 +561,8 @@ class Scheduler:
 
 
 def _next_due(spec: dict | None, planned_ms: int, now: datetime) -> tuple[int | None, int]:
-    """(next due ms or None to drop the item, slots missed) from an item's spec."""
+    """(next due ms or None to drop the item, slots missed) from an item's spec; an item
+    without one (a heartbeat deadline) is dropped."""
     if spec is None:
         return None, 0
     planned = from_ms(planned_ms)

@@ -1,19 +1,31 @@
-"""State transitions: the rules that turn one check or execution into a new state.
+"""State transitions: the rules that turn one check, execution, ping or passing deadline into
+a new state.
 
 Pure functions on model rows; the caller holds the transaction. Each returns the events the
-transition produced ("down", "up", "failed", "recovered", "disabled"), which open and resolve
-incidents now and drive notifications.
+transition produced ("down", "up", "late", "failed", "recovered", "disabled"), which open and
+resolve incidents now and drive notifications.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+from app.engine import schedule
 from app.models import CronJob, Monitor
-from app.models.monitor import STATE_DOWN, STATE_PAUSED, STATE_PENDING, STATE_UP
+from app.models.history import PING_FAIL, PING_LOG, PING_START
+from app.models.monitor import (
+    KIND_HEARTBEAT,
+    STATE_DOWN,
+    STATE_LATE,
+    STATE_NEW,
+    STATE_PAUSED,
+    STATE_PENDING,
+    STATE_UP,
+)
 
 EVENT_DOWN = "down"
 EVENT_UP = "up"
+EVENT_LATE = "late"
 EVENT_FAILED = "failed"
 EVENT_RECOVERED = "recovered"
 EVENT_DISABLED = "disabled"
@@ -71,6 +83,186 @@ def apply_execution(job: CronJob, success: bool, now: datetime) -> list[str]:
         )
         events.append(EVENT_DISABLED)
     return events
+
+
+def pause(monitor: Monitor, now: datetime) -> None:
+    """Stop checking, or stop expecting pings, until resumed."""
+    monitor.paused = True
+    _set_state(monitor, STATE_PAUSED, now)
+
+
+def resume(monitor: Monitor, now: datetime) -> None:
+    """Resume as if new: counters restart so old failures do not count again, and a heartbeat
+    waits for its next ping before any schedule applies (a run begun before the pause is
+    forgotten)."""
+    monitor.paused = False
+    monitor.consecutive_failures = 0
+    monitor.consecutive_successes = 0
+    if monitor.kind == KIND_HEARTBEAT:
+        monitor.last_start_at = None
+        _set_state(monitor, STATE_NEW, now)
+    else:
+        _set_state(monitor, STATE_PENDING, now)
+
+
+# --- heartbeats ------------------------------------------------------------------------------
+#
+# A heartbeat has up to two clocks. The schedule: a ping is expected a period (or at the next
+# cron slot) after the last success or failure ping; past that it is late, and past the grace
+# it is down. The run: after a start ping, a run that has not finished within max_run_sec is
+# down. A new (never pinged, or resumed) heartbeat has no schedule deadline yet, so setting
+# one up never alarms before its job has run once. These functions take a Monitor or any row
+# carrying the heartbeat columns.
+
+
+def expected_ping_at(monitor: Monitor) -> datetime | None:
+    """When the next ping is due by the schedule: a period, or the next cron slot in the
+    monitor's zone (DST as for cron jobs), after the last ping; None before the first."""
+    if monitor.last_ping_at is None:
+        return None
+    if monitor.cron_expr:
+        return schedule.next_run(monitor.cron_expr, monitor.timezone, monitor.last_ping_at)
+    if monitor.period_sec:
+        return monitor.last_ping_at + timedelta(seconds=monitor.period_sec)
+    return None
+
+
+def run_deadline(monitor: Monitor) -> datetime | None:
+    """When a started run becomes too long; None without a run in progress or a bound."""
+    if monitor.last_start_at is None or not monitor.max_run_sec:
+        return None
+    return monitor.last_start_at + timedelta(seconds=monitor.max_run_sec)
+
+
+def heartbeat_deadline(monitor: Monitor) -> datetime | None:
+    """The next moment at which the clock alone changes the heartbeat's state: up → late at
+    the expected time, late → down when the grace ends, a started run → down at its bound.
+    None when nothing can: paused, already down, or new without a run in progress."""
+    if monitor.paused or monitor.state in (STATE_DOWN, STATE_PAUSED):
+        return None
+    deadlines = []
+    if monitor.state in (STATE_UP, STATE_LATE) and (expected := expected_ping_at(monitor)):
+        if monitor.state == STATE_UP:
+            deadlines.append(expected)
+        else:
+            deadlines.append(expected + timedelta(seconds=monitor.grace_sec))
+    if run := run_deadline(monitor):
+        deadlines.append(run)
+    return min(deadlines, default=None)
+
+
+def apply_deadline(monitor: Monitor, now: datetime) -> list[str]:
+    """Move a heartbeat whose deadline has passed by ``now`` to late or down.
+
+    The caller passes the row as it is now, locked: a ping that arrived after the deadline
+    was set has already moved it on, and then nothing happens here.
+    """
+    if monitor.paused or monitor.state in (STATE_DOWN, STATE_PAUSED):
+        return []
+    run = run_deadline(monitor)
+    if run is not None and now >= run:
+        return _heartbeat_down(
+            monitor,
+            f"The run started at {_at(monitor.last_start_at)} did not finish within "
+            f"{_duration(monitor.max_run_sec)}.",
+            now,
+        )
+    if monitor.state not in (STATE_UP, STATE_LATE):
+        return []
+    expected = expected_ping_at(monitor)
+    if expected is None:
+        return []
+    if now >= expected + timedelta(seconds=monitor.grace_sec):
+        return _heartbeat_down(
+            monitor,
+            f"No ping since {_at(monitor.last_ping_at)}: one was expected at {_at(expected)}, "
+            f"and the grace period of {_duration(monitor.grace_sec)} has passed.",
+            now,
+        )
+    if now >= expected and monitor.state == STATE_UP:
+        _set_state(monitor, STATE_LATE, now)
+        return [EVENT_LATE]
+    return []
+
+
+def reschedule(monitor: Monitor, now: datetime) -> None:
+    """After a schedule change: a late heartbeat the new schedule does not expect yet is up.
+
+    Only late moves back: down has an incident, which only a ping resolves.
+    """
+    if monitor.state == STATE_LATE and (expected := expected_ping_at(monitor)) and now < expected:
+        _set_state(monitor, STATE_UP, now)
+
+
+def run_duration_ms(monitor: Monitor, now: datetime) -> int | None:
+    """How long the run in progress has taken by ``now``; None without a start ping."""
+    if monitor.last_start_at is None:
+        return None
+    return max(0, round((now - monitor.last_start_at).total_seconds() * 1000))
+
+
+def apply_ping(monitor: Monitor, kind: str, exit_status: int | None, now: datetime) -> list[str]:
+    """Apply one ping (success, start, fail or log) to a heartbeat.
+
+    A log ping changes nothing. Any other ping resumes a paused heartbeat, unless it is set to
+    resume only by hand; then the ping is kept but changes nothing. A start ping begins a run.
+    A success or failure ping ends it (its duration is the time since the start ping) and
+    restarts the schedule; a failure, or a run shorter than min_run_sec, is down, and a
+    success after down is up again.
+    """
+    if kind == PING_LOG:
+        return []
+    if monitor.paused or monitor.state == STATE_PAUSED:
+        if monitor.manual_resume:
+            return []
+        resume(monitor, now)
+    if kind == PING_START:
+        monitor.last_start_at = now
+        return []
+    duration = run_duration_ms(monitor, now)
+    monitor.last_ping_at = now
+    monitor.last_start_at = None
+    monitor.last_duration_ms = duration
+    if kind == PING_FAIL:
+        status = "" if exit_status is None else f" (exit status {exit_status})"
+        return _heartbeat_down(monitor, f"The job reported a failure{status}.", now)
+    if monitor.min_run_sec and duration is not None and duration < monitor.min_run_sec * 1000:
+        return _heartbeat_down(
+            monitor,
+            f"The run finished after {duration / 1000:g} s, sooner than the minimum of "
+            f"{_duration(monitor.min_run_sec)}.",
+            now,
+        )
+    monitor.last_error = None
+    previous = monitor.state
+    if previous != STATE_UP:
+        _set_state(monitor, STATE_UP, now)
+    return [EVENT_UP] if previous == STATE_DOWN else []
+
+
+def _heartbeat_down(monitor: Monitor, reason: str, now: datetime) -> list[str]:
+    """Down for ``reason`` (kept as last_error, the incident's cause); once, if already down."""
+    monitor.last_error = reason
+    if monitor.state == STATE_DOWN:
+        return []
+    _set_state(monitor, STATE_DOWN, now)
+    return [EVENT_DOWN]
+
+
+def _at(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+_UNITS = (("week", 7 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60))
+
+
+def _duration(seconds: int) -> str:
+    """Seconds in the largest unit that divides them: "5 minutes", "90 seconds", "1 day"."""
+    for name, size in _UNITS:
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {name}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
 def _set_state(monitor: Monitor, state: str, now: datetime) -> None:

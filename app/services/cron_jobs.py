@@ -45,25 +45,6 @@ _SIMPLE = (
 )
 
 
-def _schedule_parser(validate, blank_message: str) -> fields.Parser:
-    """A parser from one of schedule's validators: text in, normalised text out."""
-
-    def parse(value: Any) -> str:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            raise ValueError(blank_message)
-        if not isinstance(value, str):
-            raise ValueError("Must be text.")
-        return validate(value.strip())
-
-    return parse
-
-
-_cron_expr = _schedule_parser(
-    schedule.validate_cron, "Enter a cron expression, such as 0 2 * * * (every day at 02:00)."
-)
-_timezone = _schedule_parser(
-    schedule.validate_timezone, "Enter a time zone, such as UTC or Europe/Berlin."
-)
 _count = fields.whole_number(1, NEXT_RUNS_MAX)
 
 _PARSERS: dict[str, fields.Parser] = {
@@ -76,8 +57,8 @@ _PARSERS: dict[str, fields.Parser] = {
     "body": fields.optional(fields.text()),
     "auth_username": fields.optional(fields.text(CREDENTIAL_MAX)),
     "auth_password": fields.optional(fields.text(CREDENTIAL_MAX)),
-    "cron_expr": _cron_expr,
-    "timezone": _timezone,
+    "cron_expr": fields.cron_expr,
+    "timezone": fields.timezone,
     "timeout_ms": fields.whole_number(100, 300000),
     "expected_status": fields.status_ranges,
     "redirect_success": fields.boolean,
@@ -250,7 +231,7 @@ def preview(
     """What an expression means and when it would run, for the form's live preview."""
     values, errors = fields.parse(
         {"cron_expr": cron_expr, "timezone": timezone, "count": count},
-        {"cron_expr": _cron_expr, "timezone": _timezone, "count": _count},
+        {"cron_expr": fields.cron_expr, "timezone": fields.timezone, "count": _count},
     )
     if errors:
         raise ValidationError(errors)

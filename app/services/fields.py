@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
+from app.engine import schedule
 from app.engine.status_codes import parse_status_ranges
 from app.extensions import db
 from app.services.errors import Conflict, ValidationError
@@ -237,6 +238,27 @@ def status_ranges(value: Any) -> str:
         raise ValueError("Enter status codes and ranges, such as 200-299,301.")
     ranges = parse_status_ranges(value)
     return ",".join(str(low) if low == high else f"{low}-{high}" for low, high in ranges)
+
+
+def _schedule_parser(validate, blank_message: str) -> Parser:
+    """A parser from one of schedule's validators: text in, normalised text out."""
+
+    def parse_schedule(value: Any) -> str:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise ValueError(blank_message)
+        if not isinstance(value, str):
+            raise ValueError("Must be text.")
+        return validate(value.strip())
+
+    return parse_schedule
+
+
+cron_expr = _schedule_parser(
+    schedule.validate_cron, "Enter a cron expression, such as 0 2 * * * (every day at 02:00)."
+)
+timezone = _schedule_parser(
+    schedule.validate_timezone, "Enter a time zone, such as UTC or Europe/Berlin."
+)
 
 
 def aware_datetime(value: Any) -> datetime:

@@ -1,12 +1,15 @@
-"""Uptime monitors (kinds http and keyword): create, change, pause, resume, delete, list."""
+"""Monitors: uptime checks (kinds http and keyword) and heartbeats (kind heartbeat): create,
+change, pause, resume, delete, list; a heartbeat's ping code and expected next ping."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from app.engine import scheduler
+from app.engine import schedule, scheduler, state
 from app.extensions import db
 from app.models import DailyRollup, Group, Monitor
 from app.models.history import SUBJECT_MONITOR
@@ -15,18 +18,70 @@ from app.models.monitor import (
     KIND_HTTP,
     KIND_KEYWORD,
     KINDS,
+    STATE_NEW,
     STATE_PAUSED,
     STATE_PENDING,
     STATES,
 )
 from app.models.types import utcnow
 from app.services import channels, fields, groups
-from app.services.errors import NotFound, ValidationError
+from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.pagination import Page, group_order, matching, paginate
 
 CREDENTIAL_MAX = 200
 KEYWORD_MAX = 500
 REMINDER_HOURS_MAX = 24 * 30
+PERIOD_MIN_SEC = 60
+RUN_TIME_MAX_SEC = 365 * 86400
+RUNNING_TIME_UNITS = {
+    "seconds": 1,
+    "minutes": 60,
+    "hours": 3600,
+    "days": 86400,
+    "weeks": 7 * 86400,
+}
+
+# Fields that belong to one family of kinds; giving one to the other is a mistake to report.
+_UPTIME_ONLY = (
+    "url",
+    "method",
+    "headers",
+    "body",
+    "auth_username",
+    "auth_password",
+    "interval_sec",
+    "timeout_ms",
+    "expected_status",
+    "follow_redirects",
+    "max_redirects",
+    "keyword",
+    "keyword_absent",
+    "failure_threshold",
+    "recovery_threshold",
+)
+_HEARTBEAT_ONLY = (
+    "period_sec",
+    "cron_expr",
+    "timezone",
+    "grace_period",
+    "grace_sec",
+    "running_time",
+    "running_time_unit",
+    "max_run_sec",
+    "min_run_sec",
+    "manual_resume",
+)
+# Stored as given, once validated (grace_period and running_time are converted first).
+_HEARTBEAT_STORED = (
+    "period_sec",
+    "cron_expr",
+    "timezone",
+    "grace_sec",
+    "max_run_sec",
+    "min_run_sec",
+    "manual_resume",
+)
+_SCHEDULE = ("period_sec", "cron_expr", "timezone", "grace_sec")
 
 _SIMPLE = (
     "name",
@@ -52,20 +107,11 @@ _SIMPLE = (
 )
 
 
-_uptime_kind = fields.choice((KIND_HTTP, KIND_KEYWORD))
-
-
-def _kind(value: Any) -> str:
-    if value == KIND_HEARTBEAT:
-        raise ValueError("Heartbeat monitors are not available yet; choose http or keyword.")
-    return _uptime_kind(value)
-
-
 _PARSERS: dict[str, fields.Parser] = {
     "name": fields.name(200),
     "description": fields.text(),
     "group": fields.optional(groups.parse_name),
-    "kind": _kind,
+    "kind": fields.choice(KINDS),
     "url": fields.url,
     "method": fields.method,
     "headers": fields.headers,
@@ -85,9 +131,22 @@ _PARSERS: dict[str, fields.Parser] = {
     "public": fields.boolean,
     "channels": channels.parse_ids,
     "paused": fields.boolean,
+    "period_sec": fields.optional(fields.whole_number(PERIOD_MIN_SEC, RUN_TIME_MAX_SEC)),
+    "cron_expr": fields.optional(fields.cron_expr),
+    "timezone": fields.timezone,
+    "grace_period": fields.whole_number(1, 60, "Must be a whole number of minutes from 1 to 60."),
+    "grace_sec": fields.whole_number(
+        60, 3600, "Must be a whole number of seconds from 60 to 3600."
+    ),
+    "running_time": fields.optional(fields.whole_number(1, RUN_TIME_MAX_SEC)),
+    "running_time_unit": fields.choice(tuple(RUNNING_TIME_UNITS)),
+    "max_run_sec": fields.optional(fields.whole_number(1, RUN_TIME_MAX_SEC)),
+    "min_run_sec": fields.optional(fields.whole_number(1, RUN_TIME_MAX_SEC)),
+    "manual_resume": fields.boolean,
 }
 _REQUIRED = {"name": "Enter a name.", "url": "Enter the URL to call."}
 _CONFLICT = "Another change was saved at the same moment; try again."
+_SCHEDULE_MISSING = "Enter how often the job pings (period_sec), or a cron expression."
 
 
 def get(monitor_id: int) -> Monitor:
@@ -98,30 +157,99 @@ def get(monitor_id: int) -> Monitor:
     return monitor
 
 
+def get_heartbeat(monitor_id: int) -> Monitor:
+    """The heartbeat monitor, or NotFound (an uptime monitor has no pings or ping code)."""
+    monitor = get(monitor_id)
+    if monitor.kind != KIND_HEARTBEAT:
+        raise NotFound("Heartbeat monitor not found.")
+    return monitor
+
+
 def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
     """Parse ``data`` and check the rules between fields against what the result will be."""
     values, errors = fields.parse(data, _PARSERS)
-    if current is None:
-        fields.require(data, errors, _REQUIRED)
     kind = values.get("kind", current.kind if current else KIND_HTTP)
-    keyword = values["keyword"] if "keyword" in values else (current and current.keyword)
-    if kind == KIND_KEYWORD and not keyword and "keyword" not in errors:
-        errors["keyword"] = "Enter the text to look for; keyword monitors need one."
+    heartbeat = kind == KIND_HEARTBEAT
+    if current is not None and (current.kind == KIND_HEARTBEAT) != heartbeat:
+        errors["kind"] = (
+            "A monitor cannot change between uptime and heartbeat; create a new monitor."
+        )
+        kind, heartbeat = current.kind, not heartbeat  # judge the rest as it stands
+    foreign = _UPTIME_ONLY if heartbeat else _HEARTBEAT_ONLY
+    for name in foreign:
+        if name in data:
+            errors[name] = (
+                "Not used by heartbeat monitors."
+                if heartbeat
+                else "Only heartbeat monitors use this field."
+            )
+    if heartbeat:
+        _heartbeat_rules(data, values, errors, current)
+    else:
+        if current is None:
+            fields.require(data, errors, _REQUIRED)
+        keyword = values["keyword"] if "keyword" in values else (current and current.keyword)
+        if kind == KIND_KEYWORD and not keyword and "keyword" not in errors:
+            errors["keyword"] = "Enter the text to look for; keyword monitors need one."
     if errors:
         raise ValidationError(errors)
     return values
 
 
+def _heartbeat_rules(
+    data: Any, values: dict[str, Any], errors: dict[str, str], current: Monitor | None
+) -> None:
+    """A heartbeat's schedule is a period or a cron expression, never both; convert grace
+    minutes and running times to the seconds stored; a minimum run must be below the limit."""
+    if current is None:
+        fields.require(data, errors, {"name": "Enter a name."})
+    schedule_ok = "period_sec" not in errors and "cron_expr" not in errors
+    if schedule_ok and values.get("period_sec") and values.get("cron_expr"):
+        errors["cron_expr"] = "Give a period or a cron expression, not both."
+    elif schedule_ok:
+        # Setting one schedule replaces the other, so an edit can switch between them.
+        period = values.get("period_sec", current.period_sec if current else None)
+        cron = values.get("cron_expr", current.cron_expr if current else None)
+        if values.get("period_sec"):
+            cron = None
+        elif values.get("cron_expr"):
+            period = None
+        if not period and not cron:
+            errors["period_sec"] = _SCHEDULE_MISSING
+        values["period_sec"], values["cron_expr"] = period, cron
+
+    if "grace_period" in values:
+        if "grace_sec" in data:
+            errors["grace_sec"] = "Give grace_period (minutes) or grace_sec, not both."
+        values["grace_sec"] = values.pop("grace_period") * 60
+
+    if "running_time" in data or "running_time_unit" in data:
+        if "max_run_sec" in data:
+            errors["max_run_sec"] = "Give running_time with its unit, or max_run_sec, not both."
+        elif "running_time" not in data and "running_time_unit" not in errors:
+            errors["running_time"] = "Enter the running time that goes with the unit."
+        elif "running_time" in values:
+            amount = values.pop("running_time")
+            unit = RUNNING_TIME_UNITS[values.pop("running_time_unit", "minutes")]
+            if amount is not None and amount * unit > RUN_TIME_MAX_SEC:
+                errors["running_time"] = "Use at most 365 days."
+            else:
+                values["max_run_sec"] = None if amount is None else amount * unit
+        values.pop("running_time_unit", None)
+
+    if "min_run_sec" in errors or "max_run_sec" in errors or "running_time" in errors:
+        return
+    low = values.get("min_run_sec", current.min_run_sec if current else None)
+    high = values.get("max_run_sec", current.max_run_sec if current else None)
+    if low is not None and high is not None and low >= high:
+        errors["min_run_sec"] = "Must be shorter than the longest running time."
+
+
 def _set_paused(monitor: Monitor, paused: bool) -> None:
-    """Pause, or resume as if new: counters restart so old failures do not count again."""
+    """Pause, or resume as if new (see state.resume); pausing twice changes nothing."""
     if monitor.paused == paused:
         return
-    monitor.paused = paused
-    monitor.state = STATE_PAUSED if paused else STATE_PENDING
-    monitor.state_changed_at = utcnow()
-    if not paused:
-        monitor.consecutive_failures = 0
-        monitor.consecutive_successes = 0
+    (state.pause if paused else state.resume)(monitor, utcnow())
 
 
 def _apply(monitor: Monitor, values: dict[str, Any]) -> Monitor:
@@ -130,29 +258,38 @@ def _apply(monitor: Monitor, values: dict[str, Any]) -> Monitor:
         monitor.group = groups.resolve(values["group"]) if values["group"] else None
     if "channels" in values:
         monitor.channels = channels.by_ids(values["channels"])
-    for key in _SIMPLE:
+    for key in _SIMPLE + _HEARTBEAT_STORED:
         if key in values:
             setattr(monitor, key, values[key])
     if "paused" in values:
         _set_paused(monitor, values["paused"])
+    if monitor.kind == KIND_HEARTBEAT and any(key in values for key in _SCHEDULE):
+        state.reschedule(monitor, utcnow())
     return monitor
 
 
-def create(data: dict[str, Any]) -> Monitor:
-    """Create an uptime monitor; it starts "pending" (or "paused") until its first check.
+def _refresh(monitor: Monitor) -> None:
+    kind = "heartbeat" if monitor.kind == KIND_HEARTBEAT else "monitor"
+    scheduler.refresh(kind, monitor.id)
 
-    Without ``channels`` it notifies the channels marked "default for new items".
+
+def create(data: dict[str, Any]) -> Monitor:
+    """Create a monitor. An uptime monitor starts "pending" until its first check; a
+    heartbeat starts "new", with a fresh ping code, until its first ping. Either may start
+    "paused". Without ``channels`` it notifies the channels marked "default for new items".
     """
     values = _validate(data, None)
+    heartbeat = values.get("kind") == KIND_HEARTBEAT
 
     def build() -> Monitor:
         paused = values.get("paused", False)
         monitor = Monitor(
             kind=KIND_HTTP,
             paused=paused,
-            state=STATE_PAUSED if paused else STATE_PENDING,
+            state=STATE_PAUSED if paused else STATE_NEW if heartbeat else STATE_PENDING,
             state_changed_at=utcnow(),
             slug=fields.unique_slug(Monitor.slug, values["name"], "monitor"),
+            code=str(uuid.uuid4()) if heartbeat else None,
         )
         if "channels" not in values:
             monitor.channels = channels.defaults()
@@ -160,34 +297,75 @@ def create(data: dict[str, Any]) -> Monitor:
         return monitor
 
     monitor = fields.commit_retrying(build, _CONFLICT)
-    scheduler.refresh("monitor", monitor.id)
+    _refresh(monitor)
     return monitor
 
 
 def update(monitor_id: int, data: dict[str, Any]) -> Monitor:
-    """Change the fields given; the slug and the state stay as they are (except pausing)."""
+    """Change the fields given; the slug, the ping code and the state stay as they are
+    (except pausing, and a late heartbeat whose new schedule does not expect it yet)."""
     values = _validate(data, get(monitor_id))
     monitor = fields.commit_retrying(lambda: _apply(get(monitor_id), values), _CONFLICT)
-    scheduler.refresh("monitor", monitor.id)
+    _refresh(monitor)
     return monitor
 
 
 def pause(monitor_id: int) -> Monitor:
-    """Stop checking and show the monitor as "paused"; pausing twice changes nothing."""
+    """Stop checking (or expecting pings) and show the monitor as "paused"; pausing twice
+    changes nothing."""
     monitor = get(monitor_id)
     _set_paused(monitor, True)
     db.session.commit()
-    scheduler.refresh("monitor", monitor.id)
+    _refresh(monitor)
     return monitor
 
 
 def resume(monitor_id: int) -> Monitor:
-    """Resume a paused monitor as "pending"; a monitor that is not paused is left alone."""
+    """Resume a paused monitor as "pending" (a heartbeat as "new", waiting for its next
+    ping); a monitor that is not paused is left alone."""
     monitor = get(monitor_id)
     _set_paused(monitor, False)
     db.session.commit()
-    scheduler.refresh("monitor", monitor.id)
+    _refresh(monitor)
     return monitor
+
+
+def regenerate_code(monitor_id: int) -> Monitor:
+    """Give a heartbeat a new ping code; the old ping URL answers 404 from now on."""
+    monitor = get(monitor_id)
+    if monitor.kind != KIND_HEARTBEAT:
+        raise Conflict("Only heartbeat monitors have a ping code.")
+    monitor.code = str(uuid.uuid4())
+    db.session.commit()
+    return monitor
+
+
+def heartbeat_status(monitor_id: int, now: datetime | None = None) -> dict[str, Any]:
+    """When a heartbeat expects its next ping, and what happens if it does not come.
+
+    ``expected_at``: the next ping by the schedule (for a cron heartbeat never pinged, the
+    next slot from now; None for a period heartbeat never pinged, and while paused);
+    ``grace_ends_at``: when a missing ping turns it down; ``running_since`` and
+    ``run_deadline``: the run in progress and when it becomes too long; ``deadline_at``: the
+    next moment the clock alone changes its state.
+    """
+    monitor = get_heartbeat(monitor_id)
+    now = now or utcnow()
+    expected = None
+    if not monitor.paused:
+        expected = state.expected_ping_at(monitor)
+        if expected is None and monitor.cron_expr:
+            expected = schedule.next_run(monitor.cron_expr, monitor.timezone, now)
+    return {
+        "state": monitor.state,
+        "last_ping_at": monitor.last_ping_at,
+        "last_duration_ms": monitor.last_duration_ms,
+        "expected_at": expected,
+        "grace_ends_at": expected + timedelta(seconds=monitor.grace_sec) if expected else None,
+        "running_since": monitor.last_start_at,
+        "run_deadline": state.run_deadline(monitor),
+        "deadline_at": state.heartbeat_deadline(monitor),
+    }
 
 
 def delete(monitor_id: int) -> None:
@@ -204,7 +382,7 @@ def delete(monitor_id: int) -> None:
     )
     db.session.delete(monitor)
     db.session.commit()
-    scheduler.refresh("monitor", monitor_id)
+    _refresh(monitor)
 
 
 def list_monitors(

@@ -1,4 +1,5 @@
-"""Error responses: JSON ``{"error": …}`` under /api, friendly pages everywhere else."""
+"""Error responses: JSON ``{"error": …}`` under /api, short plain text under /ping (scripts
+call it), friendly pages everywhere else."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ def wants_json() -> bool:
     return request.path == "/api" or request.path.startswith("/api/")
 
 
+def wants_text() -> bool:
+    return request.path.startswith("/ping/")
+
+
 def error_response(status: int, message: str, headers=None):
+    if wants_text():
+        headers = {"Content-Type": "text/plain; charset=utf-8", **(headers or {})}
+        return message, status, headers
     if wants_json():
         return jsonify(error=message), status, headers or {}
     html = render_template("errors/error.html", status=status, message=message)
@@ -37,6 +45,8 @@ def init_app(app: Flask) -> None:
         }
         # Keep the headers werkzeug computed (Allow on 405, Retry-After on 429…).
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        if wants_text():
+            return error_response(exc.code or 500, exc.name.lower(), headers)
         return error_response(exc.code or 500, messages.get(exc.code, exc.description), headers)
 
     @app.errorhandler(InternalServerError)

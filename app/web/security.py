@@ -18,8 +18,9 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'"
 )
 
-# Endpoints that work before the first admin exists.
+# Endpoints that work before the first admin exists; so do the API's and the pings'.
 _OPEN_BEFORE_SETUP = {"auth.setup", "static", "health.healthz", None}
+_OPEN_PREFIXES = ("api.", "ping.")
 
 
 def init_app(app: Flask) -> None:
@@ -35,7 +36,7 @@ def init_app(app: Flask) -> None:
 def _redirect_to_setup():
     """While no admin exists, every page leads to the setup form."""
     endpoint = request.endpoint
-    if endpoint in _OPEN_BEFORE_SETUP or (endpoint or "").startswith("api."):
+    if endpoint in _OPEN_BEFORE_SETUP or (endpoint or "").startswith(_OPEN_PREFIXES):
         return None
     if not accounts.setup_completed():
         return redirect(url_for("auth.setup"))

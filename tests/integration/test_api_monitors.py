@@ -84,7 +84,8 @@ def test_validation_names_every_bad_and_unknown_field(api, key):
     heartbeat = api.post(
         "/api/monitors", key, json={"type": "heartbeat", "name": "x", "url": "https://e.com/"}
     )
-    assert heartbeat.status_code == 422 and "type" in heartbeat.json["fields"]
+    assert heartbeat.status_code == 422
+    assert heartbeat.json["fields"]["url"] == "Not used by heartbeat monitors."
 
 
 def test_put_changes_only_the_fields_given(api, key, seeded):

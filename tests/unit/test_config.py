@@ -16,6 +16,12 @@ def test_defaults_point_at_the_instance_folder(tmp_path):
     assert config["BASE_URL"] == "http://127.0.0.1:5000"
     assert config["WORKERS"] == 2
     assert config["TARGET_POLICY"] == "default"
+    assert config["PING_RATE_LIMIT"] == 60
+
+
+def test_ping_rate_limit_can_be_changed_or_turned_off(tmp_path):
+    assert load(env(tmp_path, UPCRON_PING_RATE_LIMIT="600"))["PING_RATE_LIMIT"] == 600
+    assert load(env(tmp_path, UPCRON_PING_RATE_LIMIT="0"))["PING_RATE_LIMIT"] == 0
 
 
 def test_secret_key_is_generated_once_and_kept(tmp_path):
@@ -55,6 +61,8 @@ def test_trusted_proxies_parse_as_networks(tmp_path):
         ("UPCRON_TARGET_POLICY", "lenient"),
         ("UPCRON_SECRET_KEY", "short"),
         ("UPCRON_HOST", "two words"),
+        ("UPCRON_PING_RATE_LIMIT", "-1"),
+        ("UPCRON_PING_RATE_LIMIT", "lots"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, name, value):

@@ -1,0 +1,187 @@
+"""Ping throughput through gunicorn (2 workers, as `upcron web` runs it) on loopback.
+
+The same server, in the same run, also serves a trivial Flask route that does nothing; the
+ratio of the two rates says what recording a ping costs over Flask and gunicorn themselves.
+Every ping is a success ping to one of 1,000 heartbeats (each one locks the heartbeat's row,
+inserts the ping, updates the heartbeat and writes its next deadline to Redis) under the
+default rate limit of 60 per code and minute. Afterwards the pings stored in the database are
+counted: every ping answered 200 must be there.
+
+The load comes from one asyncio process holding 32 keep-alive connections. No scheduler and
+no workers run: a ping must not need them.
+
+Run: `make bench` or `.venv/bin/python bench/pings.py` (uses UPCRON_REDIS_URL or an embedded
+Redis, and UPCRON_DATABASE_URL or a throwaway SQLite file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import embedded_redis, percentile  # noqa: E402
+
+HEARTBEATS = 1000
+CONNECTIONS = 32
+PHASE_SEC = 10.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare(env: dict) -> list[str]:
+    """Migrate the database and create the heartbeats; return their ping paths."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.services import monitors
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        codes = [
+            monitors.create({"kind": "heartbeat", "name": f"job {n}", "period_sec": 3600}).code
+            for n in range(HEARTBEATS)
+        ]
+    return [f"/ping/{code}" for code in codes]
+
+
+def start_server(port: int, env: dict) -> subprocess.Popen:
+    from app.processes import PROJECT_ROOT, gunicorn_argv
+
+    argv = gunicorn_argv({"HOST": "127.0.0.1", "PORT": port, "WEB_WORKERS": 2})
+    argv[-1] = "bench._pings_wsgi:app"
+    process = subprocess.Popen(
+        argv, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"GET /_bench/trivial HTTP/1.1\r\nHost: bench\r\n\r\n")
+                if sock.recv(64).startswith(b"HTTP/1.1 200"):
+                    return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+async def _client(port: int, paths, stop_at: float, latencies: list, statuses: dict) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while time.perf_counter() < stop_at:
+            path = next(paths)
+            started = time.perf_counter()
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\nUser-Agent: b\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
+    finally:
+        writer.close()
+
+
+def server_cpu(server: subprocess.Popen) -> float:
+    """CPU seconds used so far by gunicorn's worker processes (Linux /proc)."""
+    total = 0
+    for child in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split():
+        fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def phase(port: int, paths: list[str], seconds: float, server) -> dict:
+    """Send requests over CONNECTIONS keep-alive connections for ``seconds``."""
+
+    def cycle():
+        while True:
+            yield from paths
+
+    shared = cycle()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    cpu = server_cpu(server)
+    started = time.perf_counter()
+    stop_at = started + seconds
+    await asyncio.gather(
+        *(_client(port, shared, stop_at, latencies, statuses) for _ in range(CONNECTIONS))
+    )
+    elapsed = time.perf_counter() - started
+    cpu = server_cpu(server) - cpu
+    return {
+        "requests": len(latencies),
+        "rate": len(latencies) / elapsed,
+        "cpu_ms": cpu / len(latencies) * 1000,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+        "statuses": statuses,
+    }
+
+
+def stored_pings() -> int:
+    import sqlalchemy as sa
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import Ping
+
+    with create_app().app_context():
+        return db.session.scalar(sa.select(sa.func.count(Ping.id)))
+
+
+def main() -> None:
+    instance = tempfile.mkdtemp(prefix="upcron-bench-")
+    os.environ["UPCRON_INSTANCE_DIR"] = instance
+    os.environ.setdefault("UPCRON_SECRET_KEY", "bench-secret-key-long-enough")
+    with embedded_redis() as redis_url:
+        os.environ["UPCRON_REDIS_URL"] = redis_url
+        env = dict(os.environ)
+        paths = prepare(env)
+        port = _free_port()
+        server = start_server(port, env)
+        try:
+            asyncio.run(phase(port, ["/_bench/trivial"], 1.0, server))  # warm up the workers
+            trivial = asyncio.run(phase(port, ["/_bench/trivial"], PHASE_SEC, server))
+            pings = asyncio.run(phase(port, paths, PHASE_SEC, server))
+        finally:
+            server.terminate()
+            server.wait(30)
+        stored = stored_pings()
+    database = "SQLite" if "UPCRON_DATABASE_URL" not in os.environ else "UPCRON_DATABASE_URL"
+    for name, r in (("trivial route", trivial), ("pings", pings)):
+        print(
+            f"{name:>13}: {r['rate']:7.0f} req/s over {r['requests']} requests "
+            f"(p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, server CPU "
+            f"{r['cpu_ms']:.2f} ms/request), statuses {r['statuses']}"
+        )
+    answered = pings["statuses"].get(200, 0)
+    ratio = pings["rate"] / trivial["rate"]
+    print(
+        f"ping/trivial ratio {ratio:.2f}; pings sent {pings['requests']}, answered 200 "
+        f"{answered}, stored {stored} ({database}, gunicorn 2 workers x 4 threads, "
+        f"{CONNECTIONS} connections)"
+    )
+    if stored != pings["requests"] or answered != pings["requests"]:
+        raise SystemExit("pings were lost")
+
+
+if __name__ == "__main__":
+    main()
