@@ -204,3 +204,46 @@ def test_heartbeat_code_is_shown_only_to_keys_that_may_write(api, app):
         text = response.get_data(as_text=True)
         assert "4f0c6d5e" not in text and "ping_url" not in text and '"code"' not in text
     assert "url" not in writer  # heartbeats are called, they do not call
+
+
+def test_heartbeat_pings_and_code_regeneration(api, key, client):
+    created = api.post(
+        "/api/monitors",
+        key,
+        json={
+            "type": "heartbeat",
+            "name": "Nightly backup",
+            "period_sec": 86400,
+            "grace_period": 30,
+        },
+    )
+    assert created.status_code == 201, created.json
+    heartbeat = created.json
+    assert heartbeat["ping_url"].endswith(f"/ping/{heartbeat['code']}")
+    assert client.post(f"/ping/{heartbeat['code']}", data=b"backup done: 42 files").data == b"OK"
+
+    pings = api.get(f"/api/monitors/{heartbeat['id']}/pings", key)
+    assert pings.status_code == 200
+    [ping] = pings.json
+    assert (ping["kind"], ping["method"], ping["body"]) == (
+        "success",
+        "POST",
+        "backup done: 42 files",
+    )
+    assert pings.headers["X-Total-Count"] == "1"
+
+    renewed = api.post(f"/api/monitors/{heartbeat['id']}/regenerate-code", key)
+    assert renewed.status_code == 200
+    assert renewed.json["code"] != heartbeat["code"]
+    assert client.get(f"/ping/{heartbeat['code']}").status_code == 404
+    assert client.get(f"/ping/{renewed.json['code']}").status_code == 200
+
+    reader = api.key("monitors:read")
+    shown = api.get(f"/api/monitors/{heartbeat['id']}", reader).json
+    assert "code" not in shown and "ping_url" not in shown
+
+
+def test_pings_and_codes_are_for_heartbeats_only(api, key, seeded):
+    monitor_id = seeded["monitor_id"]
+    assert api.get(f"/api/monitors/{monitor_id}/pings", key).status_code == 404
+    assert api.post(f"/api/monitors/{monitor_id}/regenerate-code", key).status_code == 409

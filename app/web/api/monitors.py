@@ -8,7 +8,7 @@ from flask import jsonify, request
 
 from app.models.history import SUBJECT_MONITOR
 from app.models.types import utcnow
-from app.services import history, monitors
+from app.services import history, monitors, pings
 from app.services.errors import ValidationError
 from app.web.api import bp
 from app.web.api import serializers as out
@@ -109,3 +109,17 @@ def monitor_history(monitor_id: int):
 def monitor_uptime(monitor_id: int):
     monitors.get(monitor_id)
     return jsonify(history.uptime(SUBJECT_MONITOR, monitor_id, utcnow()))
+
+
+@bp.get("/monitors/<id:monitor_id>/pings")
+@require_scope("monitors:read")
+def monitor_pings(monitor_id: int):
+    args = request.args
+    page = pings.list_pings(monitor_id, page=args.get("page", 1), per_page=args.get("per_page", 50))
+    return out.page_response(page, [out.ping(p) for p in page.items])
+
+
+@bp.post("/monitors/<id:monitor_id>/regenerate-code")
+@require_scope("monitors:write")
+def regenerate_code(monitor_id: int):
+    return jsonify(_show(monitors.regenerate_code(monitor_id)))

@@ -246,6 +246,22 @@ SCHEMAS: dict[str, Any] = {
         },
         ("id", "monitor_id", "started_at", "outcome", "timings"),
     ),
+    "Ping": _object(
+        {
+            "id": _ID,
+            "monitor_id": _ID,
+            "created_at": _time(),
+            "kind": _str(enum=["success", "start", "fail", "log"]),
+            "exit_status": _int(nullable=True),
+            "method": _str(),
+            "remote_addr": _str(nullable=True),
+            "user_agent": _str(nullable=True),
+            "body": _str(nullable=True),
+            "body_size": _int(),
+            "duration_ms": _int(nullable=True),
+        },
+        ("id", "monitor_id", "created_at", "kind", "method", "body_size"),
+    ),
     "Execution": _object(_EXECUTION, ("id", "cron_job_id", "started_at", "outcome", "timings")),
     "ExecutionDetail": _object(
         _EXECUTION
@@ -646,6 +662,28 @@ def _paths() -> dict[str, dict[str, Any]]:
                 scope="monitors:read",
                 ok=(200, "Percent of successful checks; null without checks.", _ref("Uptime")),
                 errors=(404,),
+            ),
+        },
+        "/api/monitors/{monitor_id}/pings": {
+            "parameters": [_MONITOR_ID],
+            "get": _op(
+                "A heartbeat's pings, newest first, with their bodies",
+                "Monitors",
+                scope="monitors:read",
+                ok=(200, "A page of pings.", _array(_ref("Ping"))),
+                params=[*_PAGE],
+                errors=(404, 422),
+                listing=True,
+            ),
+        },
+        "/api/monitors/{monitor_id}/regenerate-code": {
+            "parameters": [_MONITOR_ID],
+            "post": _op(
+                "Give a heartbeat a new ping code (the old ping URL stops working)",
+                "Monitors",
+                scope="monitors:write",
+                ok=(200, "The heartbeat with its new code and ping URL.", monitor),
+                errors=(404, 409),
             ),
         },
         "/api/cron-jobs": {

@@ -21,6 +21,7 @@ from app.models import (
     Incident,
     IncidentUpdate,
     Monitor,
+    Ping,
 )
 from app.models.monitor import KIND_HEARTBEAT
 from app.services import api_keys, incidents
@@ -159,6 +160,22 @@ def check_result(row: CheckResult) -> dict[str, Any]:
         "status_code": row.status_code,
         "error": row.error,
         "timings": _timings(row),
+    }
+
+
+def ping(row: Ping) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "monitor_id": row.monitor_id,
+        "created_at": iso(row.created_at),
+        "kind": row.kind,
+        "exit_status": row.exit_status,
+        "method": row.method,
+        "remote_addr": row.remote_addr,
+        "user_agent": row.user_agent,
+        "body": row.body,
+        "body_size": row.body_size,
+        "duration_ms": row.duration_ms,
     }
 
 
