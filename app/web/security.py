@@ -33,9 +33,13 @@ def init_app(app: Flask) -> None:
 
 
 def _redirect_to_setup():
-    """While no admin exists, every page leads to the setup form."""
+    """While no admin exists, every page leads to the setup form.
+
+    The API and the public status routes answer as they are (the status page then lists
+    nothing); only ``/`` and the dashboard lead to setup.
+    """
     endpoint = request.endpoint
-    if endpoint in _OPEN_BEFORE_SETUP or (endpoint or "").startswith("api."):
+    if endpoint in _OPEN_BEFORE_SETUP or (endpoint or "").startswith(("api.", "status.")):
         return None
     if not accounts.setup_completed():
         return redirect(url_for("auth.setup"))
