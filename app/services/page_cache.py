@@ -29,9 +29,14 @@ TTL_MS = 10_000
 SEEN_TTL_SEC = 86_400
 RETRY_AFTER_FAILURE_SEC = 5.0
 
+LOCAL_BODIES_MAX = 256
+
 log = logging.getLogger(__name__)
 # Per process: when Redis last failed us (monotonic seconds).
 _failed_at: float | None = None
+# Per process: the last body seen under each key, by ETag. A hit on a page of megabytes then
+# moves only its ETag from Redis; the body is fetched again only when it changed.
+_bodies: dict[str, tuple[str, bytes]] = {}
 
 
 @dataclass(frozen=True)
@@ -63,14 +68,13 @@ def fetch(key: str, render: Callable[[], bytes], ttl_ms: int = TTL_MS) -> Docume
     conn = redis_client.conn
     if _redis_usable():
         try:
-            cached = conn.hmget(full_key, "body", "etag", "lm")
+            document = _cached(conn, full_key)
         except redis.RedisError as exc:
             _redis_failed(exc)
         else:
             _failed_at = None
-            if cached[0] is not None:
-                body, etag, modified = cached
-                return Document(body, etag.decode(), datetime.fromtimestamp(int(modified), UTC))
+            if document is not None:
+                return document
     body = render()
     etag = _etag(body)
     # Whole seconds: HTTP dates have no fractions, and If-Modified-Since compares them.
@@ -81,6 +85,24 @@ def fetch(key: str, render: Callable[[], bytes], ttl_ms: int = TTL_MS) -> Docume
         except redis.RedisError as exc:
             _redis_failed(exc)
     return Document(body, etag, datetime.fromtimestamp(modified, UTC))
+
+
+def _cached(conn: redis.Redis, key: str) -> Document | None:
+    etag, modified = conn.hmget(key, "etag", "lm")
+    if etag is None:
+        return None
+    etag = etag.decode()
+    local = _bodies.get(key)
+    if local is not None and local[0] == etag:
+        body = local[1]
+    else:
+        body = conn.hget(key, "body")
+        if body is None:  # expired between the two reads
+            return None
+        if len(_bodies) >= LOCAL_BODIES_MAX:
+            _bodies.clear()
+        _bodies[key] = (etag, body)
+    return Document(body, etag, datetime.fromtimestamp(int(modified), UTC))
 
 
 def _store(conn: redis.Redis, key: str, body: bytes, etag: str, modified: int, ttl_ms: int) -> int:

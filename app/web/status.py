@@ -34,7 +34,7 @@ PAGE_CSP = CONTENT_SECURITY_POLICY.replace(
     "img-src 'self' data:", "img-src 'self' data: https: http:"
 )
 # A badge opened on its own is a document too: it needs nothing but its own markup.
-BADGE_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+BADGE_CSP = "default-src 'none'"
 
 
 @bp.app_template_filter("xml")
@@ -51,11 +51,6 @@ def _atom_date(moment):
 @bp.app_template_filter("uptime")
 def _uptime_filter(value):
     return status_svg.percent(value)
-
-
-@bp.app_template_filter("duration")
-def _duration_filter(seconds):
-    return status_svg.duration(seconds)
 
 
 def _cached(key: str, render: Callable[[], bytes], mimetype: str) -> Response:
@@ -109,6 +104,7 @@ def _item_html(view: ItemView) -> Markup:
             item=view,
             uptime_chart=status_svg.uptime_chart,
             response_chart=status_svg.response_chart,
+            chart_summary=status_svg.chart_summary,
             problem_days=status_svg.problem_days,
             bar_text=status_svg.bar_text,
             days=uptime_bars.DAYS,

@@ -118,39 +118,50 @@ CHART_WIDTH = 240
 CHART_HEIGHT = 48
 
 
+def chart_summary(points: tuple[sp.ChartPoint, ...]) -> str:
+    """The 24-hour chart in words: mean, fastest and slowest hour."""
+    values = [p.mean_ms for p in points if p.mean_ms is not None]
+    if not values:
+        return "no successful checks"
+    mean = round(sum(values) / len(values))
+    return f"mean {mean} ms, fastest hour {min(values)} ms, slowest hour {max(values)} ms"
+
+
 def response_chart(name: str, points: tuple[sp.ChartPoint, ...]) -> Markup:
-    """A line of the 24 hourly means; gaps where an hour had no successful check."""
+    """A line of the 24 hourly means, with gaps where an hour had no successful check; each
+    hour's column tells its figure on hover."""
     values = [p.mean_ms for p in points if p.mean_ms is not None]
     if not values:
         return Markup("")
-    top = max(values) * 1.1 or 1
-    step = CHART_WIDTH / (len(points) - 1) if len(points) > 1 else 0
-    segments, current, dots = [], [], []
+    top = max(values) * 1.15 or 1
+    step = CHART_WIDTH / len(points)
+    segments, current, hours = [], [], []
     for n, point in enumerate(points):
+        x = n * step
         if point.mean_ms is None:
             if current:
                 segments.append(current)
             current = []
-            continue
-        x = round(n * step, 1)
-        y = round(CHART_HEIGHT - point.mean_ms / top * (CHART_HEIGHT - 4) - 2, 1)
-        current.append(f"{x},{y}")
-        text = f"{point.hour:%H:%M} UTC: {point.mean_ms} ms"
-        dots.append(
-            f'<circle cx="{x}" cy="{y}" r="2.5" class="chart-dot"><title>{text}</title></circle>'
+            text = f"{point.hour:%H:%M} UTC: no successful check"
+        else:
+            y = round(CHART_HEIGHT - point.mean_ms / top * (CHART_HEIGHT - 4) - 2, 1)
+            current.append(f"{round(x + step / 2, 1)},{y}")
+            text = f"{point.hour:%H:%M} UTC: {point.mean_ms} ms"
+        hours.append(
+            f'<rect x="{round(x, 1)}" width="{round(step, 1)}" height="{CHART_HEIGHT}" '
+            f'class="chart-hour"><title>{text}</title></rect>'
         )
     if current:
         segments.append(current)
     lines = "".join(
         f'<polyline class="chart-line" points="{" ".join(s)}"></polyline>' for s in segments
     )
-    label = xml_text(
-        f"Response time of {name} over 24 hours: mean {round(sum(values) / len(values))} ms,"
-        f" fastest hour {min(values)} ms, slowest hour {max(values)} ms"
-    )
+    label = xml_text(f"Response time of {name} over 24 hours: {chart_summary(points)}")
     return Markup(
         f'<svg class="chart" viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" preserveAspectRatio="none"'
-        f' role="img" aria-label="{label}">{lines}{"".join(dots)}</svg>'
+        f' role="img" aria-label="{label}">'
+        f'<line x1="0" y1="{CHART_HEIGHT - 0.5}" x2="{CHART_WIDTH}" y2="{CHART_HEIGHT - 0.5}" '
+        f'class="chart-axis"></line>{lines}{"".join(hours)}</svg>'
     )
 
 
