@@ -2,7 +2,8 @@
 
 Requests go through the WSGI app with Flask's test client (no network, no gunicorn), so the
 figures are the app's own cost: database reads, rendering and the Redis cache. Measured in
-the same run, for scale: a trivial route (`GET /api/setup/status`, one settings read).
+the same run, for scale: a trivial route (`GET /api/setup/status`, one settings read). CPU
+time is printed too: on a shared machine wall time also counts waiting for a core.
 
 - cold: every cache is emptied before each request, the process's memo of item HTML too
   (what the first visitor pays after a restart; the finished days' aggregate is redone once
@@ -23,6 +24,7 @@ Run: `.venv/bin/python bench/status_page.py [--monitors 1000] [--requests 40] [-
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -111,23 +113,25 @@ def populate(monitors: int, chart: bool, bad_days: float) -> None:
         status_page.update_settings({"show_response_times": True})
 
 
-def timed(client, path: str, count: int, before=None, headers=None) -> tuple[list[float], int]:
-    times, size = [], 0
+def timed(client, path: str, count: int, before=None, headers=None):
+    """Wall and CPU milliseconds of ``count`` requests, and the size of the last answer."""
+    times, cpu, size = [], [], 0
     for _ in range(count):
         if before:
             before()
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         response = client.get(path, headers=headers or {})
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
         size = len(response.data)
         assert response.status_code in (200, 304), response.status_code
-    return times, size
+    return times, cpu, size
 
 
-def report(name: str, times: list[float], size: int) -> None:
+def report(name: str, times: list[float], cpu: list[float], size: int) -> None:
     print(
-        f"{name:<34} p50 {percentile(times, 50):8.2f} ms   p95 {percentile(times, 95):8.2f} ms"
-        f"   ({len(times)} requests, {size / 1024:,.0f} KiB)"
+        f"{name:<36} p50 {percentile(times, 50):8.2f} ms  p95 {percentile(times, 95):8.2f} ms"
+        f"  (CPU p50 {percentile(cpu, 50):7.2f} ms; {len(times)} requests, {size / 1024:,.0f} KiB)"
     )
 
 
@@ -160,6 +164,7 @@ def main() -> None:
 
             return drop
 
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print(
             f"{args.monitors} public monitors, 90 days of rollups ({args.bad_days:.0%} of days"
             " with failures), 8 incidents"
@@ -186,6 +191,7 @@ def main() -> None:
             *timed(client, "/api/status", args.requests, before=dropping("api:")),
         )
         report("/api/status cached", *timed(client, "/api/status", 200))
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

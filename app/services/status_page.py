@@ -115,8 +115,15 @@ class Item:
     response_ms: int | None
     uptime_30d: float | None = None
     uptime_90d: float | None = None
-    bars: tuple[Bar, ...] = ()
+    # What the 90-day bars are drawn from (see ``bars``).
+    first_day: date | None = None
+    rollups: uptime_bars.Rollups | None = None
+    incident_days: tuple[tuple[int, tuple[str, ...]], ...] = ()
     chart: tuple[ChartPoint, ...] | None = None
+
+    @property
+    def bars(self) -> tuple[Bar, ...]:
+        return uptime_bars.bars(self.first_day, self.rollups, self.incident_days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -651,10 +658,11 @@ def page(now: datetime | None = None) -> Page:
 
     for item in items:
         key = (item.subject_type, item.id)
-        rollups = all_rollups.get(key)
-        item.bars = tuple(uptime_bars.bars(days, rollups, titles.get(key, {})))
-        if rollups is not None:
-            item.uptime_30d, item.uptime_90d = rollups.uptime_30d, rollups.uptime_90d
+        item.first_day = days[0]
+        item.rollups = all_rollups.get(key)
+        item.incident_days = tuple((n, tuple(t)) for n, t in sorted(titles.get(key, {}).items()))
+        if item.rollups is not None:
+            item.uptime_30d, item.uptime_90d = item.rollups.uptime_30d, item.rollups.uptime_90d
 
     if config["show_response_times"]:
         charts = _response_charts(

@@ -14,8 +14,9 @@ Two things keep a page of 1,000 items fast and small:
 
 from __future__ import annotations
 
+import functools
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -40,6 +41,10 @@ UP_PERCENT = 99.9
 DEGRADED_PERCENT = 99.0
 
 Key = tuple[str, int]
+
+# Per process: the last cached aggregate decoded, by its ETag (decoding 1,000 items' worth
+# costs more than the rest of reading them).
+_decoded: tuple[str, dict[Key, Rollups]] | None = None
 
 
 def bar_level(checks: int, failures: int) -> str:
@@ -82,10 +87,11 @@ class Rollups:
     failures_30d: int
     checks: int
     failures: int
-    # Days with a failure or downtime: index → (checks, failures, downtime seconds).
-    details: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    # Days with a failure or downtime, by index: (index, checks, failures, downtime seconds).
+    # Tuples, so that the whole is hashable: the bars are memoised by it.
+    details: tuple[tuple[int, int, int, int], ...] = ()
     # Only when the days with data have gaps: all their indexes.
-    data_days: list[int] | None = None
+    data_days: tuple[int, ...] | None = None
 
     @property
     def uptime_30d(self) -> float | None:
@@ -124,24 +130,24 @@ def read(keys: list[Key], days: list[date]) -> dict[Key, Rollups]:
 
 def _with_day(rollups: Rollups | None, n: int, checks: int, failures: int, downtime: int):
     """``rollups`` plus the newest day ``n`` (today), which falls in both windows."""
-    details = {n: (checks, failures, downtime)} if failures or downtime else {}
+    details = ((n, checks, failures, downtime),) if failures or downtime else ()
     if rollups is None:
         return Rollups(n, n, 1, checks, failures, checks, failures, details)
     data_days = rollups.data_days
     if data_days is not None:
-        data_days = [*data_days, n]
+        data_days = (*data_days, n)
     elif rollups.last != n - 1:
-        data_days = [*range(rollups.first, rollups.last + 1), n]
-    return replace(
-        rollups,
-        last=n,
-        days_with_data=rollups.days_with_data + 1,
-        checks_30d=rollups.checks_30d + checks,
-        failures_30d=rollups.failures_30d + failures,
-        checks=rollups.checks + checks,
-        failures=rollups.failures + failures,
-        details={**rollups.details, **details},
-        data_days=data_days,
+        data_days = (*range(rollups.first, rollups.last + 1), n)
+    return Rollups(
+        rollups.first,
+        n,
+        rollups.days_with_data + 1,
+        rollups.checks_30d + checks,
+        rollups.failures_30d + failures,
+        rollups.checks + checks,
+        rollups.failures + failures,
+        rollups.details + details,
+        data_days,
     )
 
 
@@ -169,8 +175,12 @@ def _past(keys: list[Key], days: list[date]) -> dict[Key, Rollups]:
             separators=(",", ":"),
         ).encode()
 
+    global _decoded
     document = page_cache.fetch(PAST_CACHE_KEY + days[-1].isoformat(), render, PAST_TTL_MS)
-    rollups = {(row[0], row[1]): _decode(row[2:]) for row in json.loads(document.body)}
+    if _decoded is None or _decoded[0] != document.etag:
+        decoded = {(row[0], row[1]): _decode(row[2:]) for row in json.loads(document.body)}
+        _decoded = (document.etag, decoded)
+    rollups = dict(_decoded[1])
     if not rendered:
         # The cached aggregate covers the items public when it was made (those with
         # rollups): read the others now, which costs an index lookup each.
@@ -181,14 +191,13 @@ def _past(keys: list[Key], days: list[date]) -> dict[Key, Rollups]:
 
 
 def _encode(r: Rollups) -> list:
-    details = [[n, *figures] for n, figures in r.details.items()]
     return [r.first, r.last, r.days_with_data, r.checks_30d, r.failures_30d, r.checks,
-            r.failures, details, r.data_days]  # fmt: skip
+            r.failures, r.details, r.data_days]  # fmt: skip
 
 
 def _decode(row: list) -> Rollups:
-    details = {n: (c, f, d) for n, c, f, d in row[7]}
-    return Rollups(*row[:7], details, row[8])
+    data_days = None if row[8] is None else tuple(row[8])
+    return Rollups(*row[:7], tuple(tuple(d) for d in row[7]), data_days)
 
 
 def _aggregate(keys: list[Key], days: list[date], since_30d: date) -> dict[Key, Rollups]:
@@ -228,11 +237,11 @@ def _aggregate(keys: list[Key], days: list[date], since_30d: date) -> dict[Key, 
     )
     rollups = {}
     for row in db.session.execute(query):
-        details = {}
+        details = []
         for entry in (row[9] or "").split(","):
             if entry:
                 day, checks, failures, downtime = entry.split(" ")
-                details[index_of[day[:10]]] = (int(checks), int(failures), int(downtime))
+                details.append((index_of[day[:10]], int(checks), int(failures), int(downtime)))
         rollups[(row[0], row[1])] = Rollups(
             index_of[row[2][:10]],
             index_of[row[3][:10]],
@@ -241,7 +250,7 @@ def _aggregate(keys: list[Key], days: list[date], since_30d: date) -> dict[Key, 
             row[6] or 0,
             row[7] or 0,
             row[8] or 0,
-            details,
+            tuple(sorted(details)),
         )
     # Days with data that have gaps (a paused monitor, a weekly job): list them all.
     gaps = [key for key, r in rollups.items() if r.days_with_data < r.last - r.first + 1]
@@ -253,7 +262,7 @@ def _aggregate(keys: list[Key], days: list[date], since_30d: date) -> dict[Key, 
         for subject_type, subject_id, day in db.session.execute(query):
             data_days[(subject_type, subject_id)].append(index_of[day[:10]])
         for key, indexes in data_days.items():
-            rollups[key] = replace(rollups[key], data_days=sorted(indexes))
+            rollups[key] = replace(rollups[key], data_days=tuple(sorted(indexes)))
     return rollups
 
 
@@ -281,11 +290,21 @@ def _spans(rollups: Rollups | None, count: int) -> list[tuple[int, int, bool]]:
     return spans
 
 
-def bars(days: list[date], rollups: Rollups | None, titles: dict[int, list[str]]) -> list[Bar]:
-    """An item's chart: runs of clean days and of days without data; every day with a
-    failure, downtime or incident (``titles`` by day index) on its own."""
-    details = rollups.details if rollups else {}
-    single = sorted(set(details) | set(titles))
+@functools.lru_cache(maxsize=4096)
+def bars(
+    first_day: date, rollups: Rollups | None, titles: tuple[tuple[int, tuple[str, ...]], ...]
+) -> tuple[Bar, ...]:
+    """An item's chart over the window starting at ``first_day``: runs of clean days and of
+    days without data; every day with a failure, downtime or incident on its own.
+
+    ``titles`` are the incidents' titles by day index. A pure function of hashable inputs,
+    memoised: from one render to the next most items' bars are the same.
+    """
+    days = [first_day + timedelta(days=n) for n in range(DAYS)]
+    details = {n: (checks, failures, downtime) for n, checks, failures, downtime in (
+        rollups.details if rollups else ())}  # fmt: skip
+    by_day = dict(titles)
+    single = sorted(set(details) | set(by_day))
     result = []
     for first, last, has_data in _spans(rollups, len(days)):
         level, uptime = (UP, 100.0) if has_data else (NO_DATA, None)
@@ -306,7 +325,7 @@ def bars(days: list[date], rollups: Rollups | None, titles: dict[int, list[str]]
                     days[n],
                     percent(checks, failures) if checks else uptime,
                     downtime,
-                    tuple(titles.get(n, ())),
+                    by_day.get(n, ()),
                     bar_level(checks, failures) if checks else level,
                 )
             )
@@ -315,4 +334,4 @@ def bars(days: list[date], rollups: Rollups | None, titles: dict[int, list[str]]
             result.append(
                 Bar(position, last - position + 1, days[position], days[last], uptime, 0, (), level)
             )
-    return result
+    return tuple(result)

@@ -11,7 +11,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import NamedTuple
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
@@ -90,7 +90,11 @@ class ItemView(NamedTuple):
     status: str
     uptime_30d: float | None
     uptime_90d: float | None
-    bars: tuple
+    # The inputs of the bars rather than the bars: cheaper to compare, and on a hit the bars
+    # need not be computed at all.
+    first_day: date
+    rollups: uptime_bars.Rollups | None
+    incident_days: tuple
     chart: tuple | None
 
 
@@ -102,6 +106,7 @@ def _item_html(view: ItemView) -> Markup:
     return Markup(
         template.render(
             item=view,
+            bars=uptime_bars.bars(view.first_day, view.rollups, view.incident_days),
             uptime_chart=status_svg.uptime_chart,
             response_chart=status_svg.response_chart,
             chart_summary=status_svg.chart_summary,
@@ -121,7 +126,9 @@ def item_html(item: status_page.Item) -> Markup:
             item.status,
             item.uptime_30d,
             item.uptime_90d,
-            item.bars,
+            item.first_day,
+            item.rollups,
+            item.incident_days,
             item.chart,
         )
     )
