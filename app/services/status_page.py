@@ -239,7 +239,10 @@ def public_message(kind: str, message: str, author_id: int | None) -> str | None
 
 _position = fields.whole_number(0, POSITION_MAX)
 _id = fields.whole_number(1)
-_ITEM_KEYS = {"type", "id", "public", "position"}
+# Keys an item may carry; name, slug and group are read-only (``describe`` sends them), so
+# what ``describe`` returned can be sent back as it is.
+_ITEM_KEYS = {"type", "id", "public", "position", "name", "slug", "group"}
+_GROUP_KEYS = {"id", "position", "name"}
 
 
 def _parse_items(value: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
@@ -285,11 +288,11 @@ def _parse_groups(value: Any, errors: dict[str, str]) -> list[dict[str, int]]:
         return []
     clean = []
     for n, entry in enumerate(value, 1):
-        if not isinstance(entry, Mapping) or set(entry) != {"id", "position"}:
-            errors["groups"] = f'Group {n}: send exactly the keys "id" and "position".'
+        if not isinstance(entry, Mapping) or set(entry) - _GROUP_KEYS or "position" not in entry:
+            errors["groups"] = f'Group {n}: send "id" and "position".'
             continue
         try:
-            row = {"id": _id(entry["id"])}
+            row = {"id": _id(entry.get("id"))}
         except ValueError:
             errors["groups"] = f'Group {n}: "id" must be a whole number.'
             continue
@@ -332,14 +335,21 @@ def list_items() -> list[dict[str, Any]]:
     rows = []
     for subject_type, model in ((SUBJECT_MONITOR, Monitor), (SUBJECT_CRON_JOB, CronJob)):
         query = sa.select(
-            model.id, model.name, model.public, model.position, Group.name, Group.position
+            model.id,
+            model.name,
+            model.slug,
+            model.public,
+            model.position,
+            Group.name,
+            Group.position,
         ).outerjoin(Group, model.group_id == Group.id)
-        for id_, name, public, position, group, group_position in db.session.execute(query):
+        for id_, name, slug, public, position, group, group_position in db.session.execute(query):
             rows.append(
                 {
                     "type": subject_type,
                     "id": id_,
                     "name": name,
+                    "slug": slug,
                     "group": group,
                     "public": public,
                     "position": position,

@@ -183,6 +183,7 @@ def test_settings_default_and_update(ctx):
         ({"items": "all"}, "items", "Send a list"),
         ({"items": [{"type": "server", "id": 1}]}, "items", '"type"'),
         ({"groups": [{"id": 1}]}, "groups", '"id" and "position"'),
+        ({"groups": [{"position": 1}]}, "groups", '"id" must be a whole number'),
     ],
 )
 def test_settings_validation(ctx, data, field, message):
@@ -260,6 +261,9 @@ def test_describe_lists_every_item_in_page_order(ctx):
     ]
     assert [g["name"] for g in described["groups"]] == ["B-group", "A-group"]
     assert set(described) == {*status_page.DEFAULTS, "items", "groups"}
+    # What describe() returned can be sent back as it is (read-only keys are ignored).
+    status_page.update_settings(described)
+    assert status_page.describe() == described
 
 
 # ---------------------------------------------------------------------------------------------

@@ -544,6 +544,7 @@ def test_dashboard_settings_page(setup_done, client):
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert f'name="public-monitor-{api.id}" checked' in html
+    assert f"<code>{api.slug}</code>" in html
     assert f'name="public-monitor-{hidden.id}" >' in html or (
         f'name="public-monitor-{hidden.id}" checked' not in html
     )
