@@ -32,8 +32,8 @@ RETRY_AFTER_FAILURE_SEC = 5.0
 LOCAL_BODIES_MAX = 256
 
 log = logging.getLogger(__name__)
-# Per process: when Redis last failed us (monotonic seconds).
-_failed_at: float | None = None
+# Per process and Redis client: when it last failed us (monotonic seconds).
+_failed_at: dict[int, float] = {}
 # Per process: the last body seen under each key, by ETag. A hit on a page of megabytes then
 # moves only its ETag from Redis; the body is fetched again only when it changed.
 _bodies: dict[str, tuple[str, bytes]] = {}
@@ -46,15 +46,15 @@ class Document:
     last_modified: datetime
 
 
-def _redis_usable() -> bool:
-    return _failed_at is None or time.monotonic() - _failed_at > RETRY_AFTER_FAILURE_SEC
+def _redis_usable(conn: redis.Redis) -> bool:
+    failed_at = _failed_at.get(id(conn))
+    return failed_at is None or time.monotonic() - failed_at > RETRY_AFTER_FAILURE_SEC
 
 
-def _redis_failed(exc: redis.RedisError) -> None:
-    global _failed_at
-    if _redis_usable():
+def _redis_failed(conn: redis.Redis, exc: redis.RedisError) -> None:
+    if _redis_usable(conn):
         log.warning("page cache: Redis unavailable, rendering uncached (%s)", exc)
-    _failed_at = time.monotonic()
+    _failed_at[id(conn)] = time.monotonic()
 
 
 def _etag(body: bytes) -> str:
@@ -63,27 +63,26 @@ def _etag(body: bytes) -> str:
 
 def fetch(key: str, render: Callable[[], bytes], ttl_ms: int = TTL_MS) -> Document:
     """The cached document under ``key``, or ``render()``'s result, cached for ``ttl_ms``."""
-    global _failed_at
     full_key = PREFIX + key
     conn = redis_client.conn
-    if _redis_usable():
+    if _redis_usable(conn):
         try:
             document = _cached(conn, full_key)
         except redis.RedisError as exc:
-            _redis_failed(exc)
+            _redis_failed(conn, exc)
         else:
-            _failed_at = None
+            _failed_at.pop(id(conn), None)
             if document is not None:
                 return document
     body = render()
     etag = _etag(body)
     # Whole seconds: HTTP dates have no fractions, and If-Modified-Since compares them.
     modified = int(utcnow().timestamp())
-    if _redis_usable():
+    if _redis_usable(conn):
         try:
             modified = _store(conn, full_key, body, etag, modified, ttl_ms)
         except redis.RedisError as exc:
-            _redis_failed(exc)
+            _redis_failed(conn, exc)
     return Document(body, etag, datetime.fromtimestamp(modified, UTC))
 
 
@@ -126,9 +125,9 @@ def clear(prefix: str) -> None:
 
     Best effort: with Redis down there is nothing cached worth dropping for long.
     """
-    if not _redis_usable():
-        return
     conn = redis_client.conn
+    if not _redis_usable(conn):
+        return
     try:
         keys = [
             key
@@ -138,4 +137,4 @@ def clear(prefix: str) -> None:
         if keys:
             conn.delete(*keys)
     except redis.RedisError as exc:
-        _redis_failed(exc)
+        _redis_failed(conn, exc)

@@ -90,6 +90,7 @@ def remove_admin(user_id: int):
 
 @bp.route("/settings/status-page", methods=["GET", "POST"])
 def status_page_settings():
+    """The page's settings and, in one form, which items it shows and in what order."""
     current = status_page.describe()
     form = StatusPageForm(data=current)
     items, groups = current["items"], current["groups"]
@@ -107,11 +108,8 @@ def status_page_settings():
             status_page.update_settings(
                 {
                     **{name: form[name].data for name in status_page.DEFAULTS},
-                    "items": [
-                        {key: item[key] for key in ("type", "id", "public", "position")}
-                        for item in items
-                    ],
-                    "groups": [{"id": g["id"], "position": g["position"]} for g in groups],
+                    "items": items,
+                    "groups": groups,
                 }
             )
         except ValidationError as exc:
