@@ -116,7 +116,8 @@ def prune(now: datetime, batch_size: int = 5000) -> dict[str, int]:
     return counts
 
 
-def _percent(checks: int, failures: int) -> float | None:
+def percent(checks: int, failures: int) -> float | None:
+    """Uptime as the percent of successful checks, to 3 decimals (None: no checks)."""
     return round((checks - failures) / checks * 100, 3) if checks else None
 
 
@@ -144,7 +145,7 @@ def uptime(subject_type: str, subject_id: int, now: datetime) -> dict[str, float
             model.started_at <= now,
         )
     ).one()
-    figures = {"24h": _percent(checks, checks - successes)}
+    figures = {"24h": percent(checks, checks - successes)}
 
     today = now.astimezone(UTC).date()
     starts = {name: today - timedelta(days=days - 1) for name, days in UPTIME_WINDOWS_DAYS.items()}
@@ -162,7 +163,7 @@ def uptime(subject_type: str, subject_id: int, now: datetime) -> dict[str, float
         )
     ).one()
     for i, name in enumerate(starts):
-        figures[name] = _percent(row[2 * i] or 0, row[2 * i + 1] or 0)
+        figures[name] = percent(row[2 * i] or 0, row[2 * i + 1] or 0)
     return figures
 
 

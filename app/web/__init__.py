@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.web import api, auth, dashboard, errors, health, notifications, ping, security
+from app.web import api, auth, dashboard, errors, health, notifications, ping, security, status
 
 
 def register(app: Flask) -> None:
@@ -16,3 +16,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(notifications.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(ping.bp)
+    app.register_blueprint(status.bp)

@@ -20,7 +20,7 @@ CONTENT_SECURITY_POLICY = (
 
 # Endpoints that work before the first admin exists; so do the API's and the pings'.
 _OPEN_BEFORE_SETUP = {"auth.setup", "static", "health.healthz", None}
-_OPEN_PREFIXES = ("api.", "ping.")
+_OPEN_PREFIXES = ("api.", "ping.", "status.")
 
 
 def init_app(app: Flask) -> None:
@@ -34,7 +34,11 @@ def init_app(app: Flask) -> None:
 
 
 def _redirect_to_setup():
-    """While no admin exists, every page leads to the setup form."""
+    """While no admin exists, every page leads to the setup form.
+
+    The API and the public status routes answer as they are (the status page then lists
+    nothing); only ``/`` and the dashboard lead to setup.
+    """
     endpoint = request.endpoint
     if endpoint in _OPEN_BEFORE_SETUP or (endpoint or "").startswith(_OPEN_PREFIXES):
         return None

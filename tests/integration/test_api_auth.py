@@ -21,7 +21,8 @@ def api_routes(app) -> list[tuple[str, str, str]]:
     """(method, rule, scope) for every route under /api that needs a key."""
     routes = []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/"):
+        # The public status JSON (/api/status…) belongs to the status page, not this API.
+        if not rule.rule.startswith("/api/") or not rule.endpoint.startswith("api."):
             continue
         scope = app.view_functions[rule.endpoint].required_scope
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):

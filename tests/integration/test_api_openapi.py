@@ -26,7 +26,8 @@ def routes_in_app(app) -> dict[tuple[str, str], str | None]:
     """(method, OpenAPI path) → required scope, for every rule under /api."""
     found = {}
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/"):
+        # The public status JSON (/api/status…) belongs to the status page, not this API.
+        if not rule.rule.startswith("/api/") or not rule.endpoint.startswith("api."):
             continue
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         scope = app.view_functions[rule.endpoint].required_scope

@@ -21,7 +21,7 @@ def test_login_and_logout(client, admin):
     assert client.get("/").status_code == 200
     token = csrf_token(client, "/")
     assert client.post("/logout", data={"csrf_token": token}).headers["Location"] == "/login"
-    assert client.get("/").headers["Location"].startswith("/login")
+    assert client.get("/settings/admins").headers["Location"].startswith("/login")
 
 
 def test_unknown_email_and_wrong_password_get_the_same_answer(client, admin):
@@ -161,9 +161,9 @@ def test_password_change_ends_every_other_session(app, admin):
     )
     assert response.status_code == 302
     assert me.get("/").status_code == 200
-    assert other.get("/").status_code == 302
+    assert other.get("/settings/admins").status_code == 302
     remembered.delete_cookie("session")
-    assert remembered.get("/").status_code == 302
+    assert remembered.get("/settings/admins").status_code == 302
     assert login(app.test_client(), password="a brand new passphrase").status_code == 302
 
 
@@ -195,7 +195,7 @@ def test_admins_can_add_and_remove_admins(app, logged_in):
         logged_in, f"/settings/admins/{second_id}/remove", {}, form_path="/settings/admins"
     )
     assert response.status_code == 302
-    assert second.get("/").status_code == 302  # their session ended with the account
+    assert second.get("/settings/admins").status_code == 302  # their session ended
 
 
 def test_duplicate_admin_email_is_an_inline_error(logged_in):
