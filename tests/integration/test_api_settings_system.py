@@ -98,3 +98,31 @@ def test_system_with_redis_down_is_a_report_not_an_error(make_app, api):
     assert body["workers"] == [] and body["scheduler"] is None
     redis_check = down.get("/api/system/redis", key)
     assert redis_check.status_code == 503 and redis_check.json["ok"] is False
+
+
+def test_status_page_settings_round_trip(api, seeded):
+    key = api.key("settings:*")
+    before = api.get("/api/settings/status-page", key)
+    assert before.status_code == 200
+    assert before.json["title"] == "Service status"
+    item = next(i for i in before.json["items"] if i["type"] == "monitor")
+    assert item["public"] is False
+    changed = api.put(
+        "/api/settings/status-page",
+        key,
+        json={
+            "title": "Acme status",
+            "items": [{"type": "monitor", "id": item["id"], "public": True}],
+        },
+    )
+    assert changed.status_code == 200, changed.json
+    assert changed.json["title"] == "Acme status"
+    assert (
+        next(i for i in changed.json["items"] if i["id"] == item["id"] and i["type"] == "monitor")[
+            "public"
+        ]
+        is True
+    )
+    bad = api.put("/api/settings/status-page", key, json={"logo_url": "javascript:alert(1)"})
+    assert bad.status_code == 422 and "logo_url" in bad.json["fields"]
+    assert api.get("/api/settings/status-page", key).json["title"] == "Acme status"

@@ -361,6 +361,44 @@ SCHEMAS: dict[str, Any] = {
         },
         closed=True,
     ),
+    "StatusPageSettings": _object(
+        {
+            "title": _str(),
+            "description": _str(),
+            "logo_url": _str(nullable=True),
+            "footer": _str(),
+            "group_sections": _bool(),
+            "show_response_times": _bool(),
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "type": _str(enum=["monitor", "cron_job"]),
+                        "id": _ID,
+                        "name": _str(),
+                        "slug": _str(),
+                        "group": _str(nullable=True),
+                        "public": _bool(),
+                        "position": _int(),
+                    },
+                },
+            },
+            "groups": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"id": _ID, "name": _str(), "position": _int()},
+                },
+            },
+        },
+        ("title", "items", "groups"),
+    ),
+    "StatusPageChange": {
+        "type": "object",
+        "description": "Any of the settings; items: [{type, id, public?, position?}]; "
+        "groups: [{id, position}].",
+    },
     "HistoryCleared": _object(
         {
             "success": _bool(),
@@ -838,6 +876,22 @@ def _paths() -> dict[str, dict[str, Any]]:
                 scope="settings:write",
                 ok=(200, "The retention now in force.", _ref("Retention")),
                 body="RetentionChange",
+            ),
+        },
+        "/api/settings/status-page": {
+            "get": _op(
+                "The public status page's settings, items and group order",
+                "Settings",
+                scope="settings:read",
+                ok=(200, "The settings.", _ref("StatusPageSettings")),
+            ),
+            "put": _op(
+                "Change the status page's settings, public items and order (partial)",
+                "Settings",
+                scope="settings:write",
+                ok=(200, "The settings now in force.", _ref("StatusPageSettings")),
+                body="StatusPageChange",
+                errors=(422,),
             ),
         },
         "/api/history": {

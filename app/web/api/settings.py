@@ -1,10 +1,11 @@
-"""/api/settings/history and /api/history: how long history is kept, and clearing it."""
+"""/api/settings/history and /api/history: how long history is kept, and clearing it;
+/api/settings/status-page: what the public status page shows."""
 
 from __future__ import annotations
 
 from flask import jsonify
 
-from app.services import history
+from app.services import history, status_page
 from app.web.api import bp
 from app.web.api.auth import require_scope
 from app.web.api.bodies import json_body
@@ -26,3 +27,15 @@ def update_history_settings():
 @require_scope("settings:write")
 def clear_history():
     return jsonify(success=True, deleted=history.clear_all())
+
+
+@bp.get("/settings/status-page")
+@require_scope("settings:read")
+def get_status_page_settings():
+    return jsonify(status_page.describe())
+
+
+@bp.put("/settings/status-page")
+@require_scope("settings:write")
+def update_status_page_settings():
+    return jsonify(status_page.update_settings(json_body()))
