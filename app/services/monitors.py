@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import orm as so
 
 from app.engine import scheduler
 from app.extensions import db
@@ -226,7 +227,11 @@ def list_monitors(
         errors["state"] = f"Choose one of {', '.join(STATES)}."
     if errors:
         raise ValidationError(errors)
-    query = sa.select(Monitor).outerjoin(Group, Monitor.group_id == Group.id)
+    query = (
+        sa.select(Monitor)
+        .outerjoin(Group, Monitor.group_id == Group.id)
+        .options(so.selectinload(Monitor.channels))  # every listed item shows its channels
+    )
     if kind:
         query = query.where(Monitor.kind == kind)
     if state:
