@@ -10,7 +10,8 @@ jobs start with. Fields are flat and depend on the kind:
 
 Secrets are never shown back: ``describe`` (what every surface shows) says whether a webhook
 has a secret and masks the tokens of an Apprise URL. On update a secret or Apprise URL left out
-is kept; a ``secret`` of null removes it.
+is kept, and so is an Apprise URL sent back in its masked form; a ``secret`` of null removes
+it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from app.models.monitor import monitor_channels
 from app.models.types import utcnow
 from app.services import fields, notifications
 from app.services.errors import NotFound, ValidationError
+from app.services.pagination import Page, paginate
 from app.services.validation import email_error
 
 NAME_MAX = 100
@@ -110,12 +112,20 @@ def get(channel_id: int) -> NotificationChannel:
     return channel
 
 
-def list_channels() -> list[NotificationChannel]:
-    """Every channel, by name."""
-    query = sa.select(NotificationChannel).order_by(
+def _by_name() -> sa.Select:
+    return sa.select(NotificationChannel).order_by(
         sa.func.lower(NotificationChannel.name), NotificationChannel.id
     )
-    return list(db.session.execute(query).scalars())
+
+
+def list_channels() -> list[NotificationChannel]:
+    """Every channel, by name."""
+    return list(db.session.execute(_by_name()).scalars())
+
+
+def page_of_channels(page: Any = 1, per_page: Any = 50) -> Page:
+    """One page of the channels, by name (the API's list)."""
+    return paginate(_by_name(), page, per_page)
 
 
 def defaults() -> list[NotificationChannel]:
@@ -193,6 +203,9 @@ def update(channel_id: int, data: Any) -> NotificationChannel:
     """Change the fields given; the kind stays."""
     channel = get(channel_id)
     values = _validate(data, channel.kind, creating=False)
+    current_url = (channel.config or {}).get("url", "")
+    if channel.kind == KIND_APPRISE and values.get("url") == _masked_apprise_url(current_url):
+        del values["url"]  # the masked form we showed, sent back: keep the real URL
     for name in ("name", "enabled", "is_default"):
         if name in values:
             setattr(channel, name, values[name])
@@ -225,7 +238,8 @@ def parse_ids(value: Any) -> list[int]:
         return []
     if not isinstance(value, list | tuple):
         raise ValueError("Give a list of channel ids, such as [1, 3].")
-    whole = fields.whole_number(1, message="Channel ids are whole numbers, such as 3.")
+    # Bounded by the INTEGER key: a larger number names no channel (and no database takes it).
+    whole = fields.whole_number(1, 2**31 - 1, "Channel ids are whole numbers, such as 3.")
     ids = list(dict.fromkeys(whole(item) for item in value))
     if not ids:
         return []

@@ -7,6 +7,7 @@ from typing import Any
 
 import redis
 import sqlalchemy as sa
+from sqlalchemy import orm as so
 
 from app.engine import schedule, scheduler
 from app.extensions import db
@@ -254,7 +255,11 @@ def list_cron_jobs(
     ``enabled`` may be a form string; ``group`` is a group name (any case); ``search``
     matches name or description.
     """
-    query = sa.select(CronJob).outerjoin(Group, CronJob.group_id == Group.id)
+    query = (
+        sa.select(CronJob)
+        .outerjoin(Group, CronJob.group_id == Group.id)
+        .options(so.selectinload(CronJob.channels))  # every listed item shows its channels
+    )
     if enabled is not None and enabled != "":
         try:
             query = query.where(CronJob.enabled == fields.boolean(enabled))

@@ -2,8 +2,10 @@
 people.
 
 The engine's helpers (``open_incident``, ``resolve_open``, ``note_open``) only add to the
-session: the engine records a whole batch in one transaction and commits it once. The other
-functions are operations of their own and commit.
+session: the engine records a whole batch in one transaction and commits it once; its alerts
+are staged with that batch. The other functions are operations of their own: they commit and
+then announce the change to the channels of the incident's monitor or cron job, so every
+surface (dashboard, API, CLI) that resolves, reopens or annotates an incident notifies alike.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from app.models import ApiKey, Incident, IncidentUpdate, User
 from app.models.history import SUBJECT_CRON_JOB, SUBJECT_MONITOR
 from app.models.incident import STATUS_OPEN, STATUS_RESOLVED
 from app.models.types import utcnow
-from app.services import fields
+from app.services import fields, notifications
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.pagination import Page, paginate
 
@@ -179,8 +181,9 @@ def update(
 ) -> Incident:
     """Resolve (``{"status": "resolved"}``) or reopen (``{"status": "open"}``) an incident.
 
-    Each change adds a timeline entry written by ``actor``. Asking for the status the incident
-    already has is a Conflict, so two people resolving at once learn that one was first.
+    Each change adds a timeline entry written by ``actor`` and is announced (a reopening as
+    "opened"). Asking for the status the incident already has is a Conflict, so two people
+    resolving at once learn that one was first.
     """
     values, errors = fields.parse(data, {"status": _status})
     fields.require(data, errors, {"status": 'Send "status": "open" or "resolved".'})
@@ -204,6 +207,7 @@ def update(
         IncidentUpdate(kind=kind, message=message, created_at=now, **_author(actor))
     )
     db.session.commit()
+    notifications.incident_changed(incident.id, "resolved" if kind == "resolved" else "opened", now)
     return incident
 
 
@@ -221,7 +225,8 @@ def add_update(
     actor: User | ApiKey | None = None,
     now: datetime | None = None,
 ) -> IncidentUpdate:
-    """Add a message (``{"message": "…"}``) to an incident's timeline, open or resolved."""
+    """Add a message (``{"message": "…"}``) to an incident's timeline, open or resolved, and
+    announce it."""
     values, errors = fields.parse(data, {"message": _message})
     fields.require(data, errors, {"message": "Write the update's text."})
     if errors:
@@ -234,4 +239,5 @@ def add_update(
     incident.updates.append(update_row)
     incident.updated_at = now
     db.session.commit()
+    notifications.incident_changed(incident.id, "updated", now)
     return update_row

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import orm as so
 
 from app.engine import schedule, scheduler, state
 from app.extensions import db
@@ -404,7 +405,11 @@ def list_monitors(
         errors["state"] = f"Choose one of {', '.join(STATES)}."
     if errors:
         raise ValidationError(errors)
-    query = sa.select(Monitor).outerjoin(Group, Monitor.group_id == Group.id)
+    query = (
+        sa.select(Monitor)
+        .outerjoin(Group, Monitor.group_id == Group.id)
+        .options(so.selectinload(Monitor.channels))  # every listed item shows its channels
+    )
     if kind:
         query = query.where(Monitor.kind == kind)
     if state:

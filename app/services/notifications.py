@@ -112,7 +112,8 @@ _CRON_PREFERENCES = {
 }
 
 _status = fields.choice(STATUSES)
-_channel_id = fields.whole_number(1)
+_channel_id = fields.whole_number(1, 2**31 - 1)  # INTEGER keys: a larger id names no channel
+_event = fields.text(40)
 
 
 class DeliveryFailed(Exception):
@@ -680,15 +681,22 @@ def requeue_lost(now: datetime | None = None) -> int:
 
 
 def list_log(
-    status: str | None = None, channel_id: Any = None, page: Any = 1, per_page: Any = 50
+    status: str | None = None,
+    channel_id: Any = None,
+    event: str | None = None,
+    page: Any = 1,
+    per_page: Any = 50,
 ) -> Page:
-    """One page of the delivery log, newest first, optionally of one status or channel."""
+    """One page of the delivery log, newest first, optionally of one status, channel or event
+    (such as ``monitor.down``)."""
     given = {
         name: value
-        for name, value in (("status", status), ("channel_id", channel_id))
+        for name, value in (("status", status), ("channel_id", channel_id), ("event", event))
         if value not in (None, "")
     }
-    values, errors = fields.parse(given, {"status": _status, "channel_id": _channel_id})
+    values, errors = fields.parse(
+        given, {"status": _status, "channel_id": _channel_id, "event": _event}
+    )
     if errors:
         raise ValidationError(errors)
     query = sa.select(NotificationLog)
@@ -696,31 +704,7 @@ def list_log(
         query = query.where(NotificationLog.status == values["status"])
     if "channel_id" in values:
         query = query.where(NotificationLog.channel_id == values["channel_id"])
+    if "event" in values:
+        query = query.where(NotificationLog.event == values["event"])
     query = query.order_by(NotificationLog.created_at.desc(), NotificationLog.id.desc())
     return paginate(query, page, per_page)
-
-
-def describe(entry: NotificationLog) -> dict[str, Any]:
-    """A log row with its attempts, as the API shows it."""
-    return {
-        "id": entry.id,
-        "event": entry.event,
-        "summary": entry.payload.get("summary"),
-        "subject": entry.payload.get("subject"),
-        "channel": {"id": entry.channel_id, "name": entry.channel_name, "kind": entry.channel_kind},
-        "status": entry.status,
-        "attempts": [
-            {
-                "number": attempt.number,
-                "started_at": _iso(attempt.started_at),
-                "duration_ms": attempt.duration_ms,
-                "ok": attempt.ok,
-                "error": attempt.error,
-            }
-            for attempt in entry.attempt_log
-        ],
-        "last_error": entry.last_error,
-        "next_attempt_at": _iso(entry.next_attempt_at) if entry.status == STATUS_PENDING else None,
-        "created_at": _iso(entry.created_at),
-        "sent_at": _iso(entry.sent_at),
-    }

@@ -9,7 +9,7 @@ import pytest
 
 from app.extensions import db
 from app.models import CheckResult, CronExecution
-from app.services import api_keys, cron_jobs, incidents, monitors
+from app.services import api_keys, channels, cron_jobs, incidents, monitors
 
 
 class Api:
@@ -65,7 +65,12 @@ def root_key(api):
 @pytest.fixture
 def seeded(app):
     """One of everything the API can address: monitor with a check, cron job with an
-    execution, an open incident on each, and a spare API key. Returns their ids."""
+    execution, an open incident on each, a spare API key and a notification channel. Returns
+    their ids.
+
+    The channel sends e-mail and the tests configure no e-mail server, so a test send through
+    it fails at once without touching the network, whoever calls it.
+    """
     now = datetime.now(UTC).replace(microsecond=0)
     with app.app_context():
         monitor = monitors.create({"name": "Shop", "url": "https://shop.example.com/health"})
@@ -106,6 +111,7 @@ def seeded(app):
         )
         db.session.commit()
         spare, _ = api_keys.create({"name": "spare", "scopes": ["monitors:read"]})
+        channel = channels.create({"name": "Ops", "kind": "email", "addresses": "ops@example.com"})
         return {
             "monitor_id": monitor.id,
             "cron_job_id": job.id,
@@ -114,4 +120,5 @@ def seeded(app):
             "incident_id": monitor_incident.id,
             "job_incident_id": job_incident.id,
             "key_id": spare.id,
+            "channel_id": channel.id,
         }

@@ -113,8 +113,19 @@ from app.web.api import (  # noqa: E402
     docs,
     incidents,
     monitors,
+    notifications,
     settings,
     system,
 )
 
-__all__ = ["bp", "api_keys", "cron_jobs", "docs", "incidents", "monitors", "settings", "system"]
+__all__ = [
+    "bp",
+    "api_keys",
+    "cron_jobs",
+    "docs",
+    "incidents",
+    "monitors",
+    "notifications",
+    "settings",
+    "system",
+]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.models.channel import KINDS as CHANNEL_KINDS
 from app.models.history import OUTCOMES
 from app.models.monitor import STATES
-from app.services import api_keys, history
+from app.models.notification import STATUSES as DELIVERY_STATUSES
+from app.services import api_keys, channels, history
 from app.services.pagination import PER_PAGE_MAX
 
 # Path ids as the routes' converters accept them (PostgreSQL INTEGER and BIGINT keys).
@@ -63,6 +65,10 @@ def _array(items: dict[str, Any]) -> dict[str, Any]:
 
 _HEADERS = {"type": "object", "additionalProperties": {"type": "string"}}
 _ID = _int(minimum=1)
+_CHANNEL_IDS = _array(_ID) | {
+    "description": "Ids of the notification channels to alert; on create, without it, the "
+    "channels marked is_default."
+}
 
 # --- schemas -------------------------------------------------------------------------------
 
@@ -88,6 +94,7 @@ _MONITOR_WRITABLE = {
     "recovery_threshold": _int(minimum=1, maximum=100),
     "public": _bool(),
     "paused": _bool(),
+    "channels": _CHANNEL_IDS,
 }
 
 _CRON_WRITABLE = {
@@ -114,6 +121,31 @@ _CRON_WRITABLE = {
     "notify_on_recovery": _bool(),
     "notify_on_disable": _bool(),
     "public": _bool(),
+    "channels": _CHANNEL_IDS,
+}
+
+_CHANNEL_WRITABLE = {
+    "name": _str(minLength=1, maxLength=channels.NAME_MAX),
+    "enabled": _bool(),
+    "is_default": _bool(description="Given to new monitors and cron jobs without channels."),
+    "attach_to_all": _bool(description="Also link it to every existing monitor and cron job."),
+    "addresses": {
+        "description": f"E-mail: up to {channels.ADDRESSES_MAX} addresses, as a list or as "
+        "text separated by commas or new lines.",
+        "oneOf": [_array(_str(format="email")), _str()],
+    },
+    "url": _str(
+        maxLength=channels.APPRISE_URL_MAX,
+        description="Webhook: an http(s) URL. Apprise: any URL Apprise reads, such as "
+        "ntfys://ntfy.sh/my-topic; write-only (answers mask its tokens), kept when left out.",
+    ),
+    "headers": _HEADERS | {"description": "Webhook: custom headers."},
+    "secret": _str(
+        nullable=True,
+        maxLength=channels.SECRET_MAX,
+        description="Webhook: signs each body (X-Upcron-Signature); write-only, kept when left "
+        "out, removed by null.",
+    ),
 }
 
 _TIMING_NAMES = ("dns_us", "connect_us", "tls_us", "first_byte_us", "total_us")
@@ -186,10 +218,11 @@ SCHEMAS: dict[str, Any] = {
             "last_ping_at": _time(nullable=True),
             "last_start_at": _time(nullable=True),
             "last_duration_ms": _int(nullable=True),
+            "channels": _array(_ID),
             "created_at": _time(),
             "updated_at": _time(),
         },
-        ("id", "type", "name", "slug", "paused", "state", "created_at", "updated_at"),
+        ("id", "type", "name", "slug", "paused", "state", "channels", "created_at", "updated_at"),
     ),
     "MonitorCreate": _object(_MONITOR_WRITABLE, ("name", "url"), closed=True),
     "MonitorUpdate": _object(_MONITOR_WRITABLE, closed=True),
@@ -221,6 +254,7 @@ SCHEMAS: dict[str, Any] = {
             "notify_failure_after": _int(),
             "notify_on_recovery": _bool(),
             "notify_on_disable": _bool(),
+            "channels": _array(_ID),
             "consecutive_failures": _int(),
             "last_run_at": _time(nullable=True),
             "last_outcome": _str(nullable=True),
@@ -228,7 +262,17 @@ SCHEMAS: dict[str, Any] = {
             "created_at": _time(),
             "updated_at": _time(),
         },
-        ("id", "name", "url", "method", "cron_expr", "timezone", "enabled", "created_at"),
+        (
+            "id",
+            "name",
+            "url",
+            "method",
+            "cron_expr",
+            "timezone",
+            "enabled",
+            "channels",
+            "created_at",
+        ),
     ),
     "CronJobCreate": _object(_CRON_WRITABLE, ("name", "url", "cron_expr"), closed=True),
     "CronJobUpdate": _object(_CRON_WRITABLE, closed=True),
@@ -498,6 +542,73 @@ SCHEMAS: dict[str, Any] = {
         ("database", "redis", "workers", "queues", "scheduler"),
     ),
     "SetupStatus": _object({"completed": _bool()}, ("completed",)),
+    "NotificationChannel": _object(
+        {
+            "id": _ID,
+            "name": _str(),
+            "kind": _str(enum=list(CHANNEL_KINDS)),
+            "enabled": _bool(),
+            "is_default": _bool(),
+            "addresses": _array(_str()) | {"description": "E-mail channels."},
+            "url": _str(description="Webhook: the URL. Apprise: the URL with its tokens masked."),
+            "headers": _HEADERS | {"description": "Webhook channels."},
+            "secret_set": _bool(description="Webhook channels: whether bodies are signed."),
+            "created_at": _time(),
+        },
+        ("id", "name", "kind", "enabled", "is_default", "created_at"),
+    ),
+    "NotificationChannelCreate": _object(
+        _CHANNEL_WRITABLE | {"kind": _str(enum=list(CHANNEL_KINDS))},
+        ("name", "kind"),
+        closed=True,
+    ),
+    "NotificationChannelUpdate": _object(_CHANNEL_WRITABLE, closed=True),
+    "ChannelTestResult": _object(
+        {
+            "ok": _bool(),
+            "error": _str(nullable=True),
+            "duration_ms": _int(minimum=0),
+            "log_id": _ID,
+        },
+        ("ok", "error", "duration_ms", "log_id"),
+    ),
+    "Notification": _object(
+        {
+            "id": _ID,
+            "event": _str(description="monitor.down, cron_job.failed, incident.resolved, test…"),
+            "summary": _str(nullable=True),
+            "subject": {
+                "type": ["object", "null"],
+                "properties": {
+                    "type": _str(enum=["monitor", "cron_job", "channel"]),
+                    "id": _int(nullable=True),
+                    "name": _str(),
+                },
+            },
+            "channel": _object(
+                {"id": _int(nullable=True), "name": _str(), "kind": _str()},
+                ("id", "name", "kind"),
+            ),
+            "status": _str(enum=list(DELIVERY_STATUSES)),
+            "attempts": _array(
+                _object(
+                    {
+                        "number": _int(minimum=1),
+                        "started_at": _time(),
+                        "duration_ms": _int(minimum=0),
+                        "ok": _bool(),
+                        "error": _str(nullable=True),
+                    },
+                    ("number", "started_at", "duration_ms", "ok", "error"),
+                )
+            ),
+            "last_error": _str(nullable=True),
+            "next_attempt_at": _time(nullable=True),
+            "created_at": _time(),
+            "sent_at": _time(nullable=True),
+        },
+        ("id", "event", "channel", "status", "attempts", "created_at", "sent_at"),
+    ),
 }
 
 # --- parameters ----------------------------------------------------------------------------
@@ -527,6 +638,7 @@ _PAGE = [
 _MONITOR_ID = _path("monitor_id", "The monitor's id.")
 _CRON_JOB_ID = _path("cron_job_id", "The cron job's id.")
 _INCIDENT_ID = _path("incident_id", "The incident's id.")
+_CHANNEL_ID = _path("channel_id", "The channel's id.")
 
 _LIST_HEADERS = {
     "X-Total-Count": {"description": "Items in the whole list.", "schema": _int()},
@@ -605,6 +717,7 @@ def _op(
 def _paths() -> dict[str, dict[str, Any]]:
     monitor = _ref("Monitor")
     cron_job = _ref("CronJob")
+    channel = _ref("NotificationChannel")
     return {
         "/api/monitors": {
             "get": _op(
@@ -931,6 +1044,80 @@ def _paths() -> dict[str, dict[str, Any]]:
                 errors=(404,),
             ),
         },
+        "/api/notification-channels": {
+            "get": _op(
+                "List notification channels (never their secrets)",
+                "Notifications",
+                scope="settings:read",
+                ok=(200, "A page of channels, by name.", _array(channel)),
+                params=_PAGE,
+                errors=(422,),
+                listing=True,
+            ),
+            "post": _op(
+                "Create a notification channel",
+                "Notifications",
+                scope="settings:write",
+                ok=(201, "The new channel.", channel),
+                body="NotificationChannelCreate",
+                description="The fields after name and kind depend on the kind: addresses "
+                "(email); url, headers, secret (webhook); url (apprise).",
+            ),
+        },
+        "/api/notification-channels/{channel_id}": {
+            "parameters": [_CHANNEL_ID],
+            "get": _op(
+                "Get a notification channel",
+                "Notifications",
+                scope="settings:read",
+                ok=(200, "The channel.", channel),
+                errors=(404,),
+            ),
+            "put": _op(
+                "Update a notification channel (partial)",
+                "Notifications",
+                scope="settings:write",
+                ok=(200, "The channel after the change.", channel),
+                body="NotificationChannelUpdate",
+                errors=(404,),
+                description="Send only the fields to change; a channel's kind cannot change.",
+            ),
+            "delete": _op(
+                "Delete a notification channel",
+                "Notifications",
+                scope="settings:write",
+                ok=(200, "Deleted; its log rows stay.", _ref("Success")),
+                errors=(404,),
+            ),
+        },
+        "/api/notification-channels/{channel_id}/test": {
+            "parameters": [_CHANNEL_ID],
+            "post": _op(
+                "Send a test message through a channel now",
+                "Notifications",
+                scope="settings:write",
+                ok=(200, "The outcome, also in the delivery log.", _ref("ChannelTestResult")),
+                errors=(404,),
+                description="Disabled channels can be tested too. A failed send answers 200 "
+                'with "ok": false and the error.',
+            ),
+        },
+        "/api/notifications/log": {
+            "get": _op(
+                "The delivery log, newest first",
+                "Notifications",
+                scope="settings:read",
+                ok=(200, "A page of deliveries with their attempts.", _array(_ref("Notification"))),
+                params=[
+                    _query("status", _str(enum=list(DELIVERY_STATUSES))),
+                    _query("channel_id", _int(minimum=1, maximum=ID_MAX)),
+                    _query("event", _str(maxLength=40), "Such as monitor.down."),
+                    *_PAGE,
+                ],
+                errors=(422,),
+                listing=True,
+            ),
+        },
         "/api/system": {
             "get": _op(
                 "Workers, queues, the scheduler, Redis and the database",
@@ -1009,6 +1196,7 @@ def document(server_url: str = "/") -> dict[str, Any]:
                 "Monitors",
                 "Cron jobs",
                 "Incidents",
+                "Notifications",
                 "Settings",
                 "API keys",
                 "System",

@@ -1,8 +1,9 @@
 """Rows to JSON for the native API, in one place: what each object looks like on the wire.
 
 Times are ISO 8601 in UTC with a ``Z``. Passwords for target authentication are write-only
-(``auth_password_set`` tells whether one is stored). A heartbeat's code and ping URL are a
-write credential and appear only for callers holding ``monitors:write``.
+(``auth_password_set`` tells whether one is stored), and so are a channel's secrets (its
+webhook secret: ``secret_set``; the tokens of its Apprise URL: masked). A heartbeat's code and
+ping URL are a write credential and appear only for callers holding ``monitors:write``.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from app.models import (
     Incident,
     IncidentUpdate,
     Monitor,
+    NotificationChannel,
+    NotificationLog,
     Ping,
 )
 from app.models.monitor import KIND_HEARTBEAT
-from app.services import api_keys, incidents
+from app.models.notification import STATUS_PENDING
+from app.services import api_keys, channels, incidents
 from app.services.pagination import Page
 
 
@@ -109,7 +113,11 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
             "last_response_ms": row.last_response_ms,
             "last_error": row.last_error,
         }
-    data |= {"created_at": iso(row.created_at), "updated_at": iso(row.updated_at)}
+    data |= {
+        "channels": sorted(channel.id for channel in row.channels),
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+    }
     return data
 
 
@@ -141,6 +149,7 @@ def cron_job(row: CronJob) -> dict[str, Any]:
         "notify_failure_after": row.notify_failure_after,
         "notify_on_recovery": row.notify_on_recovery,
         "notify_on_disable": row.notify_on_disable,
+        "channels": sorted(channel.id for channel in row.channels),
         "consecutive_failures": row.consecutive_failures,
         "last_run_at": iso(row.last_run_at),
         "last_outcome": row.last_outcome,
@@ -255,6 +264,37 @@ def api_key(row: ApiKey, now: datetime) -> dict[str, Any]:
         "last_used_at": iso(row.last_used_at),
         "use_count": row.use_count or 0,
         "created_at": iso(row.created_at),
+    }
+
+
+def channel(row: NotificationChannel) -> dict[str, Any]:
+    """What the dashboard shows of a channel (``channels.describe``: secrets masked)."""
+    return channels.describe(row) | {"created_at": iso(row.created_at)}
+
+
+def notification(row: NotificationLog) -> dict[str, Any]:
+    """A delivery log row with its attempts."""
+    return {
+        "id": row.id,
+        "event": row.event,
+        "summary": row.payload.get("summary"),
+        "subject": row.payload.get("subject"),
+        "channel": {"id": row.channel_id, "name": row.channel_name, "kind": row.channel_kind},
+        "status": row.status,
+        "attempts": [
+            {
+                "number": attempt.number,
+                "started_at": iso(attempt.started_at),
+                "duration_ms": attempt.duration_ms,
+                "ok": attempt.ok,
+                "error": attempt.error,
+            }
+            for attempt in row.attempt_log
+        ],
+        "last_error": row.last_error,
+        "next_attempt_at": iso(row.next_attempt_at) if row.status == STATUS_PENDING else None,
+        "created_at": iso(row.created_at),
+        "sent_at": iso(row.sent_at),
     }
 
 
