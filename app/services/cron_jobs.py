@@ -11,10 +11,10 @@ from sqlalchemy import orm as so
 
 from app.engine import schedule, scheduler
 from app.extensions import db
-from app.models import CronJob, DailyRollup, Group
+from app.models import CronJob, Group
 from app.models.history import SUBJECT_CRON_JOB
 from app.models.types import utcnow
-from app.services import channels, fields, groups
+from app.services import channels, fields, groups, rollups
 from app.services.errors import NotFound, Unavailable, ValidationError
 from app.services.pagination import Page, group_order, matching, paginate
 
@@ -179,17 +179,9 @@ def disable(cron_job_id: int, reason: str | None = None) -> CronJob:
 
 
 def delete(cron_job_id: int) -> None:
-    """Delete a job with its executions and incidents (they cascade in SQL).
-
-    Rollups name their subject without a foreign key, so they go explicitly: SQLite reuses
-    the highest deleted id, and a new job must not inherit an old one's figures.
-    """
+    """Delete a job with its executions and incidents (they cascade in SQL)."""
     job = get(cron_job_id)
-    db.session.execute(
-        sa.delete(DailyRollup).where(
-            DailyRollup.subject_type == SUBJECT_CRON_JOB, DailyRollup.subject_id == cron_job_id
-        )
-    )
+    rollups.forget(SUBJECT_CRON_JOB, cron_job_id)
     db.session.delete(job)
     db.session.commit()
     scheduler.refresh("cron_job", cron_job_id)

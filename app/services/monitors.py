@@ -12,7 +12,7 @@ from sqlalchemy import orm as so
 
 from app.engine import schedule, scheduler, state
 from app.extensions import db
-from app.models import DailyRollup, Group, Monitor
+from app.models import Group, Monitor
 from app.models.history import SUBJECT_MONITOR
 from app.models.monitor import (
     KIND_HEARTBEAT,
@@ -25,7 +25,7 @@ from app.models.monitor import (
     STATES,
 )
 from app.models.types import utcnow
-from app.services import channels, fields, groups
+from app.services import channels, fields, groups, rollups
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.pagination import Page, group_order, matching, paginate
 
@@ -370,17 +370,9 @@ def heartbeat_status(monitor_id: int, now: datetime | None = None) -> dict[str, 
 
 
 def delete(monitor_id: int) -> None:
-    """Delete a monitor with its history (results, pings and incidents cascade in SQL).
-
-    Rollups name their subject without a foreign key, so they go explicitly: SQLite reuses
-    the highest deleted id, and a new monitor must not inherit an old one's uptime.
-    """
+    """Delete a monitor with its history (results, pings and incidents cascade in SQL)."""
     monitor = get(monitor_id)
-    db.session.execute(
-        sa.delete(DailyRollup).where(
-            DailyRollup.subject_type == SUBJECT_MONITOR, DailyRollup.subject_id == monitor_id
-        )
-    )
+    rollups.forget(SUBJECT_MONITOR, monitor_id)
     db.session.delete(monitor)
     db.session.commit()
     _refresh(monitor)
