@@ -8,3 +8,17 @@ document.addEventListener("submit", function (event) {
     event.preventDefault();
   }
 });
+
+// Times arrive in UTC (kept on hover); show them in the viewer's own timezone.
+function localTimes(root) {
+  root.querySelectorAll("time[data-local]").forEach(function (node) {
+    var moment = new Date(node.getAttribute("datetime"));
+    if (isNaN(moment)) { return; }
+    node.textContent = node.dataset.local === "time"
+      ? moment.toLocaleTimeString()
+      : moment.toLocaleString();
+    node.removeAttribute("data-local");
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { localTimes(document); });
+document.addEventListener("htmx:afterSettle", function (event) { localTimes(event.target); });

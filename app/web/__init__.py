@@ -4,7 +4,25 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.web import api, auth, dashboard, errors, health, notifications, ping, security, status
+from app.web import (
+    api,
+    api_keys,
+    auth,
+    compat,
+    cron_jobs,
+    dashboard,
+    errors,
+    health,
+    heartbeats,
+    incidents,
+    monitors,
+    notifications,
+    ping,
+    security,
+    settings,
+    status,
+    system,
+)
 
 
 def register(app: Flask) -> None:
@@ -13,7 +31,15 @@ def register(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(monitors.bp)
+    app.register_blueprint(cron_jobs.bp)
+    app.register_blueprint(heartbeats.bp)
+    app.register_blueprint(incidents.bp)
+    app.register_blueprint(api_keys.bp)
+    app.register_blueprint(settings.bp)
+    app.register_blueprint(system.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(ping.bp)
     app.register_blueprint(status.bp)
+    compat.register(app)

@@ -14,7 +14,9 @@ CSRF_MESSAGE = (
 
 
 def wants_json() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")
+    """The native API and the compatibility facades answer in JSON (a facade may reshape it)."""
+    path = request.path
+    return path == "/api" or path.startswith(("/api/", "/compat/"))
 
 
 def wants_text() -> bool:

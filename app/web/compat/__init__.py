@@ -1,0 +1,19 @@
+"""Compatibility facades: other services' API dialects, each under its own prefix.
+
+A facade translates only (auth dialect, parsing, field names, enums, envelopes, errors, limits);
+every rule and state change goes through the same services as the native API.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.extensions import csrf
+from app.web.compat import cron_job_org, cronhub, openuptimes, setcronjob
+
+
+def register(app: Flask) -> None:
+    for facade in (cronhub, cron_job_org, setcronjob, openuptimes):
+        # Keys arrive in headers, query or body, never in the session cookie: nothing to forge.
+        csrf.exempt(facade.bp)
+        app.register_blueprint(facade.bp)
