@@ -1,17 +1,24 @@
 """Heartbeat pings: recording one (the hot path of /ping) and listing a heartbeat's pings.
 
-Recording is built for throughput: one indexed lookup by code, one INSERT and one UPDATE in a
-short transaction, on plain columns rather than an ORM object graph. It waits on nothing but
-SQL: with Redis down the rate limit fails open and the new deadline follows on the scheduler's
-next rebuild, because a lost ping would raise a false alarm.
+Recording is built for throughput. A ping costs one Redis round trip (its code's rate limit)
+and one short SQL transaction: an indexed, locking lookup by code, one INSERT and, when
+something changed, one UPDATE, run on the DBAPI connection as precompiled text. Only a ping
+that moves the heartbeat up or down goes through the ORM session, which opens or resolves
+its incident. A new deadline reaches Redis only when it comes sooner than the one there.
+With Redis down the rate limit fails open and deadlines follow on the scheduler's next
+rebuild, because a lost ping would raise a false alarm.
 """
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import hashlib
 import logging
+import os
 import re
-from datetime import datetime
+import threading
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,8 +26,9 @@ import redis
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import orm as so
+from sqlalchemy.dialects import sqlite
 
-from app.engine import results, scheduler, state
+from app.engine import results, schedule, scheduler, state
 from app.extensions import db, redis_client
 from app.models import Monitor, Ping
 from app.models.history import PING_FAIL, PING_KINDS, PING_SUCCESS
@@ -37,14 +45,6 @@ BODY_MAX_BYTES = 10 * 1024 * 1024  # larger bodies are refused (413) before anyt
 USER_AGENT_MAX = 500
 REMOTE_ADDR_MAX = 64
 RATE_WINDOW_SEC = 60
-# Count one ping in a window key that expires on its own; one round trip.
-_COUNT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then
-  redis.call('EXPIRE', KEYS[1], ARGV[1])
-end
-return count
-"""
 # Codes are lower-case UUIDs; anything else cannot match and costs no lookup.
 _CODE_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -80,7 +80,19 @@ _SELECT = (
     .where(_monitors.c.code == sa.bindparam("code"), _monitors.c.kind == KIND_HEARTBEAT)
     .with_for_update()
 )
-_INSERT = _pings.insert()
+_PING_COLUMNS = (
+    "monitor_id",
+    "created_at",
+    "kind",
+    "exit_status",
+    "method",
+    "remote_addr",
+    "user_agent",
+    "body",
+    "body_size",
+    "duration_ms",
+)
+_INSERT = _pings.insert().values({c: sa.bindparam(c) for c in _PING_COLUMNS})
 _UPDATE = (
     _monitors.update()
     .where(_monitors.c.id == sa.bindparam("monitor_id"))
@@ -111,7 +123,11 @@ def _check_rate(code: str, now: datetime) -> None:
     digest = hashlib.sha256(code.encode()).hexdigest()[:32]
     key = f"upcron:ping:rate:{digest}:{second // RATE_WINDOW_SEC}"
     try:
-        count = redis_client.conn.eval(_COUNT, 1, key, 2 * RATE_WINDOW_SEC)
+        # One round trip, no script: the window key is created with its expiry, then counted.
+        with redis_client.conn.pipeline(transaction=False) as pipe:
+            pipe.set(key, 0, ex=2 * RATE_WINDOW_SEC, nx=True)
+            pipe.incr(key)
+            count = pipe.execute()[1]
     except redis.RedisError as exc:
         log.warning("ping rate limit skipped, Redis unavailable: %s", exc)
         return
@@ -163,49 +179,228 @@ def record_ping(
         "body_size": len(body_bytes) if body_size is None else body_size,
         "duration_ms": None,
     }
-    # Lock the row (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so two
-    # pings to one code, or a ping and a deadline evaluation, never lose each other's update.
-    # Everything that can be done before the lock was done above: it is held only for what
-    # follows, up to the commit.
-    connection = db.session.connection()
-    row = connection.execute(_SELECT, {"code": code}).one_or_none()
-    if row is None:
-        db.session.commit()  # end the (write-locking, on SQLite) transaction at once
+    outcome = _apply(_Direct(), code, kind, exit_status, ping, now)
+    if outcome is _TRANSITION:
+        # The ping moves the heartbeat up or down: the same steps again in the session,
+        # which also opens or resolves its incident in the same transaction.
+        outcome = _apply(_InSession(), code, kind, exit_status, ping, now)
+    if outcome is None:
         raise NotFound("not found")
-    # Read the clock only once the row is ours: pings to one code then take effect in the
-    # order of their times, and the last one's time is the one that stays.
-    now = now or utcnow()
-    # The state rules read and set attributes; a plain namespace carries the values through
-    # them without an ORM object, and one UPDATE writes them back.
-    monitor = SimpleNamespace(**row._mapping)
-    if kind in (PING_SUCCESS, PING_FAIL):
-        ping["duration_ms"] = state.run_duration_ms(monitor, now)
-    events = state.apply_ping(monitor, kind, exit_status, now)
-    connection.execute(_INSERT, {**ping, "monitor_id": monitor.id, "created_at": now})
-    changes = {
-        name: getattr(monitor, name)
-        for name in _CHANGEABLE
-        if getattr(monitor, name) != row._mapping[name]
-    }
-    if changes:
-        connection.execute(
-            _UPDATE,
-            {"monitor_id": monitor.id, **{f"new_{n}": getattr(monitor, n) for n in _CHANGEABLE}},
-        )
-    if events:
-        results.monitor_incidents(monitor, events, now)
-    db.session.commit()
+    monitor, before, changes, events = outcome
     if changes:
         # A Monitor this session loaded earlier would still show the state before this ping;
         # bring it up to date in place (expiring it would open a transaction on next use).
-        loaded = db.session.identity_map.get(so.util.identity_key(Monitor, monitor.id))
+        loaded = _session() and _session().identity_map.get(
+            so.util.identity_key(Monitor, monitor.id)
+        )
         if loaded is not None:
             for name, value in changes.items():
                 so.attributes.set_committed_value(loaded, name, value)
-        scheduler.refresh("heartbeat", monitor.id, row=monitor)
+        if _sooner(_deadline(monitor), _deadline(SimpleNamespace(**before))):
+            scheduler.refresh("heartbeat", monitor.id, row=monitor)
     if events:
         notifications.dispatch([("monitor", monitor.id, event) for event in events], now)
     return monitor.id
+
+
+_TRANSITION = object()
+
+
+def _session() -> so.Session | None:
+    """The request's session if something in it has used one; creating one just to find it
+    empty would cost a ping more than its SQL."""
+    return db.session() if db.session.registry.has() else None
+
+
+def _apply(runner, code: str, kind: str, exit_status, ping: dict, now: datetime | None):
+    """Lock the heartbeat's row, apply the ping to it, store the ping and the new state.
+
+    Returns None for an unknown code, ``_TRANSITION`` when ``runner`` cannot record state
+    transitions (the direct runner), else (monitor values, row before, changed columns,
+    events).
+    """
+    # Lock the row (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so two
+    # pings to one code, or a ping and a deadline evaluation, never lose each other's update.
+    # Everything that can be done before the lock was done by the caller: it is held only for
+    # what follows, up to the commit.
+    with runner:
+        row = runner.select(code)
+        if row is None:
+            return None
+        # Read the clock only once the row is ours: pings to one code then take effect in the
+        # order of their times, and the last one's time is the one that stays.
+        now = now or utcnow()
+        # The state rules read and set attributes; a plain namespace carries the values
+        # through them without an ORM object, and one UPDATE writes them back.
+        monitor = SimpleNamespace(**row)
+        if kind in (PING_SUCCESS, PING_FAIL):
+            ping["duration_ms"] = state.run_duration_ms(monitor, now)
+        events = state.apply_ping(monitor, kind, exit_status, now)
+        if events and not runner.records_transitions:
+            return _TRANSITION
+        runner.insert({**ping, "monitor_id": monitor.id, "created_at": now})
+        changes = {n: getattr(monitor, n) for n in _CHANGEABLE if getattr(monitor, n) != row[n]}
+        if changes:
+            new = {f"new_{n}": getattr(monitor, n) for n in _CHANGEABLE}
+            runner.update({"monitor_id": monitor.id, "updated_at": now, **new})
+        if events:
+            results.monitor_incidents(monitor, events, now)
+        runner.commit()
+    return monitor, row, changes, events
+
+
+def _deadline(values) -> datetime | None:
+    try:
+        return state.heartbeat_deadline(values)
+    except schedule.ScheduleError:
+        return None
+
+
+def _sooner(new: datetime | None, old: datetime | None) -> bool:
+    """Whether a ping's new deadline must reach Redis now: only when it comes sooner.
+
+    The due set may hold a deadline earlier than the true one, never a later one: an early
+    deadline fires, its evaluation finds the heartbeat on time and puts back the next one
+    (app.engine.jobs). A success ping only moves the deadline later, so the common ping
+    writes nothing to Redis; a start ping with a run-time bound, or the first ping of a new
+    heartbeat, brings one sooner and is written at once.
+    """
+    return new is not None and (old is None or new < old)
+
+
+class _InSession:
+    """Runs the ping's statements in the ORM session: what a state transition needs, since
+    opening or resolving its incident goes through the session."""
+
+    records_transitions = True
+
+    def __enter__(self):
+        self.connection = db.session.connection()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if exc_info[0] is not None or db.session().in_transaction():
+            db.session.rollback()  # ends the (write-locking, on SQLite) transaction at once
+
+    def select(self, code: str) -> dict | None:
+        row = self.connection.execute(_SELECT, {"code": code}).one_or_none()
+        return None if row is None else dict(row._mapping)
+
+    def insert(self, values: dict) -> None:
+        self.connection.execute(_INSERT, values)
+
+    def update(self, values: dict) -> None:
+        self.connection.execute(_UPDATE, values)
+
+    def commit(self) -> None:
+        db.session.commit()
+
+
+class _Direct:
+    """Runs the ping's statements on a pooled DBAPI connection, without the session.
+
+    Most pings change nothing but times; for them the ORM's unit of work, result processing
+    and events cost several times the SQL itself. The statements are the ones above, compiled
+    once per database; the few values that need it are converted here: SQLite stores naive
+    UTC datetimes as text, the way SQLAlchemy writes them.
+    """
+
+    records_transitions = False
+    _DATETIMES = ("state_changed_at", "last_ping_at", "last_start_at", "created_at")
+
+    def __enter__(self):
+        # The caller's own transaction, if any, ends first: on SQLite it holds the write lock
+        # this connection is about to ask for.
+        if _session() is not None and _session().in_transaction():
+            _session().commit()
+        self.raw = db.engine.raw_connection()
+        self.sqlite = db.engine.dialect.name == "sqlite"
+        self.sql = _compiled(db.engine.dialect.name)
+        self.cursor = self.raw.cursor()
+        self.queue = _writers_queue() if self.sqlite else None
+        if self.queue is not None:
+            fcntl.flock(self.queue, fcntl.LOCK_EX)
+        if self.sqlite:
+            self.cursor.execute("BEGIN IMMEDIATE")
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            if self.raw.driver_connection.in_transaction if self.sqlite else True:
+                self.raw.rollback()
+        finally:
+            if self.queue is not None:
+                fcntl.flock(self.queue, fcntl.LOCK_UN)
+            self.raw.close()  # back to the pool
+
+    def _to_db(self, values: dict) -> dict:
+        if not self.sqlite:
+            return values
+        return {
+            name: value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            if isinstance(value, datetime)
+            else value
+            for name, value in values.items()
+        }
+
+    def _execute(self, name: str, values: dict) -> None:
+        sql, fixed = self.sql[name]
+        self.cursor.execute(sql, {**fixed, **values})
+
+    def select(self, code: str) -> dict | None:
+        self._execute("select", {"code": code})
+        found = self.cursor.fetchone()
+        if found is None:
+            return None
+        row = dict(zip(_COLUMNS, found, strict=True))
+        for name in self._DATETIMES[:-1]:
+            value = row[name]
+            if isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            if value is not None:
+                row[name] = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        for name in ("paused", "manual_resume"):
+            row[name] = bool(row[name])
+        return row
+
+    def insert(self, values: dict) -> None:
+        self._execute("insert", self._to_db(values))
+
+    def update(self, values: dict) -> None:
+        self._execute("update", self._to_db(values))
+
+    def commit(self) -> None:
+        self.raw.commit()
+
+
+_threads = threading.local()
+
+
+def _writers_queue() -> int | None:
+    """This thread's descriptor of the file that queues SQLite ping writers, in every process.
+
+    SQLite makes a writer that finds the database locked sleep and retry, for up to 100 ms at
+    a time; under a stream of pings, writers in two web processes then spend more time asleep
+    than writing. Pings wait for each other on an exclusive flock instead, which wakes the
+    next writer the moment the last one lets go, and only then ask SQLite for the lock.
+    """
+    database = db.engine.url.database
+    if not database or database == ":memory:":
+        return None
+    files = _threads.__dict__.setdefault("files", {})
+    if database not in files:
+        files[database] = os.open(f"{database}-pings.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    return files[database]
+
+
+@functools.cache
+def _compiled(dialect_name: str) -> dict[str, tuple[str, dict]]:
+    """The ping's statements as SQL text with named parameters for the DBAPI of ``db``, each
+    with the values of its fixed parameters (the heartbeat kind)."""
+    dialect = sqlite.dialect(paramstyle="named") if dialect_name == "sqlite" else db.engine.dialect
+    statements = {"select": _SELECT, "insert": _INSERT, "update": _UPDATE}
+    compiled = {name: stmt.compile(dialect=dialect) for name, stmt in statements.items()}
+    return {name: (str(c), dict(c.params)) for name, c in compiled.items()}
 
 
 def list_pings(monitor_id: int, page: Any = 1, per_page: Any = 50) -> Page:

@@ -108,9 +108,14 @@ def test_a_ping_in_time_keeps_it_up_and_moves_the_deadline(scheduler, t0):
     monitor = make(period_sec=600)
     ping(monitor, t0)
     ping(monitor, t0 + 9 * MINUTE)
-    assert due(monitor.id) == t0 + 19 * MINUTE
+    # A later deadline is not written by the ping: the earlier one fires, finds the
+    # heartbeat on time and puts back the next.
+    assert due(monitor.id) == t0 + 10 * MINUTE
     run_due(scheduler, t0 + 10 * MINUTE)
     assert fresh(monitor.id).state == "up"
+    assert due(monitor.id) == t0 + 19 * MINUTE
+    run_due(scheduler, t0 + 19 * MINUTE)
+    assert fresh(monitor.id).state == "late"
 
 
 def test_a_ping_arriving_while_its_deadline_is_queued_wins(scheduler, t0):
@@ -174,10 +179,11 @@ def test_a_run_that_finishes_in_time_clears_its_bound(scheduler, t0):
     monitor = make(period_sec=3600, max_run_sec=600)
     ping(monitor, t0)
     ping(monitor, t0 + MINUTE, "start")
+    assert due(monitor.id) == t0 + 11 * MINUTE  # the run's bound comes sooner: written at once
     ping(monitor, t0 + 2 * MINUTE)
-    assert due(monitor.id) == t0 + 62 * MINUTE
     run_due(scheduler, t0 + 11 * MINUTE)
     assert fresh(monitor.id).state == "up"
+    assert due(monitor.id) == t0 + 62 * MINUTE
 
 
 def test_a_run_shorter_than_the_minimum_goes_down(scheduler, t0):
