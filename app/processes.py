@@ -21,7 +21,9 @@ STOP_TIMEOUT_SEC = 10
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent():  # runs in the child between fork and exec
+def die_with_parent():
+    """`preexec_fn` of a child process (between fork and exec): it ends when its parent does,
+    even one killed outright, rather than run on orphaned."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
@@ -50,7 +52,7 @@ class Supervisor:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
             text=True,
             bufsize=1,
         )

@@ -31,7 +31,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.processes import embedded_redis_argv  # noqa: E402
+from app.processes import die_with_parent, embedded_redis_argv  # noqa: E402
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("UPCRON_TEST_DATABASE_URL") else [])
 
@@ -47,6 +47,7 @@ def redis_url():
         embedded_redis_argv(socket_path, str(_SESSION_DIR)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,
     )
     conn = redis.Redis(unix_socket_path=socket_path)
     for _ in range(200):

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from app.processes import die_with_parent
+
 PROJECT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -100,6 +102,7 @@ def live_server(make_app, database_url, redis_url, tmp_path):
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
 from app.cli import cli
+from app.processes import die_with_parent
 from app.services import accounts
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -94,6 +95,7 @@ def test_up_serves_setup_and_ctrl_c_stops_everything(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=die_with_parent,
     )
     # Read the output all along, as a terminal would: a full pipe would stall every child.
     output, running = [], threading.Event()

@@ -24,6 +24,7 @@ from app.engine import scheduler as sched
 from app.engine.scheduler import Scheduler, from_ms
 from app.extensions import db, redis_client
 from app.models import CheckResult, CronExecution, CronJob, DailyRollup, Incident, Monitor
+from app.processes import die_with_parent
 from app.services import cron_jobs, monitors
 from tests.targets import SilentListener, TargetServer
 
@@ -233,6 +234,7 @@ def _worker_process(database_url: str, redis_url: str) -> subprocess.Popen:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,
     )
 
 
@@ -282,6 +284,7 @@ def test_scheduling_resumes_after_redis_is_killed_and_restarted(make_app, target
             embedded_redis_argv(socket_path, str(tmp_path)),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
         )
         conn = redis.Redis(unix_socket_path=socket_path)
         for _ in range(200):
