@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import CronJob, Group
 from app.models.history import SUBJECT_CRON_JOB
 from app.models.types import utcnow
-from app.services import channels, fields, groups, rollups
+from app.services import channels, fields, groups, incidents, rollups
 from app.services.errors import NotFound, Unavailable, ValidationError
 from app.services.pagination import Page, group_order, matching, paginate
 
@@ -167,11 +167,17 @@ def enable(cron_job_id: int) -> CronJob:
     return job
 
 
+DISABLED_RESOLUTION = "Resolved: the job was disabled."
+
+
 def disable(cron_job_id: int, reason: str | None = None) -> CronJob:
     """Stop a job's schedule; ``reason`` is shown next to it."""
     if reason is not None and not isinstance(reason, str):
         raise ValidationError({"reason": "Must be text."})
     job = get(cron_job_id)
+    if job.enabled:
+        # A disabled job is not watched: its open incident ends here (see monitors.pause).
+        incidents.resolve_open(message=DISABLED_RESOLUTION, now=utcnow(), cron_job_id=job.id)
     _set_enabled(job, False, (reason or "").strip() or None)
     db.session.commit()
     scheduler.refresh("cron_job", job.id)

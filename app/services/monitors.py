@@ -25,7 +25,7 @@ from app.models.monitor import (
     STATES,
 )
 from app.models.types import utcnow
-from app.services import channels, fields, groups, rollups
+from app.services import channels, fields, groups, incidents, rollups
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.pagination import Page, group_order, matching, paginate
 
@@ -246,11 +246,19 @@ def _heartbeat_rules(
         errors["min_run_sec"] = "Must be shorter than the longest running time."
 
 
+PAUSED_RESOLUTION = "Resolved: monitoring was paused."
+
+
 def _set_paused(monitor: Monitor, paused: bool) -> None:
     """Pause, or resume as if new (see state.resume); pausing twice changes nothing."""
     if monitor.paused == paused:
         return
-    (state.pause if paused else state.resume)(monitor, utcnow())
+    now = utcnow()
+    (state.pause if paused else state.resume)(monitor, now)
+    if paused and monitor.id is not None:
+        # Nobody watches a paused monitor: an incident left open would claim an outage no
+        # one can see end. Resuming a monitor that is still down opens a new one.
+        incidents.resolve_open(message=PAUSED_RESOLUTION, now=now, monitor_id=monitor.id)
 
 
 def _apply(monitor: Monitor, values: dict[str, Any]) -> Monitor:

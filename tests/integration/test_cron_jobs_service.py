@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import CronJob, DailyRollup
 from app.models.history import SUBJECT_CRON_JOB
-from app.services import cron_jobs
+from app.services import cron_jobs, incidents
 from app.services.errors import NotFound, Unavailable, ValidationError
 
 URL = "https://example.com/nightly"
@@ -197,6 +197,19 @@ def test_disable_and_enable(ctx):
     job = cron_jobs.enable(job.id)
     assert (job.enabled, job.disabled_reason, job.consecutive_failures) == (True, None, 0)
     assert errors_of(cron_jobs.disable, job.id, reason=5) == {"reason": "Must be text."}
+
+
+def test_disabling_a_job_resolves_its_open_incident(ctx):
+    job = make()
+    incident = incidents.open_incident(
+        title="Backup is failing", cause="HTTP 500", now=datetime.now(UTC), cron_job_id=job.id
+    )
+    db.session.commit()
+
+    cron_jobs.disable(job.id)
+    incident = incidents.get(incident.id)
+    assert incident.status == "resolved"
+    assert incident.updates[-1].message == cron_jobs.DISABLED_RESOLUTION
 
 
 def test_update_can_enable_and_disable(ctx):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import DailyRollup, Group, Monitor
 from app.models.history import SUBJECT_MONITOR
-from app.services import fields, groups, monitors
+from app.services import fields, groups, incidents, monitors
 from app.services.errors import Conflict, NotFound, ValidationError
 
 URL = "https://example.com/health"
@@ -251,6 +251,21 @@ def test_pause_and_resume(ctx):
     monitor = monitors.resume(monitor.id)
     assert (monitor.paused, monitor.state) == (False, "pending")
     assert (monitor.consecutive_failures, monitor.consecutive_successes) == (0, 0)
+
+
+def test_pausing_a_down_monitor_resolves_its_open_incident(ctx):
+    monitor = make()
+    monitor.state = "down"
+    incident = incidents.open_incident(
+        title="API is down", cause="HTTP 500", now=datetime.now(UTC), monitor_id=monitor.id
+    )
+    db.session.commit()
+
+    monitors.pause(monitor.id)
+    incident = incidents.get(incident.id)
+    assert incident.status == "resolved"
+    assert [u.kind for u in incident.updates] == ["started", "resolved"]
+    assert incident.updates[-1].message == monitors.PAUSED_RESOLUTION
 
 
 def test_resume_leaves_a_running_monitor_alone(ctx):
