@@ -105,7 +105,7 @@ def record(
                 # The scheduler saw the deadline pass; a worker whose clock is behind must
                 # still judge at or after it, or the same deadline would be set again and
                 # never fire.
-                events += _record_deadline(monitor, max(now, deadline))
+                events += _record_deadline(monitor, max(now, deadline), rollups)
     rollups.write()
     # Saved with the transitions they announce: a worker that dies after this commit
     # leaves them in SQL for the upkeep to send, instead of losing them.
@@ -115,9 +115,12 @@ def record(
     return events
 
 
-def _record_deadline(monitor: Monitor, now: datetime) -> list:
+def _record_deadline(monitor: Monitor, now: datetime, rollups: _Rollups) -> list:
     events = state.apply_deadline(monitor, now)
     monitor_incidents(monitor, events, now)
+    if state.EVENT_DOWN in events:
+        # A missed deadline is the heartbeat's failed check; its pings are the others.
+        rollups.add_signal(SUBJECT_MONITOR, monitor.id, now, ok=False)
     return [("monitor", monitor.id, e) for e in events]
 
 
@@ -236,23 +239,21 @@ class _Rollups:
     def __init__(self):
         self.rows: dict[tuple, dict] = {}
 
+    def _row(self, subject_type: str, subject_id: int, at: datetime) -> dict:
+        key = (subject_type, subject_id, at.date())
+        if key not in self.rows:
+            self.rows[key] = rollup_row(subject_type, subject_id, at, checks=0, failures=0)
+        return self.rows[key]
+
+    def add_signal(self, subject_type: str, subject_id: int, at: datetime, ok: bool) -> None:
+        """One result without a request: a heartbeat's deadline missed."""
+        row = self._row(subject_type, subject_id, at)
+        row["checks"] += 1
+        row["failures"] += 0 if ok else 1
+
     def add(self, subject_type: str, subject_id: int, outcome: Outcome, downtime: int) -> None:
-        key = (subject_type, subject_id, outcome.started_at.date())
         latency = _latency_ms(outcome)
-        row = self.rows.setdefault(
-            key,
-            {
-                "subject_type": subject_type,
-                "subject_id": subject_id,
-                "day": key[2],
-                "checks": 0,
-                "failures": 0,
-                "latency_sum_ms": 0,
-                "latency_min_ms": None,
-                "latency_max_ms": None,
-                "downtime_sec": 0,
-            },
-        )
+        row = self._row(subject_type, subject_id, outcome.started_at)
         row["checks"] += 1
         row["failures"] += 0 if outcome.outcome == OK else 1
         row["downtime_sec"] += downtime
@@ -264,26 +265,48 @@ class _Rollups:
     def write(self) -> None:
         if not self.rows:
             return
-        table = DailyRollup.__table__
-        statement = _insert(table)
-        new = statement.excluded
-        statement = statement.on_conflict_do_update(
-            index_elements=["subject_type", "subject_id", "day"],
-            set_={
-                "checks": table.c.checks + new.checks,
-                "failures": table.c.failures + new.failures,
-                "latency_sum_ms": table.c.latency_sum_ms + new.latency_sum_ms,
-                "latency_min_ms": sa.case(
-                    (table.c.latency_min_ms.is_(None), new.latency_min_ms),
-                    (new.latency_min_ms < table.c.latency_min_ms, new.latency_min_ms),
-                    else_=table.c.latency_min_ms,
-                ),
-                "latency_max_ms": sa.case(
-                    (table.c.latency_max_ms.is_(None), new.latency_max_ms),
-                    (new.latency_max_ms > table.c.latency_max_ms, new.latency_max_ms),
-                    else_=table.c.latency_max_ms,
-                ),
-                "downtime_sec": table.c.downtime_sec + new.downtime_sec,
-            },
-        )
+        statement = rollup_upsert(db.session.get_bind().dialect.name)
         db.session.execute(statement, list(self.rows.values()))
+
+
+def rollup_row(subject_type: str, subject_id: int, at: datetime, checks: int, failures: int):
+    """What results without a response time add to the rollup of ``at``'s UTC day."""
+    return {
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "day": at.date(),
+        "checks": checks,
+        "failures": failures,
+        "latency_sum_ms": 0,
+        "latency_min_ms": None,
+        "latency_max_ms": None,
+        "downtime_sec": 0,
+    }
+
+
+def rollup_upsert(dialect_name: str):
+    """Add rows of ``rollup_row``'s shape to their days' rollups, without reading them."""
+    table = DailyRollup.__table__
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    columns = tuple(rollup_row("", 0, datetime.min, 0, 0))
+    statement = insert(table).values({c: sa.bindparam(c) for c in columns})
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["subject_type", "subject_id", "day"],
+        set_={
+            "checks": table.c.checks + new.checks,
+            "failures": table.c.failures + new.failures,
+            "latency_sum_ms": table.c.latency_sum_ms + new.latency_sum_ms,
+            "latency_min_ms": sa.case(
+                (table.c.latency_min_ms.is_(None), new.latency_min_ms),
+                (new.latency_min_ms < table.c.latency_min_ms, new.latency_min_ms),
+                else_=table.c.latency_min_ms,
+            ),
+            "latency_max_ms": sa.case(
+                (table.c.latency_max_ms.is_(None), new.latency_max_ms),
+                (new.latency_max_ms > table.c.latency_max_ms, new.latency_max_ms),
+                else_=table.c.latency_max_ms,
+            ),
+            "downtime_sec": table.c.downtime_sec + new.downtime_sec,
+        },
+    )

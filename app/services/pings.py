@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,8 +31,8 @@ from sqlalchemy.dialects import sqlite
 from app.engine import results, schedule, scheduler, state
 from app.extensions import db, redis_client
 from app.models import Monitor, Ping
-from app.models.history import PING_FAIL, PING_KINDS, PING_SUCCESS
-from app.models.monitor import KIND_HEARTBEAT
+from app.models.history import PING_FAIL, PING_KINDS, PING_SUCCESS, SUBJECT_MONITOR
+from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN
 from app.models.types import utcnow
 from app.services import monitors, notifications
 from app.services.errors import NotFound, Throttled, ValidationError
@@ -240,6 +240,11 @@ def _apply(runner, code: str, kind: str, exit_status, ping: dict, now: datetime 
             return _TRANSITION
         runner.insert({**ping, "monitor_id": monitor.id, "created_at": now})
         changes = {n: getattr(monitor, n) for n in _CHANGEABLE if getattr(monitor, n) != row[n]}
+        if kind in (PING_SUCCESS, PING_FAIL) and not (monitor.paused or monitor.manual_resume):
+            # The heartbeat's checks in its uptime: a success, or a failure (a failure ping,
+            # or a run too short) that leaves it down. A missed deadline is the other failure.
+            failed = int(monitor.state == STATE_DOWN)
+            runner.rollup(results.rollup_row(SUBJECT_MONITOR, monitor.id, now, 1, failed))
         if changes:
             new = {f"new_{n}": getattr(monitor, n) for n in _CHANGEABLE}
             runner.update({"monitor_id": monitor.id, "updated_at": now, **new})
@@ -292,6 +297,9 @@ class _InSession:
     def update(self, values: dict) -> None:
         self.connection.execute(_UPDATE, values)
 
+    def rollup(self, values: dict) -> None:
+        self.connection.execute(results.rollup_upsert(self.connection.dialect.name), values)
+
     def commit(self) -> None:
         db.session.commit()
 
@@ -336,12 +344,7 @@ class _Direct:
     def _to_db(self, values: dict) -> dict:
         if not self.sqlite:
             return values
-        return {
-            name: value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-            if isinstance(value, datetime)
-            else value
-            for name, value in values.items()
-        }
+        return {name: _sqlite_value(value) for name, value in values.items()}
 
     def _execute(self, name: str, values: dict) -> None:
         sql, fixed = self.sql[name]
@@ -369,8 +372,20 @@ class _Direct:
     def update(self, values: dict) -> None:
         self._execute("update", self._to_db(values))
 
+    def rollup(self, values: dict) -> None:
+        self._execute("rollup", self._to_db(values))
+
     def commit(self) -> None:
         self.raw.commit()
+
+
+def _sqlite_value(value):
+    """A value as SQLAlchemy stores it in SQLite: naive UTC datetimes and dates as text."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 _threads = threading.local()
@@ -398,7 +413,12 @@ def _compiled(dialect_name: str) -> dict[str, tuple[str, dict]]:
     """The ping's statements as SQL text with named parameters for the DBAPI of ``db``, each
     with the values of its fixed parameters (the heartbeat kind)."""
     dialect = sqlite.dialect(paramstyle="named") if dialect_name == "sqlite" else db.engine.dialect
-    statements = {"select": _SELECT, "insert": _INSERT, "update": _UPDATE}
+    statements = {
+        "select": _SELECT,
+        "insert": _INSERT,
+        "update": _UPDATE,
+        "rollup": results.rollup_upsert(dialect_name),
+    }
     compiled = {name: stmt.compile(dialect=dialect) for name, stmt in statements.items()}
     return {name: (str(c), dict(c.params)) for name, c in compiled.items()}
 

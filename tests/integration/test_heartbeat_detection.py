@@ -15,7 +15,7 @@ from app.engine import jobs, queues, results
 from app.engine import scheduler as sched
 from app.engine.scheduler import Scheduler, from_ms, to_ms
 from app.extensions import db, redis_client
-from app.models import Incident, Monitor
+from app.models import DailyRollup, Incident, Monitor
 from app.services import monitors, pings
 
 SECOND = timedelta(seconds=1)
@@ -273,3 +273,29 @@ def test_cron_heartbeat_across_the_repeated_autumn_hour(app):
         status = monitors.heartbeat_status(monitor.id)
         assert status["expected_at"] == datetime(2026, 10, 26, 1, 30, tzinfo=UTC)
         assert fresh(monitor.id).state == "up"
+
+
+def rollup(monitor_id: int) -> tuple[int, int]:
+    """(checks, failures) over the heartbeat's daily rollups (a test may cross midnight)."""
+    db.session.remove()
+    query = sa.select(
+        sa.func.coalesce(sa.func.sum(DailyRollup.checks), 0),
+        sa.func.coalesce(sa.func.sum(DailyRollup.failures), 0),
+    ).where(DailyRollup.subject_type == "monitor", DailyRollup.subject_id == monitor_id)
+    return tuple(db.session.execute(query).one())
+
+
+def test_pings_and_missed_deadlines_count_in_the_heartbeats_uptime(scheduler, t0):
+    monitor = make(period_sec=600, grace_period=1)
+    ping(monitor, t0, kind="start")
+    ping(monitor, t0 + SECOND)  # a success
+    ping(monitor, t0 + 2 * SECOND, kind="log")  # neither
+    assert rollup(monitor.id) == (1, 0)
+    ping(monitor, t0 + 3 * SECOND, kind="fail")
+    ping(monitor, t0 + 4 * SECOND, exit_status=3)  # still down: a failure again
+    assert rollup(monitor.id) == (3, 2)
+    ping(monitor, t0 + 5 * SECOND)
+    run_due(scheduler, t0 + 5 * SECOND + 10 * MINUTE)  # late: not yet a failure
+    assert (fresh(monitor.id).state, rollup(monitor.id)) == ("late", (4, 2))
+    run_due(scheduler, t0 + 5 * SECOND + 11 * MINUTE)  # down: the missed deadline counts
+    assert (fresh(monitor.id).state, rollup(monitor.id)) == ("down", (5, 3))
