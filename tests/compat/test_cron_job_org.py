@@ -599,6 +599,14 @@ def test_duplicate_folder_titles_are_409(cjo, key):
     assert first.status_code == 200
 
 
+def test_empty_sub_objects_may_come_as_php_arrays(cjo, key):
+    job = {"url": "https://example.com/", "schedule": [], "auth": [], "extendedData": []}
+    job_id = cjo.create(key, job)
+    details = cjo.call("GET", f"/jobs/{job_id}", key).get_json()["jobDetails"]
+    assert details["schedule"]["minutes"] == [-1]
+    _bare(cjo.call("PATCH", f"/jobs/{job_id}", key, JSON, data='{"job":{"auth":"x"}}'), 400)
+
+
 def test_unknown_timezone_is_ignored(cjo, key):
     job = {"url": "https://example.com/", "schedule": {"timezone": "Mars/Olympus"}}
     job_id = cjo.create(key, job)

@@ -257,6 +257,15 @@ def _text(value: Any, name: str) -> str:
     return str(value)
 
 
+def _object(value: Any, name: str) -> dict[str, Any]:
+    """A sub-object; ``[]`` and null count as empty (PHP encodes an empty object as [])."""
+    if value in (None, []):
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError({name: "Must be an object."})
+    return value
+
+
 def _headers_in(value: Any) -> dict[str, str]:
     """extendedData.headers: CR and LF removed, trimmed, empty pairs dropped ([] is {})."""
     if value in (None, []):
@@ -278,8 +287,7 @@ def _schedule_in(given: Any, job: CronJob | None) -> dict[str, Any]:
     On create a missing list means every value. On update a missing list keeps the job's
     own, which needs the job's expression to be one the lists can say exactly.
     """
-    if not isinstance(given, dict):
-        raise ValidationError({"schedule": "Must be an object."})
+    given = _object(given, "schedule")
     data: dict[str, Any] = {}
     old_zone = job.timezone if job else "UTC"
     zone = old_zone
@@ -365,9 +373,7 @@ def _job_in(given: dict[str, Any], job: CronJob | None) -> dict[str, Any]:
     if "notification" in given:
         data |= _notification_in(given["notification"])
     if "extendedData" in given:
-        extended = given["extendedData"]
-        if not isinstance(extended, dict):
-            raise ValidationError({"extendedData": "Must be an object."})
+        extended = _object(given["extendedData"], "extendedData")
         if "headers" in extended:
             data["headers"] = _headers_in(extended["headers"])
         if "body" in extended:
@@ -377,8 +383,7 @@ def _job_in(given: dict[str, Any], job: CronJob | None) -> dict[str, Any]:
 
 def _auth_in(given: Any, job: CronJob | None) -> dict[str, Any]:
     """JobAuth: we keep credentials only while enabled (no separate switch)."""
-    if not isinstance(given, dict):
-        raise ValidationError({"auth": "Must be an object."})
+    given = _object(given, "auth")
     current_user = (job.auth_username or "") if job else ""
     current_password = (job.auth_password or "") if job else ""
     enable = _truthy(given.get("enable", bool(current_user)))
@@ -392,8 +397,7 @@ def _auth_in(given: Any, job: CronJob | None) -> dict[str, Any]:
 
 def _notification_in(given: Any) -> dict[str, Any]:
     """JobNotificationSettings; the SSL-expiry settings have no counterpart and are ignored."""
-    if not isinstance(given, dict):
-        raise ValidationError({"notification": "Must be an object."})
+    given = _object(given, "notification")
     data: dict[str, Any] = {}
     for theirs, ours in (
         ("onFailure", "notify_on_failure"),
