@@ -153,6 +153,13 @@ def validate_cron(expr: str) -> str:
     return normal
 
 
+def expand(expr: str) -> _Cron:
+    """The values each field of a valid ``expr`` allows (sorted; weekday 0 is Sunday) and
+    whether its day fields are OR-ed, for translating into schedule notations that list
+    values instead of writing expressions (the cron-job.org facade's arrays)."""
+    return _parse(expr)
+
+
 def validate_timezone(name: str) -> str:
     """Return the IANA zone ``name`` spelled as the time zone database spells it."""
     if not name.strip():

@@ -44,6 +44,20 @@ def resolve(name: str) -> Group:
     return group
 
 
+def create(name: Any) -> Group:
+    """A new group; unlike ``get_or_create``, an existing name (any case) is refused."""
+    clean = _clean_name(name)
+
+    def build() -> Group:
+        if _find(clean) is not None:
+            raise ValidationError({"name": NAME_TAKEN})
+        return resolve(clean)
+
+    # A twin inserted between our check and our commit fails the commit; the retry's check
+    # then finds it and refuses.
+    return fields.commit_retrying(build, "The group changed at the same moment; try again.")
+
+
 def get(group_id: int) -> Group:
     group = db.session.get(Group, group_id)
     if group is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -110,3 +111,48 @@ def hit(key_id: int, limit_per_sec: int, daily_quota: int | None, now: datetime)
             **figures,
         )
     return Decision(allowed=True, **figures)
+
+
+# --- fixed windows aligned to the epoch ----------------------------------------------------
+
+# KEYS: one counter per window; ARGV: the limit of each window, then the TTL of each. Counts
+# only when every window still has room, so a refused request uses up none of them.
+_WINDOWS = """
+for i, key in ipairs(KEYS) do
+  local used = tonumber(redis.call('GET', key) or '0')
+  if used >= tonumber(ARGV[i]) then return i end
+end
+for i, key in ipairs(KEYS) do
+  if redis.call('INCR', key) == 1 then
+    redis.call('EXPIRE', key, ARGV[#KEYS + i])
+  end
+end
+return 0
+"""
+
+
+def hit_windows(
+    key_id: int, name: str, windows: Sequence[tuple[int, int]], now: datetime
+) -> int | None:
+    """Count one request of key ``key_id`` to operation ``name`` against fixed windows.
+
+    ``windows`` holds (limit, seconds) pairs, such as 1 per second and 5 per minute. Each
+    window is aligned to the epoch (a minute window resets at :00), the way the cron-job.org
+    API counts its per-method limits. Returns None when allowed, else the seconds until the
+    full window opens again. Like ``hit``, it lets requests through while Redis is down.
+    """
+    epoch = int(now.timestamp())
+    keys = [
+        f"upcron:ratelimit:{{{key_id}}}:{name}:{seconds}:{epoch // seconds}"
+        for _, seconds in windows
+    ]
+    args = [limit for limit, _ in windows] + [seconds * 2 for _, seconds in windows]
+    try:
+        full = int(redis_client.conn.eval(_WINDOWS, len(keys), *keys, *args))
+    except redis.RedisError as exc:
+        log.warning("rate limiter unavailable (%s); request let through", exc)
+        return None
+    if not full:
+        return None
+    seconds = windows[full - 1][1]
+    return seconds - epoch % seconds

@@ -66,13 +66,31 @@ def authorize(scope: str) -> Principal:
             raise AuthenticationFailed(SESSION_WRITE)
         g.principal = Principal(scopes=("*",), user=current_user._get_current_object())
         return g.principal
-    key = api_keys.authenticate(secret, client_ip())
-    g.principal = Principal(scopes=tuple(key.scopes), api_key=key)
-    g.rate = ratelimit.hit(key.id, key.rate_limit_per_sec, key.daily_quota, utcnow())
-    if not g.rate.allowed:
-        raise Throttled(g.rate.message, g.rate.retry_after)
+    key = authenticate_key(secret).api_key
+    count_request(key, key.daily_quota)
     api_keys.require_scope(key.scopes, scope)
     return g.principal
+
+
+def authenticate_key(secret: str) -> Principal:
+    """The key behind ``secret`` as this request's principal: 401 or 403 when refused.
+
+    Shared with the compatibility facades, which speak other dialects around the same keys.
+    """
+    key = api_keys.authenticate(secret, client_ip())
+    g.principal = Principal(scopes=tuple(key.scopes), api_key=key)
+    return g.principal
+
+
+def count_request(key: ApiKey, daily_quota: int | None) -> None:
+    """Count the request against the key's per-second limit and ``daily_quota`` (429).
+
+    The quota is a parameter because a facade may apply its dialect's default to keys that
+    have none of their own.
+    """
+    g.rate = ratelimit.hit(key.id, key.rate_limit_per_sec, daily_quota, utcnow())
+    if not g.rate.allowed:
+        raise Throttled(g.rate.message, g.rate.retry_after)
 
 
 def require_scope(scope: str) -> Callable:
