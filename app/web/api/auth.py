@@ -66,6 +66,16 @@ def authorize(scope: str) -> Principal:
             raise AuthenticationFailed(SESSION_WRITE)
         g.principal = Principal(scopes=("*",), user=current_user._get_current_object())
         return g.principal
+    return authenticate_key(secret, scope)
+
+
+def authenticate_key(secret: str, scope: str) -> Principal:
+    """Authenticate a presented key (401/403), count it against its rate limit and quota (429)
+    and check ``scope`` (403); sets ``g.principal`` and ``g.rate``.
+
+    The native API and the compatibility facades share this step: they differ only in where
+    the key arrives and in how the errors are worded.
+    """
     key = api_keys.authenticate(secret, client_ip())
     g.principal = Principal(scopes=tuple(key.scopes), api_key=key)
     g.rate = ratelimit.hit(key.id, key.rate_limit_per_sec, key.daily_quota, utcnow())
