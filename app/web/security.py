@@ -18,9 +18,10 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'"
 )
 
-# Endpoints that work before the first admin exists; so do the API's and the pings'.
+# Endpoints that work before the first admin exists; so do the API's, the pings' and the
+# compatibility facades' (blueprints "compat_…").
 _OPEN_BEFORE_SETUP = {"auth.setup", "static", "health.healthz", None}
-_OPEN_PREFIXES = ("api.", "ping.", "status.")
+_OPEN_PREFIXES = ("api.", "ping.", "status.", "compat_")
 
 
 def init_app(app: Flask) -> None:
