@@ -392,9 +392,11 @@ def _scheduler(job: CronJob) -> dict[str, Any]:
     body: Any = job.body or []
     if job.body:
         try:
-            body = json.loads(job.body)
+            parsed = json.loads(job.body)
         except ValueError:
-            pass  # plain text stays text
+            parsed = None
+        if isinstance(parsed, dict | list):
+            body = parsed  # given as JSON, shown as JSON; any other text stays text
     return {
         "id": job.id,
         "name": job.name,
