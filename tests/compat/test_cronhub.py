@@ -828,3 +828,13 @@ def test_unknown_scheduler_is_404(hub, key):
         assert response.json == {"success": False, "response": "Cron job not found"}
     for suffix in ("pause", "resume"):
         assert hub.call("PUT", f"/api/v1/schedulers/999999/{suffix}", key).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [("run=nightly", "run=nightly"), ("42", "42"), ('["a", 1]', ["a", 1]), ("", [])],
+)
+def test_scheduler_text_bodies_stay_text(hub, key, given, shown):
+    body = f"{SCHEDULER_CREATE.replace('http_method=get', 'http_method=post')}&http_body={given}"
+    job = hub.call("POST", "/api/v1/schedulers/create", key, body).json["created"]
+    assert job["http_body"] == shown
