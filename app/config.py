@@ -188,6 +188,11 @@ def load(env=None) -> dict:
         "NOTIFY_RETRY_DELAYS": (30, 120, 480, 1920),
         # Pings accepted per heartbeat code and minute; 0 turns the limit off.
         "PING_RATE_LIMIT": _int(env, "UPCRON_PING_RATE_LIMIT", 60, 0, 1_000_000),
+        # How the Cronhub facade writes datetimes: ISO-8601 as Cronhub documents them, or the
+        # serialised PHP DateTime objects its live service sent to some clients.
+        "COMPAT_CRONHUB_DATETIME": _choice(
+            env, "UPCRON_COMPAT_CRONHUB_DATETIME", "iso", ("iso", "php")
+        ),
         "LOG_LEVEL": _choice(
             env, "UPCRON_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
         ).upper(),

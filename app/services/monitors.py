@@ -166,6 +166,17 @@ def get_heartbeat(monitor_id: int) -> Monitor:
     return monitor
 
 
+def get_by_code(code: str) -> Monitor:
+    """The heartbeat whose ping code is ``code``, or NotFound: facades whose clients address
+    heartbeats by that code (Cronhub's monitor uuid) look them up here."""
+    monitor = db.session.execute(
+        sa.select(Monitor).where(Monitor.code == code, Monitor.kind == KIND_HEARTBEAT)
+    ).scalar_one_or_none()
+    if monitor is None:
+        raise NotFound("Heartbeat monitor not found.")
+    return monitor
+
+
 def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
     """Parse ``data`` and check the rules between fields against what the result will be."""
     values, errors = fields.parse(data, _PARSERS)

@@ -25,8 +25,9 @@ def _text(body: str, status: int = 200, headers: dict | None = None):
     return body, status, {"Content-Type": "text/plain; charset=utf-8", **(headers or {})}
 
 
-def _read_body() -> tuple[bytes, int]:
-    """The body's first BODY_KEEP_BYTES and its whole length, never holding more in memory."""
+def read_body() -> tuple[bytes, int]:
+    """The body's first BODY_KEEP_BYTES and its whole length, never holding more in memory
+    (also how the compatibility facades' ping URLs read their payloads)."""
     request.max_content_length = pings.BODY_MAX_BYTES
     kept, size = bytearray(), 0
     while chunk := request.stream.read(_CHUNK):
@@ -37,7 +38,7 @@ def _read_body() -> tuple[bytes, int]:
 
 
 def _ping(code: str, kind: str | None, exit_status: int | None = None):
-    body, size = _read_body()
+    body, size = read_body()
     try:
         pings.record_ping(
             code,

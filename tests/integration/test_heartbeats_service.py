@@ -208,6 +208,16 @@ def test_regenerate_code_replaces_the_ping_url(ctx):
         monitors.regenerate_code(site.id)
 
 
+def test_get_by_code_finds_heartbeats_only(ctx):
+    monitor = make()
+    assert monitors.get_by_code(monitor.code).id == monitor.id
+    old = monitor.code
+    monitors.regenerate_code(monitor.id)
+    for code in (old, str(uuid.uuid4()), "", "not-a-code"):
+        with pytest.raises(NotFound):
+            monitors.get_by_code(code)
+
+
 def test_pause_and_resume_a_heartbeat(ctx):
     monitor = make()
     pings.record_ping(monitor.code, "success", None, "GET", None, None, b"")

@@ -66,6 +66,16 @@ def authorize(scope: str) -> Principal:
             raise AuthenticationFailed(SESSION_WRITE)
         g.principal = Principal(scopes=("*",), user=current_user._get_current_object())
         return g.principal
+    return authorize_key(secret, scope)
+
+
+def authorize_key(secret: str, scope: str) -> Principal:
+    """The whole check of a presented key: authenticated (401/403), counted against its rate
+    limit and quota (429), holding ``scope`` (403). Sets ``g.principal`` and ``g.rate``.
+
+    The native API and the compatibility facades share it: they differ only in where the key
+    arrives and in how the errors are worded.
+    """
     key = authenticate_key(secret).api_key
     count_request(key, key.daily_quota)
     api_keys.require_scope(key.scopes, scope)
