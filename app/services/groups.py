@@ -59,6 +59,21 @@ def get_or_create(name: Any) -> Group:
     )
 
 
+def create(name: Any) -> Group:
+    """A new group; unlike ``get_or_create``, a name already in use (any case) is refused."""
+    clean = _clean_name(name)
+    if _find(clean) is not None:
+        raise ValidationError({"name": NAME_TAKEN})
+    group = Group(name=clean)
+    db.session.add(group)
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        raise ValidationError({"name": NAME_TAKEN}) from None
+    return group
+
+
 def list_groups() -> list[Group]:
     return list(db.session.execute(sa.select(Group).order_by(Group.position, Group.name)).scalars())
 

@@ -66,6 +66,16 @@ def authorize(scope: str) -> Principal:
             raise AuthenticationFailed(SESSION_WRITE)
         g.principal = Principal(scopes=("*",), user=current_user._get_current_object())
         return g.principal
+    return authorize_key(secret, scope)
+
+
+def authorize_key(secret: str, scope: str) -> Principal:
+    """Authenticate ``secret`` as an API key, count it against its limits and check ``scope``.
+
+    The one path for every surface that takes keys: the native API reads the key from its
+    headers, a compatibility facade from wherever its dialect sends it. No browser session
+    here: facades accept writes through GET, which a cookie would make forgeable.
+    """
     key = api_keys.authenticate(secret, client_ip())
     g.principal = Principal(scopes=tuple(key.scopes), api_key=key)
     g.rate = ratelimit.hit(key.id, key.rate_limit_per_sec, key.daily_quota, utcnow())
