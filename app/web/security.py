@@ -18,9 +18,10 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'"
 )
 
-# Endpoints that work before the first admin exists; so do the API's and the pings'.
+# Endpoints that work before the first admin exists; so do the API's, the compatibility
+# facades' and the pings'.
 _OPEN_BEFORE_SETUP = {"auth.setup", "static", "health.healthz", None}
-_OPEN_PREFIXES = ("api.", "ping.", "status.")
+_OPEN_PREFIXES = ("api.", "compat_", "ping.", "status.")
 
 
 def init_app(app: Flask) -> None:

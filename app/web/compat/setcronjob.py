@@ -578,7 +578,14 @@ def cron_get(params):
 
 @action("cron.add", "cron-jobs:write")
 def cron_add(params):
-    return cron_out(cron_jobs.create(cron_args(params, None)), utcnow())
+    try:
+        job = cron_jobs.create(cron_args(params, None))
+    except ValidationError as exc:
+        # A name is ours to require, and it comes from the URL: the URL's error says it all.
+        if "name" not in params and len(exc.fields) > 1:
+            exc.fields.pop("name", None)
+        raise
+    return cron_out(job, utcnow())
 
 
 @action("cron.edit", "cron-jobs:write")
