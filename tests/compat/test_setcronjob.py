@@ -461,6 +461,18 @@ def test_documented_error_cases(scj, token):
     assert method.startswith("httpMethod: Choose one of GET")
     assert error(scj.post("cron.add", token, url="https://e.com/", timeout="soon"), 20)
     assert error(scj.post("cron.pause", token, id=1, **{"for": "1 day"}), 23)
+    nul = "name: Cannot contain NUL characters."
+    assert error(scj.post("group.add", token, name="a\x00b"), 20) == nul
+    assert error(scj.post("cron.add", token, url="https://e.com/", name="a\x00b"), 20) == nul
+    huge = error(scj.post("cron.get", token, id=2**40), 20)
+    assert huge == "id: Must be a whole number from 1 to 2147483647."
+    listed = scj.client.post(
+        f"{BASE}/api/cron.add",
+        json={"token": token, "url": ["https://e.com/"], "timeout": [1], "group": {"id": 1}},
+    )
+    assert error(listed, 20) == (
+        "timeout: Must be a number of seconds. group: Must be a group id, or empty for none."
+    )
     with scj.app.app_context():
         assert cron_jobs.list_cron_jobs().total == 0  # nothing half-written
 

@@ -389,33 +389,61 @@ def _group_name(value: Any) -> str | None:
     return groups.get(group_id).name
 
 
+def _expected_status(value: Any, job: CronJob | None) -> str | None:
+    """``ignoreHttpStatus``: true accepts any status; false undoes only that, keeping a
+    custom list of codes set in Upcron."""
+    try:
+        ignore = fields.boolean(value)
+    except ValueError as exc:
+        raise ValidationError({"ignoreHttpStatus": str(exc)}) from None
+    if ignore:
+        return ANY_STATUS
+    current = job.expected_status if job else SUCCESS_STATUS
+    return SUCCESS_STATUS if current == ANY_STATUS else None
+
+
+_FAILED = object()
+
+
 def cron_args(params: dict[str, Any], job: CronJob | None) -> dict[str, Any]:
-    """The service's fields for SetCronJob CronArgs; ``job`` is the job being edited."""
+    """The service's fields for SetCronJob CronArgs; ``job`` is the job being edited.
+
+    Raises one ValidationError naming every parameter that cannot be translated.
+    """
     data: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+
+    def translate(convert: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return convert(*args)
+        except ValidationError as exc:
+            errors.update(exc.fields)
+            return _FAILED
+
     for theirs, ours in _RENAMED.items():
         if theirs in params:
             value = params[theirs]
             data[ours] = "" if value is None and ours in ("body", "headers") else value
-    if "timeout" in params:
-        data["timeout_ms"] = _timeout_ms(params["timeout"])
-    if "group" in params:
-        data["group"] = _group_name(params["group"])
-    if "notify" in params:
-        data.update(_notify(params["notify"]))
-    if "ignorehttpstatus" in params:
-        try:
-            ignore = fields.boolean(params["ignorehttpstatus"])
-        except ValueError as exc:
-            raise ValidationError({"ignoreHttpStatus": str(exc)}) from None
-        # false keeps a custom list of codes; it only undoes "any status".
-        current = job.expected_status if job else SUCCESS_STATUS
-        if ignore:
-            data["expected_status"] = ANY_STATUS
-        elif current == ANY_STATUS:
-            data["expected_status"] = SUCCESS_STATUS
-    expression = _schedule(params, job)
-    if expression is not None:
+    converted = {
+        "timeout_ms": ("timeout", _timeout_ms),
+        "group": ("group", _group_name),
+        "notify": ("notify", _notify),
+        "expected_status": ("ignorehttpstatus", lambda value: _expected_status(value, job)),
+    }
+    for ours, (theirs, convert) in converted.items():
+        if theirs in params:
+            value = translate(convert, params[theirs])
+            if value is _FAILED or (ours == "expected_status" and value is None):
+                continue
+            if ours == "notify":
+                data.update(value)
+            else:
+                data[ours] = value
+    expression = translate(_schedule, params, job)
+    if expression not in (None, _FAILED):
         data["cron_expr"] = expression
+    if errors:
+        raise ValidationError(errors)
     # SetCronJob's name is optional; ours is not, so a job without one is named by its URL.
     name = params.get("name")
     if "name" in params and not (isinstance(name, str) and not name.strip()):
