@@ -500,3 +500,25 @@ def _join(words: list[str], conjunction: str = "and") -> str:
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+# --- Schedules as per-field value lists (APIs that send arrays instead of cron text) --------
+
+
+def cron_fields(expr: str) -> tuple[str, str, str, str, str]:
+    """The five field texts of a valid expression, a macro such as @daily spelled out."""
+    _parse(expr)
+    text = " ".join(expr.split())
+    minute, hour, day, month, weekday = _MACROS.get(text.lower(), text).split()
+    return minute, hour, day, month, weekday
+
+
+def field_values(expr: str) -> tuple[tuple[int, ...], ...]:
+    """The values each field of a valid expression allows, sorted; weekdays 0-6, 0 = Sunday."""
+    cron = _parse(expr)
+    return cron.minutes, cron.hours, cron.days, cron.months, cron.weekdays
+
+
+def timezone_names() -> list[str]:
+    """Every time zone ``validate_timezone`` accepts, sorted."""
+    return sorted(_zone_names().values())

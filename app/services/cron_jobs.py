@@ -14,12 +14,13 @@ from app.extensions import db
 from app.models import CronJob, Group
 from app.models.history import SUBJECT_CRON_JOB
 from app.models.types import utcnow
-from app.services import channels, fields, groups, incidents, rollups
+from app.services import channels, fields, groups, incidents, rollups, settings
 from app.services.errors import NotFound, Unavailable, ValidationError
 from app.services.pagination import Page, group_order, matching, paginate
 
 CREDENTIAL_MAX = 200
 NEXT_RUNS_MAX = 20
+TIMEZONE_KEY = "cron_jobs.default_timezone"
 
 _SIMPLE = (
     "name",
@@ -130,7 +131,8 @@ def _apply(job: CronJob, values: dict[str, Any]) -> CronJob:
 def create(data: dict[str, Any]) -> CronJob:
     """Create a cron job; it runs from its next scheduled time if enabled (the default).
 
-    Without ``channels`` it notifies the channels marked "default for new items".
+    Without ``channels`` it notifies the channels marked "default for new items"; without
+    ``timezone`` its schedule reads in the default time zone (``default_timezone``).
     """
     values = _validate(data, creating=True)
 
@@ -141,6 +143,8 @@ def create(data: dict[str, Any]) -> CronJob:
         )
         if "channels" not in values:
             job.channels = channels.defaults()
+        if "timezone" not in values:
+            job.timezone = default_timezone()
         db.session.add(_apply(job, values))
         return job
 
@@ -191,6 +195,42 @@ def delete(cron_job_id: int) -> None:
     db.session.delete(job)
     db.session.commit()
     scheduler.refresh("cron_job", cron_job_id)
+
+
+def delete_in_group(group_id: int, *, delete_group: bool = False) -> int:
+    """Delete every cron job of a group, and the group too with ``delete_group``, in one
+    transaction; returns how many jobs went. Monitors in the group stay (ungrouped if the
+    group goes)."""
+    group = groups.get(group_id)
+    in_group = sa.select(CronJob.id).where(CronJob.group_id == group_id)
+    ids = list(db.session.execute(in_group).scalars())
+    for job_id in ids:
+        rollups.forget(SUBJECT_CRON_JOB, job_id)
+    # Executions, incidents and channel links cascade in SQL.
+    db.session.execute(
+        sa.delete(CronJob).where(CronJob.id.in_(ids)).execution_options(synchronize_session=False)
+    )
+    if delete_group:
+        db.session.delete(group)
+    db.session.commit()
+    db.session.expire_all()
+    for job_id in ids:
+        scheduler.refresh("cron_job", job_id)
+    return len(ids)
+
+
+def default_timezone() -> str:
+    """The time zone a new cron job gets when none is given (UTC until changed)."""
+    return settings.get(TIMEZONE_KEY, "UTC")
+
+
+def set_default_timezone(value: Any) -> str:
+    """Change the time zone new cron jobs get; existing jobs keep theirs."""
+    values, errors = fields.parse({"timezone": value}, {"timezone": fields.timezone})
+    if errors:
+        raise ValidationError(errors)
+    settings.put(TIMEZONE_KEY, values["timezone"])
+    return values["timezone"]
 
 
 def run_now(cron_job_id: int) -> datetime:
@@ -247,11 +287,13 @@ def list_cron_jobs(
     search: str | None = None,
     page: Any = 1,
     per_page: Any = 50,
+    keyword: str | None = None,
 ) -> Page:
     """One page of cron jobs: by group, then position and name.
 
     ``enabled`` may be a form string; ``group`` is a group name (any case); ``search``
-    matches name or description.
+    matches name or description; ``keyword`` matches name, URL or the id itself (what
+    SetCronJob clients search by).
     """
     query = (
         sa.select(CronJob)
@@ -267,5 +309,12 @@ def list_cron_jobs(
         query = query.where(sa.func.lower(Group.name) == fields.search_term(group).lower())
     if search and search.strip():
         query = query.where(matching(search, CronJob.name, CronJob.description))
+    if keyword and keyword.strip():
+        term = fields.search_term(keyword)
+        condition = matching(term, CronJob.name, CronJob.url)
+        # An id beyond PostgreSQL's INTEGER would fail the query instead of matching nothing.
+        if term.isascii() and term.isdigit() and len(term) <= 10 and int(term) < 2**31:
+            condition = sa.or_(condition, CronJob.id == int(term))
+        query = query.where(condition)
     query = query.order_by(*group_order(), CronJob.position, CronJob.name, CronJob.id)
     return paginate(query, page, per_page)

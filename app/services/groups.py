@@ -25,6 +25,8 @@ def _find(name: str) -> Group | None:
 
 
 def _clean_name(value: Any) -> str:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValidationError({"name": fields.NUL_MESSAGE})
     try:
         return parse_name(value)
     except ValueError as exc:

@@ -205,6 +205,16 @@ def executions(cron_job_id: int, page: Any = 1, per_page: Any = 50) -> Page:
     return paginate(query, page, per_page)
 
 
+def failed_executions(cron_job_id: int | None = None, page: Any = 1, per_page: Any = 50) -> Page:
+    """Executions that did not succeed, newest first: of one job, or of all jobs."""
+    query = sa.select(CronExecution).where(CronExecution.outcome != OK)
+    if cron_job_id is not None:
+        cron_jobs.get(cron_job_id)
+        query = query.where(CronExecution.cron_job_id == cron_job_id)
+    query = query.order_by(CronExecution.started_at.desc(), CronExecution.id.desc())
+    return paginate(query, page, per_page)
+
+
 def execution(cron_job_id: int, execution_id: int) -> CronExecution:
     """One execution of a job, with its response if the job saves responses."""
     row = db.session.get(CronExecution, execution_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -100,3 +101,29 @@ def overview() -> dict[str, Any]:
     except redis.RedisError as exc:
         report["redis"] = {"ok": False, "error": str(exc) or exc.__class__.__name__}
     return report
+
+
+def worker_addresses() -> dict[str, dict[str, str]]:
+    """The hosts running workers, the source of every check and cron call, with the first
+    IPv4 and IPv6 address each host name resolves to ("" when it has none).
+
+    Empty when Redis, where workers register, cannot be reached.
+    """
+    try:
+        workers = Worker.all(connection=redis_client.conn)
+        hosts = sorted({worker.hostname for worker in workers if worker.hostname})
+    except redis.RedisError:
+        return {}
+    addresses = {}
+    for host in hosts:
+        found = {"v4": "", "v6": ""}
+        try:
+            infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            infos = []
+        for family, _, _, _, sockaddr in infos:
+            slot = "v4" if family == socket.AF_INET else "v6" if family == socket.AF_INET6 else None
+            if slot and not found[slot]:
+                found[slot] = sockaddr[0]
+        addresses[host] = found
+    return addresses
