@@ -18,9 +18,10 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'"
 )
 
-# Endpoints that work before the first admin exists; so do the API's and the pings'.
+# Endpoints that work before the first admin exists; so do the API's (native and compat
+# facades') and the pings'.
 _OPEN_BEFORE_SETUP = {"auth.setup", "static", "health.healthz", None}
-_OPEN_PREFIXES = ("api.", "ping.", "status.")
+_OPEN_PREFIXES = ("api.", "compat_", "ping.", "status.")
 
 
 def init_app(app: Flask) -> None:
@@ -36,7 +37,7 @@ def init_app(app: Flask) -> None:
 def _redirect_to_setup():
     """While no admin exists, every page leads to the setup form.
 
-    The API and the public status routes answer as they are (the status page then lists
+    The APIs and the public status routes answer as they are (the status page then lists
     nothing); only ``/`` and the dashboard lead to setup.
     """
     endpoint = request.endpoint
