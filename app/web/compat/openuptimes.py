@@ -171,7 +171,7 @@ def _monitor_fields(body: dict[str, Any]) -> dict[str, Any]:
         "kind": "http",
         "name": body["name"],
         "url": body["url"],
-        "description": body.get("description") or "",
+        "description": body.get("description"),
         "expected_status": str(expected) if type(expected) is int else expected,
         "public": body.get("visible", True),
     }
