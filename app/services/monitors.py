@@ -10,7 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.engine import schedule, scheduler, state
+from app.engine import jobs, schedule, scheduler, state
+from app.engine.checks import Outcome
 from app.extensions import db
 from app.models import Group, Monitor
 from app.models.history import SUBJECT_MONITOR
@@ -147,6 +148,7 @@ _PARSERS: dict[str, fields.Parser] = {
 }
 _REQUIRED = {"name": "Enter a name.", "url": "Enter the URL to call."}
 _CONFLICT = "Another change was saved at the same moment; try again."
+NAME_TAKEN = "Another monitor of this kind already has this name."
 _SCHEDULE_MISSING = "Enter how often the job pings (period_sec), or a cron expression."
 
 
@@ -156,6 +158,34 @@ def get(monitor_id: int) -> Monitor:
     if monitor is None:
         raise NotFound("Monitor not found")
     return monitor
+
+
+def find_by_name(name: Any, kind: str = KIND_HTTP) -> Monitor:
+    """The monitor of ``kind`` named exactly ``name`` (the oldest, should two share it), or
+    NotFound: for API dialects that address monitors by name rather than by id."""
+    if not isinstance(name, str) or not name.strip():
+        raise NotFound("Monitor not found")
+    monitor = db.session.execute(
+        sa.select(Monitor)
+        .where(Monitor.kind == kind, Monitor.name == name.strip())
+        .order_by(Monitor.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    if monitor is None:
+        raise NotFound("Monitor not found")
+    return monitor
+
+
+def _require_unique_name(name: str, kind: str, current: Monitor | None) -> None:
+    """Refuse a name another monitor of the same kind holds, for callers that address
+    monitors by name. Checked before the write, not by a constraint: names may repeat for
+    everyone else, so two such callers racing can still both win (then the oldest is found).
+    """
+    query = sa.select(Monitor.id).where(Monitor.kind == kind, Monitor.name == name)
+    if current is not None:
+        query = query.where(Monitor.id != current.id)
+    if db.session.execute(query.limit(1)).first():
+        raise Conflict(NAME_TAKEN)
 
 
 def get_heartbeat(monitor_id: int) -> Monitor:
@@ -293,13 +323,16 @@ def _refresh(monitor: Monitor) -> None:
     scheduler.refresh(kind, monitor.id)
 
 
-def create(data: dict[str, Any]) -> Monitor:
+def create(data: dict[str, Any], unique_name: bool = False) -> Monitor:
     """Create a monitor. An uptime monitor starts "pending" until its first check; a
     heartbeat starts "new", with a fresh ping code, until its first ping. Either may start
     "paused". Without ``channels`` it notifies the channels marked "default for new items".
+    With ``unique_name``, a name another monitor of the same kind has is refused (Conflict).
     """
     values = _validate(data, None)
     heartbeat = values.get("kind") == KIND_HEARTBEAT
+    if unique_name:
+        _require_unique_name(values["name"], values.get("kind", KIND_HTTP), None)
 
     def build() -> Monitor:
         paused = values.get("paused", False)
@@ -321,10 +354,14 @@ def create(data: dict[str, Any]) -> Monitor:
     return monitor
 
 
-def update(monitor_id: int, data: dict[str, Any]) -> Monitor:
+def update(monitor_id: int, data: dict[str, Any], unique_name: bool = False) -> Monitor:
     """Change the fields given; the slug, the ping code and the state stay as they are
-    (except pausing, and a late heartbeat whose new schedule does not expect it yet)."""
-    values = _validate(data, get(monitor_id))
+    (except pausing, and a late heartbeat whose new schedule does not expect it yet).
+    With ``unique_name``, renaming onto another monitor of the same kind is refused."""
+    current = get(monitor_id)
+    values = _validate(data, current)
+    if unique_name and "name" in values:
+        _require_unique_name(values["name"], current.kind, current)
     monitor = fields.commit_retrying(lambda: _apply(get(monitor_id), values), _CONFLICT)
     _refresh(monitor)
     return monitor
@@ -348,6 +385,22 @@ def resume(monitor_id: int) -> Monitor:
     db.session.commit()
     _refresh(monitor)
     return monitor
+
+
+def check_now(kind: str = KIND_HTTP) -> list[tuple[Monitor, Outcome]]:
+    """Check every active (not paused) uptime monitor of ``kind`` now, through the same
+    guarded probe and recording as scheduled checks, and return each with its outcome, in
+    list order; for callers that ask for all checks to run and want their results."""
+    if kind not in (KIND_HTTP, KIND_KEYWORD):
+        raise ValidationError({"kind": "Only uptime monitors (http, keyword) are checked."})
+    ids = db.session.execute(
+        sa.select(Monitor.id)
+        .where(Monitor.kind == kind, Monitor.paused.is_(False))
+        .order_by(Monitor.id)
+    ).scalars()
+    outcomes = {outcome.subject_id: outcome for outcome in jobs.check_now(list(ids))}
+    rows = db.session.execute(sa.select(Monitor).where(Monitor.id.in_(list(outcomes)))).scalars()
+    return sorted(((m, outcomes[m.id]) for m in rows), key=lambda pair: pair[0].id)
 
 
 def regenerate_code(monitor_id: int) -> Monitor:

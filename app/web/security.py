@@ -37,7 +37,7 @@ def init_app(app: Flask) -> None:
 def _redirect_to_setup():
     """While no admin exists, every page leads to the setup form.
 
-    The API and the public status routes answer as they are (the status page then lists
+    The APIs and the public status routes answer as they are (the status page then lists
     nothing); only ``/`` and the dashboard lead to setup.
     """
     endpoint = request.endpoint

@@ -300,3 +300,19 @@ def test_uptime_days_are_utc_days(ctx, monitor_id):
     add_rollup("monitor", monitor_id, date(2026, 3, 22), 4, 1)
     db.session.commit()
     assert history.uptime("monitor", monitor_id, auckland)["7d"] == 75.0
+
+
+def test_latest_checks_newest_first_within_limit_and_period(ctx, monitor_id):
+    for minutes in range(5):
+        at = NOW - timedelta(minutes=minutes)
+        db.session.add(CheckResult(monitor_id=monitor_id, planned_at=at, started_at=at, outcome=OK))
+    db.session.commit()
+    latest = history.latest_checks(monitor_id, limit=3)
+    assert [r.started_at for r in latest] == [NOW - timedelta(minutes=m) for m in range(3)]
+    window = history.latest_checks(monitor_id, NOW - timedelta(minutes=3), NOW, limit="60")
+    assert [r.started_at for r in window] == [NOW - timedelta(minutes=m) for m in (1, 2, 3)]
+    with pytest.raises(ValidationError) as info:
+        history.latest_checks(monitor_id, limit=history.LATEST_MAX + 1)
+    assert "limit" in info.value.fields
+    with pytest.raises(NotFound):
+        history.latest_checks(monitor_id + 100)

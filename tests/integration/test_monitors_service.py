@@ -6,10 +6,11 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import DailyRollup, Group, Monitor
+from app.models import CheckResult, DailyRollup, Group, Monitor
 from app.models.history import SUBJECT_MONITOR
 from app.services import fields, groups, incidents, monitors
 from app.services.errors import Conflict, NotFound, ValidationError
+from tests.targets import TargetServer
 
 URL = "https://example.com/health"
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
@@ -462,3 +463,53 @@ def test_conflict_after_repeated_collisions(ctx):
 
     with pytest.raises(Conflict, match="try again"):
         fields.commit_retrying(apply, "Another change was saved at the same moment; try again.")
+
+
+# --- addressing by name and checking now (for API dialects that need them) -----------------
+
+
+def test_find_by_name_finds_the_oldest_of_the_kind(ctx):
+    first = make("Shop")
+    make("Shop")
+    monitors.create({"kind": "heartbeat", "name": "Backup", "period_sec": 3600})
+    assert monitors.find_by_name("Shop").id == first.id
+    assert monitors.find_by_name(" Shop ").id == first.id
+    for missing in ("shop", "Backup", "", None):
+        with pytest.raises(NotFound):
+            monitors.find_by_name(missing)
+
+
+def test_unique_name_is_refused_within_the_kind_only(ctx):
+    make("Shop")
+    with pytest.raises(Conflict, match=monitors.NAME_TAKEN):
+        monitors.create({"name": "Shop", "url": URL}, unique_name=True)
+    # Another kind may share the name; without the flag names repeat as before.
+    monitors.create({"kind": "heartbeat", "name": "Shop", "period_sec": 3600}, unique_name=True)
+    make("Shop")
+    other = make("Blog")
+    with pytest.raises(Conflict, match=monitors.NAME_TAKEN):
+        monitors.update(other.id, {"name": "Shop"}, unique_name=True)
+    assert monitors.update(other.id, {"name": "Blog", "url": URL}, unique_name=True).name == "Blog"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Monitor)) == 4
+
+
+def test_check_now_checks_active_monitors_through_the_probe(ctx):
+    with TargetServer() as server:
+        up = make("Up", url=server.route("/up", body="ok"))
+        down = make("Down", url=server.route("/down", status=503))
+        paused = make("Paused", url=server.url("/up"), paused=True)
+        checked = monitors.check_now()
+    assert [(m.id, o.outcome) for m, o in checked] == [
+        (up.id, "ok"),
+        (down.id, "failed_http_status"),
+    ]
+    assert checked[1][1].result.status_code == 503
+    assert [r.target for r in server.requests].count("/up") == 1
+    recorded = db.session.scalars(sa.select(CheckResult.monitor_id)).all()
+    assert sorted(recorded) == [up.id, down.id]
+    assert paused.id not in recorded
+    assert db.session.get(Monitor, up.id).state == "up"
+
+
+def test_check_now_is_for_uptime_monitors(ctx):
+    assert "kind" in errors_of(monitors.check_now, "heartbeat")

@@ -56,13 +56,20 @@ def presented_secret() -> str | None:
     return request.headers.get("X-Api-Key", "").strip() or None
 
 
-def authorize(scope: str) -> Principal:
-    """Establish the caller for this request (``g.principal``) and check ``scope``."""
+def authorize(scope: str, session: bool | None = None) -> Principal:
+    """Establish the caller for this request (``g.principal``) and check ``scope``.
+
+    ``session``: whether a signed-in admin's browser session may stand in for a key; by
+    default for reads (GET, HEAD) only. A GET that changes state (a dialect's "check all
+    now") passes False, so a link or image on another site cannot set it off.
+    """
     secret = presented_secret()
+    if session is None:
+        session = request.method in _READ_METHODS
     if secret is None:
         if not current_user.is_authenticated:
             raise AuthenticationFailed(api_keys.MISSING)
-        if request.method not in _READ_METHODS:
+        if not session:
             raise AuthenticationFailed(SESSION_WRITE)
         g.principal = Principal(scopes=("*",), user=current_user._get_current_object())
         return g.principal
