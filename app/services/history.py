@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,12 @@ TTL_MAX = 10 * 365 * 86400
 ROLLUP_KEEP_DAYS = 400
 LATEST_MAX = 43_200  # a month of checks once a minute
 UPTIME_WINDOWS_DAYS = {"7d": 7, "30d": 30, "90d": 90}
+# The response-time ranges the dashboard charts: span and number of buckets.
+RESPONSE_RANGES = {
+    "24h": (timedelta(hours=24), 48),
+    "7d": (timedelta(days=7), 84),
+    "30d": (timedelta(days=30), 120),
+}
 
 _ttl = fields.whole_number(
     TTL_MIN,
@@ -242,3 +249,71 @@ def execution(cron_job_id: int, execution_id: int) -> CronExecution:
     if row is None or row.cron_job_id != cron_job_id:
         raise NotFound("Execution not found")
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """A slice of time of one subject's checks (or executions): how many there were, how many
+    failed, and the mean total time of the successful ones (None: no successful one)."""
+
+    start: datetime
+    checks: int
+    failures: int
+    mean_ms: int | None
+
+
+def response_times(
+    subject_type: str, subject_ids: list[int], now: datetime, span: timedelta, buckets: int
+) -> dict[int, list[Bucket]]:
+    """Per subject, ``buckets`` equal slices of (now - span, now], oldest first.
+
+    One grouped query for all the subjects, so a list of fifty sparklines costs one round
+    trip; every subject asked for gets its full list of buckets, empty ones included.
+    """
+    if subject_type == SUBJECT_MONITOR:
+        model, subject_column = CheckResult, CheckResult.monitor_id
+    elif subject_type == SUBJECT_CRON_JOB:
+        model, subject_column = CronExecution, CronExecution.cron_job_id
+    else:
+        raise ValidationError({"subject_type": f"Choose {SUBJECT_MONITOR} or {SUBJECT_CRON_JOB}."})
+    if not subject_ids:
+        return {}
+    width = span.total_seconds() / buckets
+    start = now - span
+    epoch = sa.cast(sa.func.extract("epoch", model.started_at), sa.Float)
+    index = sa.cast(sa.func.floor((epoch - start.timestamp()) / width), sa.Integer).label("n")
+    ok = model.outcome == OK
+    query = (
+        sa.select(
+            subject_column,
+            index,
+            sa.func.count(),
+            sa.func.sum(sa.case((ok, 0), else_=1)),
+            sa.func.avg(sa.case((ok, model.total_us))),
+        )
+        .where(subject_column.in_(subject_ids), model.started_at > start, model.started_at <= now)
+        .group_by(subject_column, index)
+    )
+    found: dict[tuple[int, int], tuple[int, int, float | None]] = {}
+    for subject_id, n, checks, failures, mean_us in db.session.execute(query):
+        # A check at exactly ``now`` falls one past the end: count it in the last bucket.
+        n = min(int(n), buckets - 1)
+        before = found.get((subject_id, n))
+        if before is None:
+            found[(subject_id, n)] = (checks, failures or 0, mean_us)
+        else:  # merge: only the rare check at exactly ``now`` lands here
+            found[(subject_id, n)] = (before[0] + checks, before[1] + (failures or 0), before[2])
+    series = {}
+    for subject_id in subject_ids:
+        row = []
+        for n in range(buckets):
+            checks, failures, mean_us = found.get((subject_id, n), (0, 0, None))
+            mean = None if mean_us is None else round(float(mean_us) / 1000)
+            row.append(Bucket(start + n * timedelta(seconds=width), checks, failures, mean))
+        series[subject_id] = row
+    return series
+
+
+def series_uptime(buckets: list[Bucket]) -> float | None:
+    """Uptime over a series of buckets (None: no checks), as ``percent`` computes it."""
+    return percent(sum(b.checks for b in buckets), sum(b.failures for b in buckets))

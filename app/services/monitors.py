@@ -4,6 +4,7 @@ change, pause, resume, delete, list; a heartbeat's ping code and expected next p
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -147,6 +148,7 @@ _PARSERS: dict[str, fields.Parser] = {
     "manual_resume": fields.boolean,
 }
 _REQUIRED = {"name": "Enter a name.", "url": "Enter the URL to call."}
+UPTIME_KINDS = (KIND_HTTP, KIND_KEYWORD)
 _CONFLICT = "Another change was saved at the same moment; try again."
 NAME_TAKEN = "Another monitor of this kind already has this name."
 _SCHEDULE_MISSING = "Enter how often the job pings (period_sec), or a cron expression."
@@ -354,6 +356,13 @@ def create(data: dict[str, Any], unique_name: bool = False) -> Monitor:
     return monitor
 
 
+def check(data: dict[str, Any], monitor_id: int | None = None) -> None:
+    """Judge a form's fields as ``create`` (or ``update`` of ``monitor_id``) would, saving
+    nothing: raises the same ValidationError, so a form can show a field's error as soon as
+    it is left."""
+    _validate(data, get(monitor_id) if monitor_id is not None else None)
+
+
 def update(monitor_id: int, data: dict[str, Any], unique_name: bool = False) -> Monitor:
     """Change the fields given; the slug, the ping code and the state stay as they are
     (except pausing, and a late heartbeat whose new schedule does not expect it yet).
@@ -451,7 +460,7 @@ def delete(monitor_id: int) -> None:
 
 
 def list_monitors(
-    kind: str | None = None,
+    kind: str | Iterable[str] | None = None,
     state: str | None = None,
     group: str | None = None,
     search: str | None = None,
@@ -460,10 +469,12 @@ def list_monitors(
 ) -> Page:
     """One page of monitors as the dashboard shows them: by group, then position and name.
 
-    ``group`` is a group name (any case); ``search`` matches name or description.
+    ``kind`` is one kind or several (``UPTIME_KINDS``: the uptime monitors); ``group`` is a
+    group name (any case); ``search`` matches name or description.
     """
     errors = {}
-    if kind and kind not in KINDS:
+    kinds = tuple(k for k in ((kind,) if isinstance(kind, str) else kind or ()) if k)
+    if any(k not in KINDS for k in kinds):
         errors["kind"] = f"Choose one of {', '.join(KINDS)}."
     if state and state not in STATES:
         errors["state"] = f"Choose one of {', '.join(STATES)}."
@@ -474,8 +485,8 @@ def list_monitors(
         .outerjoin(Group, Monitor.group_id == Group.id)
         .options(so.selectinload(Monitor.channels))  # every listed item shows its channels
     )
-    if kind:
-        query = query.where(Monitor.kind == kind)
+    if kinds:
+        query = query.where(Monitor.kind.in_(kinds))
     if state:
         query = query.where(Monitor.state == state)
     if group:

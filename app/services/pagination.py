@@ -32,11 +32,14 @@ class Page:
     offset: int = 0
 
 
-def paginate(query: sa.Select, page: Any = 1, per_page: Any = 50, offset: Any = None) -> Page:
+def paginate(
+    query: sa.Select, page: Any = 1, per_page: Any = 50, offset: Any = None, rows: bool = False
+) -> Page:
     """Run ``query`` (ordered) for one page; page and per_page may be form strings.
 
     ``offset`` (rows to skip), when given, replaces ``page`` as the start: for clients that
-    page by limit and offset.
+    page by limit and offset. Items are the first column's values, or with ``rows`` whole
+    rows (for a query of several columns, such as a union of kinds of items).
     """
     given = {"page": page, "per_page": per_page}
     parsers = {"page": _page, "per_page": _per_page}
@@ -50,7 +53,8 @@ def paginate(query: sa.Select, page: Any = 1, per_page: Any = 50, offset: Any = 
     total = db.session.execute(
         sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
     ).scalar_one()
-    items = list(db.session.execute(query.limit(per_page).offset(start)).scalars())
+    result = db.session.execute(query.limit(per_page).offset(start))
+    items = list(result.all() if rows else result.scalars())
     # An empty list is one empty page, so "page 1 of 1" never reads "page 1 of 0".
     pages = max(1, -(-total // per_page))
     return Page(

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import dataclasses
+import hashlib
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.routing import BuildError
 from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField, URLField
 
 from app.extensions import login_manager
-from app.services import accounts, status_page
+from app.services import accounts, overview, status_page
 from app.services.errors import Conflict, NotFound, ValidationError
-from app.web import status
+from app.web import charts, status, status_svg
 from app.web.forms import apply_errors
 
 bp = Blueprint("dashboard", __name__)
@@ -43,11 +56,90 @@ class StatusPageForm(FlaskForm):
     show_response_times = BooleanField("Show 24-hour response-time charts")
 
 
+OVERVIEW_PER_PAGE = 50
+# Where a row links to: its detail page, or its area's list where there is none (yet).
+_DETAIL = {
+    overview.TYPE_MONITOR: ("monitors.detail", "monitor_id", "monitors.index"),
+    overview.TYPE_HEARTBEAT: ("heartbeats.detail", "monitor_id", "heartbeats.index"),
+    overview.TYPE_CRON_JOB: ("cron_jobs.detail", "cron_job_id", "cron_jobs.index"),
+}
+
+
+def _first_url(*endpoints: str) -> str:
+    """The first of ``endpoints`` that exists: areas add their pages independently."""
+    for endpoint in endpoints[:-1]:
+        try:
+            return url_for(endpoint)
+        except BuildError:
+            continue
+    return url_for(endpoints[-1])
+
+
+def _item_url(row: overview.Row) -> str:
+    endpoint, argument, fallback = _DETAIL[row.type]
+    try:
+        return url_for(endpoint, **{argument: row.id})
+    except BuildError:
+        return url_for(fallback)
+
+
+def _fingerprint(value: object) -> str:
+    return hashlib.blake2b(repr(value).encode(), digest_size=6).hexdigest()
+
+
 @bp.get("/")
 def index():
+    """The overview. Three answers from one view: the page; the list alone (htmx filter
+    form); and, for the 10-second poll, only what changed since the browser's copy.
+
+    The poll sends back the fingerprints of the rows it shows (hidden inputs in the list).
+    When the rows on the page are the same ones in the same order, only those whose
+    fingerprint differs come back, each swapped in place out of band; when the set changed
+    (an item added, deleted or filtered in), the whole list; when nothing changed, 204.
+    """
     if not current_user.is_authenticated:
         return status.render_page(shared=False)
-    return render_template("dashboard/index.html")
+    search = request.args.get("q", "").strip()
+    wanted = request.args.get("status", "")
+    try:
+        page = overview.list_items(
+            search=search,
+            status=wanted or None,
+            page=request.args.get("page", 1),
+            per_page=OVERVIEW_PER_PAGE,
+        )
+    except ValidationError:
+        abort(400)
+    fingerprints = {row.key: _fingerprint(dataclasses.astuple(row)) for row in page.items}
+    layout = _fingerprint((page.total, page.page, page.pages, [r.key for r in page.items]))
+    context = {
+        "page": page,
+        "search": search,
+        "wanted": wanted,
+        "statuses": overview.STATUSES,
+        "fingerprints": fingerprints,
+        "layout": layout,
+        "sparkline": charts.sparkline,
+        "item_url": _item_url,
+        "percent": status_svg.percent,
+        "create_urls": {
+            "monitor": url_for("monitors.new"),
+            "heartbeat": _first_url("heartbeats.new", "heartbeats.index"),
+            "cron_job": _first_url("cron_jobs.new", "cron_jobs.index"),
+        },
+        "args": {k: v for k, v in (("q", search), ("status", wanted)) if v},
+    }
+    if request.headers.get("HX-Request") and request.args.get("poll"):
+        if request.args.get("layout") != layout:
+            return render_template("dashboard/partials/_list.html", oob=True, **context)
+        seen = dict(entry.partition(":")[::2] for entry in request.args.getlist("seen"))
+        changed = [row for row in page.items if seen.get(row.key) != fingerprints[row.key]]
+        if not changed:
+            return make_response("", 204)
+        return render_template("dashboard/partials/_changed.html", rows=changed, **context)
+    if request.headers.get("HX-Target") == "overview-list":
+        return render_template("dashboard/partials/_list.html", **context)
+    return render_template("dashboard/index.html", **context)
 
 
 @bp.route("/settings/admins", methods=["GET", "POST"])

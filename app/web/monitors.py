@@ -1,14 +1,321 @@
-"""Dashboard pages: monitors."""
+"""Dashboard pages for uptime monitors (kinds http and keyword): the list, the form with
+inline validation, the detail page with its charts and history, pause, resume and delete.
+
+Heartbeat monitors share the table but have pages of their own (``app.web.heartbeats``);
+here their ids answer 404.
+"""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from htmx_flask import request as htmx_request
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
-from app.web import admin
+from app.models.monitor import KIND_HTTP, KIND_KEYWORD, STATES
+from app.models.types import utcnow
+from app.services import groups, history, incidents, monitors
+from app.services.errors import NotFound, ValidationError
+from app.services.fields import METHODS
+from app.services.history import RESPONSE_RANGES
+from app.services.monitors import UPTIME_KINDS
+from app.web import admin, charts, status_svg
+from app.web.forms import apply_errors, channel_field, offer_channels
 
 bp = admin.blueprint("monitors", __name__, url_prefix="/monitors")
+
+PER_PAGE = 25
+CHECKS_PER_PAGE = 25
+TIMINGS_SHOWN = 10
+LIST_STATES = tuple(s for s in STATES if s not in ("new", "late"))
+
+_NUMERIC = {"inputmode": "numeric", "autocomplete": "off"}
+
+
+class MonitorForm(FlaskForm):
+    """The fields of an uptime monitor, named as the service names them; the service judges
+    every value (so a form and the API refuse the same things with the same words)."""
+
+    name = StringField("Name", render_kw={"autocomplete": "off"})
+    description = TextAreaField("Description", render_kw={"rows": 2})
+    kind = SelectField(
+        "Check",
+        choices=[
+            SelectChoice(KIND_HTTP, "The status code"),
+            SelectChoice(KIND_KEYWORD, "The status code and a keyword in the body"),
+        ],
+        validate_choice=False,
+    )
+    url = StringField("URL", render_kw={"inputmode": "url", "autocomplete": "off"})
+    method = SelectField("Method", choices=list(METHODS), validate_choice=False)
+    interval_sec = StringField("Check every (seconds)", default="60", render_kw=_NUMERIC)
+    timeout_ms = StringField("Timeout (milliseconds)", default="10000", render_kw=_NUMERIC)
+    expected_status = StringField("Expected status codes", default="200-399")
+    keyword = StringField("Keyword")
+    keyword_absent = BooleanField("Alert when the keyword is present instead")
+    headers = TextAreaField("Request headers", render_kw={"rows": 3})
+    body = TextAreaField("Request body", render_kw={"rows": 3})
+    auth_username = StringField("Basic auth user", render_kw={"autocomplete": "off"})
+    auth_password = PasswordField("Basic auth password", render_kw={"autocomplete": "new-password"})
+    follow_redirects = BooleanField("Follow redirects", default=True)
+    max_redirects = StringField("At most this many redirects", default="10", render_kw=_NUMERIC)
+    failure_threshold = StringField("Down after this many failed checks", default="2",
+                                    render_kw=_NUMERIC)  # fmt: skip
+    recovery_threshold = StringField("Up again after this many good checks", default="1",
+                                     render_kw=_NUMERIC)  # fmt: skip
+    reminder_hours = StringField("Remind every (hours) while down", render_kw=_NUMERIC)
+    group = StringField("Group", render_kw={"list": "group-names", "autocomplete": "off"})
+    public = BooleanField("Show on the public status page")
+    paused = BooleanField("Create it paused")
+    channels = channel_field()
+
+
+class ActionForm(FlaskForm):
+    """Carries only the CSRF token of a button (pause, resume, delete)."""
+
+
+# Form fields that are text boxes or choices, sent to the service as typed.
+_TEXT = (
+    "name",
+    "description",
+    "kind",
+    "url",
+    "method",
+    "interval_sec",
+    "timeout_ms",
+    "expected_status",
+    "keyword",
+    "headers",
+    "body",
+    "auth_username",
+    "max_redirects",
+    "failure_threshold",
+    "recovery_threshold",
+    "reminder_hours",
+    "group",
+)
+_FLAGS = ("keyword_absent", "follow_redirects", "public")
+# Validated as a field is left. Not the choices (they cannot be wrong, and swapping a select
+# while it has focus would lose it) nor the password (never sent back to the page).
+LIVE_FIELDS = frozenset(_TEXT) - {"kind", "method"}
+HINTS = {
+    "name": "Shown on the dashboard, in alerts and, if public, on the status page.",
+    "url": "The full http:// or https:// address to call, such as https://example.com/health.",
+    "interval_sec": "From 10 seconds to 86400 (a day).",
+    "timeout_ms": "From 100 to 60000; a slower answer counts as a failure.",
+    "expected_status": "Codes and ranges that count as up, such as 200-299,301.",
+    "keyword": "Text the body must contain (for keyword checks).",
+    "headers": "One per line, as Name: value.",
+    "body": "Sent with POST, PUT and PATCH requests.",
+    "reminder_hours": "Optional. Alert again every this many hours while it stays down.",
+    "group": "Optional. Groups sort the overview and the status page; a new name creates one.",
+}
+
+
+def _monitor_or_404(monitor_id: int):
+    try:
+        monitor = monitors.get(monitor_id)
+    except NotFound:
+        abort(404)
+    if monitor.kind not in UPTIME_KINDS:
+        abort(404)
+    return monitor
+
+
+def _initial(monitor) -> dict:
+    """The edit form's values. The password stays empty: blank means "keep"."""
+    data = {name: getattr(monitor, name) for name in _TEXT + _FLAGS if name != "group"}
+    data["group"] = monitor.group.name if monitor.group else ""
+    data["headers"] = "\n".join(f"{k}: {v}" for k, v in (monitor.headers or {}).items())
+    for name in ("description", "keyword", "body", "auth_username"):
+        data[name] = data[name] or ""
+    data["reminder_hours"] = "" if monitor.reminder_hours is None else monitor.reminder_hours
+    return data
+
+
+def _submitted(form: MonitorForm, editing: bool) -> dict:
+    """The service's fields from the form. On edit a blank password keeps the one saved,
+    unless the user name was cleared too (then there is no sign-in any more)."""
+    data = {name: form[name].data or "" for name in _TEXT}
+    data.update({name: bool(form[name].data) for name in _FLAGS})
+    data["channels"] = form.channels.data or []
+    if form.auth_password.data:
+        data["auth_password"] = form.auth_password.data
+    elif not data["auth_username"]:
+        data["auth_password"] = None
+    if not editing:
+        data["paused"] = bool(form.paused.data)
+    return data
+
+
+def _render_form(form: MonitorForm, monitor=None, status: int = 200):
+    offer_channels(form.channels, monitor)
+    return (
+        render_template(
+            "monitors/form.html",
+            form=form,
+            monitor=monitor,
+            group_names=[group.name for group in groups.list_groups()],
+            live_fields=LIVE_FIELDS,
+            hints=HINTS,
+            action_form=ActionForm(),
+        ),
+        status,
+    )
 
 
 @bp.get("/")
 def index():
-    return render_template("placeholder.html", area="monitors")
+    search = request.args.get("q", "").strip()
+    state = request.args.get("state", "")
+    try:
+        page = monitors.list_monitors(
+            kind=UPTIME_KINDS,
+            state=state or None,
+            search=search,
+            page=request.args.get("page", 1),
+            per_page=PER_PAGE,
+        )
+    except ValidationError:
+        abort(400)
+    span, buckets = RESPONSE_RANGES["24h"]
+    series = history.response_times(
+        "monitor", [m.id for m in page.items], utcnow(), span, buckets // 2
+    )
+    context = {
+        "page": page,
+        "search": search,
+        "state": state,
+        "states": LIST_STATES,
+        "series": series,
+        "uptime": history.series_uptime,
+        "sparkline": charts.sparkline,
+        "percent": status_svg.percent,
+        "args": {k: v for k, v in (("q", search), ("state", state)) if v},
+    }
+    if htmx_request.htmx and request.headers.get("HX-Target") == "monitor-list":
+        return render_template("monitors/partials/_list.html", **context)
+    return render_template("monitors/index.html", **context)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    form = MonitorForm()
+    if form.validate_on_submit():
+        try:
+            monitor = monitors.create(_submitted(form, editing=False))
+        except ValidationError as exc:
+            apply_errors(form, exc)
+            return _render_form(form, status=422)
+        flash(f"Monitor {monitor.name} created; its first check runs in a moment.", "success")
+        return redirect(url_for("monitors.detail", monitor_id=monitor.id))
+    return _render_form(form, status=422 if request.method == "POST" else 200)
+
+
+@bp.route("/<int:monitor_id>/edit", methods=["GET", "POST"])
+def edit(monitor_id: int):
+    monitor = _monitor_or_404(monitor_id)
+    form = MonitorForm(data=_initial(monitor) if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            monitor = monitors.update(monitor_id, _submitted(form, editing=True))
+        except ValidationError as exc:
+            apply_errors(form, exc)
+            return _render_form(form, monitor, status=422)
+        flash(f"Monitor {monitor.name} saved.", "success")
+        return redirect(url_for("monitors.detail", monitor_id=monitor.id))
+    return _render_form(form, monitor, status=422 if request.method == "POST" else 200)
+
+
+@bp.post("/validate/<field>")
+def validate(field: str):
+    """One field of the form, judged with the rest of the form as it stands, re-rendered
+    with its error (or without one): htmx swaps it in as the field is left."""
+    if field not in LIVE_FIELDS:
+        abort(404)
+    monitor_id = request.args.get("monitor_id", type=int)
+    monitor = _monitor_or_404(monitor_id) if monitor_id else None
+    form = MonitorForm()
+    try:
+        monitors.check(_submitted(form, editing=monitor is not None), monitor_id)
+    except ValidationError as exc:
+        if field in exc.fields:
+            form[field].errors = [exc.fields[field]]
+    return render_template(
+        "monitors/partials/_field.html",
+        field=form[field],
+        monitor=monitor,
+        live_fields=LIVE_FIELDS,
+        hints=HINTS,
+    )
+
+
+@bp.get("/<int:monitor_id>")
+def detail(monitor_id: int):
+    monitor = _monitor_or_404(monitor_id)
+    chosen = request.args.get("range", "24h")
+    if chosen not in RESPONSE_RANGES:
+        chosen = "24h"
+    now = utcnow()
+    try:
+        checks = history.check_history(
+            monitor_id, page=request.args.get("page", 1), per_page=CHECKS_PER_PAGE
+        )
+    except ValidationError:
+        abort(400)
+    span, count = RESPONSE_RANGES[chosen]
+    buckets = history.response_times("monitor", [monitor_id], now, span, count)[monitor_id]
+    recent = checks.items[:TIMINGS_SHOWN] if checks.page == 1 else []
+    context = {
+        "monitor": monitor,
+        "uptime": history.uptime("monitor", monitor_id, now),
+        "ranges": list(RESPONSE_RANGES),
+        "chosen": chosen,
+        "chart": charts.response_chart(monitor.name, chosen, buckets),
+        "chart_summary": charts.summary([b.mean_ms for b in buckets]),
+        "failed_checks": sum(b.failures for b in buckets),
+        "checks": checks,
+        "recent": recent,
+        "longest_us": max((c.total_us or 0 for c in recent), default=0),
+        "timing_bar": charts.timing_bar,
+        "phases": charts.phases,
+        "incidents": incidents.list_incidents(monitor_id=monitor_id, per_page=10),
+        "percent": status_svg.percent,
+        "action_form": ActionForm(),
+    }
+    target = request.headers.get("HX-Target") if htmx_request.htmx else None
+    if target == "monitor-status":
+        return render_template("monitors/partials/_status.html", **context)
+    if target == "response-chart":
+        return render_template("monitors/partials/_chart.html", **context)
+    return render_template("monitors/detail.html", **context)
+
+
+def _act(monitor_id: int, operation, message: str):
+    monitor = _monitor_or_404(monitor_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    operation(monitor_id)
+    flash(message.format(name=monitor.name), "success")
+    return redirect(url_for("monitors.detail", monitor_id=monitor_id))
+
+
+@bp.post("/<int:monitor_id>/pause")
+def pause(monitor_id: int):
+    return _act(monitor_id, monitors.pause, "Monitor {name} paused: no checks until you resume it.")
+
+
+@bp.post("/<int:monitor_id>/resume")
+def resume(monitor_id: int):
+    return _act(monitor_id, monitors.resume, "Monitor {name} resumed; it checks again shortly.")
+
+
+@bp.post("/<int:monitor_id>/delete")
+def delete(monitor_id: int):
+    monitor = _monitor_or_404(monitor_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    monitors.delete(monitor_id)
+    flash(f"Monitor {monitor.name} deleted with its history.", "success")
+    return redirect(url_for("monitors.index"))

@@ -1,0 +1,187 @@
+"""The dashboard's overview: every monitor, heartbeat and cron job in one list, by group.
+
+Monitors and cron jobs live in two tables; the list is one UNION query (filtered, ordered by
+group and paged in SQL), then a fixed handful of queries for the page's details whatever its
+length: the rows of each table by id, and one grouped query per table for the 24-hour
+response times and uptime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import CronJob, Group, Monitor
+from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
+from app.models.monitor import KIND_HEARTBEAT, STATE_NEW
+from app.models.types import utcnow
+from app.services import history
+from app.services.errors import ValidationError
+from app.services.pagination import Page, group_order, matching, paginate
+
+UP = "up"
+DOWN = "down"
+LATE = "late"
+PENDING = "pending"
+PAUSED = "paused"
+STATUSES = (UP, DOWN, LATE, PENDING, PAUSED)
+
+TYPE_MONITOR = "monitor"
+TYPE_HEARTBEAT = "heartbeat"
+TYPE_CRON_JOB = "cron_job"
+
+SPARK_SPAN = timedelta(hours=24)
+SPARK_BUCKETS = 24
+
+
+@dataclass(slots=True)
+class Row:
+    """One line of the overview."""
+
+    type: str  # monitor, heartbeat or cron_job
+    id: int
+    name: str
+    status: str
+    group: str | None
+    target: str | None  # the URL called (monitors, cron jobs); None for heartbeats
+    last_at: datetime | None  # last check, ping or run
+    last_ms: int | None  # its response time or duration
+    problem: str | None  # why it is failing, when it is
+    uptime_24h: float | None = None
+    spark: tuple[int | None, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.type}-{self.id}"
+
+
+def _monitor_status() -> sa.ColumnElement[str]:
+    # A heartbeat waiting for its first ping reads like a monitor waiting for its first check.
+    return sa.case(
+        (Monitor.paused, sa.literal(PAUSED)),
+        (Monitor.state == STATE_NEW, sa.literal(PENDING)),
+        else_=Monitor.state,
+    )
+
+
+def _cron_status() -> sa.ColumnElement[str]:
+    # A job switched off for failing too often is down, not merely paused.
+    switched_off_failing = sa.and_(
+        CronJob.auto_disable_after > 0, CronJob.consecutive_failures >= CronJob.auto_disable_after
+    )
+    return sa.case(
+        (sa.and_(sa.not_(CronJob.enabled), switched_off_failing), sa.literal(DOWN)),
+        (sa.not_(CronJob.enabled), sa.literal(PAUSED)),
+        (CronJob.last_outcome.is_(None), sa.literal(PENDING)),
+        (CronJob.last_outcome == OK, sa.literal(UP)),
+        else_=sa.literal(DOWN),
+    )
+
+
+def list_items(
+    search: str | None = None,
+    status: str | None = None,
+    page: Any = 1,
+    per_page: Any = 50,
+    now: datetime | None = None,
+) -> Page:
+    """One page of everything monitored, grouped; ``status`` is one of STATUSES and
+    ``search`` matches names and descriptions. Items are :class:`Row`."""
+    if status and status not in STATUSES:
+        raise ValidationError({"status": f"Choose one of {', '.join(STATUSES)}."})
+    now = now or utcnow()
+    text = sa.String(16)
+    monitors = sa.select(
+        sa.case((Monitor.kind == KIND_HEARTBEAT, TYPE_HEARTBEAT), else_=TYPE_MONITOR)
+        .cast(text)
+        .label("type"),
+        Monitor.id.label("id"),
+        Monitor.name.label("name"),
+        _monitor_status().cast(text).label("status"),
+        Monitor.group_id.label("group_id"),
+        Monitor.position.label("position"),
+    )
+    jobs = sa.select(
+        sa.literal(TYPE_CRON_JOB).cast(text).label("type"),
+        CronJob.id,
+        CronJob.name,
+        _cron_status().cast(text),
+        CronJob.group_id,
+        CronJob.position,
+    )
+    if search and search.strip():
+        monitors = monitors.where(matching(search, Monitor.name, Monitor.description))
+        jobs = jobs.where(matching(search, CronJob.name, CronJob.description))
+    union = sa.union_all(monitors, jobs).subquery()
+    query = (
+        sa.select(union.c.type, union.c.id, union.c.status)
+        .outerjoin(Group, union.c.group_id == Group.id)
+        .order_by(*group_order(), union.c.position, union.c.name, union.c.type, union.c.id)
+    )
+    if status:
+        query = query.where(union.c.status == status)
+    found = paginate(query, page, per_page, rows=True)
+    rows = _rows(found.items, now)
+    return Page(rows, found.total, found.page, found.per_page, found.pages, found.offset)
+
+
+def _rows(keys: list[Any], now: datetime) -> list[Row]:
+    monitor_ids = [k.id for k in keys if k.type != TYPE_CRON_JOB]
+    job_ids = [k.id for k in keys if k.type == TYPE_CRON_JOB]
+    monitors = {
+        m.id: m for m in db.session.scalars(sa.select(Monitor).where(Monitor.id.in_(monitor_ids)))
+    }
+    jobs = {j.id: j for j in db.session.scalars(sa.select(CronJob).where(CronJob.id.in_(job_ids)))}
+    uptime_ids = [i for i in monitor_ids if i in monitors and monitors[i].kind != KIND_HEARTBEAT]
+    series = {
+        TYPE_MONITOR: history.response_times(
+            SUBJECT_MONITOR, uptime_ids, now, SPARK_SPAN, SPARK_BUCKETS
+        ),
+        TYPE_CRON_JOB: history.response_times(
+            SUBJECT_CRON_JOB, job_ids, now, SPARK_SPAN, SPARK_BUCKETS
+        ),
+    }
+    rows = []
+    for key in keys:
+        if key.type == TYPE_CRON_JOB:
+            job = jobs.get(key.id)
+            if job is None:  # deleted between the two queries
+                continue
+            failing = job.last_outcome not in (None, OK)
+            row = Row(
+                TYPE_CRON_JOB,
+                job.id,
+                job.name,
+                key.status,
+                job.group.name if job.group else None,
+                job.url,
+                job.last_run_at,
+                job.last_duration_ms,
+                (job.disabled_reason or job.last_outcome) if failing else None,
+            )
+        else:
+            monitor = monitors.get(key.id)
+            if monitor is None:
+                continue
+            heartbeat = monitor.kind == KIND_HEARTBEAT
+            row = Row(
+                TYPE_HEARTBEAT if heartbeat else TYPE_MONITOR,
+                monitor.id,
+                monitor.name,
+                key.status,
+                monitor.group.name if monitor.group else None,
+                None if heartbeat else monitor.url,
+                monitor.last_ping_at if heartbeat else monitor.last_checked_at,
+                monitor.last_duration_ms if heartbeat else monitor.last_response_ms,
+                monitor.last_error if key.status == DOWN and not heartbeat else None,
+            )
+        buckets = series.get(row.type, {}).get(row.id)
+        if buckets:
+            row.uptime_24h = history.series_uptime(buckets)
+            row.spark = tuple(b.mean_ms for b in buckets)
+        rows.append(row)
+    return rows

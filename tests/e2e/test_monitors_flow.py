@@ -1,0 +1,143 @@
+"""An uptime monitor from the browser's side, against the real pipeline: `upcron web`, a
+scheduler and a worker on the test database and Redis, checking a real HTTP server on
+127.0.0.1. The overview and the detail page update themselves (htmx polling): the test marks
+the window and checks that no reload happened."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from playwright.sync_api import expect
+
+from app.services import accounts
+from tests.e2e.conftest import PROJECT, screenshot
+from tests.targets import TargetServer
+
+EMAIL = "owner@example.com"
+PASSWORD = "a long passphrase"
+# One check every 10 s (the least the service allows) plus one 10-second poll, with room.
+LIVE_TIMEOUT_MS = 45_000
+
+
+@pytest.fixture
+def engine(live_server, database_url, redis_url, tmp_path):
+    """A scheduler and a worker beside the web server, so monitors really get checked."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UPCRON_")}
+    env.update(
+        UPCRON_DATABASE_URL=database_url,
+        UPCRON_REDIS_URL=redis_url,
+        UPCRON_INSTANCE_DIR=str(tmp_path),
+        UPCRON_SECRET_KEY="e2e-secret-key-long-enough",
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "app", command],
+            cwd=PROJECT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for command in ("scheduler", "worker")
+    ]
+    yield live_server
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def sign_in(page, base):
+    page.goto(base + "/login")
+    page.get_by_label("E-mail").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+
+def test_a_monitor_comes_up_on_the_overview_and_goes_down_with_an_incident(
+    page, browser, engine, app
+):
+    with app.app_context():
+        accounts.create_admin(EMAIL, PASSWORD)
+    target = TargetServer()
+    try:
+        health = target.route("/health", status=200, body="ok")
+        sign_in(page, engine)
+        expect(page.get_by_role("heading", name="No monitors yet — create one")).to_be_visible()
+        page.evaluate("window.notReloaded = true")
+
+        # The form, in a second tab; a field is judged as soon as it is left.
+        form = page.context.new_page()
+        form.goto(engine + "/monitors/new")
+        form.get_by_label("Name").fill("Storefront")
+        form.get_by_label("URL", exact=True).fill(health)
+        form.get_by_label("Check every (seconds)").fill("5")
+        form.get_by_label("Check every (seconds)").press("Tab")
+        expect(form.locator("#interval_sec-error")).to_contain_text("from 10 to 86400")
+        expect(form.get_by_label("Check every (seconds)")).to_have_attribute("aria-invalid", "true")
+        screenshot(form, "monitor-form")
+        form.get_by_label("Check every (seconds)").fill("10")
+        form.get_by_label("Down after this many failed checks").fill("1")
+        form.get_by_role("button", name="Create monitor").click()
+        expect(form.get_by_text("Monitor Storefront created")).to_be_visible()
+
+        # The overview, never reloaded, shows the new monitor and then its first success.
+        row = page.locator("tr.overview-row", has_text="Storefront")
+        expect(row).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+        expect(row.locator(".pill")).to_have_text("up", timeout=LIVE_TIMEOUT_MS)
+        assert page.evaluate("window.notReloaded") is True
+        assert target.requests and target.requests[0].target == "/health"
+        screenshot(page, "overview")
+
+        # The target stops answering: the detail page turns down and shows the incident.
+        form.reload()
+        expect(form.locator("#monitor-status .pill").first).to_have_text("up")
+        form.evaluate("window.notReloaded = true")
+        target.close()
+        status = form.locator("#monitor-status")
+        expect(status.locator(".pill").first).to_have_text("down", timeout=LIVE_TIMEOUT_MS)
+        incident = status.get_by_role("link", name="Storefront")
+        expect(incident).to_be_visible()
+        assert incident.get_attribute("href").startswith("/incidents/")
+        assert form.evaluate("window.notReloaded") is True
+        expect(form.get_by_role("img", name="Response time of Storefront")).to_be_visible()
+        screenshot(form, "monitor-detail")
+
+        expect(row.locator(".pill")).to_have_text("down", timeout=LIVE_TIMEOUT_MS)
+        assert page.evaluate("window.notReloaded") is True
+    finally:
+        target.close()
+
+
+def test_monitor_pages_on_a_phone_in_dark_mode(browser, live_server, app):
+    """Labelled controls, no sideways scrolling, keyboard focus visible."""
+    with app.app_context():
+        accounts.create_admin(EMAIL, PASSWORD)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        sign_in(page, live_server)
+        page.goto(live_server + "/monitors/new")
+        page.get_by_label("Name").fill("Phone check")
+        page.get_by_label("URL", exact=True).fill("https://example.com/")
+        page.get_by_role("button", name="Create monitor").click()
+        expect(page.get_by_role("heading", name="Phone check")).to_be_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the detail page scrolls sideways ({width}px)"
+        page.goto(live_server + "/")
+        page.get_by_label("Search").fill("phone")
+        page.get_by_label("Search").press("Enter")
+        expect(page.locator("tr.overview-row")).to_have_count(1)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.keyboard.press("Tab")
+        screenshot(page, "overview-phone-dark")
+    finally:
+        context.close()
