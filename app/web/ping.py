@@ -37,19 +37,24 @@ def read_body() -> tuple[bytes, int]:
     return bytes(kept), size
 
 
+def record(code: str, kind: str | None, exit_status: int | None, body: bytes, size: int) -> int:
+    """Record a ping that came in this request, with its method, address and user agent;
+    shared by /ping and the facades' ping URLs. Returns the heartbeat's id."""
+    return pings.record_ping(
+        code,
+        kind,
+        exit_status,
+        request.method,
+        client_ip(),
+        request.headers.get("User-Agent"),
+        body,
+        body_size=size,
+    )
+
+
 def _ping(code: str, kind: str | None, exit_status: int | None = None):
-    body, size = read_body()
     try:
-        pings.record_ping(
-            code,
-            kind,
-            exit_status,
-            request.method,
-            client_ip(),
-            request.headers.get("User-Agent"),
-            body,
-            body_size=size,
-        )
+        record(code, kind, exit_status, *read_body())
     except NotFound:
         return _text("not found", 404)
     except Throttled as exc:

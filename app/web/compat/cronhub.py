@@ -28,7 +28,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from app.models import CronJob, Monitor
 from app.models.history import PING_FAIL, PING_START, PING_SUCCESS
 from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN, STATE_NEW, STATE_PAUSED
-from app.services import cron_jobs, fields, monitors, pings
+from app.services import cron_jobs, fields, monitors
 from app.services.errors import (
     AuthenticationFailed,
     Conflict,
@@ -42,7 +42,6 @@ from app.services.pagination import PER_PAGE_MAX
 from app.web import ping as native_ping
 from app.web.api import auth
 from app.web.api.bodies import json_body
-from app.web.security import client_ip
 
 bp = Blueprint("compat_cronhub", __name__, url_prefix="/compat/cronhub")
 
@@ -493,18 +492,8 @@ def _payload() -> tuple[bytes, int]:
 
 def _ping(code: str, kind: str):
     """Record the ping exactly as /ping does, then answer as Cronhub's ping URLs do."""
-    body, size = _payload()
     try:
-        monitor_id = pings.record_ping(
-            code,
-            kind,
-            None,
-            request.method,
-            client_ip(),
-            request.headers.get("User-Agent"),
-            body,
-            body_size=size,
-        )
+        monitor_id = native_ping.record(code, kind, None, *_payload())
     except NotFound:
         raise NotFound("Monitor not found.") from None
     monitor = monitors.get(monitor_id)
