@@ -493,3 +493,8 @@ def _join(words: list[str], conjunction: str = "and") -> str:
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def zone_names() -> list[str]:
+    """Every IANA zone name we accept, sorted, for a form's list of suggestions."""
+    return sorted(_zone_names().values())
