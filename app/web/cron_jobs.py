@@ -133,7 +133,7 @@ def _submitted(form: CronJobForm, editing: bool) -> dict:
     return data
 
 
-def _preview(cron_expr: str | None, timezone: str | None) -> dict:
+def schedule_preview(cron_expr: str | None, timezone: str | None) -> dict:
     """What the preview fragment shows: the sentence and the next runs in the job's zone, or
     the message that says what is wrong with the expression or zone."""
     try:
@@ -154,7 +154,7 @@ def _render_form(form: CronJobForm, job=None, status: int = 200):
             "cron_jobs/form.html",
             form=form,
             job=job,
-            preview=_preview(form.cron_expr.data, form.timezone.data),
+            preview=schedule_preview(form.cron_expr.data, form.timezone.data),
             zones=schedule.zone_names(),
             groups=groups.list_groups(),
         ),
@@ -211,7 +211,7 @@ def preview():
     """The live preview fragment; the form asks for it as the expression or zone changes."""
     return render_template(
         "cron_jobs/partials/_preview.html",
-        preview=_preview(request.args.get("cron_expr"), request.args.get("timezone")),
+        preview=schedule_preview(request.args.get("cron_expr"), request.args.get("timezone")),
     )
 
 
