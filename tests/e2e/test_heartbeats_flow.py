@@ -62,3 +62,10 @@ def test_create_copy_ping_and_see_it_up(page, live_server, app):
     page.get_by_role("button", name="New ping URL").click()
     expect(page.get_by_text("has a new ping URL")).to_be_visible()
     assert page.get_by_label("Ping URL").input_value() != ping_url
+
+    # On a phone the page fits the screen: nothing scrolls sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    expect(status).to_have_text("paused")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "heartbeat-detail-phone")

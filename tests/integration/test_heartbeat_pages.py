@@ -215,6 +215,7 @@ def test_detail_shows_the_ping_url_snippets_and_status(logged_in):
         in page
     )
     assert "&#34;$PING_URL/start&#34;" in page and "&#34;$PING_URL/$?&#34;" in page
+    assert "--data-binary &#34;$output&#34;" in page
     assert "urllib.request.urlopen(PING_URL" in page
     assert f"Invoke-RestMethod -Uri &#34;{url}&#34;" in page
     assert "pill-new" in page and "after the first ping" in page
