@@ -64,7 +64,7 @@ class HeartbeatForm(FlaskForm):
     )
     min_run_sec = StringField("Shortest running time (seconds)")
     public = BooleanField("Show on the public status page")
-    manual_resume = BooleanField("Stay down until resumed by hand")
+    manual_resume = BooleanField("Stay paused until resumed by hand")
     channels = channel_field()
 
 
@@ -110,7 +110,7 @@ def _initial(monitor) -> dict:
     }
 
 
-def _submitted(form: HeartbeatForm, editing: bool) -> dict:
+def _submitted(form: HeartbeatForm, monitor=None) -> dict:
     """The service's fields from the form: the chosen schedule replaces the other one."""
     data = {
         "name": form.name.data or "",
@@ -124,10 +124,14 @@ def _submitted(form: HeartbeatForm, editing: bool) -> dict:
         "manual_resume": form.manual_resume.data,
         "channels": form.channels.data or [],
     }
-    if not editing:
+    if monitor is None:
         data["kind"] = KIND_HEARTBEAT
-    if (form.grace_period.data or "").strip():
-        data["grace_period"] = form.grace_period.data
+    grace = (form.grace_period.data or "").strip()
+    # A grace time set in seconds through the API shows rounded to minutes; left as shown,
+    # it stays as it was rather than being rounded on save.
+    unchanged = monitor is not None and grace == _initial(monitor)["grace_period"]
+    if grace and not unchanged:
+        data["grace_period"] = grace
     if form.schedule.data == "cron":
         data["cron_expr"], data["period_sec"] = form.cron_expr.data or "", None
     else:
@@ -178,10 +182,10 @@ def _render_form(form: HeartbeatForm, monitor=None, status: int = 200):
 def _save(form: HeartbeatForm, monitor=None):
     try:
         if monitor is None:
-            monitor = monitors.create(_submitted(form, editing=False))
+            monitor = monitors.create(_submitted(form))
             flash(f"Heartbeat {monitor.name} created. Ping its URL when your job runs.", "success")
         else:
-            monitor = monitors.update(monitor.id, _submitted(form, editing=True))
+            monitor = monitors.update(monitor.id, _submitted(form, monitor))
             flash(f"Heartbeat {monitor.name} saved.", "success")
     except ValidationError as exc:
         _apply_errors(form, exc)

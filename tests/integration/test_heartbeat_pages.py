@@ -303,3 +303,20 @@ def test_uptime_monitors_and_unknown_ids_are_404(logged_in):
     shop = in_app(logged_in, lambda: monitors.create({"name": "Shop", "url": "https://e.com"}).id)
     for path in (f"/heartbeats/{shop}", f"/heartbeats/{shop}/edit", "/heartbeats/999"):
         assert logged_in.get(path).status_code == 404
+
+
+def test_an_edit_keeps_a_grace_time_in_seconds_it_did_not_change(logged_in):
+    beat_id = make_heartbeat(logged_in, grace_sec=90)
+    edit = f"/heartbeats/{beat_id}/edit"
+    data = {
+        "name": "Nightly backup",
+        "schedule": "period",
+        "period": "1",
+        "period_unit": "days",
+        "timezone": "UTC",
+        "running_time_unit": "minutes",
+    }
+    assert post_form(logged_in, edit, data | {"grace_period": "1"}).status_code == 302
+    assert in_app(logged_in, monitors.get, beat_id).grace_sec == 90
+    assert post_form(logged_in, edit, data | {"grace_period": "3"}).status_code == 302
+    assert in_app(logged_in, monitors.get, beat_id).grace_sec == 180
