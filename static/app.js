@@ -22,3 +22,38 @@ function localTimes(root) {
 }
 document.addEventListener("DOMContentLoaded", function () { localTimes(document); });
 document.addEventListener("htmx:afterSettle", function (event) { localTimes(event.target); });
+
+// == cron jobs and heartbeats ==
+// Copy buttons (<button data-copy="id of the element to copy">) stay hidden without script,
+// where the text can still be selected by hand.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("button[data-copy]").forEach(function (button) { button.hidden = false; });
+});
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("button[data-copy]");
+  if (!button) { return; }
+  var source = document.getElementById(button.dataset.copy);
+  if (!source) { return; }
+  var text = "value" in source ? source.value : source.textContent;
+  var label = button.firstChild;
+  function done(word) {
+    var before = label.textContent;
+    label.textContent = word;
+    setTimeout(function () { label.textContent = before; }, 2000);
+  }
+  function fallback() {
+    // Without the clipboard API (plain http on another host): select it for Ctrl-C.
+    var range = document.createRange();
+    range.selectNodeContents(source);
+    if ("select" in source) { source.select(); } else {
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+    }
+    done(document.execCommand && document.execCommand("copy") ? "Copied" : "Selected");
+  }
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(function () { done("Copied"); }, fallback);
+  } else {
+    fallback();
+  }
+});

@@ -156,8 +156,14 @@ def validate_cron(expr: str) -> str:
 def expand(expr: str) -> _Cron:
     """The values each field of a valid ``expr`` allows (sorted; weekday 0 is Sunday) and
     whether its day fields are OR-ed, for translating into schedule notations that list
-    values instead of writing expressions (the cron-job.org facade's arrays)."""
+    values instead of writing expressions (the facades' arrays)."""
     return _parse(expr)
+
+
+def field_values(expr: str) -> tuple[tuple[int, ...], ...]:
+    """``expand``'s values as (minutes, hours, days, months, weekdays)."""
+    cron = expand(expr)
+    return cron.minutes, cron.hours, cron.days, cron.months, cron.weekdays
 
 
 def validate_timezone(name: str) -> str:
@@ -511,12 +517,6 @@ def cron_fields(expr: str) -> tuple[str, str, str, str, str]:
     text = " ".join(expr.split())
     minute, hour, day, month, weekday = _MACROS.get(text.lower(), text).split()
     return minute, hour, day, month, weekday
-
-
-def field_values(expr: str) -> tuple[tuple[int, ...], ...]:
-    """The values each field of a valid expression allows, sorted; weekdays 0-6, 0 = Sunday."""
-    cron = _parse(expr)
-    return cron.minutes, cron.hours, cron.days, cron.months, cron.weekdays
 
 
 def timezone_names() -> list[str]:

@@ -1,14 +1,326 @@
-"""Dashboard pages: cron jobs."""
+"""Dashboard pages: cron jobs (list, create, edit with a live schedule preview, detail with
+the execution log, one execution, run now, enable, disable, delete)."""
 
 from __future__ import annotations
 
-from flask import render_template
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from htmx_flask import request as htmx_request
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+
+from app.engine import schedule
+from app.services import cron_jobs, groups, history
+from app.services.errors import NotFound, Unavailable, ValidationError
+from app.services.fields import METHODS
 from app.web import admin
+from app.web.forms import apply_errors, channel_field, offer_channels
 
 bp = admin.blueprint("cron_jobs", __name__, url_prefix="/cron-jobs")
+
+PER_PAGE = 25
+PREVIEW_RUNS = 5
+# Form fields sent to the service as typed; blank ones are left out, so the service's
+# defaults apply on create and the stored value stays on edit.
+_TEXT = ("name", "url", "cron_expr", "timezone", "timeout_ms", "expected_status")
+_TEXT += ("auto_disable_after", "notify_failure_after")
+# Always sent: the service says what a blank one lacks.
+_REQUIRED = ("name", "url", "cron_expr")
+# Sent even when blank: blank means "none" for these.
+_CLEARABLE = ("description", "group", "body", "auth_username")
+_FLAGS = ("enabled", "redirect_success", "save_responses", "public")
+_FLAGS += ("notify_on_failure", "notify_on_recovery", "notify_on_disable")
+
+
+class CronJobForm(FlaskForm):
+    name = StringField("Name")
+    description = TextAreaField("Description")
+    group = StringField("Group")
+    url = StringField("URL")
+    method = SelectField("Method", choices=list(METHODS), default="GET")
+    headers = TextAreaField("Request headers")
+    body = TextAreaField("Request body")
+    auth_username = StringField("Basic auth user name")
+    auth_password = PasswordField("Basic auth password")
+    remove_password = BooleanField("Remove the stored password")
+    cron_expr = StringField("Cron expression", default="0 2 * * *")
+    timezone = StringField("Time zone", default="UTC")
+    timeout_ms = StringField("Timeout (milliseconds)", default="30000")
+    expected_status = StringField("Expected status codes", default="200-299")
+    redirect_success = BooleanField("Count redirects (3xx) as success")
+    expires_at = StringField("Stop running after")
+    enabled = BooleanField("Enabled", default=True)
+    save_responses = BooleanField("Save response headers and body")
+    auto_disable_after = StringField("Disable after this many failures in a row", default="15")
+    notify_on_failure = BooleanField("Notify when it fails", default=True)
+    notify_failure_after = StringField("Notify after this many failures in a row", default="1")
+    notify_on_recovery = BooleanField("Notify when it succeeds again", default=True)
+    notify_on_disable = BooleanField("Notify when it is disabled automatically", default=True)
+    public = BooleanField("Show on the public status page")
+    channels = channel_field()
+
+
+class ActionForm(FlaskForm):
+    """Carries only the CSRF token of a button (run now, enable, disable, delete)."""
+
+
+def _job_or_404(cron_job_id: int):
+    try:
+        return cron_jobs.get(cron_job_id)
+    except NotFound:
+        abort(404)
+
+
+def _local_input(moment: datetime | None, zone: str) -> str:
+    """A stored UTC moment as the form shows it: wall time in the job's zone."""
+    if moment is None:
+        return ""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+
+
+def _expires_at(text: str, zone: str) -> str | None:
+    """The form's wall time read in the job's zone, as the ISO moment the service takes.
+
+    Text that is not a wall time, or a zone we cannot read, goes through unchanged, so the
+    service's message explains what to type.
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(schedule.validate_timezone(zone or "UTC")))
+    except ValueError:
+        return text
+    return moment.isoformat()
+
+
+def _initial(job) -> dict:
+    data = {name: getattr(job, name) for name in (*_TEXT, *_FLAGS, "description")}
+    data |= {
+        "group": job.group.name if job.group else "",
+        "method": job.method,
+        "body": job.body or "",
+        "auth_username": job.auth_username or "",
+        "headers": "\n".join(f"{k}: {v}" for k, v in (job.headers or {}).items()),
+        "expires_at": _local_input(job.expires_at, job.timezone),
+    }
+    return {key: "" if value is None else value for key, value in data.items()}
+
+
+def _submitted(form: CronJobForm, editing: bool) -> dict:
+    """The service's fields from the form; a blank password on edit keeps the stored one."""
+    data = {name: getattr(form, name).data for name in _FLAGS}
+    for name in _TEXT:
+        value = (getattr(form, name).data or "").strip()
+        if value or name in _REQUIRED:
+            data[name] = value
+    for name in _CLEARABLE:
+        data[name] = getattr(form, name).data or ""
+    data["method"] = form.method.data
+    data["headers"] = form.headers.data or ""
+    if form.remove_password.data:
+        data["auth_password"] = None
+    elif form.auth_password.data:
+        data["auth_password"] = form.auth_password.data
+    expires_at = _expires_at(form.expires_at.data, form.timezone.data)
+    if expires_at is not None or editing:
+        data["expires_at"] = expires_at
+    data["channels"] = form.channels.data or []
+    return data
+
+
+def schedule_preview(cron_expr: str | None, timezone: str | None) -> dict:
+    """What the preview fragment shows: the sentence and the next runs in the job's zone, or
+    the message that says what is wrong with the expression or zone."""
+    try:
+        result = cron_jobs.preview(cron_expr, timezone or "UTC", PREVIEW_RUNS)
+    except ValidationError as exc:
+        return {"errors": exc.fields, "cron_expr": cron_expr}
+    zone = ZoneInfo(schedule.validate_timezone(timezone or "UTC"))
+    return {
+        "description": result["description"],
+        "zone": zone.key,
+        "runs": [(run, run.astimezone(zone)) for run in result["next_runs"]],
+    }
+
+
+def _render_form(form: CronJobForm, job=None, status: int = 200):
+    return (
+        render_template(
+            "cron_jobs/form.html",
+            form=form,
+            job=job,
+            preview=schedule_preview(form.cron_expr.data, form.timezone.data),
+            zones=schedule.timezone_names(),
+            groups=groups.list_groups(),
+        ),
+        status,
+    )
+
+
+def _save(form: CronJobForm, job=None):
+    """Create or update from a submitted form; the form again (422) when the service
+    refuses. ``check_schedule`` only refreshes the preview, for browsers without JavaScript."""
+    if "check_schedule" in request.form:
+        return _render_form(form, job)
+    try:
+        if job is None:
+            job = cron_jobs.create(_submitted(form, editing=False))
+            flash(f"Cron job {job.name} created.", "success")
+        else:
+            job = cron_jobs.update(job.id, _submitted(form, editing=True))
+            flash(f"Cron job {job.name} saved.", "success")
+    except ValidationError as exc:
+        apply_errors(form, exc)
+        return _render_form(form, job, status=422)
+    return redirect(url_for("cron_jobs.detail", cron_job_id=job.id))
 
 
 @bp.get("/")
 def index():
-    return render_template("placeholder.html", area="cron jobs")
+    search = request.args.get("q", "").strip()
+    try:
+        page = cron_jobs.list_cron_jobs(
+            search=search or None, page=request.args.get("page", 1), per_page=PER_PAGE
+        )
+    except ValidationError:
+        abort(400)
+    return render_template(
+        "cron_jobs/index.html",
+        page=page,
+        search=search,
+        args={"q": search} if search else {},
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    form = CronJobForm()
+    offer_channels(form.channels)
+    if form.validate_on_submit():
+        return _save(form)
+    return _render_form(form, status=422 if request.method == "POST" else 200)
+
+
+@bp.get("/preview")
+def preview():
+    """The live preview fragment; the form asks for it as the expression or zone changes."""
+    return render_template(
+        "cron_jobs/partials/_preview.html",
+        preview=schedule_preview(request.args.get("cron_expr"), request.args.get("timezone")),
+    )
+
+
+@bp.get("/<int:cron_job_id>")
+def detail(cron_job_id: int):
+    job = _job_or_404(cron_job_id)
+    try:
+        page = history.executions(cron_job_id, request.args.get("page", 1), PER_PAGE)
+    except ValidationError:
+        abort(400)
+    if htmx_request.htmx and htmx_request.htmx.target == "executions":
+        return render_template("cron_jobs/partials/_executions.html", job=job, page=page)
+    return render_template(
+        "cron_jobs/detail.html",
+        job=job,
+        page=page,
+        next_runs=cron_jobs.next_runs(cron_job_id, PREVIEW_RUNS),
+        zone=ZoneInfo(job.timezone),
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/<int:cron_job_id>/edit", methods=["GET", "POST"])
+def edit(cron_job_id: int):
+    job = _job_or_404(cron_job_id)
+    form = CronJobForm(data=_initial(job) if request.method == "GET" else None)
+    offer_channels(form.channels, job)
+    if form.validate_on_submit():
+        return _save(form, job)
+    return _render_form(form, job, status=422 if request.method == "POST" else 200)
+
+
+@bp.get("/<int:cron_job_id>/executions/<int:execution_id>")
+def execution(cron_job_id: int, execution_id: int):
+    job = _job_or_404(cron_job_id)
+    try:
+        row = history.execution(cron_job_id, execution_id)
+    except NotFound:
+        abort(404)
+    return render_template(
+        "cron_jobs/execution.html", job=job, execution=row, phases=_waterfall(row)
+    )
+
+
+def _waterfall(row) -> list[dict]:
+    """The phases of one execution for the timings chart: the probe records cumulative
+    microseconds at the end of each step, so each phase runs from the previous mark to its
+    own. Steps never reached (no TLS on http, no answer after a timeout) are left out."""
+    marks = [
+        ("DNS lookup", row.dns_us),
+        ("Connect", row.connect_us),
+        ("TLS handshake", row.tls_us),
+        ("Waiting (first byte)", row.first_byte_us),
+        ("Download", row.total_us),
+    ]
+    total = row.total_us or max((us for _, us in marks if us is not None), default=0)
+    phases, start = [], 0
+    for label, end in marks:
+        if end is None or end < start:
+            continue
+        phases.append(
+            {
+                "label": label,
+                "start_ms": start / 1000,
+                "ms": (end - start) / 1000,
+                "x": round(start / total * 100, 2) if total else 0,
+                "width": max(round((end - start) / total * 100, 2), 0.3) if total else 0,
+            }
+        )
+        start = end
+    return phases
+
+
+def _action(cron_job_id: int, act, done: str):
+    """Run a button's service call once its CSRF token checks out, then show the job."""
+    job = _job_or_404(cron_job_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        act(cron_job_id)
+    except Unavailable as exc:
+        flash(exc.message, "error")
+    else:
+        flash(done.format(name=job.name), "success")
+    return redirect(url_for("cron_jobs.detail", cron_job_id=cron_job_id))
+
+
+@bp.post("/<int:cron_job_id>/run")
+def run_now(cron_job_id: int):
+    return _action(
+        cron_job_id, cron_jobs.run_now, "{name} is starting now; its execution appears below."
+    )
+
+
+@bp.post("/<int:cron_job_id>/enable")
+def enable(cron_job_id: int):
+    return _action(cron_job_id, cron_jobs.enable, "{name} enabled; it runs on its schedule.")
+
+
+@bp.post("/<int:cron_job_id>/disable")
+def disable(cron_job_id: int):
+    return _action(cron_job_id, cron_jobs.disable, "{name} disabled; it will not run.")
+
+
+@bp.post("/<int:cron_job_id>/delete")
+def delete(cron_job_id: int):
+    job = _job_or_404(cron_job_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    cron_jobs.delete(cron_job_id)
+    flash(f"Cron job {job.name} deleted with its executions.", "success")
+    return redirect(url_for("cron_jobs.index"))

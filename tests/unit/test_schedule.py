@@ -515,3 +515,13 @@ def test_next_interval_refuses_a_non_positive_interval():
 )
 def test_describe_reads_as_english(expr, text):
     assert describe(expr) == text
+
+
+def test_timezone_names_lists_what_validation_accepts():
+    from app.engine.schedule import timezone_names, validate_timezone
+
+    names = timezone_names()
+    assert names == sorted(names)
+    assert {"UTC", "Europe/Berlin", "America/New_York"} <= set(names)
+    assert "Factory" not in names
+    assert all(validate_timezone(name) == name for name in names[:50])

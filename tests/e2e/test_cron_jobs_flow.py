@@ -1,0 +1,119 @@
+"""Create a cron job in a real browser: the schedule preview follows the typing, a bad
+expression is explained inline, and Run now against a local target shows the execution,
+carried out by a real `upcron worker`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from playwright.sync_api import expect
+
+from app.services import accounts
+from tests.e2e.conftest import PROJECT, screenshot
+from tests.targets import TargetServer
+
+EMAIL = "owner@example.com"
+PASSWORD = "a long passphrase"
+
+
+@pytest.fixture
+def worker(live_server, database_url, redis_url, tmp_path):
+    """`upcron worker` on the same database and Redis as the web server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UPCRON_")}
+    env.update(
+        UPCRON_DATABASE_URL=database_url,
+        UPCRON_REDIS_URL=redis_url,
+        UPCRON_INSTANCE_DIR=str(tmp_path),
+        UPCRON_SECRET_KEY="e2e-secret-key-long-enough",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "worker"],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    yield process
+    process.terminate()
+    process.wait(15)
+
+
+def sign_in(page, live_server, app):
+    with app.app_context():
+        accounts.create_admin(EMAIL, PASSWORD)
+    page.goto(live_server + "/login")
+    page.get_by_label("E-mail").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_preview_inline_errors_and_run_now(page, live_server, app, worker):
+    sign_in(page, live_server, app)
+    with TargetServer() as target:
+        url = target.route("/nightly", body="report sent", headers={"X-Job": "nightly"})
+
+        page.get_by_role("link", name="Cron jobs").click()
+        expect(page.get_by_role("heading", name="No cron jobs yet")).to_be_visible()
+        page.get_by_role("link", name="New cron job").click()
+        preview = page.locator("#schedule-preview")
+        expect(preview).to_contain_text("At 02:00 every day")
+
+        # The preview follows the typing, and explains a bad expression next to the field.
+        expression = page.get_by_label("Cron expression")
+        expression.fill("")
+        expression.press_sequentially("61 * * * *")
+        expect(preview).to_contain_text("minute field: 61 is out of range 0-59")
+        expression.fill("30 5 * * 1")
+        expect(preview).to_contain_text("At 05:30 on Monday")
+        expect(preview.locator("li")).to_have_count(5)
+        expect(preview.locator("li").first).to_contain_text("05:30 UTC")
+        zone = page.get_by_label("Time zone")
+        zone.fill("America/New_York")
+        expect(preview).to_contain_text("(America/New_York)")
+        expect(preview.locator("li").first).to_contain_text(" 05:30 E")  # EST or EDT
+
+        page.get_by_label("Name", exact=True).fill("Nightly report")
+        page.get_by_label("URL", exact=True).fill(url)
+        page.get_by_label("Save response headers and body").check()
+        screenshot(page, "cron-job-form")
+
+        # Saving a bad expression is refused, with the message on the field.
+        expression.fill("0 0 31 2 *")
+        page.get_by_role("button", name="Create cron job").click()
+        expect(page.locator("#cron_expr-error")).to_contain_text("This schedule never runs")
+        expect(page.get_by_label("Name", exact=True)).to_have_value("Nightly report")
+
+        page.get_by_label("Cron expression").fill("30 5 * * 1")
+        page.get_by_role("button", name="Create cron job").click()
+        expect(page.get_by_text("Cron job Nightly report created.")).to_be_visible()
+        expect(page.get_by_text("No executions yet")).to_be_visible()
+
+        page.get_by_role("button", name="Run now").click()
+        expect(page.get_by_text("Nightly report is starting now")).to_be_visible()
+        # The worker runs it; the log refreshes itself and shows the execution.
+        row = page.locator("#executions tbody tr").first
+        expect(row).to_contain_text("ok", timeout=20_000)
+        expect(row).to_contain_text("manual")
+        expect(row).to_contain_text("200")
+        [request] = target.requests
+        assert request.target == "/nightly" and "x-upcron-execution-id" in request.headers
+        screenshot(page, "cron-job-detail")
+
+        row.get_by_role("link", name="Details").click()
+        expect(page.get_by_role("heading", name="Timings")).to_be_visible()
+        expect(page.get_by_role("cell", name="Connect")).to_be_visible()
+        expect(page.locator("pre.body")).to_have_text("report sent")
+        expect(page.get_by_text("x-job")).to_be_visible()
+        screenshot(page, "cron-job-execution")
+
+        page.get_by_role("link", name="Back to Nightly report").click()
+        page.get_by_role("button", name="Disable").click()
+        expect(page.get_by_text("Nightly report disabled; it will not run.")).to_be_visible()
+        expect(page.get_by_role("button", name="Enable")).to_be_visible()
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Delete").click()
+        expect(page.get_by_text("Cron job Nightly report deleted")).to_be_visible()
+        expect(page.get_by_role("heading", name="No cron jobs yet")).to_be_visible()
