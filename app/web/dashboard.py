@@ -17,7 +17,6 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from werkzeug.routing import BuildError
 from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField, URLField
 
 from app.extensions import login_manager
@@ -57,30 +56,17 @@ class StatusPageForm(FlaskForm):
 
 
 OVERVIEW_PER_PAGE = 50
-# Where a row links to: its detail page, or its area's list where there is none (yet).
+# Where a row links to: its detail page.
 _DETAIL = {
-    overview.TYPE_MONITOR: ("monitors.detail", "monitor_id", "monitors.index"),
-    overview.TYPE_HEARTBEAT: ("heartbeats.detail", "monitor_id", "heartbeats.index"),
-    overview.TYPE_CRON_JOB: ("cron_jobs.detail", "cron_job_id", "cron_jobs.index"),
+    overview.TYPE_MONITOR: ("monitors.detail", "monitor_id"),
+    overview.TYPE_HEARTBEAT: ("heartbeats.detail", "monitor_id"),
+    overview.TYPE_CRON_JOB: ("cron_jobs.detail", "cron_job_id"),
 }
 
 
-def _first_url(*endpoints: str) -> str:
-    """The first of ``endpoints`` that exists: areas add their pages independently."""
-    for endpoint in endpoints[:-1]:
-        try:
-            return url_for(endpoint)
-        except BuildError:
-            continue
-    return url_for(endpoints[-1])
-
-
 def _item_url(row: overview.Row) -> str:
-    endpoint, argument, fallback = _DETAIL[row.type]
-    try:
-        return url_for(endpoint, **{argument: row.id})
-    except BuildError:
-        return url_for(fallback)
+    endpoint, argument = _DETAIL[row.type]
+    return url_for(endpoint, **{argument: row.id})
 
 
 def _fingerprint(value: object) -> str:
@@ -124,8 +110,8 @@ def index():
         "percent": status_svg.percent,
         "create_urls": {
             "monitor": url_for("monitors.new"),
-            "heartbeat": _first_url("heartbeats.new", "heartbeats.index"),
-            "cron_job": _first_url("cron_jobs.new", "cron_jobs.index"),
+            "heartbeat": url_for("heartbeats.new"),
+            "cron_job": url_for("cron_jobs.new"),
         },
         "args": {k: v for k, v in (("q", search), ("status", wanted)) if v},
     }
