@@ -22,3 +22,39 @@ function localTimes(root) {
 }
 document.addEventListener("DOMContentLoaded", function () { localTimes(document); });
 document.addEventListener("htmx:afterSettle", function (event) { localTimes(event.target); });
+
+// == incidents, keys, settings, system ==
+// A form htmx posts may answer 422 with its inline errors: swap it in like a success.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  if (event.detail.xhr.status === 422) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+
+// "Copy" buttons (hidden until this script runs) copy the text of the field they name.
+function copyButtons(root) {
+  root.querySelectorAll("button[data-copy]").forEach(function (button) {
+    button.hidden = false;
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { copyButtons(document); });
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("button[data-copy]");
+  if (!button) { return; }
+  var field = document.querySelector(button.dataset.copy);
+  var result = button.closest(".field").querySelector("[data-copy-result]");
+  function said(text) { if (result) { result.textContent = text; } }
+  field.select();
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(field.value).then(
+      function () { said("Copied to the clipboard."); },
+      function () { said("Copy failed: the secret is selected, press Ctrl+C (or ⌘C)."); }
+    );
+  } else {
+    said(document.execCommand("copy")
+      ? "Copied to the clipboard."
+      : "The secret is selected: press Ctrl+C (or ⌘C) to copy it.");
+  }
+});
+// == end incidents, keys, settings, system ==
