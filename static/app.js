@@ -32,6 +32,14 @@ document.addEventListener("htmx:beforeSwap", function (event) {
   }
 });
 
+// A swapped-in form keeps the keyboard where it was: on the first field in error, or on the
+// field marked data-refocus when the button that had the focus was replaced.
+document.addEventListener("htmx:afterSettle", function (event) {
+  var invalid = event.target.querySelector('[aria-invalid="true"]');
+  var field = invalid || event.target.querySelector("[data-refocus]");
+  if (field && (invalid || document.activeElement === document.body)) { field.focus(); }
+});
+
 // "Copy" buttons (hidden until this script runs) copy the text of the field they name.
 function copyButtons(root) {
   root.querySelectorAll("button[data-copy]").forEach(function (button) {

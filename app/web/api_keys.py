@@ -60,7 +60,10 @@ def _submitted(form: KeyForm) -> dict:
 
 
 def _render_index(form: KeyForm, status: int = 200):
-    page = api_keys.list_keys(request.args.get("page", 1), PER_PAGE)
+    try:
+        page = api_keys.list_keys(request.args.get("page", 1), PER_PAGE)
+    except ValidationError:
+        abort(400)
     return (
         render_template(
             "api_keys/index.html",
@@ -76,10 +79,7 @@ def _render_index(form: KeyForm, status: int = 200):
 
 @bp.get("/")
 def index():
-    try:
-        return _render_index(_new_form())
-    except ValidationError:
-        abort(400)
+    return _render_index(_new_form())
 
 
 @bp.post("/")

@@ -137,6 +137,7 @@ def test_a_retention_change_persists(page, live_server, app):
 
     page.get_by_label("Keep history forever (no limit)").check()
     page.get_by_role("button", name="Save retention").click()
+    expect(page.get_by_text("Retention saved: history is kept forever.")).to_be_visible()
     page.reload()
     expect(page.get_by_label("Keep history forever (no limit)")).to_be_checked()
     expect(page.get_by_text("Now: history is kept forever.")).to_be_visible()
@@ -177,12 +178,14 @@ def test_resolve_an_incident_and_add_an_update(page, live_server, app):
     # htmx: an empty update is refused in place, then a real one joins the timeline.
     page.get_by_role("button", name="Add update").click()
     expect(page.locator("#message-error")).to_contain_text("Write the update's text.")
+    expect(page.get_by_label("Add an update")).to_be_focused()
     page.get_by_label("Add an update").fill("The hosting provider is investigating.")
     page.get_by_role("button", name="Add update").click()
     timeline = page.locator("#incident-timeline")
     expect(timeline).to_contain_text("The hosting provider is investigating.")
     expect(timeline).to_contain_text(f"by {EMAIL}")
     expect(page.get_by_label("Add an update")).to_have_value("")
+    expect(page.get_by_label("Add an update")).to_be_focused()
 
     page.get_by_role("button", name="Resolve incident").click()
     expect(page.get_by_text("Incident resolved.")).to_be_visible()

@@ -328,6 +328,7 @@ def test_keys_list_pages_and_shows_each_status(logged_in):
     assert 'Revoke<span class="visually-hidden"> key 25' not in first  # already revoked
     second = text(logged_in.get("/api-keys/?page=2"))
     assert "key 00" in second and "pill-expired" in second and "key 25" not in second
+    assert logged_in.get("/api-keys/?page=0").status_code == 400
 
 
 def test_revoke_asks_first_then_the_secret_stops_working(logged_in):
