@@ -52,9 +52,9 @@ def subject_of(incident) -> dict:
     return {"name": subject.name if subject else None, "kind": kind, "url": url_for(endpoint)}
 
 
-def duration(incident, now=None) -> str:
+def duration(incident, now) -> str:
     """How long the incident lasted (or has lasted so far), in words: "3 d 2 h", "5 min"."""
-    end = incident.resolved_at or now or utcnow()
+    end = incident.resolved_at or now
     seconds = max(0, int((end - incident.started_at).total_seconds()))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
@@ -83,6 +83,7 @@ def index():
         counts=incidents.counts(),
         subject_of=subject_of,
         duration=duration,
+        now=utcnow(),
     )
 
 
@@ -97,6 +98,7 @@ def _render_detail(incident, form: UpdateForm, status: int = 200):
             incident=incident,
             subject=subject_of(incident),
             duration=duration,
+            now=utcnow(),
             form=form,
             action_form=ActionForm(),
         ),

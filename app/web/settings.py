@@ -62,7 +62,6 @@ def _render(retention_form=None, clear_form=None, status: int = 200):
             retention_form=retention_form,
             clear_form=clear_form or ClearForm(formdata=None),
             stored=history.stored_counts(),
-            phrase=CLEAR_PHRASE,
         ),
         status,
     )

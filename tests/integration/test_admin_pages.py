@@ -13,8 +13,16 @@ from rq import SimpleWorker
 from app.engine import queues
 from app.engine.scheduler import Scheduler
 from app.extensions import db, redis_client
-from app.models import ApiKey, CheckResult, CronExecution, DailyRollup, IncidentUpdate
+from app.models import (
+    ApiKey,
+    CheckResult,
+    CronExecution,
+    DailyRollup,
+    Incident,
+    IncidentUpdate,
+)
 from app.services import api_keys, history, incidents, monitors
+from app.web import incidents as incidents_page
 from tests.conftest import ADMIN_EMAIL, csrf_token, post_form
 
 HTMX = {"HX-Request": "true"}
@@ -206,6 +214,16 @@ def test_an_empty_or_oversized_update_is_refused_inline_and_writes_nothing(logge
     assert f"Use at most {incidents.MESSAGE_MAX} characters." in text(response)
     assert long in text(response)  # what was typed is kept
     assert count(logged_in, IncidentUpdate) == before
+
+
+def test_duration_in_words():
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    ongoing = Incident(started_at=start, resolved_at=None)
+    assert incidents_page.duration(ongoing, start + timedelta(seconds=59)) == "under a minute"
+    assert incidents_page.duration(ongoing, start + timedelta(minutes=5)) == "5 min"
+    assert incidents_page.duration(ongoing, start + timedelta(hours=2, minutes=3)) == "2 h 3 min"
+    ended = Incident(started_at=start, resolved_at=start + timedelta(days=3, hours=2))
+    assert incidents_page.duration(ended, start + timedelta(days=30)) == "3 d 2 h"
 
 
 def test_incident_counts_per_status(app, seeded):
