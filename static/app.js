@@ -23,9 +23,9 @@ function localTimes(root) {
 document.addEventListener("DOMContentLoaded", function () { localTimes(document); });
 document.addEventListener("htmx:afterSettle", function (event) { localTimes(event.target); });
 
-// == cron jobs and heartbeats ==
 // Copy buttons (<button data-copy="id of the element to copy">) stay hidden without script,
-// where the text can still be selected by hand.
+// where the text can still be selected by hand. A [data-copy-result] beside the button, if
+// any, says what happened to screen readers too.
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("button[data-copy]").forEach(function (button) { button.hidden = false; });
 });
@@ -36,10 +36,16 @@ document.addEventListener("click", function (event) {
   if (!source) { return; }
   var text = "value" in source ? source.value : source.textContent;
   var label = button.firstChild;
+  var result = (button.closest(".field") || button.parentNode).querySelector("[data-copy-result]");
   function done(word) {
     var before = label.textContent;
     label.textContent = word;
     setTimeout(function () { label.textContent = before; }, 2000);
+    if (result) {
+      result.textContent = word === "Copied"
+        ? "Copied to the clipboard."
+        : "Selected: press Ctrl+C (or ⌘C) to copy it.";
+    }
   }
   function fallback() {
     // Without the clipboard API (plain http on another host): select it for Ctrl-C.
@@ -57,3 +63,22 @@ document.addEventListener("click", function (event) {
     fallback();
   }
 });
+
+// == incidents, keys, settings, system ==
+// A form htmx posts may answer 422 with its inline errors: swap it in like a success.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  if (event.detail.xhr.status === 422) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+
+// A swapped-in form keeps the keyboard where it was: on the first field in error, or on the
+// field marked data-refocus when the button that had the focus was replaced.
+document.addEventListener("htmx:afterSettle", function (event) {
+  var invalid = event.target.querySelector('[aria-invalid="true"]');
+  var field = invalid || event.target.querySelector("[data-refocus]");
+  if (field && (invalid || document.activeElement === document.body)) { field.focus(); }
+});
+
+// == end incidents, keys, settings, system ==

@@ -44,6 +44,8 @@ _RAW = (
     # The notification log ages like raw history; its attempts go with it (SQL cascade).
     (NotificationLog, NotificationLog.created_at),
 )
+# What "clear all history" deletes: raw history and the rollups made from it.
+_CLEARED = (CheckResult, CronExecution, Ping, DailyRollup)
 
 
 def get_retention() -> dict[str, Any]:
@@ -74,13 +76,23 @@ def update_retention(data: Any) -> dict[str, Any]:
     return get_retention()
 
 
+def stored_counts() -> dict[str, int]:
+    """How many rows ``clear_all`` would delete, per table, so a person sees what goes."""
+    return {
+        model.__tablename__: db.session.execute(
+            sa.select(sa.func.count()).select_from(model)
+        ).scalar_one()
+        for model in _CLEARED
+    }
+
+
 def clear_all() -> dict[str, int]:
     """Delete all raw history and every rollup in one transaction; returns the counts.
 
     Monitors and cron jobs keep their current state: only the record of the past goes.
     """
     counts = {}
-    for model in (CheckResult, CronExecution, Ping, DailyRollup):
+    for model in _CLEARED:
         result = db.session.execute(sa.delete(model).execution_options(synchronize_session=False))
         counts[model.__tablename__] = result.rowcount
     db.session.commit()

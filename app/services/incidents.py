@@ -158,6 +158,15 @@ def list_incidents(
     return paginate(query, page, per_page, offset)
 
 
+def counts() -> dict[str, int]:
+    """How many incidents are open and how many resolved, for the dashboard's filter tabs."""
+    rows = db.session.execute(
+        sa.select(Incident.status, sa.func.count()).group_by(Incident.status)
+    ).all()
+    found = dict(rows)
+    return {status: found.get(status, 0) for status in STATUSES}
+
+
 def _status(value: Any) -> str:
     if value not in STATUSES:
         raise ValueError('Choose "open" or "resolved".')
