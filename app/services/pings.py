@@ -1,35 +1,33 @@
 """Heartbeat pings: recording one (the hot path of /ping) and listing a heartbeat's pings.
 
-Recording is built for throughput. A ping costs one Redis round trip (its code's rate limit)
-and one short SQL transaction: an indexed, locking lookup by code, one INSERT and, when
-something changed, one UPDATE, run on the DBAPI connection as precompiled text. Only a ping
-that moves the heartbeat up or down goes through the ORM session, which opens or resolves
-its incident. A new deadline reaches Redis only when it comes sooner than the one there.
-With Redis down the rate limit fails open and deadlines follow on the scheduler's next
-rebuild, because a lost ping would raise a false alarm.
+Recording is built for throughput: one short SQL transaction and, for most pings, nothing
+else. The heartbeat's row is found by its code and locked, the code's rate limit counted,
+the ping inserted, the day's rollup and the heartbeat updated, all as SQL text compiled once
+and run on the DBAPI connection. Only a ping that moves the heartbeat up or down goes
+through the ORM session, which opens or resolves its incident. A new deadline reaches
+Redis only when it comes sooner than the one there; with Redis down it follows on the
+scheduler's next rebuild, and the ping is stored and answered all the same.
 """
 
 from __future__ import annotations
 
 import fcntl
 import functools
-import hashlib
-import logging
+import math
 import os
 import re
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-import redis
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import orm as so
 from sqlalchemy.dialects import sqlite
 
 from app.engine import results, schedule, scheduler, state
-from app.extensions import db, redis_client
+from app.extensions import db
 from app.models import Monitor, Ping
 from app.models.history import PING_FAIL, PING_KINDS, PING_SUCCESS, SUBJECT_MONITOR
 from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN
@@ -37,8 +35,6 @@ from app.models.types import utcnow
 from app.services import monitors, notifications
 from app.services.errors import NotFound, Throttled, ValidationError
 from app.services.pagination import Page, paginate
-
-log = logging.getLogger(__name__)
 
 BODY_KEEP_BYTES = 100 * 1024  # stored with the ping; the rest of a body is only counted
 BODY_MAX_BYTES = 10 * 1024 * 1024  # larger bodies are refused (413) before anything is stored
@@ -80,6 +76,17 @@ _SELECT = (
     .where(_monitors.c.code == sa.bindparam("code"), _monitors.c.kind == KIND_HEARTBEAT)
     .with_for_update()
 )
+# The created_at of the limit-th newest ping since a moment: whether the limit is reached.
+_NTH_RECENT = (
+    sa.select(_pings.c.created_at)
+    .where(
+        _pings.c.monitor_id == sa.bindparam("monitor_id"),
+        _pings.c.created_at > sa.bindparam("since", type_=_pings.c.created_at.type),
+    )
+    .order_by(_pings.c.created_at.desc())
+    .limit(1)
+    .offset(sa.bindparam("skip", type_=sa.Integer))
+)
 _PING_COLUMNS = (
     "monitor_id",
     "created_at",
@@ -108,34 +115,6 @@ def _kind_of(kind: str | None, exit_status: int | None) -> str:
     if kind not in PING_KINDS:
         raise ValidationError({"kind": f"Choose one of {', '.join(PING_KINDS)}."})
     return kind
-
-
-def _check_rate(code: str, now: datetime) -> None:
-    """Count the ping against its code's fixed one-minute window; Throttled over the limit.
-
-    Fails open: a Redis outage must not turn a working job into a missing-ping alarm.
-    """
-    limit = current_app.config["PING_RATE_LIMIT"]
-    if not limit:
-        return
-    second = int(now.timestamp())
-    # The code is the ping URL's secret: Redis holds only its hash.
-    digest = hashlib.sha256(code.encode()).hexdigest()[:32]
-    key = f"upcron:ping:rate:{digest}:{second // RATE_WINDOW_SEC}"
-    try:
-        # One round trip, no script: the window key is created with its expiry, then counted.
-        with redis_client.conn.pipeline(transaction=False) as pipe:
-            pipe.set(key, 0, ex=2 * RATE_WINDOW_SEC, nx=True)
-            pipe.incr(key)
-            count = pipe.execute()[1]
-    except redis.RedisError as exc:
-        log.warning("ping rate limit skipped, Redis unavailable: %s", exc)
-        return
-    if count > limit:
-        raise Throttled(
-            "Too many pings for this code; try again later.",
-            retry_after=RATE_WINDOW_SEC - second % RATE_WINDOW_SEC,
-        )
 
 
 def _body_text(body: bytes) -> str | None:
@@ -168,7 +147,6 @@ def record_ping(
     kind = _kind_of(kind, exit_status)
     if not _CODE_RE.fullmatch(code):
         raise NotFound("not found")
-    _check_rate(code, now or utcnow())
     ping = {
         "kind": kind,
         "exit_status": exit_status,
@@ -230,6 +208,7 @@ def _apply(runner, code: str, kind: str, exit_status, ping: dict, now: datetime 
         # Read the clock only once the row is ours: pings to one code then take effect in the
         # order of their times, and the last one's time is the one that stays.
         now = now or utcnow()
+        _check_rate(runner, row["id"], now)
         # The state rules read and set attributes; a plain namespace carries the values
         # through them without an ORM object, and one UPDATE writes them back.
         monitor = SimpleNamespace(**row)
@@ -240,7 +219,7 @@ def _apply(runner, code: str, kind: str, exit_status, ping: dict, now: datetime 
             return _TRANSITION
         runner.insert({**ping, "monitor_id": monitor.id, "created_at": now})
         changes = {n: getattr(monitor, n) for n in _CHANGEABLE if getattr(monitor, n) != row[n]}
-        if kind in (PING_SUCCESS, PING_FAIL) and not (monitor.paused or monitor.manual_resume):
+        if kind in (PING_SUCCESS, PING_FAIL) and not monitor.paused:
             # The heartbeat's checks in its uptime: a success, or a failure (a failure ping,
             # or a run too short) that leaves it down. A missed deadline is the other failure.
             failed = int(monitor.state == STATE_DOWN)
@@ -252,6 +231,25 @@ def _apply(runner, code: str, kind: str, exit_status, ping: dict, now: datetime 
             results.monitor_incidents(monitor, events, now)
         runner.commit()
     return monitor, row, changes, events
+
+
+def _check_rate(runner, monitor_id: int, now: datetime) -> None:
+    """Throttled when the heartbeat already has its limit of pings in the last minute.
+
+    Counted in SQL, under the row lock the ping holds anyway: exact (a sliding minute, pings
+    to one code queue on the lock), working with Redis down, and one indexed lookup instead
+    of a round trip to Redis on every ping.
+    """
+    limit = current_app.config["PING_RATE_LIMIT"]
+    if not limit:
+        return
+    window = timedelta(seconds=RATE_WINDOW_SEC)
+    oldest = runner.nth_recent(monitor_id, now - window, limit)
+    if oldest is not None:
+        raise Throttled(
+            "Too many pings for this code; try again later.",
+            retry_after=max(1, math.ceil((oldest + window - now).total_seconds())),
+        )
 
 
 def _deadline(values) -> datetime | None:
@@ -291,6 +289,10 @@ class _InSession:
         row = self.connection.execute(_SELECT, {"code": code}).one_or_none()
         return None if row is None else dict(row._mapping)
 
+    def nth_recent(self, monitor_id: int, since: datetime, n: int) -> datetime | None:
+        values = {"monitor_id": monitor_id, "since": since, "skip": n - 1}
+        return self.connection.execute(_NTH_RECENT, values).scalar()
+
     def insert(self, values: dict) -> None:
         self.connection.execute(_INSERT, values)
 
@@ -314,7 +316,7 @@ class _Direct:
     """
 
     records_transitions = False
-    _DATETIMES = ("state_changed_at", "last_ping_at", "last_start_at", "created_at")
+    _DATETIMES = ("state_changed_at", "last_ping_at", "last_start_at")
 
     def __enter__(self):
         # The caller's own transaction, if any, ends first: on SQLite it holds the write lock
@@ -356,15 +358,17 @@ class _Direct:
         if found is None:
             return None
         row = dict(zip(_COLUMNS, found, strict=True))
-        for name in self._DATETIMES[:-1]:
-            value = row[name]
-            if isinstance(value, str):
-                value = datetime.fromisoformat(value)
-            if value is not None:
-                row[name] = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        for name in self._DATETIMES:
+            row[name] = _from_db(row[name])
         for name in ("paused", "manual_resume"):
             row[name] = bool(row[name])
         return row
+
+    def nth_recent(self, monitor_id: int, since: datetime, n: int) -> datetime | None:
+        values = {"monitor_id": monitor_id, "since": since, "skip": n - 1}
+        self._execute("nth_recent", self._to_db(values))
+        found = self.cursor.fetchone()
+        return None if found is None else _from_db(found[0])
 
     def insert(self, values: dict) -> None:
         self._execute("insert", self._to_db(values))
@@ -377,6 +381,15 @@ class _Direct:
 
     def commit(self) -> None:
         self.raw.commit()
+
+
+def _from_db(value) -> datetime | None:
+    """A datetime as the DBAPI gives it (text on SQLite), aware and in UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 def _sqlite_value(value):
@@ -418,6 +431,7 @@ def _compiled(dialect_name: str) -> dict[str, tuple[str, dict]]:
         "insert": _INSERT,
         "update": _UPDATE,
         "rollup": results.rollup_upsert(dialect_name),
+        "nth_recent": _NTH_RECENT,
     }
     compiled = {name: stmt.compile(dialect=dialect) for name, stmt in statements.items()}
     return {name: (str(c), dict(c.params)) for name, c in compiled.items()}
