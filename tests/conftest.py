@@ -165,8 +165,22 @@ def post_form(client, path: str, data: dict, form_path: str | None = None, **kwa
 
 @pytest.fixture
 def logged_in(client, admin):
-    response = post_form(client, "/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
+    """A client signed in as the admin, with the session signing in leaves behind.
+
+    Set directly rather than through the login form: verifying an Argon2 hash costs a test
+    a tenth of a second, and hundreds of tests sign in. The form itself is tested in
+    test_auth.py and the browser flows.
+    """
+    from app.extensions import login_manager
+    from app.models import User
+
+    app = client.application
+    with app.app_context():
+        user_id = db.session.get(User, admin).get_id()
+    with app.test_request_context():
+        identifier = login_manager._session_identifier_generator()
+    with client.session_transaction() as session:
+        session.update({"_user_id": user_id, "_fresh": True, "_id": identifier})
     return client
 
 

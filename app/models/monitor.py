@@ -86,6 +86,8 @@ class Monitor(db.Model):
     max_run_sec: so.Mapped[int | None] = so.mapped_column()
     min_run_sec: so.Mapped[int | None] = so.mapped_column()
     manual_resume: so.Mapped[bool] = so.mapped_column(default=False)
+    # Announce "late" (past the expected time, inside the grace) as well as down and up.
+    notify_late: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
     last_ping_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     last_start_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     last_duration_ms: so.Mapped[int | None] = so.mapped_column()

@@ -83,6 +83,7 @@ _HEARTBEAT_STORED = (
     "max_run_sec",
     "min_run_sec",
     "manual_resume",
+    "notify_late",
 )
 _SCHEDULE = ("period_sec", "cron_expr", "timezone", "grace_sec")
 
@@ -146,6 +147,7 @@ _PARSERS: dict[str, fields.Parser] = {
     "max_run_sec": fields.optional(fields.whole_number(1, RUN_TIME_MAX_SEC)),
     "min_run_sec": fields.optional(fields.whole_number(1, RUN_TIME_MAX_SEC)),
     "manual_resume": fields.boolean,
+    "notify_late": fields.boolean,
 }
 _REQUIRED = {"name": "Enter a name.", "url": "Enter the URL to call."}
 UPTIME_KINDS = (KIND_HTTP, KIND_KEYWORD)

@@ -426,6 +426,8 @@ def stage(events: list[tuple[str, int, str]], now: datetime) -> list[int]:
             if kind not in (KIND_MONITOR, KIND_CRON_JOB):
                 log.warning("no notifications for events of kind %r", kind)
             continue
+        if event == "late" and not subject.notify_late:
+            continue  # the heartbeat announces only down and up
         alert = _subject_alert(subject, event, incidents.get((type(subject), subject.id)), now)
         if alert is not None:
             transition, payload = alert

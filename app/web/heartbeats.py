@@ -65,6 +65,8 @@ class HeartbeatForm(FlaskForm):
     min_run_sec = StringField("Shortest running time (seconds)")
     public = BooleanField("Show on the public status page")
     manual_resume = BooleanField("Stay paused until resumed by hand")
+    notify_late = BooleanField("Alert when late, not only when down", default=True)
+    reminder_hours = StringField("Remind every (hours) while down")
     channels = channel_field()
 
 
@@ -107,6 +109,8 @@ def _initial(monitor) -> dict:
         "min_run_sec": "" if monitor.min_run_sec is None else str(monitor.min_run_sec),
         "public": monitor.public,
         "manual_resume": monitor.manual_resume,
+        "notify_late": monitor.notify_late,
+        "reminder_hours": "" if monitor.reminder_hours is None else str(monitor.reminder_hours),
     }
 
 
@@ -122,6 +126,8 @@ def _submitted(form: HeartbeatForm, monitor=None) -> dict:
         "min_run_sec": form.min_run_sec.data or "",
         "public": form.public.data,
         "manual_resume": form.manual_resume.data,
+        "notify_late": form.notify_late.data,
+        "reminder_hours": (form.reminder_hours.data or "").strip() or None,
         "channels": form.channels.data or [],
     }
     if monitor is None:

@@ -93,10 +93,13 @@ def test_create_with_a_period_and_running_time(logged_in):
             "min_run_sec": "5",
             "public": "y",
             "manual_resume": "y",
+            "reminder_hours": "6",
         },
     )
     assert response.status_code == 302
     beat = in_app(logged_in, lambda: db.session.query(Monitor).one())
+    # notify_late was left unticked; a new form offers it ticked.
+    assert (beat.notify_late, beat.reminder_hours) == (False, 6)
     assert response.headers["Location"] == f"/heartbeats/{beat.id}"
     assert (beat.kind, beat.period_sec, beat.cron_expr, beat.grace_sec) == (
         "heartbeat",
@@ -109,6 +112,7 @@ def test_create_with_a_period_and_running_time(logged_in):
     page = text(logged_in.get(response.headers["Location"]))
     assert "Heartbeat Nightly backup created." in page
     assert "every 2 hours" in page and "10 minutes grace" in page and "pill-new" in page
+    assert re.search(r'<input[^>]*\bchecked\b[^>]*id="notify_late"', text(logged_in.get(NEW)))
 
 
 def test_create_with_a_cron_schedule_previews_it(logged_in):

@@ -571,6 +571,17 @@ def test_heartbeat_events_read_without_changes(ctx, target):
     assert late["subject"]["kind"] == "heartbeat"
 
 
+def test_a_heartbeat_can_keep_late_to_itself(ctx, target):
+    webhook(target.route("/hook", status=200), is_default=True)
+    heartbeat = monitors.create(
+        {"kind": "heartbeat", "name": "Quiet", "period_sec": 3600, "notify_late": False}
+    )
+    notifications.dispatch([("monitor", heartbeat.id, "late")], T0)
+    notifications.dispatch([("monitor", heartbeat.id, "down")], T0)
+    work()
+    assert [json.loads(r.body)["event"] for r in posts(target, "/hook")] == ["monitor.down"]
+
+
 def test_cron_preferences_choose_the_events(ctx, target):
     webhook(target.route("/hook", status=200), is_default=True)
     url = target.route("/job", status=500)

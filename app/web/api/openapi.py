@@ -215,6 +215,7 @@ SCHEMAS: dict[str, Any] = {
             "max_run_sec": _int(nullable=True),
             "min_run_sec": _int(nullable=True),
             "manual_resume": _bool(),
+            "notify_late": _bool(),
             "last_ping_at": _time(nullable=True),
             "last_start_at": _time(nullable=True),
             "last_duration_ms": _int(nullable=True),

@@ -86,6 +86,7 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
             "max_run_sec": row.max_run_sec,
             "min_run_sec": row.min_run_sec,
             "manual_resume": row.manual_resume,
+            "notify_late": row.notify_late,
             "last_ping_at": iso(row.last_ping_at),
             "last_start_at": iso(row.last_start_at),
             "last_duration_ms": row.last_duration_ms,
