@@ -65,20 +65,26 @@ def _register_converters(state):
     state.app.url_map.converters["bigid"] = BigIdConverter
 
 
-_STATUS = (
-    (ValidationError, 422),
-    (NotFound, 404),
-    (Conflict, 409),
-    (AuthenticationFailed, 401),
-    (Forbidden, 403),
-    (Throttled, 429),
-    (Unavailable, 503),
-)
+_STATUS = {
+    ValidationError: 422,
+    NotFound: 404,
+    Conflict: 409,
+    AuthenticationFailed: 401,
+    Forbidden: 403,
+    Throttled: 429,
+    Unavailable: 503,
+}
+
+
+def http_status(exc: ServiceError, overrides: dict | None = None, default: int = 400) -> int:
+    """The HTTP status of a service error; the facades pass their dialect's differences."""
+    table = {**_STATUS, **(overrides or {})}
+    return next((code for kind, code in table.items() if isinstance(exc, kind)), default)
 
 
 @bp.errorhandler(ServiceError)
 def service_error(exc: ServiceError):
-    status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+    status = http_status(exc)
     body = {"error": exc.message}
     headers = {}
     if isinstance(exc, ValidationError):

@@ -31,14 +31,13 @@ from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN, STATE_NEW, STATE_PAUS
 from app.services import cron_jobs, fields, monitors
 from app.services.errors import (
     AuthenticationFailed,
-    Conflict,
     NotFound,
     ServiceError,
     Throttled,
-    Unavailable,
     ValidationError,
 )
 from app.services.pagination import PER_PAGE_MAX
+from app.web import api
 from app.web import ping as native_ping
 from app.web.api import auth
 from app.web.api.bodies import json_body
@@ -49,16 +48,6 @@ MISSING_KEY = "Missing API key: send it in the X-Api-Key header."
 PAYLOAD_MAX_CHARS = 1000
 # Every method a script might use on a ping URL (HEAD comes with GET).
 PING_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-
-_STATUS = (
-    (ValidationError, 422),
-    (NotFound, 404),
-    (Conflict, 409),
-    (AuthenticationFailed, 403),
-    (Throttled, 429),
-    (Unavailable, 503),
-)
-
 
 # --- errors ----------------------------------------------------------------------------------
 
@@ -71,7 +60,8 @@ def _failure(status: int, message: str, headers: dict | None = None, **extra):
 def service_error(exc: ServiceError):
     """Domain errors in Cronhub's shape; a validation error names each field, in Cronhub's
     field names, under ``errors`` as well."""
-    status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 403)
+    # A refused key is 403: what Cronhub's own clients read as a bad key.
+    status = api.http_status(exc, {AuthenticationFailed: 403}, default=403)
     headers = {}
     if isinstance(exc, Throttled):
         headers["Retry-After"] = str(exc.retry_after)

@@ -35,13 +35,12 @@ from app.services import accounts, history, monitors, page_cache, status_page, s
 from app.services.errors import (
     AuthenticationFailed,
     Conflict,
-    Forbidden,
     NotFound,
     ServiceError,
     Throttled,
-    Unavailable,
     ValidationError,
 )
+from app.web import api
 from app.web.api.auth import authorize, presented_secret
 from app.web.api.bodies import json_body
 
@@ -84,20 +83,9 @@ def _error(status: int, text: str, headers: dict | None = None):
     return jsonify(error=text, message=text, status=status), status, headers or {}
 
 
-_STATUS = (
-    (ValidationError, 400),
-    (NotFound, 404),
-    (Conflict, 409),
-    (AuthenticationFailed, 401),
-    (Forbidden, 403),
-    (Throttled, 429),
-    (Unavailable, 503),
-)
-
-
 @bp.errorhandler(ServiceError)
 def service_error(exc: ServiceError):
-    status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+    status = api.http_status(exc, {ValidationError: 400})
     text, headers = exc.message, {}
     if isinstance(exc, ValidationError) and exc.fields:
         text = " ".join(f"{_THEIR_NAMES.get(k, k)}: {v}" for k, v in exc.fields.items())
