@@ -80,6 +80,41 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+EMAIL = "owner@example.com"
+PASSWORD = "a long passphrase"
+
+
+def upcron(command: str, database_url: str, redis_url: str, folder, **env) -> subprocess.Popen:
+    """Start `upcron <command>` on the test database and Redis; it dies with the test run."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("UPCRON_")}
+    environment.update(
+        UPCRON_DATABASE_URL=database_url,
+        UPCRON_REDIS_URL=redis_url,
+        UPCRON_INSTANCE_DIR=str(folder),
+        UPCRON_SECRET_KEY="e2e-secret-key-long-enough",
+        **env,
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", command],
+        cwd=PROJECT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,
+    )
+
+
+def stop(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 @pytest.fixture
 def live_server(make_app, database_url, redis_url, tmp_path):
     """`upcron web` (gunicorn) on a free port, on the test database and Redis."""
@@ -87,22 +122,8 @@ def live_server(make_app, database_url, redis_url, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UPCRON_")}
-    env.update(
-        UPCRON_DATABASE_URL=database_url,
-        UPCRON_REDIS_URL=redis_url,
-        UPCRON_PORT=str(port),
-        UPCRON_WEB_WORKERS="1",
-        UPCRON_INSTANCE_DIR=str(tmp_path),
-        UPCRON_SECRET_KEY="e2e-secret-key-long-enough",
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "web"],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=die_with_parent,
+    process = upcron(
+        "web", database_url, redis_url, tmp_path, UPCRON_PORT=str(port), UPCRON_WEB_WORKERS="1"
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -113,5 +134,35 @@ def live_server(make_app, database_url, redis_url, tmp_path):
             assert process.poll() is None, "upcron web exited"
             time.sleep(0.1)
     yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(15)
+    stop(process)
+
+
+@pytest.fixture
+def worker(live_server, database_url, redis_url, tmp_path):
+    """`upcron worker` beside the web server: what is enqueued gets done."""
+    process = upcron("worker", database_url, redis_url, tmp_path)
+    yield process
+    stop(process)
+
+
+@pytest.fixture
+def engine(worker, live_server, database_url, redis_url, tmp_path):
+    """A scheduler too, so monitors really get checked; yields the web server's address."""
+    process = upcron("scheduler", database_url, redis_url, tmp_path)
+    yield live_server
+    stop(process)
+
+
+def sign_in(page, live_server: str, app) -> None:
+    """Create the admin and sign in through the login form."""
+    from playwright.sync_api import expect
+
+    from app.services import accounts
+
+    with app.app_context():
+        accounts.create_admin(EMAIL, PASSWORD)
+    page.goto(live_server + "/login")
+    page.get_by_label("E-mail").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()

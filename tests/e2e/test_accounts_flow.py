@@ -2,10 +2,7 @@
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot
-
-EMAIL = "owner@example.com"
-PASSWORD = "a long passphrase"
+from tests.e2e.conftest import EMAIL, PASSWORD, screenshot
 
 
 def test_first_run_setup_login_and_logout(page, live_server):

@@ -15,21 +15,8 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import CheckResult
-from app.services import accounts, history, incidents, monitors
-from tests.e2e.conftest import screenshot
-
-EMAIL = "owner@example.com"
-PASSWORD = "a long passphrase"
-
-
-def sign_in(page, live_server, app) -> None:
-    with app.app_context():
-        accounts.create_admin(EMAIL, PASSWORD)
-    page.goto(live_server + "/login")
-    page.get_by_label("E-mail").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+from app.services import history, incidents, monitors
+from tests.e2e.conftest import EMAIL, screenshot, sign_in
 
 
 def call_api(live_server: str, path: str, secret: str) -> tuple[int, object]:

@@ -4,50 +4,10 @@ carried out by a real `upcron worker`."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
-import pytest
 from playwright.sync_api import expect
 
-from app.services import accounts
-from tests.e2e.conftest import PROJECT, screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from tests.targets import TargetServer
-
-EMAIL = "owner@example.com"
-PASSWORD = "a long passphrase"
-
-
-@pytest.fixture
-def worker(live_server, database_url, redis_url, tmp_path):
-    """`upcron worker` on the same database and Redis as the web server."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UPCRON_")}
-    env.update(
-        UPCRON_DATABASE_URL=database_url,
-        UPCRON_REDIS_URL=redis_url,
-        UPCRON_INSTANCE_DIR=str(tmp_path),
-        UPCRON_SECRET_KEY="e2e-secret-key-long-enough",
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "worker"],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    yield process
-    process.terminate()
-    process.wait(15)
-
-
-def sign_in(page, live_server, app):
-    with app.app_context():
-        accounts.create_admin(EMAIL, PASSWORD)
-    page.goto(live_server + "/login")
-    page.get_by_label("E-mail").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_preview_inline_errors_and_run_now(page, live_server, app, worker):

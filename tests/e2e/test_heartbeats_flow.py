@@ -7,21 +7,12 @@ import urllib.request
 
 from playwright.sync_api import expect
 
-from app.services import accounts
-from tests.e2e.conftest import screenshot
-
-EMAIL = "owner@example.com"
-PASSWORD = "a long passphrase"
+from tests.e2e.conftest import screenshot, sign_in
 
 
 def test_create_copy_ping_and_see_it_up(page, live_server, app):
-    with app.app_context():
-        accounts.create_admin(EMAIL, PASSWORD)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
-    page.goto(live_server + "/login")
-    page.get_by_label("E-mail").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, app)
 
     page.get_by_role("link", name="Heartbeats").click()
     expect(page.get_by_role("heading", name="No heartbeats yet")).to_be_visible()

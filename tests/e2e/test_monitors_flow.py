@@ -5,71 +5,22 @@ the window and checks that no reload happened."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
-import pytest
 from playwright.sync_api import expect
 
-from app.services import accounts
-from tests.e2e.conftest import PROJECT, screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from tests.targets import TargetServer
 
-EMAIL = "owner@example.com"
-PASSWORD = "a long passphrase"
 # One check every 10 s (the least the service allows) plus one 10-second poll, with room.
 LIVE_TIMEOUT_MS = 45_000
-
-
-@pytest.fixture
-def engine(live_server, database_url, redis_url, tmp_path):
-    """A scheduler and a worker beside the web server, so monitors really get checked."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UPCRON_")}
-    env.update(
-        UPCRON_DATABASE_URL=database_url,
-        UPCRON_REDIS_URL=redis_url,
-        UPCRON_INSTANCE_DIR=str(tmp_path),
-        UPCRON_SECRET_KEY="e2e-secret-key-long-enough",
-    )
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "app", command],
-            cwd=PROJECT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for command in ("scheduler", "worker")
-    ]
-    yield live_server
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
-
-def sign_in(page, base):
-    page.goto(base + "/login")
-    page.get_by_label("E-mail").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
 
 
 def test_a_monitor_comes_up_on_the_overview_and_goes_down_with_an_incident(
     page, browser, engine, app
 ):
-    with app.app_context():
-        accounts.create_admin(EMAIL, PASSWORD)
     target = TargetServer()
     try:
         health = target.route("/health", status=200, body="ok")
-        sign_in(page, engine)
+        sign_in(page, engine, app)
         expect(page.get_by_role("heading", name="No monitors yet — create one")).to_be_visible()
         page.evaluate("window.notReloaded = true")
 
@@ -118,13 +69,11 @@ def test_a_monitor_comes_up_on_the_overview_and_goes_down_with_an_incident(
 
 def test_monitor_pages_on_a_phone_in_dark_mode(browser, live_server, app):
     """Labelled controls, no sideways scrolling, keyboard focus visible."""
-    with app.app_context():
-        accounts.create_admin(EMAIL, PASSWORD)
     context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
-        sign_in(page, live_server)
+        sign_in(page, live_server, app)
         page.goto(live_server + "/monitors/new")
         page.get_by_label("Name").fill("Phone check")
         page.get_by_label("URL", exact=True).fill("https://example.com/")

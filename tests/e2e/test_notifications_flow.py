@@ -5,23 +5,14 @@ import json
 
 from playwright.sync_api import expect
 
-from app.services import accounts
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from tests.targets import TargetServer
-
-EMAIL = "owner@example.com"
-PASSWORD = "a long passphrase"
 
 
 def test_webhook_channel_send_test_log_and_delete(page, live_server, app):
-    with app.app_context():
-        accounts.create_admin(EMAIL, PASSWORD)
     with TargetServer() as receiver:
         hook = receiver.route("/hook", status=204)
-        page.goto(live_server + "/login")
-        page.get_by_label("E-mail").fill(EMAIL)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        sign_in(page, live_server, app)
 
         page.get_by_role("link", name="Notifications").click()
         expect(page.get_by_role("heading", name="No channels yet")).to_be_visible()
