@@ -26,9 +26,12 @@ document.addEventListener("htmx:afterSettle", function (event) { localTimes(even
 // Copy buttons (<button data-copy="id of the element to copy">) stay hidden without script,
 // where the text can still be selected by hand. A [data-copy-result] beside the button, if
 // any, says what happened to screen readers too.
-document.addEventListener("DOMContentLoaded", function () {
-  document.querySelectorAll("button[data-copy]").forEach(function (button) { button.hidden = false; });
-});
+function copyButtons(root) {
+  root.querySelectorAll("button[data-copy]").forEach(function (button) { button.hidden = false; });
+}
+// On the first load, and on every page or fragment htmx brings in (boosted links included).
+document.addEventListener("DOMContentLoaded", function () { copyButtons(document); });
+document.addEventListener("htmx:afterSettle", function (event) { copyButtons(event.target); });
 document.addEventListener("click", function (event) {
   var button = event.target.closest && event.target.closest("button[data-copy]");
   if (!button) { return; }

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from app.extensions import db
 from app.models import CheckResult
 from app.services import history, incidents, monitors
-from tests.e2e.conftest import EMAIL, screenshot, sign_in
+from tests.e2e.conftest import EMAIL, PASSWORD, screenshot, sign_in
 
 
 def call_api(live_server: str, path: str, secret: str) -> tuple[int, object]:
@@ -206,3 +206,29 @@ def test_system_page_tests_redis_in_place_and_fits_a_phone(page, live_server, ap
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"{path} scrolls sideways on a phone"
+
+
+def test_the_main_navigation_is_boosted_and_works_without_javascript(
+    page, browser, live_server, app
+):
+    sign_in(page, live_server, app)
+    page.evaluate("window.notReloaded = true")
+    main = page.get_by_role("navigation", name="Main")
+    for name, heading in (("Monitors", "Monitors"), ("System", "System"), ("API keys", "API keys")):
+        main.get_by_role("link", name=name).click()
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        expect(page).to_have_title(re.compile(heading))
+    assert page.evaluate("window.notReloaded") is True  # htmx swapped the pages in
+
+    # Without JavaScript the same links are ordinary page loads.
+    context = browser.new_context(java_script_enabled=False)
+    plain = context.new_page()
+    try:
+        plain.goto(live_server + "/login")
+        plain.get_by_label("E-mail").fill(EMAIL)
+        plain.get_by_label("Password").fill(PASSWORD)
+        plain.get_by_role("button", name="Sign in").click()
+        plain.get_by_role("navigation", name="Main").get_by_role("link", name="Incidents").click()
+        expect(plain.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()
+    finally:
+        context.close()
