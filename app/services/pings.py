@@ -168,9 +168,9 @@ def record_ping(
     if changes:
         # A Monitor this session loaded earlier would still show the state before this ping;
         # bring it up to date in place (expiring it would open a transaction on next use).
-        loaded = _session() and _session().identity_map.get(
-            so.util.identity_key(Monitor, monitor.id)
-        )
+        session = _session()
+        key = so.util.identity_key(Monitor, monitor.id)
+        loaded = session.identity_map.get(key) if session is not None else None
         if loaded is not None:
             for name, value in changes.items():
                 so.attributes.set_committed_value(loaded, name, value)
@@ -321,13 +321,15 @@ class _Direct:
     def __enter__(self):
         # The caller's own transaction, if any, ends first: on SQLite it holds the write lock
         # this connection is about to ask for.
-        if _session() is not None and _session().in_transaction():
-            _session().commit()
-        self.raw = db.engine.raw_connection()
-        self.sqlite = db.engine.dialect.name == "sqlite"
-        self.sql = _compiled(db.engine.dialect.name)
+        session = _session()
+        if session is not None and session.in_transaction():
+            session.commit()
+        engine = db.engine  # looked up once: each lookup goes through the app context
+        self.raw = engine.raw_connection()
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.sql = _compiled(engine.dialect.name)
         self.cursor = self.raw.cursor()
-        self.queue = _writers_queue() if self.sqlite else None
+        self.queue = _writers_queue(engine.url.database) if self.sqlite else None
         if self.queue is not None:
             fcntl.flock(self.queue, fcntl.LOCK_EX)
         if self.sqlite:
@@ -336,8 +338,7 @@ class _Direct:
 
     def __exit__(self, *exc_info) -> None:
         try:
-            if self.raw.driver_connection.in_transaction if self.sqlite else True:
-                self.raw.rollback()
+            self.raw.rollback()  # after a commit, nothing to undo; it ends any other outcome
         finally:
             if self.queue is not None:
                 fcntl.flock(self.queue, fcntl.LOCK_UN)
@@ -404,7 +405,7 @@ def _sqlite_value(value):
 _threads = threading.local()
 
 
-def _writers_queue() -> int | None:
+def _writers_queue(database: str | None) -> int | None:
     """This thread's descriptor of the file that queues SQLite ping writers, in every process.
 
     SQLite makes a writer that finds the database locked sleep and retry, for up to 100 ms at
@@ -412,7 +413,6 @@ def _writers_queue() -> int | None:
     than writing. Pings wait for each other on an exclusive flock instead, which wakes the
     next writer the moment the last one lets go, and only then ask SQLite for the lock.
     """
-    database = db.engine.url.database
     if not database or database == ":memory:":
         return None
     files = _threads.__dict__.setdefault("files", {})
