@@ -29,8 +29,6 @@ def read_body() -> tuple[bytes, int]:
     """The body's first BODY_KEEP_BYTES and its whole length, never holding more in memory
     (also how the compatibility facades' ping URLs read their payloads)."""
     request.max_content_length = pings.BODY_MAX_BYTES
-    if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
-        return b"", 0  # a bodyless ping (most are) has nothing to read
     kept, size = bytearray(), 0
     while chunk := request.stream.read(_CHUNK):
         size += len(chunk)
