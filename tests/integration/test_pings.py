@@ -1,6 +1,7 @@
 """The ping endpoints and the ping service: every ping kind, bodies, codes, limits, races."""
 
 import http.client
+import os
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -422,3 +423,35 @@ def test_list_pings_pages_newest_first_with_bodies(ctx):
     ]
     with pytest.raises(ValidationError):
         pings.list_pings(monitor.id, per_page=500)
+
+
+def _pending(code: str, method: str | None) -> pings._Ping:
+    values = {
+        "kind": "success",
+        "exit_status": None,
+        "method": method,
+        "remote_addr": None,
+        "user_agent": None,
+        "body": None,
+        "body_size": 0,
+        "duration_ms": None,
+    }
+    return pings._Ping(code, "success", None, values, None, 60)
+
+
+def test_a_ping_that_fails_in_a_batch_fails_alone(ctx):
+    """Pings written together share a transaction: one that cannot be stored undoes it, and
+    the others of its batch are written again."""
+    first, second = make(), make()
+    # No method breaks the ping's NOT NULL column after its heartbeat row was read and locked.
+    batch = [_pending(first.code, "GET"), _pending(first.code, None), _pending(second.code, "GET")]
+    writer = pings._writer(os.getpid(), db.engine.url)
+    writer._write(list(batch), db.engine)
+    good, bad, other = batch
+    assert all(pending.done for pending in batch)
+    assert "method" in str(bad.error) and bad.outcome is None  # the driver's NOT NULL error
+    assert good.error is None and other.error is None
+    assert good.outcome[0].id == first.id and other.outcome[0].id == second.id
+    assert len(stored_pings(first.id)) == 1
+    assert len(stored_pings(second.id)) == 1
+    assert fresh(first.id).last_ping_at is not None
