@@ -3,8 +3,9 @@
 The same server, in the same run, also serves a trivial Flask route that does nothing; the
 ratio of the two rates says what recording a ping costs over Flask and gunicorn themselves.
 Every ping is a success ping to one of 1,000 heartbeats (each one locks the heartbeat's row,
-inserts the ping, updates the heartbeat and writes its next deadline to Redis) under the
-default rate limit of 60 per code and minute. Afterwards the pings stored in the database are
+counts its pings of the last minute, inserts the ping, adds to the day's rollup and updates
+the heartbeat; a heartbeat's first ping also writes its deadline to Redis) under the default
+rate limit of 60 per code and minute. Afterwards the pings stored in the database are
 counted: every ping answered 200 must be there.
 
 The load comes from one asyncio process holding 32 keep-alive connections. No scheduler and

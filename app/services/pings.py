@@ -333,15 +333,15 @@ class _Direct:
     Most pings change nothing but times; for them the ORM's unit of work, result processing
     and events cost several times the SQL itself. The statements are the ones above, compiled
     once per database; the few values that need it are converted here: SQLite stores naive
-    UTC datetimes as text, the way SQLAlchemy writes them. ``queue`` is the descriptor of
+    UTC datetimes as text, the way SQLAlchemy writes them. ``lock_fd`` is the descriptor of
     the file SQLite writers queue on (see _Writer), None on PostgreSQL.
     """
 
     records_transitions = False
     _DATETIMES = ("state_changed_at", "last_ping_at", "last_start_at")
 
-    def __init__(self, engine: sa.Engine, queue: int | None):
-        self.engine, self.queue = engine, queue
+    def __init__(self, engine: sa.Engine, lock_fd: int | None):
+        self.engine, self.lock_fd = engine, lock_fd
 
     def __enter__(self):
         engine = self.engine
@@ -350,8 +350,8 @@ class _Direct:
         self.raw = engine.raw_connection()
         try:
             self.cursor = self.raw.cursor()
-            if self.queue is not None:
-                fcntl.flock(self.queue, fcntl.LOCK_EX)
+            if self.lock_fd is not None:
+                fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
             if self.sqlite:
                 self.cursor.execute("BEGIN IMMEDIATE")
         except BaseException:
@@ -364,8 +364,8 @@ class _Direct:
             self.raw.rollback()  # after a commit, nothing to undo; it ends any other outcome
         finally:
             self.raw.close()  # back to the pool
-            if self.queue is not None:
-                fcntl.flock(self.queue, fcntl.LOCK_UN)
+            if self.lock_fd is not None:
+                fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
 
     def _to_db(self, values: dict) -> dict:
         if not self.sqlite:
