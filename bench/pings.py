@@ -8,8 +8,9 @@ the heartbeat; a heartbeat's first ping also writes its deadline to Redis) under
 rate limit of 60 per code and minute. Afterwards the pings stored in the database are
 counted: every ping answered 200 must be there.
 
-The load comes from one asyncio process holding 32 keep-alive connections. No scheduler and
-no workers run: a ping must not need them.
+The load comes from one asyncio process holding 32 keep-alive connections, 16 on each
+worker, used by both routes in turn. No scheduler and no workers run: a ping must not need
+them.
 
 Run: `make bench` or `.venv/bin/python bench/pings.py` (uses UPCRON_REDIS_URL or an embedded
 Redis, and UPCRON_DATABASE_URL or a throwaway SQLite file).
@@ -67,6 +68,8 @@ def start_server(port: int, env: dict) -> subprocess.Popen:
 
     argv = gunicorn_argv({"HOST": "127.0.0.1", "PORT": port, "WEB_WORKERS": 2})
     argv[-1] = "bench._pings_wsgi:app"
+    # The benchmark's connections wait while the others are spread (see connect).
+    argv[-1:-1] = ["--keep-alive", "60"]
     process = subprocess.Popen(
         argv, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -83,24 +86,48 @@ def start_server(port: int, env: dict) -> subprocess.Popen:
     raise SystemExit("gunicorn did not start")
 
 
-async def _client(port: int, paths, stop_at: float, latencies: list, statuses: dict) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        while time.perf_counter() < stop_at:
-            path = next(paths)
-            started = time.perf_counter()
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\nUser-Agent: b\r\n\r\n".encode())
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
-            latencies.append(time.perf_counter() - started)
-            statuses[status] = statuses.get(status, 0) + 1
-    finally:
-        writer.close()
+async def _request(reader, writer, path: str) -> tuple[int, bytes]:
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\nUser-Agent: b\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return int(head[9:12]), await reader.readexactly(length)
+
+
+async def connect(port: int) -> list:
+    """CONNECTIONS keep-alive connections, half of them served by each worker.
+
+    Both workers accept from one listening socket, and whichever wakes first takes the
+    connection: left to chance, one worker sometimes takes nearly all of them, and the round
+    measures one process, not two. The trivial route answers with its worker's pid, so a
+    connection that lands on a worker that already has its half is closed and opened again,
+    as a load balancer in front of the workers would spread them.
+    """
+    per_worker: dict[bytes, int] = {}
+    connections = []
+    for _ in range(100 * CONNECTIONS):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        _, pid = await _request(reader, writer, "/_bench/trivial")
+        if per_worker.get(pid, 0) < CONNECTIONS // 2:
+            per_worker[pid] = per_worker.get(pid, 0) + 1
+            connections.append((reader, writer))
+            if len(connections) == CONNECTIONS:
+                return connections
+        else:
+            writer.close()
+    raise SystemExit(f"could not spread {CONNECTIONS} connections over the workers")
+
+
+async def _client(connection, paths, stop_at: float, latencies: list, statuses: dict) -> None:
+    reader, writer = connection
+    while time.perf_counter() < stop_at:
+        path = next(paths)
+        started = time.perf_counter()
+        status, _ = await _request(reader, writer, path)
+        latencies.append(time.perf_counter() - started)
+        statuses[status] = statuses.get(status, 0) + 1
 
 
 def server_cpu(server: subprocess.Popen) -> float:
@@ -112,8 +139,8 @@ def server_cpu(server: subprocess.Popen) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-async def phase(port: int, paths: list[str], seconds: float, server) -> dict:
-    """Send requests over CONNECTIONS keep-alive connections for ``seconds``."""
+async def phase(connections: list, paths: list[str], seconds: float, server) -> dict:
+    """Send requests over the keep-alive connections for ``seconds``."""
 
     def cycle():
         while True:
@@ -126,7 +153,7 @@ async def phase(port: int, paths: list[str], seconds: float, server) -> dict:
     started = time.perf_counter()
     stop_at = started + seconds
     await asyncio.gather(
-        *(_client(port, shared, stop_at, latencies, statuses) for _ in range(CONNECTIONS))
+        *(_client(connection, shared, stop_at, latencies, statuses) for connection in connections)
     )
     elapsed = time.perf_counter() - started
     cpu = server_cpu(server) - cpu
@@ -138,6 +165,23 @@ async def phase(port: int, paths: list[str], seconds: float, server) -> dict:
         "p99_ms": percentile(latencies, 99) * 1000,
         "statuses": statuses,
     }
+
+
+async def measure(port: int, paths: list[str], server) -> list[tuple[dict, dict]]:
+    """ROUNDS rounds of both routes over one set of connections: the same two workers serve
+    the same connections for both."""
+    connections = await connect(port)
+    try:
+        await phase(connections, ["/_bench/trivial"], 1.0, server)  # warm up the workers
+        rounds = []
+        for _ in range(ROUNDS):
+            trivial = await phase(connections, ["/_bench/trivial"], PHASE_SEC, server)
+            pings = await phase(connections, paths, PHASE_SEC, server)
+            rounds.append((trivial, pings))
+        return rounds
+    finally:
+        for _, writer in connections:
+            writer.close()
 
 
 def stored_pings() -> int:
@@ -162,12 +206,7 @@ def main() -> None:
         port = _free_port()
         server = start_server(port, env)
         try:
-            asyncio.run(phase(port, ["/_bench/trivial"], 1.0, server))  # warm up the workers
-            rounds = []
-            for _ in range(ROUNDS):
-                trivial = asyncio.run(phase(port, ["/_bench/trivial"], PHASE_SEC, server))
-                pings = asyncio.run(phase(port, paths, PHASE_SEC, server))
-                rounds.append((trivial, pings))
+            rounds = asyncio.run(measure(port, paths, server))
         finally:
             server.terminate()
             server.wait(30)
