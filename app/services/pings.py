@@ -18,7 +18,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -332,27 +332,25 @@ class _Direct:
 
     Most pings change nothing but times; for them the ORM's unit of work, result processing
     and events cost several times the SQL itself. The statements are the ones above, compiled
-    once per database; the few values that need it are converted here: SQLite stores naive
-    UTC datetimes as text, the way SQLAlchemy writes them. ``lock_fd`` is the descriptor of
-    the file SQLite writers queue on (see _Writer), None on PostgreSQL.
+    once per database, and values pass through the same type conversions SQLAlchemy would
+    apply (see _compiled). ``lock_fd`` is the descriptor of the file SQLite writers queue on
+    (see _Writer), None on PostgreSQL.
     """
 
     records_transitions = False
-    _DATETIMES = ("state_changed_at", "last_ping_at", "last_start_at")
 
     def __init__(self, engine: sa.Engine, lock_fd: int | None):
         self.engine, self.lock_fd = engine, lock_fd
 
     def __enter__(self):
         engine = self.engine
-        self.sqlite = engine.dialect.name == "sqlite"
         self.sql = _compiled(engine.dialect.name)
         self.raw = engine.raw_connection()
         try:
             self.cursor = self.raw.cursor()
             if self.lock_fd is not None:
                 fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
-            if self.sqlite:
+            if engine.dialect.name == "sqlite":
                 self.cursor.execute("BEGIN IMMEDIATE")
         except BaseException:
             self.__exit__()
@@ -367,62 +365,44 @@ class _Direct:
             if self.lock_fd is not None:
                 fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
 
-    def _to_db(self, values: dict) -> dict:
-        if not self.sqlite:
-            return values
-        return {n: _sqlite_value(v) if isinstance(v, date) else v for n, v in values.items()}
-
-    def _execute(self, name: str, values: dict) -> None:
-        sql, fixed = self.sql[name]
-        self.cursor.execute(sql, {**fixed, **values})
+    def _execute(self, name: str, values: dict) -> _Statement:
+        statement = self.sql[name]
+        values = {**statement.fixed, **values}
+        for key, process in statement.binds:
+            values[key] = process(values[key])
+        self.cursor.execute(statement.text, values)
+        return statement
 
     def select(self, code: str) -> dict | None:
-        self._execute("select", {"code": code})
+        statement = self._execute("select", {"code": code})
         found = self.cursor.fetchone()
         if found is None:
             return None
-        row = dict(zip(_COLUMNS, found, strict=True))
-        for name in self._DATETIMES:
-            row[name] = _from_db(row[name])
-        for name in ("paused", "manual_resume"):
-            row[name] = bool(row[name])
-        return row
+        return {
+            name: value if process is None else process(value)
+            for (name, process), value in zip(statement.columns, found, strict=True)
+        }
 
     def nth_recent(self, monitor_id: int, since: datetime, n: int) -> datetime | None:
         values = {"monitor_id": monitor_id, "since": since, "skip": n - 1}
-        self._execute("nth_recent", self._to_db(values))
+        statement = self._execute("nth_recent", values)
         found = self.cursor.fetchone()
-        return None if found is None else _from_db(found[0])
+        if found is None:
+            return None
+        (_, process), value = statement.columns[0], found[0]
+        return value if process is None else process(value)
 
     def insert(self, values: dict) -> None:
-        self._execute("insert", self._to_db(values))
+        self._execute("insert", values)
 
     def update(self, values: dict) -> None:
-        self._execute("update", self._to_db(values))
+        self._execute("update", values)
 
     def rollup(self, values: dict) -> None:
-        self._execute("rollup", self._to_db(values))
+        self._execute("rollup", values)
 
     def commit(self) -> None:
         self.raw.commit()
-
-
-def _from_db(value) -> datetime | None:
-    """A datetime as the DBAPI gives it (text on SQLite), aware and in UTC."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
-def _sqlite_value(value):
-    """A value as SQLAlchemy stores it in SQLite: naive UTC datetimes and dates as text."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 class _Writer:
@@ -498,10 +478,22 @@ def _writer(pid: int, url: sa.URL) -> _Writer:
     return _Writer(f"{database}-pings.lock" if database and database != ":memory:" else None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    """A statement compiled for one database: its SQL text, the values of its fixed
+    parameters, the conversion of each parameter that has one, and of each result column."""
+
+    text: str
+    fixed: dict
+    binds: tuple
+    columns: tuple
+
+
 @functools.cache
-def _compiled(dialect_name: str) -> dict[str, tuple[str, dict]]:
-    """The ping's statements as SQL text with named parameters for the DBAPI of ``db``, each
-    with the values of its fixed parameters (the heartbeat kind)."""
+def _compiled(dialect_name: str) -> dict[str, _Statement]:
+    """The ping's statements for the DBAPI of ``db``, with the conversions SQLAlchemy would
+    apply to their values: SQLite keeps datetimes as text, UTC columns want aware values."""
+    # pysqlite's named style, for values given as dicts
     dialect = sqlite.dialect(paramstyle="named") if dialect_name == "sqlite" else db.engine.dialect
     statements = {
         "select": _SELECT,
@@ -510,8 +502,21 @@ def _compiled(dialect_name: str) -> dict[str, tuple[str, dict]]:
         "rollup": results.rollup_upsert(dialect_name),
         "nth_recent": _NTH_RECENT,
     }
-    compiled = {name: stmt.compile(dialect=dialect) for name, stmt in statements.items()}
-    return {name: (str(c), dict(c.params)) for name, c in compiled.items()}
+    compiled = {}
+    for name, statement in statements.items():
+        c = statement.compile(dialect=dialect)
+        binds = tuple(
+            (bind.key, process)
+            for bind in c.binds.values()
+            if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        )
+        selected = statement.selected_columns if isinstance(statement, sa.Select) else ()
+        columns = tuple(
+            (column.key, column.type.dialect_impl(dialect).result_processor(dialect, None))
+            for column in selected
+        )
+        compiled[name] = _Statement(str(c), dict(c.params), binds, columns)
+    return compiled
 
 
 def list_pings(monitor_id: int, page: Any = 1, per_page: Any = 50) -> Page:
