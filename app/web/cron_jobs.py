@@ -222,12 +222,21 @@ def detail(cron_job_id: int):
         page = history.executions(cron_job_id, request.args.get("page", 1), PER_PAGE)
     except ValidationError:
         abort(400)
+    # What the first page shows: runs are stored once they end, so the count and the newest
+    # run's start change with anything on it (ids alone can be reused by SQLite).
+    newest = page.items[0] if page.items else None
+    seen = f"{page.total}-{newest.id}-{newest.started_at.timestamp():.6f}" if newest else "0"
     if htmx_request.htmx and htmx_request.htmx.target == "executions":
-        return render_template("cron_jobs/partials/_executions.html", job=job, page=page)
+        if request.args.get("seen") == seen:
+            # The first page polls; left alone when nothing changed, it keeps keyboard focus
+            # on its links and the reader's place in it (htmx swaps nothing on a 204).
+            return "", 204
+        return render_template("cron_jobs/partials/_executions.html", job=job, page=page, seen=seen)
     return render_template(
         "cron_jobs/detail.html",
         job=job,
         page=page,
+        seen=seen,
         next_runs=cron_jobs.next_runs(cron_job_id, PREVIEW_RUNS),
         zone=ZoneInfo(job.timezone),
         action_form=ActionForm(),

@@ -62,7 +62,15 @@ def test_preview_inline_errors_and_run_now(page, live_server, app, worker):
         assert request.target == "/nightly" and "x-upcron-execution-id" in request.headers
         screenshot(page, "cron-job-detail")
 
-        row.get_by_role("link", name="Details").click()
+        # The log keeps polling, but with no new run it is left alone: focus stays put.
+        details = row.get_by_role("link", name="Details")
+        details.focus()
+        with page.expect_response(lambda r: "seen=" in r.url, timeout=10_000) as poll:
+            pass
+        assert poll.value.status == 204
+        expect(details).to_be_focused()
+
+        details.click()
         expect(page.get_by_role("heading", name="Timings")).to_be_visible()
         expect(page.get_by_role("cell", name="Connect")).to_be_visible()
         expect(page.locator("pre.body")).to_have_text("report sent")

@@ -309,6 +309,32 @@ def test_detail_lists_executions_by_page_and_refreshes_them_by_htmx(logged_in):
     assert "<html" not in fragment and fragment.count("/executions/") == 25
 
 
+def test_the_polling_log_is_replaced_only_when_a_run_came_in(logged_in):
+    job_id = make_job(logged_in)
+    htmx = {"HX-Request": "true", "HX-Target": "executions"}
+    poll = re.compile(r'hx-get="(/cron-jobs/\d+\?seen=[^"]+)"')
+    empty = poll.search(text(logged_in.get(f"/cron-jobs/{job_id}"))).group(1)
+    unchanged = logged_in.get(empty, headers=htmx)
+    assert unchanged.status_code == 204 and unchanged.data == b""
+
+    first = add_execution(logged_in, job_id, minutes_ago=2)
+    response = logged_in.get(empty, headers=htmx)
+    assert response.status_code == 200 and f"/executions/{first}" in text(response)
+    now = poll.search(text(response)).group(1)
+    assert now != empty and logged_in.get(now, headers=htmx).status_code == 204
+
+    # A newer run with the count unchanged (an old one pruned meanwhile) still shows.
+    in_app(
+        logged_in,
+        lambda: (db.session.delete(db.session.get(CronExecution, first)), db.session.commit()),
+    )
+    newer = add_execution(logged_in, job_id, minutes_ago=1)
+    response = logged_in.get(now, headers=htmx)
+    assert response.status_code == 200 and f"/executions/{newer}" in text(response)
+    # Without the marker (a pager link, a first load) the log always comes back.
+    assert logged_in.get(f"/cron-jobs/{job_id}", headers=htmx).status_code == 200
+
+
 def test_execution_details_show_timings_jitter_and_the_saved_response(logged_in):
     job_id = make_job(logged_in, save_responses=True)
     execution_id = add_execution(
