@@ -21,6 +21,8 @@ from app.web.forms import apply_errors, channel_field, offer_channels
 bp = admin.blueprint("cron_jobs", __name__, url_prefix="/cron-jobs")
 
 PER_PAGE = 25
+# The list's status filter: each choice and whether it means enabled jobs.
+LIST_STATUSES = {"enabled": True, "disabled": False}
 PREVIEW_RUNS = 5
 # Form fields sent to the service as typed; blank ones are left out, so the service's
 # defaults apply on create and the stored value stays on edit.
@@ -183,18 +185,28 @@ def _save(form: CronJobForm, job=None):
 @bp.get("/")
 def index():
     search = request.args.get("q", "").strip()
+    status = request.args.get("status", "")
+    if status and status not in LIST_STATUSES:
+        abort(400)
     try:
         page = cron_jobs.list_cron_jobs(
-            search=search or None, page=request.args.get("page", 1), per_page=PER_PAGE
+            enabled=LIST_STATUSES.get(status),
+            search=search or None,
+            page=request.args.get("page", 1),
+            per_page=PER_PAGE,
         )
     except ValidationError:
         abort(400)
-    return render_template(
-        "cron_jobs/index.html",
-        page=page,
-        search=search,
-        args={"q": search} if search else {},
-    )
+    context = {
+        "page": page,
+        "search": search,
+        "status": status,
+        "statuses": tuple(LIST_STATUSES),
+        "args": {k: v for k, v in (("q", search), ("status", status)) if v},
+    }
+    if htmx_request.htmx and htmx_request.htmx.target == "cron-job-list":
+        return render_template("cron_jobs/partials/_list.html", **context)
+    return render_template("cron_jobs/index.html", **context)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -25,7 +25,14 @@ from wtforms import (
 )
 
 from app.engine import schedule
-from app.models.monitor import KIND_HEARTBEAT
+from app.models.monitor import (
+    KIND_HEARTBEAT,
+    STATE_DOWN,
+    STATE_LATE,
+    STATE_NEW,
+    STATE_PAUSED,
+    STATE_UP,
+)
 from app.services import groups, monitors, pings
 from app.services.errors import NotFound, ValidationError
 from app.services.monitors import RUNNING_TIME_UNITS
@@ -36,6 +43,8 @@ from app.web.forms import apply_errors, channel_field, offer_channels
 bp = admin.blueprint("heartbeats", __name__, url_prefix="/heartbeats")
 
 PER_PAGE = 25
+# The states a heartbeat can be in, for the list's filter.
+LIST_STATES = (STATE_NEW, STATE_UP, STATE_LATE, STATE_DOWN, STATE_PAUSED)
 PERIOD_UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
 _PERIOD_MESSAGE = "Enter a period from 1 minute to 365 days."
 _CRON_MISSING = "Enter a cron expression, such as 0 2 * * * (every day at 02:00)."
@@ -214,18 +223,29 @@ def ping_url(monitor) -> str:
 @bp.get("/")
 def index():
     search = request.args.get("q", "").strip()
+    state = request.args.get("state", "")
+    if state and state not in LIST_STATES:
+        abort(400)
     try:
         page = monitors.list_monitors(
             kind=KIND_HEARTBEAT,
+            state=state or None,
             search=search or None,
             page=request.args.get("page", 1),
             per_page=PER_PAGE,
         )
     except ValidationError:
         abort(400)
-    return render_template(
-        "heartbeats/index.html", page=page, search=search, args={"q": search} if search else {}
-    )
+    context = {
+        "page": page,
+        "search": search,
+        "state": state,
+        "states": LIST_STATES,
+        "args": {k: v for k, v in (("q", search), ("state", state)) if v},
+    }
+    if htmx_request.htmx and htmx_request.htmx.target == "heartbeat-list":
+        return render_template("heartbeats/partials/_list.html", **context)
+    return render_template("heartbeats/index.html", **context)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -54,6 +54,15 @@ def test_create_copy_ping_and_see_it_up(page, live_server, app):
     expect(page.get_by_text("has a new ping URL")).to_be_visible()
     assert page.get_by_label("Ping URL").input_value() != ping_url
 
+    # The list filters as you choose, without leaving the page.
+    page.get_by_role("link", name="All heartbeats").click()
+    page.get_by_label("Status").select_option("up")
+    expect(page.get_by_role("heading", name="No heartbeat matches")).to_be_visible()
+    assert "state=up" in page.url
+    page.get_by_label("Status").select_option("paused")
+    expect(page.get_by_role("link", name="Nightly backup")).to_be_visible()
+    page.get_by_role("link", name="Nightly backup").click()
+
     # On a phone the page fits the screen: nothing scrolls sideways.
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()

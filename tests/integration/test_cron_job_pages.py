@@ -81,8 +81,29 @@ def test_the_list_pages_and_searches(logged_in):
     found = text(logged_in.get(LIST + "?q=Job+13"))
     assert "Job 13" in found and "Job 12" not in found
     nothing = text(logged_in.get(LIST + "?q=zzz"))
-    assert "No cron jobs match" in nothing
+    assert "No cron job matches" in nothing
     assert logged_in.get(LIST + "?page=0").status_code == 400
+
+
+def test_the_list_filters_by_search_and_status_and_reloads_in_place(logged_in):
+    make_job(logged_in, name="Backup")
+    make_job(logged_in, name="Old report", enabled=False)
+    page = text(logged_in.get(LIST))
+    assert 'hx-target="#cron-job-list"' in page and '<option value="disabled">' in page
+    disabled = text(logged_in.get(LIST + "?status=disabled"))
+    assert "Old report" in disabled and "Backup" not in disabled
+    enabled = text(logged_in.get(LIST + "?status=enabled"))
+    assert "Backup" in enabled and "Old report" not in enabled
+    assert "No cron job matches" in text(logged_in.get(LIST + "?q=backup&status=disabled"))
+    fragment = text(
+        logged_in.get(
+            LIST + "?status=disabled",
+            headers={"HX-Request": "true", "HX-Target": "cron-job-list"},
+        )
+    )
+    assert "<html" not in fragment and '<div id="cron-job-list">' in fragment
+    assert "Old report" in fragment and "Backup" not in fragment
+    assert logged_in.get(LIST + "?status=sleeping").status_code == 400
 
 
 def test_the_form_previews_the_default_schedule_and_offers_every_field(logged_in):

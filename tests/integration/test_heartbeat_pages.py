@@ -71,7 +71,29 @@ def test_the_list_shows_only_heartbeats_by_page(logged_in):
     assert "Shop" not in first and "Beat 00" in first and "Beat 25" not in first
     assert "Page 1 of 2 · 27 heartbeats" in first and "every 1 day" in first
     assert "Beat 26" in text(logged_in.get(LIST + "?page=2"))
-    assert "No heartbeats match" in text(logged_in.get(LIST + "?q=zzz"))
+    assert "No heartbeat matches" in text(logged_in.get(LIST + "?q=zzz"))
+
+
+def test_the_list_filters_by_search_and_state_and_reloads_in_place(logged_in):
+    make_heartbeat(logged_in, name="Nightly backup")
+    make_heartbeat(logged_in, name="Invoice run", paused=True)
+    page = text(logged_in.get(LIST))
+    assert 'hx-target="#heartbeat-list"' in page and '<option value="late">' in page
+    paused = text(logged_in.get(LIST + "?state=paused"))
+    assert "Invoice run" in paused and "Nightly backup" not in paused
+    assert 'href="/heartbeats/"' in paused  # Clear
+    found = text(logged_in.get(LIST + "?q=night&state=new"))
+    assert "Nightly backup" in found and "Invoice run" not in found
+    assert "No heartbeat matches" in text(logged_in.get(LIST + "?q=night&state=paused"))
+    fragment = text(
+        logged_in.get(
+            LIST + "?state=paused", headers={"HX-Request": "true", "HX-Target": "heartbeat-list"}
+        )
+    )
+    assert "<html" not in fragment
+    assert '<div id="heartbeat-list">' in fragment and "Invoice run" in fragment
+    assert "Nightly backup" not in fragment
+    assert logged_in.get(LIST + "?state=pending").status_code == 400
 
 
 def test_create_with_a_period_and_running_time(logged_in):
