@@ -17,6 +17,7 @@ from app.services.errors import NotFound, Unavailable, ValidationError
 from app.services.fields import METHODS
 from app.web import admin
 from app.web.forms import apply_errors, channel_field, offer_channels
+from app.web.lists import filter_args, fingerprint, render_list
 
 bp = admin.blueprint("cron_jobs", __name__, url_prefix="/cron-jobs")
 
@@ -202,11 +203,11 @@ def index():
         "search": search,
         "status": status,
         "statuses": tuple(LIST_STATUSES),
-        "args": {k: v for k, v in (("q", search), ("status", status)) if v},
+        "args": filter_args(q=search, status=status),
     }
-    if htmx_request.htmx and htmx_request.htmx.target == "cron-job-list":
-        return render_template("cron_jobs/partials/_list.html", **context)
-    return render_template("cron_jobs/index.html", **context)
+    return render_list(
+        "cron_jobs/index.html", "cron_jobs/partials/_list.html", "cron-job-list", **context
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -234,10 +235,8 @@ def detail(cron_job_id: int):
         page = history.executions(cron_job_id, request.args.get("page", 1), PER_PAGE)
     except ValidationError:
         abort(400)
-    # What the first page shows: runs are stored once they end, so the count and the newest
-    # run's start change with anything on it (ids alone can be reused by SQLite).
-    newest = page.items[0] if page.items else None
-    seen = f"{page.total}-{newest.id}-{newest.started_at.timestamp():.6f}" if newest else "0"
+    # What the page shows: runs are stored once they end, so which runs, and how many in all.
+    seen = fingerprint((page.total, [(run.id, run.started_at) for run in page.items]))
     if htmx_request.htmx and htmx_request.htmx.target == "executions":
         if request.args.get("seen") == seen:
             # The first page polls; left alone when nothing changed, it keeps keyboard focus

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 
 from flask import (
     Blueprint,
@@ -24,6 +23,7 @@ from app.services import accounts, overview, status_page
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.web import charts, status, status_svg
 from app.web.forms import apply_errors
+from app.web.lists import filter_args, fingerprint, render_list
 
 bp = Blueprint("dashboard", __name__)
 
@@ -69,10 +69,6 @@ def _item_url(row: overview.Row) -> str:
     return url_for(endpoint, **{argument: row.id})
 
 
-def _fingerprint(value: object) -> str:
-    return hashlib.blake2b(repr(value).encode(), digest_size=6).hexdigest()
-
-
 @bp.get("/")
 def index():
     """The overview. Three answers from one view: the page; the list alone (htmx filter
@@ -96,8 +92,8 @@ def index():
         )
     except ValidationError:
         abort(400)
-    fingerprints = {row.key: _fingerprint(dataclasses.astuple(row)) for row in page.items}
-    layout = _fingerprint((page.total, page.page, page.pages, [r.key for r in page.items]))
+    fingerprints = {row.key: fingerprint(dataclasses.astuple(row)) for row in page.items}
+    layout = fingerprint((page.total, page.page, page.pages, [r.key for r in page.items]))
     context = {
         "page": page,
         "search": search,
@@ -113,7 +109,7 @@ def index():
             "heartbeat": url_for("heartbeats.new"),
             "cron_job": url_for("cron_jobs.new"),
         },
-        "args": {k: v for k, v in (("q", search), ("status", wanted)) if v},
+        "args": filter_args(q=search, status=wanted),
     }
     if request.headers.get("HX-Request") and request.args.get("poll"):
         if request.args.get("layout") != layout:
@@ -123,9 +119,9 @@ def index():
         if not changed:
             return make_response("", 204)
         return render_template("dashboard/partials/_changed.html", rows=changed, **context)
-    if request.headers.get("HX-Target") == "overview-list":
-        return render_template("dashboard/partials/_list.html", **context)
-    return render_template("dashboard/index.html", **context)
+    return render_list(
+        "dashboard/index.html", "dashboard/partials/_list.html", "overview-list", **context
+    )
 
 
 @bp.route("/settings/admins", methods=["GET", "POST"])

@@ -39,6 +39,7 @@ from app.services.monitors import RUNNING_TIME_UNITS
 from app.web import admin
 from app.web.cron_jobs import schedule_preview
 from app.web.forms import apply_errors, channel_field, offer_channels
+from app.web.lists import filter_args, render_list
 
 bp = admin.blueprint("heartbeats", __name__, url_prefix="/heartbeats")
 
@@ -241,11 +242,11 @@ def index():
         "search": search,
         "state": state,
         "states": LIST_STATES,
-        "args": {k: v for k, v in (("q", search), ("state", state)) if v},
+        "args": filter_args(q=search, state=state),
     }
-    if htmx_request.htmx and htmx_request.htmx.target == "heartbeat-list":
-        return render_template("heartbeats/partials/_list.html", **context)
-    return render_template("heartbeats/index.html", **context)
+    return render_list(
+        "heartbeats/index.html", "heartbeats/partials/_list.html", "heartbeat-list", **context
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -22,6 +22,7 @@ from app.services.history import RESPONSE_RANGES
 from app.services.monitors import UPTIME_KINDS
 from app.web import admin, charts, status_svg
 from app.web.forms import apply_errors, channel_field, offer_channels
+from app.web.lists import filter_args, render_list
 
 bp = admin.blueprint("monitors", __name__, url_prefix="/monitors")
 
@@ -192,11 +193,11 @@ def index():
         "uptime": history.series_uptime,
         "sparkline": charts.sparkline,
         "percent": status_svg.percent,
-        "args": {k: v for k, v in (("q", search), ("state", state)) if v},
+        "args": filter_args(q=search, state=state),
     }
-    if htmx_request.htmx and request.headers.get("HX-Target") == "monitor-list":
-        return render_template("monitors/partials/_list.html", **context)
-    return render_template("monitors/index.html", **context)
+    return render_list(
+        "monitors/index.html", "monitors/partials/_list.html", "monitor-list", **context
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
