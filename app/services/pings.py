@@ -359,9 +359,10 @@ class _Direct:
 
     def __exit__(self, *exc_info) -> None:
         try:
-            self.raw.rollback()  # after a commit, nothing to undo; it ends any other outcome
+            # Back to the pool, which rolls back what was not committed: the write lock is
+            # free before the next writer is let in.
+            self.raw.close()
         finally:
-            self.raw.close()  # back to the pool
             if self.lock_fd is not None:
                 fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
 
