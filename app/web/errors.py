@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
 CSRF_MESSAGE = (
     "This form has expired or its security token is missing or wrong. "
     "Reload the page and try again."
+)
+# A page's address with a value it cannot use: a page number or filter typed or edited by
+# hand (the pages themselves only link to valid ones).
+BAD_ADDRESS_MESSAGE = (
+    "This address asks for something the page cannot show, such as a page number below 1 or "
+    "an unknown status. Open the page from the menu, or fix the address."
 )
 
 
@@ -49,6 +55,8 @@ def init_app(app: Flask) -> None:
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         if wants_text():
             return error_response(exc.code or 500, exc.name.lower(), headers)
+        if exc.code == 400 and exc.description == BadRequest.description and not wants_json():
+            return error_response(400, BAD_ADDRESS_MESSAGE, headers)
         return error_response(exc.code or 500, messages.get(exc.code, exc.description), headers)
 
     @app.errorhandler(InternalServerError)

@@ -93,7 +93,9 @@ def test_the_list_filters_by_search_and_state_and_reloads_in_place(logged_in):
     assert "<html" not in fragment
     assert '<div id="heartbeat-list">' in fragment and "Invoice run" in fragment
     assert "Nightly backup" not in fragment
-    assert logged_in.get(LIST + "?state=pending").status_code == 400
+    unknown = logged_in.get(LIST + "?state=pending")
+    assert unknown.status_code == 400
+    assert "such as a page number below 1 or an unknown status" in text(unknown)
 
 
 def test_create_with_a_period_and_running_time(logged_in):
