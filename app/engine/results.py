@@ -9,6 +9,7 @@ heartbeat as it is now, so evaluating one twice changes nothing twice either.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 
@@ -284,8 +285,10 @@ def rollup_row(subject_type: str, subject_id: int, at: datetime, checks: int, fa
     }
 
 
+@functools.cache
 def rollup_upsert(dialect_name: str):
-    """Add rows of ``rollup_row``'s shape to their days' rollups, without reading them."""
+    """Add rows of ``rollup_row``'s shape to their days' rollups, without reading them (built
+    once per database: the ping path compiles it once, keyed by the statement)."""
     table = DailyRollup.__table__
     insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
     columns = tuple(rollup_row("", 0, datetime.min, 0, 0))

@@ -101,11 +101,17 @@ _PING_COLUMNS = (
     "duration_ms",
 )
 _INSERT = _pings.insert().values({c: sa.bindparam(c) for c in _PING_COLUMNS})
-_UPDATE = (
-    _monitors.update()
-    .where(_monitors.c.id == sa.bindparam("monitor_id"))
-    .values({c: sa.bindparam(f"new_{c}", type_=_monitors.c[c].type) for c in _CHANGEABLE})
-)
+
+
+@functools.cache
+def _update(columns: tuple[str, ...]) -> sa.Update:
+    """The heartbeat's UPDATE of just the columns a ping changed (most change two or three of
+    them): each column costs its value's conversion and SQLite's work on the row."""
+    return (
+        _monitors.update()
+        .where(_monitors.c.id == sa.bindparam("monitor_id"))
+        .values({c: sa.bindparam(f"new_{c}", type_=_monitors.c[c].type) for c in columns})
+    )
 
 
 def _kind_of(kind: str | None, exit_status: int | None) -> str:
@@ -178,8 +184,9 @@ def record_ping(
     if changes:
         # A Monitor this session loaded earlier would still show the state before this ping;
         # bring it up to date in place (expiring it would open a transaction on next use).
-        key = so.util.identity_key(Monitor, monitor.id)
-        loaded = session.identity_map.get(key) if session is not None else None
+        loaded = None
+        if session is not None:
+            loaded = session.identity_map.get(so.util.identity_key(Monitor, monitor.id))
         if loaded is not None:
             for name, value in changes.items():
                 so.attributes.set_committed_value(loaded, name, value)
@@ -248,8 +255,8 @@ def _apply(runner, pending: _Ping):
         failed = int(monitor.state == STATE_DOWN)
         runner.rollup(results.rollup_row(SUBJECT_MONITOR, monitor.id, now, 1, failed))
     if changes:
-        new = {f"new_{n}": getattr(monitor, n) for n in _CHANGEABLE}
-        runner.update({"monitor_id": monitor.id, "updated_at": now, **new})
+        new = {f"new_{name}": value for name, value in changes.items()}
+        runner.update(tuple(changes), {"monitor_id": monitor.id, "updated_at": now, **new})
     if events:
         results.monitor_incidents(monitor, events, now)
     return monitor, row, changes, events
@@ -317,8 +324,8 @@ class _InSession:
     def insert(self, values: dict) -> None:
         self.connection.execute(_INSERT, values)
 
-    def update(self, values: dict) -> None:
-        self.connection.execute(_UPDATE, values)
+    def update(self, columns: tuple[str, ...], values: dict) -> None:
+        self.connection.execute(_update(columns), values)
 
     def rollup(self, values: dict) -> None:
         self.connection.execute(results.rollup_upsert(self.connection.dialect.name), values)
@@ -341,16 +348,15 @@ class _Direct:
 
     def __init__(self, engine: sa.Engine, lock_fd: int | None):
         self.engine, self.lock_fd = engine, lock_fd
+        self.dialect = engine.dialect.name
 
     def __enter__(self):
-        engine = self.engine
-        self.sql = _compiled(engine.dialect.name)
-        self.raw = engine.raw_connection()
+        self.raw = self.engine.raw_connection()
         try:
             self.cursor = self.raw.cursor()
             if self.lock_fd is not None:
                 fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
-            if engine.dialect.name == "sqlite":
+            if self.dialect == "sqlite":
                 self.cursor.execute("BEGIN IMMEDIATE")
         except BaseException:
             self.__exit__()
@@ -366,8 +372,8 @@ class _Direct:
             if self.lock_fd is not None:
                 fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
 
-    def _execute(self, name: str, values: dict) -> _Statement:
-        statement = self.sql[name]
+    def _execute(self, statement: sa.Executable, values: dict) -> _Statement:
+        statement = _compiled(self.dialect, statement)
         values = {**statement.fixed, **values}
         for key, process in statement.binds:
             values[key] = process(values[key])
@@ -375,7 +381,7 @@ class _Direct:
         return statement
 
     def select(self, code: str) -> dict | None:
-        statement = self._execute("select", {"code": code})
+        statement = self._execute(_SELECT, {"code": code})
         found = self.cursor.fetchone()
         if found is None:
             return None
@@ -386,7 +392,7 @@ class _Direct:
 
     def nth_recent(self, monitor_id: int, since: datetime, n: int) -> datetime | None:
         values = {"monitor_id": monitor_id, "since": since, "skip": n - 1}
-        statement = self._execute("nth_recent", values)
+        statement = self._execute(_NTH_RECENT, values)
         found = self.cursor.fetchone()
         if found is None:
             return None
@@ -394,13 +400,13 @@ class _Direct:
         return value if process is None else process(value)
 
     def insert(self, values: dict) -> None:
-        self._execute("insert", values)
+        self._execute(_INSERT, values)
 
-    def update(self, values: dict) -> None:
-        self._execute("update", values)
+    def update(self, columns: tuple[str, ...], values: dict) -> None:
+        self._execute(_update(columns), values)
 
     def rollup(self, values: dict) -> None:
-        self._execute("rollup", values)
+        self._execute(results.rollup_upsert(self.dialect), values)
 
     def commit(self) -> None:
         self.raw.commit()
@@ -491,33 +497,23 @@ class _Statement:
 
 
 @functools.cache
-def _compiled(dialect_name: str) -> dict[str, _Statement]:
-    """The ping's statements for the DBAPI of ``db``, with the conversions SQLAlchemy would
-    apply to their values: SQLite keeps datetimes as text, UTC columns want aware values."""
+def _compiled(dialect_name: str, statement: sa.Executable) -> _Statement:
+    """``statement`` for the DBAPI of ``dialect_name``, with the conversions SQLAlchemy would
+    apply to its values: SQLite keeps datetimes as text, UTC columns want aware values."""
     # pysqlite's named style, for values given as dicts
     dialect = sqlite.dialect(paramstyle="named") if dialect_name == "sqlite" else db.engine.dialect
-    statements = {
-        "select": _SELECT,
-        "insert": _INSERT,
-        "update": _UPDATE,
-        "rollup": results.rollup_upsert(dialect_name),
-        "nth_recent": _NTH_RECENT,
-    }
-    compiled = {}
-    for name, statement in statements.items():
-        c = statement.compile(dialect=dialect)
-        binds = tuple(
-            (bind.key, process)
-            for bind in c.binds.values()
-            if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        )
-        selected = statement.selected_columns if isinstance(statement, sa.Select) else ()
-        columns = tuple(
-            (column.key, column.type.dialect_impl(dialect).result_processor(dialect, None))
-            for column in selected
-        )
-        compiled[name] = _Statement(str(c), dict(c.params), binds, columns)
-    return compiled
+    c = statement.compile(dialect=dialect)
+    binds = tuple(
+        (bind.key, process)
+        for bind in c.binds.values()
+        if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    )
+    selected = statement.selected_columns if isinstance(statement, sa.Select) else ()
+    columns = tuple(
+        (column.key, column.type.dialect_impl(dialect).result_processor(dialect, None))
+        for column in selected
+    )
+    return _Statement(str(c), dict(c.params), binds, columns)
 
 
 def list_pings(monitor_id: int, page: Any = 1, per_page: Any = 50) -> Page:
