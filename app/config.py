@@ -178,6 +178,8 @@ def load(env=None) -> dict:
         "BASE_URL": (base_url or f"http://{host}:{port}").rstrip("/"),
         "WORKERS": _int(env, "UPCRON_WORKERS", 2, 1, 64),
         "WEB_WORKERS": _int(env, "UPCRON_WEB_WORKERS", 2, 1, 64),
+        # Each web worker on a CPU of its own (app.gunicorn_hooks), or where the kernel likes.
+        "WEB_CPU_AFFINITY": _choice(env, "UPCRON_WEB_CPU_AFFINITY", "spread", ("spread", "none")),
         "TRUSTED_PROXIES": _networks(env, "UPCRON_TRUSTED_PROXIES"),
         "TARGET_POLICY": _choice(env, "UPCRON_TARGET_POLICY", "default", TARGET_POLICIES),
         "CA_BUNDLE": _file(env, "UPCRON_CA_BUNDLE"),

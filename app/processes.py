@@ -98,7 +98,7 @@ def _signal(process: subprocess.Popen, signum: int) -> None:
 
 def gunicorn_argv(config) -> list[str]:
     """The web server command for `upcron web` and `upcron up`."""
-    return [
+    argv = [
         sys.executable,
         "-m",
         "gunicorn",
@@ -118,6 +118,9 @@ def gunicorn_argv(config) -> list[str]:
         str(PROJECT_ROOT),
         "wsgi:app",
     ]
+    if config["WEB_CPU_AFFINITY"] == "spread" and hasattr(os, "sched_setaffinity"):
+        argv[-1:-1] = ["--config", "python:app.gunicorn_hooks"]
+    return argv
 
 
 def embedded_redis_argv(socket_path: str, directory: str) -> list[str]:

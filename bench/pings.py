@@ -64,9 +64,10 @@ def prepare(env: dict) -> list[str]:
 
 
 def start_server(port: int, env: dict) -> subprocess.Popen:
+    from app.config import load
     from app.processes import PROJECT_ROOT, gunicorn_argv
 
-    argv = gunicorn_argv({"HOST": "127.0.0.1", "PORT": port, "WEB_WORKERS": 2})
+    argv = gunicorn_argv({**load(), "HOST": "127.0.0.1", "PORT": port, "WEB_WORKERS": 2})
     argv[-1] = "bench._pings_wsgi:app"
     # The benchmark's connections wait while the others are spread (see connect).
     argv[-1:-1] = ["--keep-alive", "60"]
@@ -211,7 +212,10 @@ def main() -> None:
             server.terminate()
             server.wait(30)
         stored = stored_pings()
+    from app.config import load
+
     database = "SQLite" if "UPCRON_DATABASE_URL" not in os.environ else "UPCRON_DATABASE_URL"
+    affinity = load()["WEB_CPU_AFFINITY"]
     for number, (trivial, pings) in enumerate(rounds, 1):
         for name, r in (("trivial route", trivial), ("pings", pings)):
             print(
@@ -226,7 +230,8 @@ def main() -> None:
     print(
         f"median over {ROUNDS} rounds: pings {ping_rate:.0f}/s, ping/trivial ratio {ratio:.2f}; "
         f"pings sent {sent}, answered 200 {answered}, stored {stored} ({database}, gunicorn "
-        f"2 workers x 4 threads, {CONNECTIONS} connections)"
+        f"2 workers x 4 threads, CPU affinity {affinity}, "
+        f"{CONNECTIONS} connections)"
     )
     if stored != sent or answered != sent:
         raise SystemExit("pings were lost")

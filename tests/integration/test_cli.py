@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
@@ -142,3 +143,63 @@ def test_bad_settings_stop_start_up_with_one_line(tmp_path):
     )
     assert result.returncode != 0
     assert result.stderr.strip() == "upcron: UPCRON_PORT: expected a whole number, got 'eighty'"
+
+
+def _web(tmp_path, **env) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "web"],
+        cwd=PROJECT,
+        env=_env(tmp_path, UPCRON_PORT=str(_free_port()), **env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,
+    )
+
+
+def _worker_cpus(master: int, count: int, settled) -> dict[int, set[int]]:
+    """The CPUs each of the master's ``count`` workers may run on, once ``settled`` says so."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pids = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        try:
+            cpus = {int(pid): os.sched_getaffinity(int(pid)) for pid in pids}
+        except ProcessLookupError:
+            cpus = {}
+        if len(cpus) == count and settled(cpus):
+            return cpus
+        time.sleep(0.1)
+    raise AssertionError(f"workers of {master} never settled: {cpus}")
+
+
+def _one_each(cpus: dict[int, set[int]]) -> bool:
+    return all(len(allowed) == 1 for allowed in cpus.values())
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs or more")
+def test_web_workers_keep_to_a_cpu_each_and_a_replacement_takes_the_free_one(tmp_path):
+    available = os.sched_getaffinity(0)
+    server = _web(tmp_path, UPCRON_WEB_WORKERS=str(len(available)))
+    try:
+        cpus = _worker_cpus(server.pid, len(available), _one_each)
+        assert set().union(*cpus.values()) == available  # dealt out, one CPU per worker
+
+        victim = max(cpus)  # the last one started
+        freed = cpus[victim]
+        os.kill(victim, signal.SIGKILL)
+        cpus = _worker_cpus(server.pid, len(available), lambda c: victim not in c and _one_each(c))
+        # The replacement took the CPU its predecessor left, not one a live worker has.
+        assert freed in cpus.values() and set().union(*cpus.values()) == available
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def test_web_workers_are_left_to_the_kernel_with_affinity_none(tmp_path):
+    available = os.sched_getaffinity(0)
+    server = _web(tmp_path, UPCRON_WEB_WORKERS="2", UPCRON_WEB_CPU_AFFINITY="none")
+    try:
+        cpus = _worker_cpus(server.pid, 2, lambda c: True)
+        assert list(cpus.values()) == [available, available]
+    finally:
+        server.terminate()
+        server.wait(30)
