@@ -6,8 +6,8 @@ group commit (app.services.pings), and all of them take turns at the GIL. Left t
 kernel, those threads sit on different CPUs, and each handoff wakes a thread on another
 CPU, by an interrupt between processors, which is dear on a virtual machine. Pinned, a
 worker's threads wake each other on the CPU they share; under the GIL they ran one at a
-time anyway. On 2 virtual CPUs this took pings from about 1,450 to 2,100 a second in
-bench/pings.py while the trivial route stayed near 4,300 (see docs/operations.md).
+time anyway. On 2 virtual CPUs this raised bench/pings.py's pings by about a third, the
+trivial route unchanged (figures in docs/operations.md).
 
 The CPUs are the ones the server itself may run on (taskset, container cpusets), dealt out
 in turn; a worker that replaces a dead one takes the CPU the fewest live workers have.
