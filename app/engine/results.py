@@ -288,7 +288,7 @@ def rollup_row(subject_type: str, subject_id: int, at: datetime, checks: int, fa
 @functools.cache
 def rollup_upsert(dialect_name: str):
     """Add rows of ``rollup_row``'s shape to their days' rollups, without reading them (built
-    once per database: the ping path compiles it once, keyed by the statement)."""
+    once per kind of database: the ping path compiles each statement once, keyed by it)."""
     table = DailyRollup.__table__
     insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
     columns = tuple(rollup_row("", 0, datetime.min, 0, 0))
