@@ -35,6 +35,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app import durations
 from app.engine import notify, queues
 from app.extensions import db, redis_client
 from app.models import CronJob, Incident, Monitor, NotificationChannel
@@ -154,14 +155,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _duration(delta: timedelta) -> str:
-    seconds = max(0, int(delta.total_seconds()))
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {seconds} s"
-    return f"{seconds} s"
+    return durations.in_words(max(0, int(delta.total_seconds() * 1000)))
 
 
 def _label(subject: Monitor | CronJob) -> str:

@@ -24,6 +24,7 @@ from wtforms import (
     TextAreaField,
 )
 
+from app import durations
 from app.engine import schedule
 from app.models.monitor import (
     KIND_HEARTBEAT,
@@ -216,23 +217,7 @@ def period_words(seconds: int) -> str:
     return f"{amount} {unit[:-1] if amount == '1' else unit}"
 
 
-@bp.app_template_filter("run_time")
-def run_time(ms: int) -> str:
-    """A run's duration as people read it, as precise as its size calls for: "340 ms",
-    "12.3 s", "4 min 12 s", "2 h 5 min", "1 d 3 h" (a nightly backup is not 18000.0 s)."""
-    if ms < 1000:
-        return f"{ms} ms"
-    tenths = round(ms / 100)
-    if tenths < 600:
-        return f"{tenths / 10:.1f} s"
-    minutes, seconds = divmod(round(ms / 1000), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min {seconds} s"
+bp.add_app_template_filter(durations.in_words, "run_time")
 
 
 def ping_url(monitor) -> str:

@@ -12,7 +12,6 @@ import pytest
 from app.extensions import db
 from app.models import Monitor
 from app.services import monitors, pings
-from app.web.heartbeats import run_time
 from tests.conftest import post_form
 
 LIST = "/heartbeats/"
@@ -350,24 +349,6 @@ def test_an_edit_keeps_a_grace_time_in_seconds_it_did_not_change(logged_in):
     assert in_app(logged_in, monitors.get, beat_id).grace_sec == 90
     assert post_form(logged_in, edit, data | {"grace_period": "3"}).status_code == 302
     assert in_app(logged_in, monitors.get, beat_id).grace_sec == 180
-
-
-@pytest.mark.parametrize(
-    "ms, words",
-    [
-        (0, "0 ms"),
-        (340, "340 ms"),
-        (1000, "1.0 s"),
-        (12_345, "12.3 s"),
-        (59_949, "59.9 s"),
-        (59_960, "1 min 0 s"),
-        (252_000, "4 min 12 s"),
-        (7_503_000, "2 h 5 min"),
-        (97_200_000, "1 d 3 h"),
-    ],
-)
-def test_run_times_read_in_the_unit_their_size_calls_for(ms, words):
-    assert run_time(ms) == words
 
 
 def test_a_long_run_is_shown_in_hours_and_minutes(logged_in):
