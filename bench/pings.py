@@ -63,11 +63,12 @@ def prepare(env: dict) -> list[str]:
     return [f"/ping/{code}" for code in codes]
 
 
-def start_server(port: int, env: dict) -> subprocess.Popen:
-    from app.config import load
+def start_server(port: int, env: dict, config: dict) -> subprocess.Popen:
+    """gunicorn as `upcron web` starts it with ``config`` (the settings from the
+    environment), on ``port`` with 2 workers."""
     from app.processes import PROJECT_ROOT, gunicorn_argv
 
-    argv = gunicorn_argv({**load(), "HOST": "127.0.0.1", "PORT": port, "WEB_WORKERS": 2})
+    argv = gunicorn_argv({**config, "HOST": "127.0.0.1", "PORT": port, "WEB_WORKERS": 2})
     argv[-1] = "bench._pings_wsgi:app"
     # The benchmark's connections wait while the others are spread (see connect).
     argv[-1:-1] = ["--keep-alive", "60"]
@@ -197,25 +198,25 @@ def stored_pings() -> int:
 
 
 def main() -> None:
+    from app.config import load
+
     instance = tempfile.mkdtemp(prefix="upcron-bench-")
     os.environ["UPCRON_INSTANCE_DIR"] = instance
     os.environ.setdefault("UPCRON_SECRET_KEY", "bench-secret-key-long-enough")
     with embedded_redis() as redis_url:
         os.environ["UPCRON_REDIS_URL"] = redis_url
         env = dict(os.environ)
+        config = load()
         paths = prepare(env)
         port = _free_port()
-        server = start_server(port, env)
+        server = start_server(port, env, config)
         try:
             rounds = asyncio.run(measure(port, paths, server))
         finally:
             server.terminate()
             server.wait(30)
         stored = stored_pings()
-    from app.config import load
-
     database = "SQLite" if "UPCRON_DATABASE_URL" not in os.environ else "UPCRON_DATABASE_URL"
-    affinity = load()["WEB_CPU_AFFINITY"]
     for number, (trivial, pings) in enumerate(rounds, 1):
         for name, r in (("trivial route", trivial), ("pings", pings)):
             print(
@@ -230,7 +231,7 @@ def main() -> None:
     print(
         f"median over {ROUNDS} rounds: pings {ping_rate:.0f}/s, ping/trivial ratio {ratio:.2f}; "
         f"pings sent {sent}, answered 200 {answered}, stored {stored} ({database}, gunicorn "
-        f"2 workers x 4 threads, CPU affinity {affinity}, "
+        f"2 workers x 4 threads, CPU affinity {config['WEB_CPU_AFFINITY']}, "
         f"{CONNECTIONS} connections)"
     )
     if stored != sent or answered != sent:
