@@ -11,6 +11,8 @@ scheduler's next rebuild, and the ping is stored and answered all the same.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import fcntl
 import functools
 import math
@@ -335,7 +337,7 @@ class _InSession:
 
 
 class _Direct:
-    """Runs pings' statements on a pooled DBAPI connection, without the session.
+    """Runs pings' statements on the writer's DBAPI connection, without the session.
 
     Most pings change nothing but times; for them the ORM's unit of work, result processing
     and events cost several times the SQL itself. The statements are the ones above, compiled
@@ -346,16 +348,14 @@ class _Direct:
 
     records_transitions = False
 
-    def __init__(self, engine: sa.Engine, lock_fd: int | None):
-        self.engine, self.lock_fd = engine, lock_fd
-        self.dialect = engine.dialect.name
+    def __init__(self, dialect: str, raw, lock_fd: int | None):
+        self.dialect, self.raw, self.lock_fd = dialect, raw, lock_fd
 
     def __enter__(self):
-        self.raw = self.engine.raw_connection()
+        self.cursor = self.raw.cursor()
+        if self.lock_fd is not None:
+            fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
         try:
-            self.cursor = self.raw.cursor()
-            if self.lock_fd is not None:
-                fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
             if self.dialect == "sqlite":
                 self.cursor.execute("BEGIN IMMEDIATE")
         except BaseException:
@@ -365,9 +365,9 @@ class _Direct:
 
     def __exit__(self, *exc_info) -> None:
         try:
-            # Back to the pool, which rolls back what was not committed: the write lock is
+            # Undoes what was not committed (nothing, after a commit), so the write lock is
             # free before the next writer is let in.
-            self.raw.close()
+            self.raw.rollback()
         finally:
             if self.lock_fd is not None:
                 fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
@@ -427,6 +427,10 @@ class _Writer:
     SQLite's own busy handler makes a writer that finds the database locked sleep and retry
     for up to 100 ms at a time, while a flock wakes the next writer the moment the last one
     lets go.
+
+    The writer keeps one DBAPI connection of its own, outside the engine's pool: checking
+    one out and back in for every transaction, with the pool's liveness test, took longer
+    than a ping's INSERT. Only the writer's thread whose turn it is uses it.
     """
 
     def __init__(self, lock_path: str | None):
@@ -434,6 +438,7 @@ class _Writer:
         self.queue_lock = threading.Lock()
         self.queue: list[_Ping] = []
         self.fd = None if lock_path is None else os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.connection = None
 
     def write(self, pending: _Ping, engine: sa.Engine):
         """Write ``pending`` (or find it written) and return _apply's outcome for it."""
@@ -451,11 +456,14 @@ class _Writer:
     def _write(self, batch: list[_Ping], engine: sa.Engine) -> None:
         # PostgreSQL locks each heartbeat's row: taken in one order, batches never deadlock.
         batch.sort(key=lambda pending: pending.code)
-        todo = batch
+        todo, reconnected = batch, False
         while todo:
-            current = None
+            current, kept = None, self.connection is not None
             try:
-                with _Direct(engine, self.fd) as runner:
+                if not kept:
+                    self.connection = engine.raw_connection()
+                    self.connection.detach()  # the writer's own; closing it really closes it
+                with _Direct(engine.dialect.name, self.connection, self.fd) as runner:
                     for current in todo:
                         try:
                             current.outcome = _apply(runner, current)
@@ -465,9 +473,18 @@ class _Writer:
                     runner.commit()
                 todo = []
             except Exception as exc:
+                lost = self._lost(exc, engine)
+                if lost and kept and not reconnected:
+                    # The server closed the connection since the last transaction (a
+                    # restart, an idle timeout): the batch goes again on a new one.
+                    reconnected = True
+                    for pending in todo:
+                        pending.outcome, pending.error = None, None
+                    continue
                 # Undone, all of it. A ping that failed fails alone and the others are
-                # written again; when the transaction itself failed, every ping in it fails.
-                failed = todo if current is None else [current]
+                # written again; when the transaction itself failed, or its connection is
+                # gone, every ping in it fails.
+                failed = todo if current is None or lost else [current]
                 for pending in failed:
                     pending.outcome, pending.error = None, exc
                 todo = [pending for pending in todo if pending not in failed]
@@ -476,13 +493,36 @@ class _Writer:
         for pending in batch:
             pending.done = True
 
+    def close(self, pid: int) -> None:
+        """Close the connection at exit, in the process that opened it only: in a forked
+        child the connection is its parent's, still in use."""
+        if self.connection is not None and os.getpid() == pid:
+            self.connection.close()
+
+    def _lost(self, exc: Exception, engine: sa.Engine) -> bool:
+        """Whether ``exc`` says the writer's connection is gone; if so it is dropped, and
+        the next transaction opens a new one."""
+        if self.connection is None:
+            return False
+        raw = self.connection.dbapi_connection
+        if not isinstance(exc, engine.dialect.loaded_dbapi.Error) or not (
+            engine.dialect.is_disconnect(exc, raw, None)
+        ):
+            return False
+        with contextlib.suppress(Exception):
+            self.connection.close()
+        self.connection = None
+        return True
+
 
 @functools.cache
 def _writer(pid: int, url: sa.URL) -> _Writer:
     """One writer per process (``pid``: a forked child needs locks and a descriptor of its
     own; flocks taken through one descriptor do not exclude each other) and database."""
     database = url.database if url.get_backend_name() == "sqlite" else None
-    return _Writer(f"{database}-pings.lock" if database and database != ":memory:" else None)
+    writer = _Writer(f"{database}-pings.lock" if database and database != ":memory:" else None)
+    atexit.register(writer.close, pid)
+    return writer
 
 
 @dataclass(frozen=True, slots=True)

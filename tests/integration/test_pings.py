@@ -455,3 +455,30 @@ def test_a_ping_that_fails_in_a_batch_fails_alone(ctx):
     assert len(stored_pings(first.id)) == 1
     assert len(stored_pings(second.id)) == 1
     assert fresh(first.id).last_ping_at is not None
+
+
+def _lose(connection) -> None:
+    """End the writer's connection from outside, as a database restart would."""
+    raw = connection.dbapi_connection
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(
+            sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": raw.info.backend_pid}
+        )
+        db.session.commit()
+    else:
+        raw.close()
+
+
+def test_a_ping_after_the_writers_connection_was_lost_is_stored_on_a_new_one(ctx):
+    """The writer keeps one connection between transactions; one that died meanwhile is
+    replaced and the ping written, as the pool's liveness test would have."""
+    monitor = make()
+    pings.record_ping(monitor.code, "success", None, "GET", None, None, b"")
+    writer = pings._writer(os.getpid(), db.engine.url)
+    lost = writer.connection
+    _lose(lost)
+    pings.record_ping(monitor.code, "success", None, "GET", None, None, b"")
+    assert writer.connection is not None and writer.connection is not lost
+    assert len(stored_pings(monitor.id)) == 2
+    pings.record_ping(monitor.code, "success", None, "GET", None, None, b"")
+    assert len(stored_pings(monitor.id)) == 3
