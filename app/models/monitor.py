@@ -91,6 +91,10 @@ class Monitor(db.Model):
     last_ping_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     last_start_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     last_duration_ms: so.Mapped[int | None] = so.mapped_column()
+    # What spares most pings the rate limit's count (app.services.pings._check_rate): at
+    # least as many as the heartbeat's pings stored since rate_since.
+    rate_since: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    rate_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     reminder_hours: so.Mapped[int | None] = so.mapped_column()
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

@@ -71,6 +71,8 @@ _COLUMNS = (
     "last_error",
     "consecutive_failures",
     "consecutive_successes",
+    "rate_since",
+    "rate_count",
 )
 _CHANGEABLE = _COLUMNS[_COLUMNS.index("paused") :]
 # Built once: compiling statements per ping would cost more than running them.
@@ -79,7 +81,12 @@ _SELECT = (
     .where(_monitors.c.code == sa.bindparam("code"), _monitors.c.kind == KIND_HEARTBEAT)
     .with_for_update()
 )
-# The created_at of the limit-th newest ping since a moment: whether the limit is reached.
+# How many of a heartbeat's pings came after a moment, and the created_at of the limit-th
+# newest of them (when the limit is reached, from which the client may ping again).
+_COUNT_SINCE = sa.select(sa.func.count()).where(
+    _pings.c.monitor_id == sa.bindparam("monitor_id"),
+    _pings.c.created_at > sa.bindparam("since", type_=_pings.c.created_at.type),
+)
 _NTH_RECENT = (
     sa.select(_pings.c.created_at)
     .where(
@@ -239,10 +246,10 @@ def _apply(runner, pending: _Ping):
     # Read the clock only once the row is ours: pings to one code then take effect in the
     # order of their times, and the last one's time is the one that stays.
     now = pending.now or utcnow()
-    _check_rate(runner, row["id"], now, pending.rate_limit)
     # The state rules read and set attributes; a plain namespace carries the values through
     # them without an ORM object, and one UPDATE writes them back.
     monitor = SimpleNamespace(**row)
+    _check_rate(runner, monitor, now, pending.rate_limit)
     kind, ping = pending.kind, pending.values
     if kind in (PING_SUCCESS, PING_FAIL):
         ping["duration_ms"] = state.run_duration_ms(monitor, now)
@@ -264,22 +271,31 @@ def _apply(runner, pending: _Ping):
     return monitor, row, changes, events
 
 
-def _check_rate(runner, monitor_id: int, now: datetime, limit: int) -> None:
-    """Throttled when the heartbeat already has its limit of pings in the last minute.
+def _check_rate(runner, monitor: SimpleNamespace, now: datetime, limit: int) -> None:
+    """Throttled when the heartbeat already has its limit of pings in the last minute;
+    otherwise the ping is counted in the heartbeat's row.
 
-    Counted in SQL, under the row lock the ping holds anyway: exact (a sliding minute, pings
-    to one code queue on the lock), working with Redis down, and one indexed lookup instead
-    of a round trip to Redis on every ping.
+    Exact: a sliding minute, counted in SQL under the row lock the ping holds anyway (pings
+    to one code queue on it), working with Redis down. Most pings need no count at all: the
+    row's rate_count is at least the number of pings stored since rate_since, so when that
+    moment is a minute or more ago and the count is under the limit, the last minute holds
+    fewer pings still. Only when the bound says nothing is the last minute counted, and the
+    bound set anew from it: about once per ``limit`` pings, and once after the limit is
+    raised or the clock went back.
     """
-    if not limit:
+    since = now - timedelta(seconds=RATE_WINDOW_SEC)
+    bounded = monitor.rate_since is not None and monitor.rate_since <= since
+    if not limit or (bounded and monitor.rate_count < limit):
+        monitor.rate_count += 1  # kept with the limit off too: it may be turned on later
         return
-    window = timedelta(seconds=RATE_WINDOW_SEC)
-    oldest = runner.nth_recent(monitor_id, now - window, limit)
-    if oldest is not None:
+    recent = runner.count_since(monitor.id, since)
+    if recent >= limit:
+        oldest = runner.nth_recent(monitor.id, since, limit)
         raise Throttled(
             "Too many pings for this code; try again later.",
-            retry_after=max(1, math.ceil((oldest + window - now).total_seconds())),
+            retry_after=max(1, math.ceil((oldest - since).total_seconds())),
         )
+    monitor.rate_since, monitor.rate_count = since, recent + 1
 
 
 def _deadline(values) -> datetime | None:
@@ -318,6 +334,10 @@ class _InSession:
     def select(self, code: str) -> dict | None:
         row = self.connection.execute(_SELECT, {"code": code}).one_or_none()
         return None if row is None else dict(row._mapping)
+
+    def count_since(self, monitor_id: int, since: datetime) -> int:
+        values = {"monitor_id": monitor_id, "since": since}
+        return self.connection.execute(_COUNT_SINCE, values).scalar_one()
 
     def nth_recent(self, monitor_id: int, since: datetime, n: int) -> datetime | None:
         values = {"monitor_id": monitor_id, "since": since, "skip": n - 1}
@@ -389,6 +409,10 @@ class _Direct:
             name: value if process is None else process(value)
             for (name, process), value in zip(statement.columns, found, strict=True)
         }
+
+    def count_since(self, monitor_id: int, since: datetime) -> int:
+        self._execute(_COUNT_SINCE, {"monitor_id": monitor_id, "since": since})
+        return self.cursor.fetchone()[0]
 
     def nth_recent(self, monitor_id: int, since: datetime, n: int) -> datetime | None:
         values = {"monitor_id": monitor_id, "since": since, "skip": n - 1}

@@ -333,6 +333,52 @@ def test_the_limit_counts_the_last_minute(ctx):
     assert len(stored_pings(monitor.id)) == 3
 
 
+def _log_ping(monitor: Monitor, at: datetime) -> None:
+    pings.record_ping(monitor.code, "log", None, "GET", None, None, b"", now=at)
+
+
+def test_the_limit_holds_minute_after_minute(ctx):
+    """Pings 20 s apart never have 3 before them in a minute; one 5 s after the last does.
+    Most of these pass on the row's bound alone, which is set anew as the minutes go by."""
+    ctx.config["PING_RATE_LIMIT"] = 3
+    monitor = make()
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+    for n in range(12):
+        _log_ping(monitor, start + timedelta(seconds=20 * n))
+    last = start + timedelta(seconds=220)
+    with pytest.raises(Throttled) as info:
+        _log_ping(monitor, last + timedelta(seconds=5))
+    assert info.value.retry_after == 15  # the ping at last - 40 s leaves the minute
+    assert len(stored_pings(monitor.id)) == 12
+
+
+def test_pings_taken_while_the_limit_was_off_count_once_it_is_on(ctx):
+    ctx.config["PING_RATE_LIMIT"] = 3
+    monitor = make()
+    now = datetime.now(UTC) + timedelta(minutes=5)
+    _log_ping(monitor, now)
+    ctx.config["PING_RATE_LIMIT"] = 0
+    for n in range(1, 5):
+        _log_ping(monitor, now + timedelta(seconds=n))
+    ctx.config["PING_RATE_LIMIT"] = 3
+    with pytest.raises(Throttled):
+        _log_ping(monitor, now + timedelta(seconds=5))
+    assert len(stored_pings(monitor.id)) == 5
+
+
+def test_the_limit_holds_when_the_clock_goes_back(ctx):
+    """The bound counts pings after its moment; when the clock goes back before that, the
+    minute is counted again, pings from the "future" included."""
+    ctx.config["PING_RATE_LIMIT"] = 2
+    monitor = make()
+    now = datetime.now(UTC) + timedelta(minutes=5)
+    for seconds in (0, 70, 135):
+        _log_ping(monitor, now + timedelta(seconds=seconds))
+    with pytest.raises(Throttled):  # the minute before now + 80 s holds the pings at 70 and 135
+        _log_ping(monitor, now + timedelta(seconds=80))
+    assert len(stored_pings(monitor.id)) == 3
+
+
 def test_a_zero_limit_turns_limiting_off(make_app):
     app = make_app(PING_RATE_LIMIT=0)
     with app.app_context():
