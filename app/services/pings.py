@@ -487,7 +487,9 @@ class _Writer:
                 if not kept:
                     self.connection = engine.raw_connection()
                     self.connection.detach()  # the writer's own; closing it really closes it
-                with _Direct(engine.dialect.name, self.connection, self.fd) as runner:
+                # The DBAPI connection itself: the pool's proxy around it costs every call.
+                raw = self.connection.dbapi_connection
+                with _Direct(engine.dialect.name, raw, self.fd) as runner:
                     for current in todo:
                         try:
                             current.outcome = _apply(runner, current)
