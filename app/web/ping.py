@@ -28,6 +28,13 @@ def _text(body: str, status: int = 200, headers: dict | None = None):
 def read_body() -> tuple[bytes, int]:
     """The body's first BODY_KEEP_BYTES and its whole length, never holding more in memory
     (also how the compatibility facades' ping URLs read their payloads)."""
+    environ = request.environ
+    if environ.get("CONTENT_LENGTH") in (None, "", "0") and (
+        "HTTP_TRANSFER_ENCODING" not in environ
+    ):
+        # No length and not chunked: by HTTP's rules there is no body, and most pings (a
+        # curl GET in a crontab) come so; setting up the stream would cost them more.
+        return b"", 0
     request.max_content_length = pings.BODY_MAX_BYTES
     kept, size = bytearray(), 0
     while chunk := request.stream.read(_CHUNK):
