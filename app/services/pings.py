@@ -3,10 +3,11 @@
 Recording is built for throughput: one short SQL transaction and, for most pings, nothing
 else. The heartbeat's row is found by its code and locked, the code's rate limit checked
 (for most pings on the row alone), the ping inserted, the day's rollup and the heartbeat
-updated, all as SQL text compiled once and run on the writer's DBAPI connection. Only a ping that moves the heartbeat up or down goes
-through the ORM session, which opens or resolves its incident. A new deadline reaches
-Redis only when it comes sooner than the one there; with Redis down it follows on the
-scheduler's next rebuild, and the ping is stored and answered all the same.
+updated, all as SQL text compiled once and run on the writer's DBAPI connection. Only a
+ping that moves the heartbeat up or down goes through the ORM session, which opens or
+resolves its incident. A new deadline reaches Redis only when it comes sooner than the one
+there; with Redis down it follows on the scheduler's next rebuild, and the ping is stored
+and answered all the same.
 """
 
 from __future__ import annotations
