@@ -8,19 +8,24 @@ Probes carry their own timeouts; RQ's job timeout still applies (SIGALRM).
 
 With ``with_scheduler`` one worker at a time also runs RQ's scheduler (a forked process that
 only talks to Redis), which puts notification retries back in their queue when their backoff
-delay is over.
+delay is over. That process ends with its worker: left to itself it would outlive a worker
+killed outright (SIGKILL, the OOM killer) and keep holding the queues' scheduler locks.
 """
 
 from __future__ import annotations
+
+import os
 
 from rq import SimpleWorker
 
 from app import create_app
 from app.engine import queues
 from app.extensions import redis_client
+from app.processes import die_with_parent
 
 
 def main(burst: bool = False) -> None:
+    os.register_at_fork(after_in_child=die_with_parent)
     app = create_app()
     with app.app_context():
         worker = SimpleWorker(
