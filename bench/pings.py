@@ -3,10 +3,10 @@
 The same server, in the same run, also serves a trivial Flask route that does nothing; the
 ratio of the two rates says what recording a ping costs over Flask and gunicorn themselves.
 Every ping is a success ping to one of 1,000 heartbeats (each one locks the heartbeat's row,
-counts its pings of the last minute, inserts the ping, adds to the day's rollup and updates
-the heartbeat; a heartbeat's first ping also writes its deadline to Redis) under the default
-rate limit of 60 per code and minute. Afterwards the pings stored in the database are
-counted: every ping answered 200 must be there.
+checks the rate limit, inserts the ping, adds to the day's rollup and updates the heartbeat;
+a heartbeat's first ping also counts its pings of the last minute and writes its deadline
+to Redis) under the default rate limit of 60 per code and minute. Afterwards the pings
+stored in the database are counted: every ping answered 200 must be there.
 
 The load comes from one asyncio process holding 32 keep-alive connections, 16 on each
 worker, used by both routes in turn. No scheduler and no workers run: a ping must not need
