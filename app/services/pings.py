@@ -82,8 +82,9 @@ _SELECT = (
     .where(_monitors.c.code == sa.bindparam("code"), _monitors.c.kind == KIND_HEARTBEAT)
     .with_for_update()
 )
-# How many of a heartbeat's pings came after a moment, and the created_at of the limit-th
-# newest of them (when the limit is reached, from which the client may ping again).
+# How many of a heartbeat's pings came after a moment (the rate limit's new bound), and the
+# created_at of the limit-th newest of them (whether the limit is reached, and from when the
+# client may ping again).
 _COUNT_SINCE = sa.select(sa.func.count()).where(
     _pings.c.monitor_id == sa.bindparam("monitor_id"),
     _pings.c.created_at > sa.bindparam("since", type_=_pings.c.created_at.type),
@@ -280,23 +281,23 @@ def _check_rate(runner, monitor: SimpleNamespace, now: datetime, limit: int) -> 
     to one code queue on it), working with Redis down. Most pings need no count at all: the
     row's rate_count is at least the number of pings stored since rate_since, so when that
     moment is a minute or more ago and the count is under the limit, the last minute holds
-    fewer pings still. Only when the bound says nothing is the last minute counted, and the
-    bound set anew from it: about once per ``limit`` pings, and once after the limit is
-    raised or the clock went back.
+    fewer pings still. Only when the bound says nothing is the last minute looked at: one
+    indexed lookup answers a ping over the limit (a client hammering a code pays no more);
+    one under it also counts the minute, which becomes the new bound. That is about once
+    per ``limit`` pings, and once after the limit is lowered or the clock went back.
     """
     since = now - timedelta(seconds=RATE_WINDOW_SEC)
     bounded = monitor.rate_since is not None and monitor.rate_since <= since
     if not limit or (bounded and monitor.rate_count < limit):
         monitor.rate_count += 1  # kept with the limit off too: it may be turned on later
         return
-    recent = runner.count_since(monitor.id, since)
-    if recent >= limit:
-        oldest = runner.nth_recent(monitor.id, since, limit)
+    oldest = runner.nth_recent(monitor.id, since, limit)
+    if oldest is not None:
         raise Throttled(
             "Too many pings for this code; try again later.",
             retry_after=max(1, math.ceil((oldest - since).total_seconds())),
         )
-    monitor.rate_since, monitor.rate_count = since, recent + 1
+    monitor.rate_since, monitor.rate_count = since, runner.count_since(monitor.id, since) + 1
 
 
 def _deadline(values) -> datetime | None:
