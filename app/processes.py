@@ -22,8 +22,9 @@ _PR_SET_PDEATHSIG = 1
 
 
 def die_with_parent():
-    """`preexec_fn` of a child process (between fork and exec): it ends when its parent does,
-    even one killed outright, rather than run on orphaned."""
+    """Run in a new child process (a `preexec_fn` between fork and exec, or an at-fork hook, as
+    the worker sets for RQ's scheduler): it ends when its parent does, even one killed
+    outright, rather than run on orphaned."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
