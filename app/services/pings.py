@@ -82,19 +82,17 @@ _SELECT = (
     .where(_monitors.c.code == sa.bindparam("code"), _monitors.c.kind == KIND_HEARTBEAT)
     .with_for_update()
 )
-# How many of a heartbeat's pings came after a moment (the rate limit's new bound), and the
-# created_at of the limit-th newest of them (whether the limit is reached, and from when the
-# client may ping again).
-_COUNT_SINCE = sa.select(sa.func.count()).where(
+# A heartbeat's pings after a moment: how many (the rate limit's new bound), and the
+# created_at of the limit-th newest (whether the limit is reached, and from when the client
+# may ping again).
+_SINCE = (
     _pings.c.monitor_id == sa.bindparam("monitor_id"),
     _pings.c.created_at > sa.bindparam("since", type_=_pings.c.created_at.type),
 )
+_COUNT_SINCE = sa.select(sa.func.count()).where(*_SINCE)
 _NTH_RECENT = (
     sa.select(_pings.c.created_at)
-    .where(
-        _pings.c.monitor_id == sa.bindparam("monitor_id"),
-        _pings.c.created_at > sa.bindparam("since", type_=_pings.c.created_at.type),
-    )
+    .where(*_SINCE)
     .order_by(_pings.c.created_at.desc())
     .limit(1)
     .offset(sa.bindparam("skip", type_=sa.Integer))
