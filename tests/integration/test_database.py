@@ -2,7 +2,7 @@
 for concurrent writers."""
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -27,6 +27,33 @@ def test_datetimes_come_back_aware_utc(app):
         stored = db.session.execute(sa.select(Group.created_at)).scalar_one()
         assert stored == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
         assert stored.tzinfo is not None
+
+
+def test_sqlite_stores_datetimes_as_sqlalchemy_text_in_time_order(app):
+    """The fused SQLite conversion writes exactly DATETIME's text (which queries written
+    against it compare as text), from any zone, and reads it back aware."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite stores datetimes as text")
+        plain = sa.DateTime().dialect_impl(db.engine.dialect).bind_processor(db.engine.dialect)
+        moments = [
+            datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
+            datetime(2026, 3, 29, 1, 0, 0, 1, tzinfo=UTC),
+            datetime(2026, 3, 29, 3, 59, 59, 999999, tzinfo=timezone(timedelta(hours=3))),
+            datetime(987, 1, 2, 3, 4, 5, tzinfo=UTC),
+        ]
+        for n, moment in enumerate(moments):
+            db.session.add(Group(name=f"g{n}", created_at=moment))
+        db.session.commit()
+        with db.engine.connect() as conn:
+            texts = conn.exec_driver_sql("SELECT created_at FROM groups ORDER BY name").scalars()
+            assert list(texts) == [plain(m.astimezone(UTC).replace(tzinfo=None)) for m in moments]
+            order = conn.exec_driver_sql("SELECT name FROM groups ORDER BY created_at").scalars()
+            assert list(order) == ["g3", "g2", "g0", "g1"]
+        db.session.expire_all()
+        stored = db.session.scalars(sa.select(Group.created_at).order_by(Group.name)).all()
+        assert stored == moments
+        assert {value.tzinfo for value in stored} == {UTC}
 
 
 def test_naive_datetimes_are_refused(app):
