@@ -400,15 +400,17 @@ class _Direct:
         self.cursor.execute(statement.text, values)
         return statement
 
-    def select(self, code: str) -> dict | None:
-        statement = self._execute(_SELECT, {"code": code})
+    def _fetch(self, statement: _Statement) -> dict | None:
         found = self.cursor.fetchone()
         if found is None:
             return None
-        return {
-            name: value if process is None else process(value)
-            for (name, process), value in zip(statement.columns, found, strict=True)
-        }
+        row = dict(zip(statement.columns, found, strict=True))
+        for name, process in statement.results:
+            row[name] = process(row[name])
+        return row
+
+    def select(self, code: str) -> dict | None:
+        return self._fetch(self._execute(_SELECT, {"code": code}))
 
     def count_since(self, monitor_id: int, since: datetime) -> int:
         self._execute(_COUNT_SINCE, {"monitor_id": monitor_id, "since": since})
@@ -416,12 +418,8 @@ class _Direct:
 
     def nth_recent(self, monitor_id: int, since: datetime, n: int) -> datetime | None:
         values = {"monitor_id": monitor_id, "since": since, "skip": n - 1}
-        statement = self._execute(_NTH_RECENT, values)
-        found = self.cursor.fetchone()
-        if found is None:
-            return None
-        (_, process), value = statement.columns[0], found[0]
-        return value if process is None else process(value)
+        found = self._fetch(self._execute(_NTH_RECENT, values))
+        return None if found is None else found["created_at"]
 
     def insert(self, values: dict) -> None:
         self._execute(_INSERT, values)
@@ -554,12 +552,14 @@ def _writer(pid: int, url: sa.URL) -> _Writer:
 @dataclass(frozen=True, slots=True)
 class _Statement:
     """A statement compiled for one database: its SQL text, the values of its fixed
-    parameters, the conversion of each parameter that has one, and of each result column."""
+    parameters, the conversion of each parameter that has one, its result columns and the
+    conversion of each one that has one."""
 
     text: str
     fixed: dict
     binds: tuple
     columns: tuple
+    results: tuple
 
 
 @functools.cache
@@ -575,11 +575,13 @@ def _compiled(dialect_name: str, statement: sa.Executable) -> _Statement:
         if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
     )
     selected = statement.selected_columns if isinstance(statement, sa.Select) else ()
-    columns = tuple(
-        (column.key, column.type.dialect_impl(dialect).result_processor(dialect, None))
+    results = tuple(
+        (column.key, process)
         for column in selected
+        if (process := column.type.dialect_impl(dialect).result_processor(dialect, None))
     )
-    return _Statement(str(c), dict(c.params), binds, columns)
+    columns = tuple(column.key for column in selected)
+    return _Statement(str(c), dict(c.params), binds, columns, results)
 
 
 def list_pings(monitor_id: int, page: Any = 1, per_page: Any = 50) -> Page:
