@@ -42,7 +42,7 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(UTC)
 
     # On SQLite, each of the two steps above and DATETIME's conversion to and from text are
-    # fused into one: every row read or written converts its datetimes, a ping a dozen.
+    # fused into one: every row read or written converts its datetimes, a ping about eight.
 
     def bind_processor(self, dialect):
         if dialect.name != "sqlite":
