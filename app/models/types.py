@@ -60,6 +60,11 @@ class UTCDateTime(sa.types.TypeDecorator):
             return super().result_processor(dialect, coltype)
 
         def process(value):
-            return None if value is None else datetime.fromisoformat(value + "+00:00")
+            if value is None:
+                return None
+            try:
+                return datetime.fromisoformat(value + "+00:00")
+            except ValueError:  # text written elsewhere, with an offset of its own
+                return datetime.fromisoformat(value).astimezone(UTC)
 
         return process

@@ -54,6 +54,13 @@ def test_sqlite_stores_datetimes_as_sqlalchemy_text_in_time_order(app):
         stored = db.session.scalars(sa.select(Group.created_at).order_by(Group.name)).all()
         assert stored == moments
         assert {value.tzinfo for value in stored} == {UTC}
+        # A row written by other means, with an offset of its own, is read in UTC too.
+        db.session.execute(
+            sa.text("UPDATE groups SET created_at = '2026-03-29 03:00:00+02:00' WHERE name = 'g0'")
+        )
+        db.session.commit()
+        stored = db.session.scalars(sa.select(Group.created_at).where(Group.name == "g0")).one()
+        assert stored == moments[0] and stored.tzinfo is UTC
 
 
 def test_naive_datetimes_are_refused(app):
