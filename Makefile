@@ -2,29 +2,39 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-stamp
+# Running needs the runtime dependencies only; the tests add the test extra. A stamp per set,
+# each remade when pyproject.toml changes. -qq keeps pip to errors: a newcomer sees no noise.
+RUN_STAMP := $(VENV)/.run-stamp
+TEST_STAMP := $(VENV)/.test-stamp
 CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser)
 
 .PHONY: run test bench lint chromium clean
 
-$(STAMP): pyproject.toml
+$(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Upcron needs Python 3.11 or newer")'
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	@touch $(STAMP)
+	@echo "Setting up $(VENV) (one time)…"
+	@$(PYTHON) -m venv $(VENV)
 
-run: $(STAMP)
-	$(VENV)/bin/upcron up
+$(RUN_STAMP): pyproject.toml | $(PY)
+	@$(PY) -m pip install -qq -e .
+	@touch $@
 
-test: $(STAMP) chromium lint
+# The test extra holds the runtime dependencies too, so it satisfies `make run` as well.
+$(TEST_STAMP): pyproject.toml | $(PY)
+	@$(PY) -m pip install -qq -e '.[test]'
+	@touch $@ $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	@$(VENV)/bin/upcron up
+
+test: $(TEST_STAMP) chromium lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	@for script in $(filter-out bench/_%,$(wildcard bench/*.py)); do echo "== $$script"; $(PY) $$script || exit 1; done
 
 # Browser tests drive Debian's Chromium. Install it when missing and we may (root with apt);
