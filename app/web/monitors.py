@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.models.monitor import KIND_HTTP, KIND_KEYWORD, STATES
 from app.models.types import utcnow
-from app.services import groups, history, incidents, monitors
+from app.services import fields, groups, history, incidents, monitors
 from app.services.errors import NotFound, ValidationError
 from app.services.fields import METHODS
 from app.services.history import RESPONSE_RANGES
@@ -128,7 +128,7 @@ def _initial(monitor) -> dict:
     """The edit form's values. The password stays empty: blank means "keep"."""
     data = {name: getattr(monitor, name) for name in _TEXT + _FLAGS if name != "group"}
     data["group"] = monitor.group.name if monitor.group else ""
-    data["headers"] = "\n".join(f"{k}: {v}" for k, v in (monitor.headers or {}).items())
+    data["headers"] = fields.headers_text(monitor.headers)
     for name in ("description", "keyword", "body", "auth_username"):
         data[name] = data[name] or ""
     data["reminder_hours"] = "" if monitor.reminder_hours is None else monitor.reminder_hours

@@ -234,7 +234,7 @@ def test_docs_details_example_answers_a_detailed_job(cjo, key):
         "onSslCertExpiry": False,
         "onSslCertExpirySeconds": 604800,
     }
-    assert details["extendedData"] == {"headers": {}, "body": ""}
+    assert details["extendedData"] == {"headers": {}, "secretHeadersSet": [], "body": ""}
     assert details["nextExecution"] is None  # disabled: no prediction
 
 
@@ -350,7 +350,11 @@ def test_create_get_update_delete_round_trip(cjo, key):
     assert details["auth"] == job["auth"]
     assert details["notification"]["onFailure"] and details["notification"]["onSuccess"]
     assert details["notification"]["onFailureCount"] == 3
-    assert details["extendedData"] == {"headers": {"X-Token": "abc"}, "body": "{}"}
+    assert details["extendedData"] == {
+        "headers": {"X-Token": "\u2022\u2022\u2022\u2022"},
+        "secretHeadersSet": ["X-Token"],
+        "body": "{}",
+    }
 
     native = cjo.native(f"/api/cron-jobs/{job_id}", key).get_json()
     assert native["cron_expr"] == "30 2 * * 1-5"

@@ -63,7 +63,23 @@ def _array(items: dict[str, Any]) -> dict[str, Any]:
     return {"type": "array", "items": items}
 
 
-_HEADERS = {"type": "object", "additionalProperties": {"type": "string"}}
+_MASKING = (
+    "Values of secret headers (Authorization, Proxy-Authorization, Cookie, and any name "
+    "containing token, secret, key or password, in any case) are write-only: they read as "
+    '"\u2022\u2022\u2022\u2022" and are named in secret_headers_set.'
+)
+_HEADERS = {"type": "object", "additionalProperties": {"type": "string"}, "description": _MASKING}
+_HEADERS_WRITABLE = {
+    "type": "object",
+    "additionalProperties": {"type": "string", "nullable": True},
+    "description": "Request headers: names are RFC 9110 tokens, values latin-1 text without "
+    "control characters. The object replaces the stored headers; a header sent back with the "
+    'masked value "\u2022\u2022\u2022\u2022" keeps its stored value, one sent as null or '
+    "left out is removed.",
+}
+_SECRET_HEADERS_SET = _array(_str()) | {
+    "description": "Names of the headers whose values are stored but read as the mask."
+}
 _ID = _int(minimum=1)
 _CHANNEL_IDS = _array(_ID) | {
     "description": "Ids of the notification channels to alert; on create, without it, the "
@@ -79,7 +95,7 @@ _MONITOR_WRITABLE = {
     "group": _str(nullable=True, maxLength=100, description="Group name; created on first use."),
     "url": _str(format="uri", maxLength=2048, description="An http:// or https:// URL."),
     "method": _str(enum=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
-    "headers": _HEADERS,
+    "headers": _HEADERS_WRITABLE,
     "body": _str(nullable=True),
     "auth_username": _str(nullable=True, maxLength=200),
     "auth_password": _str(nullable=True, maxLength=200, description="Write-only."),
@@ -103,7 +119,7 @@ _CRON_WRITABLE = {
     "group": _str(nullable=True, maxLength=100),
     "url": _str(format="uri", maxLength=2048),
     "method": _str(enum=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
-    "headers": _HEADERS,
+    "headers": _HEADERS_WRITABLE,
     "body": _str(nullable=True),
     "auth_username": _str(nullable=True, maxLength=200),
     "auth_password": _str(nullable=True, maxLength=200, description="Write-only."),
@@ -139,7 +155,8 @@ _CHANNEL_WRITABLE = {
         description="Webhook: an http(s) URL. Apprise: any URL Apprise reads, such as "
         "ntfys://ntfy.sh/my-topic; write-only (answers mask its tokens), kept when left out.",
     ),
-    "headers": _HEADERS | {"description": "Webhook: custom headers."},
+    "headers": _HEADERS_WRITABLE
+    | {"description": "Webhook: custom headers. " + _HEADERS_WRITABLE["description"]},
     "secret": _str(
         nullable=True,
         maxLength=channels.SECRET_MAX,
@@ -189,6 +206,7 @@ SCHEMAS: dict[str, Any] = {
             "url": _str(nullable=True),
             "method": _str(),
             "headers": _HEADERS,
+            "secret_headers_set": _SECRET_HEADERS_SET,
             "body": _str(nullable=True),
             "auth_username": _str(nullable=True),
             "auth_password_set": _bool(),
@@ -238,6 +256,7 @@ SCHEMAS: dict[str, Any] = {
             "url": _str(),
             "method": _str(),
             "headers": _HEADERS,
+            "secret_headers_set": _SECRET_HEADERS_SET,
             "body": _str(nullable=True),
             "auth_username": _str(nullable=True),
             "auth_password_set": _bool(),
@@ -552,7 +571,8 @@ SCHEMAS: dict[str, Any] = {
             "is_default": _bool(),
             "addresses": _array(_str()) | {"description": "E-mail channels."},
             "url": _str(description="Webhook: the URL. Apprise: the URL with its tokens masked."),
-            "headers": _HEADERS | {"description": "Webhook channels."},
+            "headers": _HEADERS | {"description": "Webhook channels. " + _MASKING},
+            "secret_headers_set": _SECRET_HEADERS_SET,
             "secret_set": _bool(description="Webhook channels: whether bodies are signed."),
             "created_at": _time(),
         },

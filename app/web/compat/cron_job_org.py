@@ -33,7 +33,7 @@ from app.engine import schedule
 from app.models import CronExecution, CronJob
 from app.models import history as outcomes
 from app.models.types import utcnow
-from app.services import api_keys, cron_jobs, groups, history, ratelimit
+from app.services import api_keys, cron_jobs, fields, groups, history, ratelimit
 from app.services.errors import (
     AuthenticationFailed,
     Conflict,
@@ -463,7 +463,11 @@ def _job_out(row: CronJob, detailed: bool) -> dict[str, Any]:
             "onSslCertExpiry": False,
             "onSslCertExpirySeconds": 604800,
         }
-        data["extendedData"] = {"headers": row.headers or {}, "body": row.body or ""}
+        data["extendedData"] = {
+            "headers": fields.masked_headers(row.headers),
+            "secretHeadersSet": fields.secret_headers_set(row.headers),
+            "body": row.body or "",
+        }
     return data
 
 
