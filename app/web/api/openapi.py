@@ -88,6 +88,19 @@ _CHANNEL_IDS = _array(_ID) | {
 
 # --- schemas -------------------------------------------------------------------------------
 
+_WITHIN = (
+    "A key acts only on keys whose scopes are within its own (a wildcard only under the same "
+    "wildcard or *); otherwise 403 naming the scopes it lacks. A signed-in admin acts on all."
+)
+_API_KEY_WRITABLE = {
+    "name": _str(minLength=1, maxLength=api_keys.NAME_MAX),
+    "scopes": _array(_str(enum=sorted(api_keys.KNOWN_SCOPES))) | {"minItems": 1},
+    "expires_at": _time(nullable=True),
+    "allowed_networks": _array(_str()) | {"maxItems": api_keys.NETWORKS_MAX},
+    "rate_limit_per_sec": _int(minimum=1, maximum=api_keys.RATE_LIMIT_MAX),
+    "daily_quota": _int(nullable=True, minimum=1, maximum=api_keys.QUOTA_MAX),
+}
+
 _MONITOR_WRITABLE = {
     "type": _str(enum=["http", "keyword"], description="Heartbeats are listed, not yet created."),
     "name": _str(minLength=1, maxLength=200),
@@ -474,7 +487,11 @@ SCHEMAS: dict[str, Any] = {
         {
             "id": _ID,
             "name": _str(),
-            "prefix": _str(),
+            "prefix": _str(
+                nullable=True,
+                description="The secret's first characters; null when the calling key's "
+                "scopes do not cover this key's.",
+            ),
             "scopes": _array(_str()),
             "allowed_networks": _array(_str()),
             "rate_limit_per_sec": _int(minimum=1),
@@ -497,18 +514,8 @@ SCHEMAS: dict[str, Any] = {
             ),
         ]
     },
-    "ApiKeyCreate": _object(
-        {
-            "name": _str(minLength=1, maxLength=api_keys.NAME_MAX),
-            "scopes": _array(_str(enum=sorted(api_keys.KNOWN_SCOPES))) | {"minItems": 1},
-            "expires_at": _time(nullable=True),
-            "allowed_networks": _array(_str()) | {"maxItems": api_keys.NETWORKS_MAX},
-            "rate_limit_per_sec": _int(minimum=1, maximum=api_keys.RATE_LIMIT_MAX),
-            "daily_quota": _int(nullable=True, minimum=1, maximum=api_keys.QUOTA_MAX),
-        },
-        ("name", "scopes"),
-        closed=True,
-    ),
+    "ApiKeyCreate": _object(_API_KEY_WRITABLE, ("name", "scopes"), closed=True),
+    "ApiKeyUpdate": _object(_API_KEY_WRITABLE, closed=True),
     "RedisStatus": _object(
         {
             "ok": _bool(),
@@ -1057,12 +1064,30 @@ def _paths() -> dict[str, dict[str, Any]]:
         },
         "/api/api-keys/{key_id}": {
             "parameters": [_path("key_id", "The key's id.")],
+            "get": _op(
+                "Get an API key (never its secret)",
+                "API keys",
+                scope="api-keys:read",
+                ok=(200, "The key.", _ref("ApiKey")),
+                errors=(404,),
+                description=_WITHIN,
+            ),
+            "put": _op(
+                "Change an API key",
+                "API keys",
+                scope="api-keys:write",
+                ok=(200, "The changed key.", _ref("ApiKey")),
+                body="ApiKeyUpdate",
+                errors=(404,),
+                description=_WITHIN + " New scopes must be ones the calling key could grant.",
+            ),
             "delete": _op(
                 "Revoke an API key",
                 "API keys",
                 scope="api-keys:write",
                 ok=(200, "The revoked key.", _ref("ApiKey")),
                 errors=(404,),
+                description=_WITHIN,
             ),
         },
         "/api/notification-channels": {

@@ -253,11 +253,13 @@ def incident(row: Incident, with_updates: bool = False) -> dict[str, Any]:
     return data
 
 
-def api_key(row: ApiKey, now: datetime) -> dict[str, Any]:
+def api_key(row: ApiKey, now: datetime, show_prefix: bool = True) -> dict[str, Any]:
+    """A key, never its secret; ``show_prefix`` False withholds the prefix too (a piece of the
+    secret), for callers whose scopes do not cover the key."""
     return {
         "id": row.id,
         "name": row.name,
-        "prefix": row.prefix,
+        "prefix": row.prefix if show_prefix else None,
         "scopes": list(row.scopes),
         "allowed_networks": list(row.allowed_networks or []),
         "rate_limit_per_sec": row.rate_limit_per_sec,
