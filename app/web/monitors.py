@@ -107,7 +107,8 @@ HINTS = {
     "timeout_ms": "From 100 to 60000; a slower answer counts as a failure.",
     "expected_status": "Codes and ranges that count as up, such as 200-299,301.",
     "keyword": "Text the body must contain (for keyword checks).",
-    "headers": "One per line, as Name: value.",
+    "headers": "One per line, as Name: value. Secret values show as •••• and stay as saved "
+    "while left so.",
     "body": "Sent with POST, PUT and PATCH requests.",
     "reminder_hours": "Optional. Alert again every this many hours while it stays down.",
     "group": "Optional. Groups sort the overview and the status page; a new name creates one.",
