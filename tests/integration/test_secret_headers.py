@@ -300,7 +300,11 @@ def test_setcronjob_masks_and_keeps_the_secret(api, app, client):
 def test_cron_job_org_masks_and_keeps_the_secret(api, app, client):
     token = api.key("cron-jobs:*")
     auth = {"Authorization": f"Bearer {token}"}
-    job = {"url": "https://b.example.com/", "extendedData": {"headers": HEADERS}}
+    job = {
+        "url": "https://b.example.com/",
+        "extendedData": {"headers": HEADERS},
+        "auth": {"enable": True, "user": "ops", "password": "pw-s3cret"},
+    }
     created = client.put("/compat/cron-job-org/jobs", headers=auth, json={"job": job})
     assert created.status_code == 200, created.headers
     job_id = created.json["jobId"]
@@ -310,13 +314,17 @@ def test_cron_job_org_masks_and_keeps_the_secret(api, app, client):
     extended = read.json["jobDetails"]["extendedData"]
     assert extended["headers"] == MASKED
     assert extended["secretHeadersSet"] == ["Authorization", "X-Api-Key"]
+    # The target password is write-only here too.
+    assert read.json["jobDetails"]["auth"]["password"] == MASK
     patched = client.patch(
         f"/compat/cron-job-org/jobs/{job_id}",
         headers=auth,
-        json={"job": {"extendedData": {"headers": extended["headers"]}}},
+        json={"job": {"extendedData": extended, "auth": read.json["jobDetails"]["auth"]}},
     )
     assert patched.status_code == 200, patched.headers
     assert stored(app, CronJob, job_id) == HEADERS
+    with app.app_context():
+        assert db.session.get(CronJob, job_id).auth_password == "pw-s3cret"
     refused = client.patch(
         f"/compat/cron-job-org/jobs/{job_id}",
         headers=auth,
