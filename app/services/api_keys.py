@@ -220,6 +220,11 @@ def beyond(granted: Iterable[str], key: ApiKey) -> list[str]:
     return [scope for scope in key.scopes if not _can_grant(granted, scope)]
 
 
+def within(acting: Iterable[str] | None, key: ApiKey) -> bool:
+    """Whether ``acting`` (a key's scopes; None: an admin) may see, change or revoke ``key``."""
+    return acting is None or not beyond(acting, key)
+
+
 def _require_within(acting: Iterable[str] | None, key: ApiKey) -> None:
     """A key may see, change or revoke only keys whose scopes are within its own; otherwise
     "api-keys:write" would let a narrow key revoke the admin's "*" key or retune it. None

@@ -25,11 +25,7 @@ def list_api_keys():
     page = api_keys.list_keys(request.args.get("page", 1), request.args.get("per_page", 50))
     now, acting = utcnow(), _acting()
     return out.page_response(
-        page,
-        [
-            out.api_key(k, now, show_prefix=acting is None or not api_keys.beyond(acting, k))
-            for k in page.items
-        ],
+        page, [out.api_key(k, now, show_prefix=api_keys.within(acting, k)) for k in page.items]
     )
 
 
