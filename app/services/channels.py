@@ -10,9 +10,8 @@ jobs start with. Fields are flat and depend on the kind:
 
 Secrets are never shown back: ``describe`` (what every surface shows) says whether a webhook
 has a secret, masks its secret headers (``fields.masked_headers``) and the tokens of an
-Apprise URL. On update a secret or Apprise URL left out
-is kept, and so is an Apprise URL sent back in its masked form; a ``secret`` of null removes
-it.
+Apprise URL. On update a secret or Apprise URL left out is kept, and so is an Apprise URL or
+a header sent back in its masked form; a ``secret`` of null removes it.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ _MASKING = (
 _HEADERS = {"type": "object", "additionalProperties": {"type": "string"}, "description": _MASKING}
 _HEADERS_WRITABLE = {
     "type": "object",
-    "additionalProperties": {"type": "string", "nullable": True},
+    "additionalProperties": _str(nullable=True),
     "description": "Request headers: names are RFC 9110 tokens, values latin-1 text without "
     "control characters. The object replaces the stored headers; a header sent back with the "
     'masked value "\u2022\u2022\u2022\u2022" keeps its stored value, one sent as null or '
