@@ -252,7 +252,7 @@ def test_the_edit_page_hides_the_secret_and_saving_it_unchanged_keeps_it(logged_
     assert stored(app, Monitor, monitor_id) == {"X-Api-Key": "k-123", "Accept": "text/plain"}
 
 
-def test_cron_job_and_channel_edit_pages_hide_the_secret(logged_in, app):
+def test_cron_job_and_channel_edit_pages_hide_the_secret_and_keep_it(logged_in, app):
     with app.app_context():
         job_id = cron_jobs.create(
             {"name": "B", "url": "https://b.example.com/", "cron_expr": "0 2 * * *"}
@@ -261,12 +261,29 @@ def test_cron_job_and_channel_edit_pages_hide_the_secret(logged_in, app):
         channel_id = channels.create(
             {"name": "H", "kind": "webhook", "url": "https://h.example.com/", "headers": HEADERS}
         ).id
-    for path in (f"/cron-jobs/{job_id}/edit", f"/notifications/channels/{channel_id}/edit"):
+    for path, model, row_id, form in (
+        (
+            f"/cron-jobs/{job_id}/edit",
+            CronJob,
+            job_id,
+            {"name": "B", "url": "https://b.example.com/", "cron_expr": "0 2 * * *"},
+        ),
+        (
+            f"/notifications/channels/{channel_id}/edit",
+            NotificationChannel,
+            channel_id,
+            {"name": "H", "url": "https://h.example.com/", "enabled": "y"},
+        ),
+    ):
         response = logged_in.get(path)
         assert response.status_code == 200, path
         page = response.get_data(as_text=True)
         assert "s3cret" not in page and "k-123" not in page
-        assert f"Authorization: {MASK}" in textarea(page, "headers")
+        shown = textarea(page, "headers")
+        assert f"Authorization: {MASK}" in shown
+        response = post_form(logged_in, path, form | {"headers": shown})
+        assert response.status_code in (302, 303), response.get_data(as_text=True)
+        assert stored(app, model, row_id) == HEADERS, path
 
 
 # --- facades --------------------------------------------------------------------------------------
