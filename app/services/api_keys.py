@@ -214,11 +214,35 @@ def _can_grant(granted: list[str], scope: str) -> bool:
     return has_scope(granted, scope)
 
 
-def get(key_id: int) -> ApiKey:
-    """The key (revoked and expired ones too), or NotFound."""
+def beyond(granted: Iterable[str], key: ApiKey) -> list[str]:
+    """The scopes of ``key`` that ``granted`` could not grant (the rule of ``_can_grant``)."""
+    granted = list(granted)
+    return [scope for scope in key.scopes if not _can_grant(granted, scope)]
+
+
+def within(acting: Iterable[str] | None, key: ApiKey) -> bool:
+    """Whether ``acting`` (a key's scopes; None: an admin) may see, change or revoke ``key``."""
+    return acting is None or not beyond(acting, key)
+
+
+def _require_within(acting: Iterable[str] | None, key: ApiKey) -> None:
+    """A key may see, change or revoke only keys whose scopes are within its own; otherwise
+    "api-keys:write" would let a narrow key revoke the admin's "*" key or retune it. None
+    means an admin (dashboard or command line), who may act on every key."""
+    if acting is None:
+        return
+    missing = beyond(acting, key)
+    if missing:
+        raise Forbidden(insufficient_scope(", ".join(missing)))
+
+
+def get(key_id: int, acting: Iterable[str] | None = None) -> ApiKey:
+    """The key (revoked and expired ones too), or NotFound; Forbidden when the scopes of the
+    key ``acting`` (None: an admin) do not cover it."""
     key = db.session.get(ApiKey, key_id)
     if key is None:
         raise NotFound("API key not found")
+    _require_within(acting, key)
     return key
 
 
@@ -228,9 +252,39 @@ def list_keys(page: Any = 1, per_page: Any = 50) -> Page:
     return paginate(query, page, per_page)
 
 
-def revoke(key_id: int, now: datetime | None = None) -> ApiKey:
-    """Revoke a key for good; revoking it again keeps the first revocation time."""
-    key = get(key_id)
+def update(
+    key_id: int,
+    data: Any,
+    *,
+    acting: Iterable[str] | None = None,
+    now: datetime | None = None,
+) -> ApiKey:
+    """Change the fields given (the secret stays). ``acting`` as for ``get``: a key may change
+    only keys within its scopes, and give them only scopes it could grant."""
+    key = get(key_id, acting)
+    values, errors = fields.parse(data, _PARSERS)
+    now = now or utcnow()
+    if values.get("expires_at") is not None and values["expires_at"] <= now:
+        errors["expires_at"] = "Choose a moment in the future, or null for never."
+    if acting is not None and "scopes" in values:
+        acting = list(acting)
+        refused = [s for s in values["scopes"] if not _can_grant(acting, s)]
+        if refused:
+            errors["scopes"] = f"This key cannot grant {refused[0]}: it does not hold it itself."
+    if errors:
+        raise ValidationError(errors)
+    for name, value in values.items():
+        setattr(key, name, value)
+    db.session.commit()
+    return key
+
+
+def revoke(
+    key_id: int, *, acting: Iterable[str] | None = None, now: datetime | None = None
+) -> ApiKey:
+    """Revoke a key for good; revoking it again keeps the first revocation time. ``acting``
+    as for ``get``."""
+    key = get(key_id, acting)
     if key.revoked_at is None:
         key.revoked_at = now or utcnow()
         db.session.commit()

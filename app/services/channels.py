@@ -9,9 +9,9 @@ jobs start with. Fields are flat and depend on the kind:
 - ``apprise``: ``url`` (any URL Apprise reads: ``ntfys://``, ``slack://``, ``tgram://``…).
 
 Secrets are never shown back: ``describe`` (what every surface shows) says whether a webhook
-has a secret and masks the tokens of an Apprise URL. On update a secret or Apprise URL left out
-is kept, and so is an Apprise URL sent back in its masked form; a ``secret`` of null removes
-it.
+has a secret, masks its secret headers (``fields.masked_headers``) and the tokens of an
+Apprise URL. On update a secret or Apprise URL left out is kept, and so is an Apprise URL or
+a header sent back in its masked form; a ``secret`` of null removes it.
 """
 
 from __future__ import annotations
@@ -134,11 +134,13 @@ def defaults() -> list[NotificationChannel]:
     return list(db.session.execute(query.order_by(NotificationChannel.id)).scalars())
 
 
-def _validate(data: Any, kind: str, creating: bool) -> dict[str, Any]:
+def _validate(data: Any, kind: str, current: NotificationChannel | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationError({}, "Send the fields as an object of names and values.")
     values, errors = fields.parse(data, {**_COMMON, **_KIND_FIELDS[kind]})
-    if creating:
+    stored = (current.config or {}).get("headers") if current else None
+    fields.keep_masked_headers(values, errors, stored)
+    if current is None:
         fields.require(data, errors, {"name": "Enter a name.", **_REQUIRED[kind]})
     elif "kind" in values and values["kind"] != kind:
         errors["kind"] = "A channel's kind cannot change; create a new channel instead."
@@ -182,7 +184,7 @@ def create(data: Any) -> NotificationChannel:
         kind = _COMMON["kind"](data.get("kind"))
     except ValueError as exc:
         raise ValidationError({"kind": str(exc)}) from None
-    values = _validate(data, kind, creating=True)
+    values = _validate(data, kind, None)
     channel = NotificationChannel(
         name=values["name"],
         kind=kind,
@@ -202,7 +204,7 @@ def create(data: Any) -> NotificationChannel:
 def update(channel_id: int, data: Any) -> NotificationChannel:
     """Change the fields given; the kind stays."""
     channel = get(channel_id)
-    values = _validate(data, channel.kind, creating=False)
+    values = _validate(data, channel.kind, channel)
     current_url = (channel.config or {}).get("url", "")
     if channel.kind == KIND_APPRISE and values.get("url") == _masked_apprise_url(current_url):
         del values["url"]  # the masked form we showed, sent back: keep the real URL
@@ -282,7 +284,8 @@ def describe(channel: NotificationChannel) -> dict[str, Any]:
     elif channel.kind == KIND_WEBHOOK:
         public = {
             "url": config.get("url"),
-            "headers": dict(config.get("headers") or {}),
+            "headers": fields.masked_headers(config.get("headers")),
+            "secret_headers_set": fields.secret_headers_set(config.get("headers")),
             "secret_set": bool(config.get("secret")),
         }
     else:

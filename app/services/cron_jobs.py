@@ -91,9 +91,10 @@ def get(cron_job_id: int) -> CronJob:
     return job
 
 
-def _validate(data: Any, creating: bool) -> dict[str, Any]:
+def _validate(data: Any, current: CronJob | None) -> dict[str, Any]:
     values, errors = fields.parse(data, _PARSERS)
-    if creating:
+    fields.keep_masked_headers(values, errors, current.headers if current else None)
+    if current is None:
         fields.require(data, errors, _REQUIRED)
         # Only on create: an edit that resends the form of an expired job must still save.
         expires_at = values.get("expires_at")
@@ -134,7 +135,7 @@ def create(data: dict[str, Any]) -> CronJob:
     Without ``channels`` it notifies the channels marked "default for new items"; without
     ``timezone`` its schedule reads in the default time zone (``default_timezone``).
     """
-    values = _validate(data, creating=True)
+    values = _validate(data, None)
 
     def build() -> CronJob:
         job = CronJob(
@@ -155,8 +156,7 @@ def create(data: dict[str, Any]) -> CronJob:
 
 def update(cron_job_id: int, data: dict[str, Any]) -> CronJob:
     """Change the fields given; the slug stays as it is."""
-    get(cron_job_id)
-    values = _validate(data, creating=False)
+    values = _validate(data, get(cron_job_id))
     job = fields.commit_retrying(lambda: _apply(get(cron_job_id), values), _CONFLICT)
     scheduler.refresh("cron_job", job.id)
     return job

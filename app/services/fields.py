@@ -36,7 +36,11 @@ _FALSE = {"false", "0", ""}
 # Bounded, so a form cannot make int() parse thousands of digits.
 _INTEGER_RE = re.compile(r"[+-]?[0-9]{1,18}")
 # RFC 9110 token characters: what a header name may consist of.
-_TOKEN_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# What every surface shows instead of a secret header's value; sent back, it keeps the value.
+MASK = "\u2022\u2022\u2022\u2022"
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_SECRET_HEADER_PARTS = ("token", "secret", "key", "password")
 
 
 def parse(data: Any, parsers: Mapping[str, Parser]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -202,7 +206,13 @@ def url(value: Any) -> str:
 
 
 def headers(value: Any) -> dict[str, str]:
-    """An object of header names to values, or form text with one "Name: value" per line."""
+    """An object of header names to values, or form text with one "Name: value" per line.
+
+    Checked here, when saved, rather than failing every check later: names are RFC 9110
+    tokens, values hold no line breaks or control characters and can be sent as latin-1 (what
+    HTTP/1.1 carries). A null value drops the header; ``MASK`` stays in the result for
+    ``keep_masked_headers`` to replace with the stored value.
+    """
     if value is None:
         return {}
     if isinstance(value, str):
@@ -219,17 +229,76 @@ def headers(value: Any) -> dict[str, str]:
         raise ValueError("Must be an object of header names and values.")
     if len(value) > HEADERS_MAX:
         raise ValueError(f"Use at most {HEADERS_MAX} headers.")
+    clean = {}
     for key, val in value.items():
-        if not isinstance(key, str) or not _TOKEN_RE.match(key):
+        if not isinstance(key, str) or not _TOKEN_RE.fullmatch(key):
             raise ValueError(
-                f'"{key}" is not a valid header name: use letters, digits and -, with no spaces.'
+                f"{key!r} is not a valid header name: use letters, digits and "
+                "!#$%&'*+-.^_`|~, with no spaces or colons (RFC 9110)."
             )
+        if val is None:
+            continue
         if not isinstance(val, str):
-            raise ValueError(f"The value of {key} must be text.")
+            raise ValueError(f"The value of {key} must be text, or null to remove it.")
+        if val == MASK and is_secret_header(key):
+            clean[key] = val
+            continue
         # A line break in a value would smuggle extra headers into the request.
-        if any(c in val for c in "\r\n\0"):
-            raise ValueError(f"The value of {key} cannot contain line breaks.")
-    return dict(value)
+        if any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in val):
+            raise ValueError(
+                f"The value of {key} cannot contain line breaks or other control characters."
+            )
+        try:
+            val.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"The value of {key} contains characters that cannot be sent in an HTTP header, "
+                "which carries only latin-1 text; percent-encode or otherwise encode them."
+            ) from None
+        clean[key] = val
+    return clean
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a header's value is write-only: credentials, cookies, anything named like a
+    token, secret, key or password."""
+    lowered = name.lower()
+    return lowered in _SECRET_HEADERS or any(part in lowered for part in _SECRET_HEADER_PARTS)
+
+
+def masked_headers(stored: Mapping[str, str] | None) -> dict[str, str]:
+    """The headers as every surface shows them: secret values replaced by ``MASK``."""
+    return {k: MASK if is_secret_header(k) else v for k, v in (stored or {}).items()}
+
+
+def secret_headers_set(stored: Mapping[str, str] | None) -> list[str]:
+    """The names of the headers whose values are stored but shown as ``MASK``."""
+    return [k for k in (stored or {}) if is_secret_header(k)]
+
+
+def headers_text(stored: Mapping[str, str] | None) -> str:
+    """The masked headers as "Name: value" lines: for forms and the dialects that use text."""
+    return "\n".join(f"{k}: {v}" for k, v in masked_headers(stored).items())
+
+
+def keep_masked_headers(
+    values: dict[str, Any], errors: dict[str, str], stored: Mapping[str, str] | None
+) -> None:
+    """Put the stored value back wherever the input sent ``MASK`` (what it was shown), so an
+    edit that resends what it read keeps the secret. Header names match in any case. A mask
+    for a header that has no stored value is an error on ``headers``."""
+    if "headers" not in values:
+        return
+    by_name = {k.lower(): v for k, v in (stored or {}).items()}
+    merged = {}
+    for key, val in values["headers"].items():
+        if val == MASK:
+            if key.lower() not in by_name:
+                errors["headers"] = f"{key} has no saved value to keep: enter its value."
+                return
+            val = by_name[key.lower()]
+        merged[key] = val
+    values["headers"] = merged
 
 
 def status_ranges(value: Any) -> str:

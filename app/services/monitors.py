@@ -214,6 +214,7 @@ def get_by_code(code: str) -> Monitor:
 def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
     """Parse ``data`` and check the rules between fields against what the result will be."""
     values, errors = fields.parse(data, _PARSERS)
+    fields.keep_masked_headers(values, errors, current.headers if current else None)
     kind = values.get("kind", current.kind if current else KIND_HTTP)
     heartbeat = kind == KIND_HEARTBEAT
     if current is not None and (current.kind == KIND_HEARTBEAT) != heartbeat:

@@ -12,7 +12,7 @@ from htmx_flask import request as htmx_request
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 
 from app.engine import schedule
-from app.services import cron_jobs, groups, history
+from app.services import cron_jobs, fields, groups, history
 from app.services.errors import NotFound, Unavailable, ValidationError
 from app.services.fields import METHODS
 from app.web import admin
@@ -108,7 +108,7 @@ def _initial(job) -> dict:
         "method": job.method,
         "body": job.body or "",
         "auth_username": job.auth_username or "",
-        "headers": "\n".join(f"{k}: {v}" for k, v in (job.headers or {}).items()),
+        "headers": fields.headers_text(job.headers),
         "expires_at": _local_input(job.expires_at, job.timezone),
     }
     return {key: "" if value is None else value for key, value in data.items()}

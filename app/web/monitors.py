@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.models.monitor import KIND_HTTP, KIND_KEYWORD, STATES
 from app.models.types import utcnow
-from app.services import groups, history, incidents, monitors
+from app.services import fields, groups, history, incidents, monitors
 from app.services.errors import NotFound, ValidationError
 from app.services.fields import METHODS
 from app.services.history import RESPONSE_RANGES
@@ -107,7 +107,8 @@ HINTS = {
     "timeout_ms": "From 100 to 60000; a slower answer counts as a failure.",
     "expected_status": "Codes and ranges that count as up, such as 200-299,301.",
     "keyword": "Text the body must contain (for keyword checks).",
-    "headers": "One per line, as Name: value.",
+    "headers": "One per line, as Name: value. Secret values show as •••• and stay as saved "
+    "while left so.",
     "body": "Sent with POST, PUT and PATCH requests.",
     "reminder_hours": "Optional. Alert again every this many hours while it stays down.",
     "group": "Optional. Groups sort the overview and the status page; a new name creates one.",
@@ -128,7 +129,7 @@ def _initial(monitor) -> dict:
     """The edit form's values. The password stays empty: blank means "keep"."""
     data = {name: getattr(monitor, name) for name in _TEXT + _FLAGS if name != "group"}
     data["group"] = monitor.group.name if monitor.group else ""
-    data["headers"] = "\n".join(f"{k}: {v}" for k, v in (monitor.headers or {}).items())
+    data["headers"] = fields.headers_text(monitor.headers)
     for name in ("description", "keyword", "body", "auth_username"):
         data[name] = data[name] or ""
     data["reminder_hours"] = "" if monitor.reminder_hours is None else monitor.reminder_hours

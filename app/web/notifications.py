@@ -20,7 +20,7 @@ from wtforms.validators import Optional
 from app.config import SMTP_SECURITY
 from app.models.channel import KIND_APPRISE, KIND_EMAIL, KIND_WEBHOOK, KINDS
 from app.models.notification import STATUSES
-from app.services import channels, notifications, smtp
+from app.services import channels, fields, notifications, smtp
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.web.forms import apply_errors
 
@@ -77,7 +77,7 @@ def _initial(channel) -> dict:
         data["addresses"] = "\n".join(config.get("addresses", []))
     elif channel.kind == KIND_WEBHOOK:
         data["url"] = config.get("url", "")
-        data["headers"] = "\n".join(f"{k}: {v}" for k, v in (config.get("headers") or {}).items())
+        data["headers"] = fields.headers_text(config.get("headers"))
     return data
 
 

@@ -234,7 +234,7 @@ def test_docs_details_example_answers_a_detailed_job(cjo, key):
         "onSslCertExpiry": False,
         "onSslCertExpirySeconds": 604800,
     }
-    assert details["extendedData"] == {"headers": {}, "body": ""}
+    assert details["extendedData"] == {"headers": {}, "secretHeadersSet": [], "body": ""}
     assert details["nextExecution"] is None  # disabled: no prediction
 
 
@@ -347,10 +347,14 @@ def test_create_get_update_delete_round_trip(cjo, key):
     assert details["requestTimeout"] == 60 and details["requestMethod"] == 1
     assert details["folderId"] == folder_id
     assert details["schedule"] == {**job["schedule"]}
-    assert details["auth"] == job["auth"]
+    assert details["auth"] == job["auth"] | {"password": "\u2022\u2022\u2022\u2022"}
     assert details["notification"]["onFailure"] and details["notification"]["onSuccess"]
     assert details["notification"]["onFailureCount"] == 3
-    assert details["extendedData"] == {"headers": {"X-Token": "abc"}, "body": "{}"}
+    assert details["extendedData"] == {
+        "headers": {"X-Token": "\u2022\u2022\u2022\u2022"},
+        "secretHeadersSet": ["X-Token"],
+        "body": "{}",
+    }
 
     native = cjo.native(f"/api/cron-jobs/{job_id}", key).get_json()
     assert native["cron_expr"] == "30 2 * * 1-5"
@@ -368,7 +372,11 @@ def test_create_get_update_delete_round_trip(cjo, key):
     assert details["schedule"]["hours"] == [4, 5]
     assert details["schedule"]["wdays"] == [1, 2, 3, 4, 5]
     assert details["schedule"]["expiresAt"] == 20991231235900
-    assert details["auth"] == {"enable": True, "user": "ops", "password": "new"}
+    assert details["auth"] == {
+        "enable": True,
+        "user": "ops",
+        "password": "\u2022\u2022\u2022\u2022",
+    }
     assert details["folderId"] == folder_id and details["requestMethod"] == 1
     assert cjo.native(f"/api/cron-jobs/{job_id}", key).get_json()["cron_expr"] == "30 4-5 * * 1-5"
 

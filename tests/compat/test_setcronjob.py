@@ -176,7 +176,8 @@ def test_round_trip_add_get_edit_disable_enable_delete(scj, token):
     assert job["minute"] == ["0", "30"] and job["hour"] == ["2"] and job["day"] == ["*"]
     assert job["weekday"] == ["1", "5"] and job["second"] == ["0"]
     assert job["timezone"] == "Europe/Berlin" and job["timeout"] == 30
-    assert job["httpHeaders"] == "X-Token: abc\nAccept: text/plain"
+    assert job["httpHeaders"] == "X-Token: \u2022\u2022\u2022\u2022\nAccept: text/plain"
+    assert job["secretHeadersSet"] == ["X-Token"]
     assert job["username"] == "ops" and "password" not in job
     assert (job["notify"], job["notifyEvery"], job["failureThreshold"]) == (True, 3, 5)
     assert job["status"] == 0 and job["fail"] == 0 and job["group"] is None

@@ -110,7 +110,7 @@ def seeded(app):
             cron_job_id=job.id, title="Cron job Backup is failing", cause="timeout", now=now
         )
         db.session.commit()
-        spare, _ = api_keys.create({"name": "spare", "scopes": ["monitors:read"]})
+        spare, _ = api_keys.create({"name": "spare", "scopes": ["api-keys:read"]})
         channel = channels.create({"name": "Ops", "kind": "email", "addresses": "ops@example.com"})
         return {
             "monitor_id": monitor.id,

@@ -16,6 +16,7 @@ from app.extensions import db, redis_client
 from app.models import ApiKey
 from app.services import api_keys
 from app.services.errors import AuthenticationFailed, Forbidden, ValidationError
+from tests.conftest import post_form
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 
@@ -202,6 +203,74 @@ def test_api_refuses_escalation_through_key_creation(api):
     response = api.post("/api/api-keys", narrow, json={"name": "root", "scopes": ["*"]})
     assert response.status_code == 422
     assert response.json["fields"]["scopes"].startswith("This key cannot grant *")
+
+
+def test_a_key_cannot_read_change_or_revoke_a_key_beyond_its_scopes(api, app):
+    root_id, root = api.create_key("*")
+    narrow = api.key("api-keys:write", "monitors:read")
+    path = f"/api/api-keys/{root_id}"
+    lacking = {"error": "Insufficient permissions. Required scope: *"}
+    for method, body in (("DELETE", None), ("PUT", {"name": "mine now"}), ("PUT", {})):
+        response = api.call(method, path, narrow, json=body)
+        assert response.status_code == 403, (method, body)
+        assert response.json == lacking
+    reader = api.key("api-keys:read")
+    response = api.get(path, reader)
+    assert response.status_code == 403
+    assert response.json == {"error": "Insufficient permissions. Required scope: *"}
+    # The list shows the key, but not its prefix (a piece of its secret).
+    listed = {k["id"]: k for k in api.get("/api/api-keys?per_page=100", reader).json}
+    assert listed[root_id]["prefix"] is None and listed[root_id]["name"] == "test key"
+    assert root[:12] not in api.get("/api/api-keys?per_page=100", reader).get_data(as_text=True)
+    # Every scope it lacks is named, a wildcard counting only under the same wildcard or *.
+    other_id, _ = api.create_key("monitors:*", "cron-jobs:write", "api-keys:write")
+    response = api.delete(f"/api/api-keys/{other_id}", narrow)
+    assert response.json == {
+        "error": "Insufficient permissions. Required scope: monitors:*, cron-jobs:write"
+    }
+    # The root key still works and is unchanged.
+    assert api.get(path, root).json["status"] == "active"
+    assert api.get(path, root).json["name"] == "test key"
+
+
+def test_a_key_manages_keys_within_its_scopes(api):
+    manager_id, manager = api.create_key("api-keys:*", "monitors:*")
+    sub_id, sub = api.create_key("monitors:read", "api-keys:read")
+    path = f"/api/api-keys/{sub_id}"
+    shown = api.get(path, manager).json
+    assert shown["prefix"] == sub[:12] and shown["scopes"] == ["monitors:read", "api-keys:read"]
+    changed = api.put(
+        path,
+        manager,
+        json={"name": "ci", "scopes": ["monitors:*"], "rate_limit_per_sec": 5, "daily_quota": 9},
+    )
+    assert changed.status_code == 200, changed.json
+    assert changed.json["name"] == "ci" and changed.json["scopes"] == ["monitors:*"]
+    assert (changed.json["rate_limit_per_sec"], changed.json["daily_quota"]) == (5, 9)
+    # New scopes must be ones the manager could grant, as on create.
+    response = api.put(path, manager, json={"scopes": ["cron-jobs:read"]})
+    assert response.status_code == 422
+    assert "cannot grant cron-jobs:read" in response.json["fields"]["scopes"]
+    response = api.put(path, manager, json={"expires_at": "2020-01-01T00:00:00Z", "x": 1})
+    assert response.status_code == 422 and set(response.json["fields"]) == {"expires_at", "x"}
+    # A key may revoke itself and keys within its scopes; the list shows their prefixes.
+    listed = api.get("/api/api-keys", manager).json
+    assert {k["id"]: k["prefix"] for k in listed}[sub_id] == sub[:12]
+    assert api.delete(path, manager).json["status"] == "revoked"
+    assert api.get("/api/monitors", sub).status_code == 401
+    assert api.delete(f"/api/api-keys/{manager_id}", manager).json["status"] == "revoked"
+
+
+def test_an_admin_session_reads_every_key_and_the_dashboard_revokes_any(logged_in, api, app):
+    root_id, root = api.create_key("*")
+    api.client = logged_in
+    assert api.get(f"/api/api-keys/{root_id}").json["prefix"] == root[:12]
+    listed = api.get("/api/api-keys").json
+    assert {k["id"]: k["prefix"] for k in listed}[root_id] == root[:12]
+    response = post_form(logged_in, f"/api-keys/{root_id}/revoke", {}, form_path="/api-keys/")
+    assert response.status_code in (302, 303)
+    with app.app_context():
+        assert db.session.get(ApiKey, root_id).revoked_at is not None
 
 
 # --- command line --------------------------------------------------------------------------

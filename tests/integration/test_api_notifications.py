@@ -53,6 +53,7 @@ def test_channel_crud_round_trip(api, key, target):
         "is_default": False,
         "url": url,
         "headers": {"X-Team": "ops"},
+        "secret_headers_set": [],
         "secret_set": True,
         "created_at": created["created_at"],
     }

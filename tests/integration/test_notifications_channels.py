@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import NotificationChannel
-from app.services import channels, cron_jobs, monitors, smtp
+from app.services import channels, cron_jobs, fields, monitors, smtp
 from app.services.errors import Conflict, NotFound, ValidationError
 
 URL = "https://example.com/health"
@@ -89,7 +89,8 @@ def test_webhook_fields_and_a_secret_that_is_never_shown(ctx):
     )
     described = channels.describe(channel)
     assert described["secret_set"] is True and "s3cret" not in repr(described)
-    assert described["headers"] == {"Authorization": "Bearer abc"}
+    assert described["headers"] == {"Authorization": fields.MASK}
+    assert described["secret_headers_set"] == ["Authorization"]
 
     channels.update(channel.id, {"name": "Hook 2"})  # secret left out: kept
     assert channels.get(channel.id).config["secret"] == "s3cret"

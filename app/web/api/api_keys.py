@@ -1,4 +1,6 @@
-"""/api/api-keys: list, create (the secret is in the creation response only) and revoke."""
+"""/api/api-keys: list, read, create (the secret is in the creation response only), change
+and revoke. A key acts only on keys whose scopes are within its own (``api_keys.get``); the
+list shows the others without their prefix, a piece of their secret."""
 
 from __future__ import annotations
 
@@ -12,12 +14,25 @@ from app.web.api.auth import principal, require_scope
 from app.web.api.bodies import json_body
 
 
+def _acting() -> tuple[str, ...] | None:
+    """The scopes the caller acts with; None for an admin's browser session (every key)."""
+    return None if principal().api_key is None else principal().scopes
+
+
 @bp.get("/api-keys")
 @require_scope("api-keys:read")
 def list_api_keys():
     page = api_keys.list_keys(request.args.get("page", 1), request.args.get("per_page", 50))
-    now = utcnow()
-    return out.page_response(page, [out.api_key(k, now) for k in page.items])
+    now, acting = utcnow(), _acting()
+    return out.page_response(
+        page, [out.api_key(k, now, show_prefix=api_keys.within(acting, k)) for k in page.items]
+    )
+
+
+@bp.get("/api-keys/<id:key_id>")
+@require_scope("api-keys:read")
+def get_api_key(key_id: int):
+    return jsonify(out.api_key(api_keys.get(key_id, _acting()), utcnow()))
 
 
 @bp.post("/api-keys")
@@ -28,7 +43,14 @@ def create_api_key():
     return jsonify({**out.api_key(key, utcnow()), "key": secret}), 201
 
 
+@bp.put("/api-keys/<id:key_id>")
+@require_scope("api-keys:write")
+def update_api_key(key_id: int):
+    key = api_keys.update(key_id, json_body(), acting=_acting())
+    return jsonify(out.api_key(key, utcnow()))
+
+
 @bp.delete("/api-keys/<id:key_id>")
 @require_scope("api-keys:write")
 def revoke_api_key(key_id: int):
-    return jsonify(out.api_key(api_keys.revoke(key_id), utcnow()))
+    return jsonify(out.api_key(api_keys.revoke(key_id, acting=_acting()), utcnow()))

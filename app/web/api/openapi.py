@@ -63,7 +63,23 @@ def _array(items: dict[str, Any]) -> dict[str, Any]:
     return {"type": "array", "items": items}
 
 
-_HEADERS = {"type": "object", "additionalProperties": {"type": "string"}}
+_MASKING = (
+    "Values of secret headers (Authorization, Proxy-Authorization, Cookie, and any name "
+    "containing token, secret, key or password, in any case) are write-only: they read as "
+    '"\u2022\u2022\u2022\u2022" and are named in secret_headers_set.'
+)
+_HEADERS = {"type": "object", "additionalProperties": {"type": "string"}, "description": _MASKING}
+_HEADERS_WRITABLE = {
+    "type": "object",
+    "additionalProperties": _str(nullable=True),
+    "description": "Request headers: names are RFC 9110 tokens, values latin-1 text without "
+    "control characters. The object replaces the stored headers; a header sent back with the "
+    'masked value "\u2022\u2022\u2022\u2022" keeps its stored value, one sent as null or '
+    "left out is removed.",
+}
+_SECRET_HEADERS_SET = _array(_str()) | {
+    "description": "Names of the headers whose values are stored but read as the mask."
+}
 _ID = _int(minimum=1)
 _CHANNEL_IDS = _array(_ID) | {
     "description": "Ids of the notification channels to alert; on create, without it, the "
@@ -72,6 +88,19 @@ _CHANNEL_IDS = _array(_ID) | {
 
 # --- schemas -------------------------------------------------------------------------------
 
+_WITHIN = (
+    "A key acts only on keys whose scopes are within its own (a wildcard only under the same "
+    "wildcard or *); otherwise 403 naming the scopes it lacks. A signed-in admin acts on all."
+)
+_API_KEY_WRITABLE = {
+    "name": _str(minLength=1, maxLength=api_keys.NAME_MAX),
+    "scopes": _array(_str(enum=sorted(api_keys.KNOWN_SCOPES))) | {"minItems": 1},
+    "expires_at": _time(nullable=True),
+    "allowed_networks": _array(_str()) | {"maxItems": api_keys.NETWORKS_MAX},
+    "rate_limit_per_sec": _int(minimum=1, maximum=api_keys.RATE_LIMIT_MAX),
+    "daily_quota": _int(nullable=True, minimum=1, maximum=api_keys.QUOTA_MAX),
+}
+
 _MONITOR_WRITABLE = {
     "type": _str(enum=["http", "keyword"], description="Heartbeats are listed, not yet created."),
     "name": _str(minLength=1, maxLength=200),
@@ -79,7 +108,7 @@ _MONITOR_WRITABLE = {
     "group": _str(nullable=True, maxLength=100, description="Group name; created on first use."),
     "url": _str(format="uri", maxLength=2048, description="An http:// or https:// URL."),
     "method": _str(enum=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
-    "headers": _HEADERS,
+    "headers": _HEADERS_WRITABLE,
     "body": _str(nullable=True),
     "auth_username": _str(nullable=True, maxLength=200),
     "auth_password": _str(nullable=True, maxLength=200, description="Write-only."),
@@ -103,7 +132,7 @@ _CRON_WRITABLE = {
     "group": _str(nullable=True, maxLength=100),
     "url": _str(format="uri", maxLength=2048),
     "method": _str(enum=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
-    "headers": _HEADERS,
+    "headers": _HEADERS_WRITABLE,
     "body": _str(nullable=True),
     "auth_username": _str(nullable=True, maxLength=200),
     "auth_password": _str(nullable=True, maxLength=200, description="Write-only."),
@@ -139,7 +168,8 @@ _CHANNEL_WRITABLE = {
         description="Webhook: an http(s) URL. Apprise: any URL Apprise reads, such as "
         "ntfys://ntfy.sh/my-topic; write-only (answers mask its tokens), kept when left out.",
     ),
-    "headers": _HEADERS | {"description": "Webhook: custom headers."},
+    "headers": _HEADERS_WRITABLE
+    | {"description": "Webhook: custom headers. " + _HEADERS_WRITABLE["description"]},
     "secret": _str(
         nullable=True,
         maxLength=channels.SECRET_MAX,
@@ -189,6 +219,7 @@ SCHEMAS: dict[str, Any] = {
             "url": _str(nullable=True),
             "method": _str(),
             "headers": _HEADERS,
+            "secret_headers_set": _SECRET_HEADERS_SET,
             "body": _str(nullable=True),
             "auth_username": _str(nullable=True),
             "auth_password_set": _bool(),
@@ -238,6 +269,7 @@ SCHEMAS: dict[str, Any] = {
             "url": _str(),
             "method": _str(),
             "headers": _HEADERS,
+            "secret_headers_set": _SECRET_HEADERS_SET,
             "body": _str(nullable=True),
             "auth_username": _str(nullable=True),
             "auth_password_set": _bool(),
@@ -455,7 +487,11 @@ SCHEMAS: dict[str, Any] = {
         {
             "id": _ID,
             "name": _str(),
-            "prefix": _str(),
+            "prefix": _str(
+                nullable=True,
+                description="The secret's first characters; null when the calling key's "
+                "scopes do not cover this key's.",
+            ),
             "scopes": _array(_str()),
             "allowed_networks": _array(_str()),
             "rate_limit_per_sec": _int(minimum=1),
@@ -478,18 +514,8 @@ SCHEMAS: dict[str, Any] = {
             ),
         ]
     },
-    "ApiKeyCreate": _object(
-        {
-            "name": _str(minLength=1, maxLength=api_keys.NAME_MAX),
-            "scopes": _array(_str(enum=sorted(api_keys.KNOWN_SCOPES))) | {"minItems": 1},
-            "expires_at": _time(nullable=True),
-            "allowed_networks": _array(_str()) | {"maxItems": api_keys.NETWORKS_MAX},
-            "rate_limit_per_sec": _int(minimum=1, maximum=api_keys.RATE_LIMIT_MAX),
-            "daily_quota": _int(nullable=True, minimum=1, maximum=api_keys.QUOTA_MAX),
-        },
-        ("name", "scopes"),
-        closed=True,
-    ),
+    "ApiKeyCreate": _object(_API_KEY_WRITABLE, ("name", "scopes"), closed=True),
+    "ApiKeyUpdate": _object(_API_KEY_WRITABLE, closed=True),
     "RedisStatus": _object(
         {
             "ok": _bool(),
@@ -552,7 +578,8 @@ SCHEMAS: dict[str, Any] = {
             "is_default": _bool(),
             "addresses": _array(_str()) | {"description": "E-mail channels."},
             "url": _str(description="Webhook: the URL. Apprise: the URL with its tokens masked."),
-            "headers": _HEADERS | {"description": "Webhook channels."},
+            "headers": _HEADERS | {"description": "Webhook channels. " + _MASKING},
+            "secret_headers_set": _SECRET_HEADERS_SET,
             "secret_set": _bool(description="Webhook channels: whether bodies are signed."),
             "created_at": _time(),
         },
@@ -1037,12 +1064,30 @@ def _paths() -> dict[str, dict[str, Any]]:
         },
         "/api/api-keys/{key_id}": {
             "parameters": [_path("key_id", "The key's id.")],
+            "get": _op(
+                "Get an API key (never its secret)",
+                "API keys",
+                scope="api-keys:read",
+                ok=(200, "The key.", _ref("ApiKey")),
+                errors=(404,),
+                description=_WITHIN,
+            ),
+            "put": _op(
+                "Change an API key",
+                "API keys",
+                scope="api-keys:write",
+                ok=(200, "The changed key.", _ref("ApiKey")),
+                body="ApiKeyUpdate",
+                errors=(404,),
+                description=_WITHIN + " New scopes must be ones the calling key could grant.",
+            ),
             "delete": _op(
                 "Revoke an API key",
                 "API keys",
                 scope="api-keys:write",
                 ok=(200, "The revoked key.", _ref("ApiKey")),
                 errors=(404,),
+                description=_WITHIN,
             ),
         },
         "/api/notification-channels": {

@@ -1,8 +1,9 @@
 """Rows to JSON for the native API, in one place: what each object looks like on the wire.
 
 Times are ISO 8601 in UTC with a ``Z``. Passwords for target authentication are write-only
-(``auth_password_set`` tells whether one is stored), and so are a channel's secrets (its
-webhook secret: ``secret_set``; the tokens of its Apprise URL: masked). A heartbeat's code and
+(``auth_password_set`` tells whether one is stored), and so are secret request headers (shown
+as ``fields.MASK``, named in ``secret_headers_set``) and a channel's secrets (its webhook
+secret: ``secret_set``; the tokens of its Apprise URL: masked). A heartbeat's code and
 ping URL are a write credential and appear only for callers holding ``monitors:write``.
 """
 
@@ -28,7 +29,7 @@ from app.models import (
 )
 from app.models.monitor import KIND_HEARTBEAT
 from app.models.notification import STATUS_PENDING
-from app.services import api_keys, channels, incidents
+from app.services import api_keys, channels, fields, incidents
 from app.services.pagination import Page
 
 
@@ -95,7 +96,8 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
         data |= {
             "url": row.url,
             "method": row.method,
-            "headers": row.headers or {},
+            "headers": fields.masked_headers(row.headers),
+            "secret_headers_set": fields.secret_headers_set(row.headers),
             "body": row.body,
             "auth_username": row.auth_username,
             "auth_password_set": bool(row.auth_password),
@@ -132,7 +134,8 @@ def cron_job(row: CronJob) -> dict[str, Any]:
         "public": row.public,
         "url": row.url,
         "method": row.method,
-        "headers": row.headers or {},
+        "headers": fields.masked_headers(row.headers),
+        "secret_headers_set": fields.secret_headers_set(row.headers),
         "body": row.body,
         "auth_username": row.auth_username,
         "auth_password_set": bool(row.auth_password),
@@ -250,11 +253,13 @@ def incident(row: Incident, with_updates: bool = False) -> dict[str, Any]:
     return data
 
 
-def api_key(row: ApiKey, now: datetime) -> dict[str, Any]:
+def api_key(row: ApiKey, now: datetime, show_prefix: bool = True) -> dict[str, Any]:
+    """A key, never its secret; ``show_prefix`` False withholds the prefix too (a piece of the
+    secret), for callers whose scopes do not cover the key."""
     return {
         "id": row.id,
         "name": row.name,
-        "prefix": row.prefix,
+        "prefix": row.prefix if show_prefix else None,
         "scopes": list(row.scopes),
         "allowed_networks": list(row.allowed_networks or []),
         "rate_limit_per_sec": row.rate_limit_per_sec,

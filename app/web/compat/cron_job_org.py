@@ -33,7 +33,7 @@ from app.engine import schedule
 from app.models import CronExecution, CronJob
 from app.models import history as outcomes
 from app.models.types import utcnow
-from app.services import api_keys, cron_jobs, groups, history, ratelimit
+from app.services import api_keys, cron_jobs, fields, groups, history, ratelimit
 from app.services.errors import (
     AuthenticationFailed,
     Conflict,
@@ -382,16 +382,19 @@ def _job_in(given: dict[str, Any], job: CronJob | None) -> dict[str, Any]:
 
 
 def _auth_in(given: Any, job: CronJob | None) -> dict[str, Any]:
-    """JobAuth: we keep credentials only while enabled (no separate switch)."""
+    """JobAuth: we keep credentials only while enabled (no separate switch). The password
+    reads as ``fields.MASK``; sent back so, the stored one stays."""
     given = _object(given, "auth")
     current_user = (job.auth_username or "") if job else ""
     current_password = (job.auth_password or "") if job else ""
     enable = _truthy(given.get("enable", bool(current_user)))
     if not enable:
         return {"auth_username": None, "auth_password": None}
+    password = _text(given.get("password", current_password), "auth.password")
     return {
         "auth_username": _text(given.get("user", current_user), "auth.user"),
-        "auth_password": _text(given.get("password", current_password), "auth.password"),
+        # The password reads as the mask (write-only, as in the native API); sent back, it keeps.
+        "auth_password": current_password if password == fields.MASK else password,
     }
 
 
@@ -453,7 +456,7 @@ def _job_out(row: CronJob, detailed: bool) -> dict[str, Any]:
         data["auth"] = {
             "enable": bool(row.auth_username),
             "user": row.auth_username or "",
-            "password": row.auth_password or "",
+            "password": fields.MASK if row.auth_password else "",
         }
         data["notification"] = {
             "onFailure": row.notify_on_failure,
@@ -463,7 +466,11 @@ def _job_out(row: CronJob, detailed: bool) -> dict[str, Any]:
             "onSslCertExpiry": False,
             "onSslCertExpirySeconds": 604800,
         }
-        data["extendedData"] = {"headers": row.headers or {}, "body": row.body or ""}
+        data["extendedData"] = {
+            "headers": fields.masked_headers(row.headers),
+            "secretHeadersSet": fields.secret_headers_set(row.headers),
+            "body": row.body or "",
+        }
     return data
 
 

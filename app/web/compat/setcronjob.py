@@ -470,7 +470,7 @@ def _seconds(milliseconds: int | None) -> float | int:
 
 def cron_out(job: CronJob, now: datetime) -> dict[str, Any]:
     """The Cron object: the legacy fields and the later ones together. The target password
-    is write-only, as in the native API."""
+    and secret header values are write-only, as in the native API."""
     values = schedule.field_values(job.cron_expr)
     return {
         "id": job.id,
@@ -482,7 +482,8 @@ def cron_out(job: CronJob, now: datetime) -> dict[str, Any]:
         "timezone": job.timezone,
         "timeout": _seconds(job.timeout_ms),
         "httpMethod": job.method,
-        "httpHeaders": "\n".join(f"{k}: {v}" for k, v in (job.headers or {}).items()),
+        "httpHeaders": fields.headers_text(job.headers),
+        "secretHeadersSet": fields.secret_headers_set(job.headers),
         "postData": job.body or "",
         "username": job.auth_username or "",
         "fail": job.consecutive_failures,
