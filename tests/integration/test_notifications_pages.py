@@ -246,6 +246,27 @@ def test_smtp_settings_from_the_dashboard(logged_in):
     assert in_app(logged_in, smtp.describe)["configured"] is False
 
 
+def test_forms_say_why_the_target_policy_refuses_a_destination(logged_in):
+    logged_in.application.config["TARGET_POLICY"] = "strict"
+    response = post_form(
+        logged_in,
+        "/notifications/smtp",
+        {"host": "[::1]", "security": "none", "sender": "alerts@example.com"},
+    )
+    assert response.status_code == 422
+    assert "The target policy &#39;strict&#39; refuses it: ::1 is a loopback address." in text(
+        response
+    )
+    response = post_form(
+        logged_in,
+        "/notifications/channels/new/apprise",
+        {"name": "A", "url": "json://[::1]:8080/x", "enabled": "y"},
+    )
+    assert response.status_code == 422
+    assert "::1 is a loopback address" in text(response)
+    assert in_app(logged_in, channels.list_channels) == []
+
+
 def test_smtp_from_the_environment_is_read_only(make_app, admin):
     from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
