@@ -286,8 +286,7 @@ def _guarded_getaddrinfo(host, port, *args, **kwargs):
     policy, refusals = guarding
     name = host.decode() if isinstance(host, bytes) else str(host)
     try:
-        # Judged by the guard's own reading, so "[::1]" or a zone id cannot slip past.
-        literal = parse_host(name)
+        literal = parse_host(name)  # a host the guard cannot read is refused here too
         answers = _system_getaddrinfo(host, port, *args, **kwargs)
         for *_, sockaddr in answers:
             reason = check_address(str(sockaddr[0]), policy)
