@@ -230,14 +230,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class SilentListener:
-    """Accepts TCP connections on 127.0.0.1, counts them, and never sends a byte.
+    """Accepts TCP connections on 127.0.0.1 (or ``host``), counts them, and never sends a byte.
 
     Connections are held open until :meth:`close`, which also counts any still waiting in the
     backlog, so ``accepted`` read after closing is exact.
     """
 
-    def __init__(self):
-        self._sock = socket.create_server(("127.0.0.1", 0))
+    def __init__(self, host: str = "127.0.0.1"):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._sock = socket.create_server((host, 0), family=family)
+        self.host = host
         self._sock.settimeout(0.05)
         self.port = self._sock.getsockname()[1]
         self._held: list[socket.socket] = []
@@ -250,7 +252,8 @@ class SilentListener:
         return len(self._held)
 
     def url(self, path: str = "/", scheme: str = "http") -> str:
-        return f"{scheme}://127.0.0.1:{self.port}{path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}{path}"
 
     def _accept_until_closed(self):
         while not self._stopping.is_set():
@@ -260,6 +263,9 @@ class SilentListener:
                 continue
 
     def close(self) -> None:
+        """Stop accepting and close; closing again does nothing."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
         self._thread.join()
         self._sock.setblocking(False)

@@ -2,10 +2,12 @@
 notification.
 
 Plain values in, a :class:`Sent` out, and no database: a send can take seconds and must never
-hold a transaction. Webhooks go through the guarded probe, so the target address policy
-applies to them as to checks. Apprise makes its own connections; for the services it reaches
-at a host named in the URL (self-hosted ntfy, Gotify, Matrix, json://…) that host's addresses
-are checked against the same policy before Apprise is called.
+hold a transaction. Every destination passes the target policy's guard
+(``app.engine.address_policy``): webhooks go through the probe, which connects only to checked
+addresses. Apprise and smtplib make their own connections, so the host an Apprise URL names
+(self-hosted ntfy, Gotify, Matrix, json://…) and a mail server typed in the dashboard are
+checked before the send, and the send itself runs under ``guarded_resolution``: every name
+lookup it makes is judged, and the connection goes to the address that was judged.
 
 The alert itself is a payload (see ``app.services.notifications``); this module only renders
 it (subject line, plain text and HTML) and sends it. Templates are fixed, so nothing a user
@@ -20,7 +22,6 @@ import hmac
 import json
 import logging
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,7 +32,13 @@ from typing import Any
 import certifi
 import jinja2
 
-from app.engine.address_policy import check_address, parse_ip
+from app.engine.address_policy import (
+    Refused,
+    Unresolved,
+    guard,
+    guarded_resolution,
+    literal_refusal,
+)
 from app.engine.probe import USER_AGENT, ProbeRequest, probe
 from app.models.channel import KIND_APPRISE, KIND_EMAIL, KIND_WEBHOOK
 from app.models.history import FAILED_BLOCKED_TARGET, OK
@@ -54,6 +61,9 @@ class SmtpSettings:
     username: str | None
     password: str | None = field(repr=False)  # never in a log line, even by accident
     sender: str
+    # The target policy applies to a server typed in the dashboard; the operator's
+    # UPCRON_SMTP_HOST (a local relay, often) is trusted as configured.
+    guarded: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,6 +257,20 @@ def _smtp_error(smtp: SmtpSettings, exc: Exception) -> str:
     return f"{where}: {exc or type(exc).__name__}"[:ERROR_MAX]
 
 
+def _deliver(smtp: SmtpSettings, tls: ssl.SSLContext | None, email: EmailMessage) -> dict:
+    """Hand ``email`` to the server; the recipients it refused."""
+    if smtp.security == "tls":
+        client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=TIMEOUT_SEC, context=tls)
+    else:
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=TIMEOUT_SEC)
+    with client:
+        if smtp.security == "starttls":
+            client.starttls(context=tls)
+        if smtp.username:
+            client.login(smtp.username, smtp.password or "")
+        return client.send_message(email)
+
+
 def _send_email(config: dict[str, Any], payload: dict[str, Any], context: Context) -> Sent:
     smtp = context.smtp
     if smtp is None:
@@ -258,17 +282,14 @@ def _send_email(config: dict[str, Any], payload: dict[str, Any], context: Contex
         )
     email = _email(config["addresses"], payload, smtp)
     tls = _tls_context(context.ca_bundle) if smtp.security != "none" else None
+    policy = context.policy if smtp.guarded else "open"
     try:
-        if smtp.security == "tls":
-            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=TIMEOUT_SEC, context=tls)
-        else:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=TIMEOUT_SEC)
-        with client:
-            if smtp.security == "starttls":
-                client.starttls(context=tls)
-            if smtp.username:
-                client.login(smtp.username, smtp.password or "")
-            refused = client.send_message(email)
+        guard(smtp.host, smtp.port, policy)
+        with guarded_resolution(policy):  # smtplib connects to the address judged
+            refused = _deliver(smtp, tls, email)
+    except Refused as exc:
+        where = f"E-mail through {smtp.host}:{smtp.port}"
+        return Sent(False, f"{where}: {exc}"[:ERROR_MAX], final=not isinstance(exc, Unresolved))
     except (smtplib.SMTPException, OSError) as exc:
         return Sent(False, _smtp_error(smtp, exc))
     if refused:
@@ -295,52 +316,56 @@ def apprise_plugin(url: str):
     return apprise.Apprise.instantiate(url, asset=asset)
 
 
-def _resolve(host: str) -> list[str]:
-    return [info[4][0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)]
-
-
-def _refused_host(plugin, policy: str) -> str | None:
-    """The policy's reason to refuse the host an Apprise URL names, if it names one.
+def _host(plugin) -> str | None:
+    """The host an Apprise URL connects to, if it names one.
 
     Only services whose URL carries a host (Apprise's "host" token) connect to it; for the
     others (slack://, discord://…) that part of the URL is a token and they call their
-    vendor's fixed public API. A name that does not resolve is left to Apprise to report.
+    vendor's fixed public API, whose lookups ``guarded_resolution`` judges during the send.
     """
     host = getattr(plugin, "host", None)
-    if not host or "host" not in getattr(plugin, "template_tokens", {}):
-        return None
-    literal = parse_ip(host)
-    try:
-        addresses = [str(literal)] if literal else _resolve(host)
-    except OSError:
-        return None
-    for address in addresses:
-        reason = check_address(address, policy)
-        if reason:
-            of_name = "" if literal else f" (an address of {host})"
-            return f"Refused by the target policy '{policy}': {reason}{of_name}"
-    return None
+    return host if host and "host" in getattr(plugin, "template_tokens", {}) else None
+
+
+def apprise_literal_refusal(plugin, policy: str) -> str | None:
+    """Why the policy refuses the host of an Apprise URL without a lookup (when it is saved)."""
+    host = _host(plugin)
+    return literal_refusal(host, policy) if host else None
+
+
+def _check_host(plugin, policy: str) -> None:
+    """Refuse the host an Apprise URL names before Apprise is called (see ``guard``)."""
+    host = _host(plugin)
+    if host:
+        guard(host, getattr(plugin, "port", None) or 0, policy)
 
 
 def _send_apprise(config: dict[str, Any], payload: dict[str, Any], context: Context) -> Sent:
     plugin = apprise_plugin(config["url"])
     if plugin is None:
         return Sent(False, "Apprise cannot read this channel's URL", final=True)
-    refusal = _refused_host(plugin, context.policy)
-    if refusal:
-        return Sent(False, refusal, final=True)
     apprise, asset = _apprise()
     notifier = apprise.Apprise(asset=asset)
     notifier.add(plugin)
     message = compose(payload)
-    result = notifier.notify(
-        title=message.title,
-        body=message.text,
-        body_format=apprise.NotifyFormat.TEXT,
-        # Upcron's severities are Apprise's notification types: info, success, warning, failure.
-        notify_type=payload.get("severity") or "info",
-        timeout=TIMEOUT_SEC * 2,
-    )
+    try:
+        _check_host(plugin, context.policy)
+        with guarded_resolution(context.policy) as refusals:
+            result = notifier.notify(
+                title=message.title,
+                body=message.text,
+                body_format=apprise.NotifyFormat.TEXT,
+                # Upcron's severities are Apprise's notification types: info, success,
+                # warning, failure.
+                notify_type=payload.get("severity") or "info",
+                timeout=TIMEOUT_SEC * 2,
+            )
+    except Refused as exc:
+        refusals = [exc]
+    if refusals:  # Apprise reports these as mere connection errors: say why
+        return Sent(
+            False, str(refusals[0])[:ERROR_MAX], final=not isinstance(refusals[0], Unresolved)
+        )
     if result:
         return Sent(True)
     problems = [entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR")]

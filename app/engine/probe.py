@@ -31,14 +31,13 @@ from __future__ import annotations
 import functools
 import http.client
 import io
-import ipaddress
 import logging
 import socket
 import ssl
 import threading
 import time
 from base64 import b64encode
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,7 +45,16 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import certifi
 
-from app.engine.address_policy import IPAddress, check_address, parse_ip
+from app.engine.address_policy import (
+    IPAddress,
+    Refused,
+    Resolver,
+    Unresolved,
+    check_address,
+    guard,
+    parse_host,
+    resolve,
+)
 from app.models.history import (
     FAILED_BLOCKED_TARGET,
     FAILED_CONNECT,
@@ -71,8 +79,6 @@ _SAFE_IN_TARGET = "!#$%&'()*+,/:;=?@[]~"
 # Sent only to the host they were given for (see _redirect).
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie"})
 _BODY_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding"})
-
-Resolver = Callable[[str, int], list[str]]
 
 
 @dataclass(frozen=True)
@@ -198,7 +204,7 @@ def probe(request: ProbeRequest, resolver: Resolver | None = None) -> ProbeResul
     clock = _Clock(request.timeout_ms)
     result = ProbeResult(outcome=OK, final_url=request.url)
     try:
-        _run(request, resolver or _getaddrinfo, clock, result)
+        _run(request, resolver or resolve, clock, result)
     except _Failure as failure:
         result.outcome, result.error = failure.outcome, failure.message
     except Exception:
@@ -247,7 +253,10 @@ def _parse_url(url: str) -> _Target:
     if not host:
         raise _Failure(FAILED_INTERNAL, f"Malformed URL {url!r}: it has no host")
     https = parts.scheme.lower() == "https"
-    literal = parse_ip(host)
+    try:
+        literal = parse_host(host)
+    except Refused:
+        literal = None  # not a host at all: the guard refuses it before any connection
     path = quote(parts.path or "/", safe=_SAFE_IN_TARGET)
     if parts.query:
         path += "?" + quote(parts.query, safe=_SAFE_IN_TARGET)
@@ -303,35 +312,25 @@ def _fetch(target, method, body, headers, request, resolver, clock, result):
 
 
 def _checked_addresses(target, policy, resolver, clock, result) -> list[IPAddress]:
-    """Every address of the hop's host, all of them allowed by the policy.
+    """Every address of the hop's host, all of them allowed by the policy (see ``guard``)."""
 
-    One refused address refuses the whole name: a name with mixed records is either a
-    mistake or an attempt to get one past the check.
-    """
-    literal = parse_ip(target.host)
-    if literal:
-        addresses = [literal]
-    else:
-        with _step(clock, f"resolving {target.host}", FAILED_DNS):
-            found = _within_budget(clock, resolver, target.host, target.port)
-        if not found:
-            raise _Failure(FAILED_DNS, f"{target.host} has no IP addresses")
-        addresses = list(dict.fromkeys(ipaddress.ip_address(a) for a in found))
+    def within_budget(host: str, port: int) -> list[str]:
+        return _within_budget(clock, resolver, host, port)
+
+    with _step(clock, f"resolving {target.host}", FAILED_DNS):  # a timeout, nothing else
+        try:
+            addresses = guard(target.host, target.port, policy, within_budget)
+        except Unresolved as exc:
+            raise _Failure(FAILED_DNS, str(exc)) from None
+        except Refused as exc:
+            if result.redirects:
+                by = f" by the target policy '{exc.policy}'" if exc.policy else ""
+                message = f"Redirect to {target.url} refused{by}: {exc.reason}"
+            else:
+                message = str(exc)
+            raise _Failure(FAILED_BLOCKED_TARGET, message) from None
     result.dns_us = clock.elapsed_us()
-    for address in addresses:
-        reason = check_address(str(address), policy)
-        if reason:
-            refused = f"Redirect to {target.url} refused" if result.redirects else "Refused"
-            of_name = "" if literal else f" (an address of {target.host})"
-            raise _Failure(
-                FAILED_BLOCKED_TARGET,
-                f"{refused} by the target policy '{policy}': {reason}{of_name}",
-            )
     return addresses
-
-
-def _getaddrinfo(host: str, port: int) -> list[str]:
-    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
 def _within_budget(clock: _Clock, resolver: Resolver, host: str, port: int) -> list[str]:

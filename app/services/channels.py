@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from app.engine import notify
 from app.extensions import db
@@ -65,11 +66,15 @@ def _apprise_url(value: Any) -> str:
     value = value.strip()
     if len(value) > APPRISE_URL_MAX:
         raise ValueError(f"Use at most {APPRISE_URL_MAX} characters.")
-    if notify.apprise_plugin(value) is None:
+    plugin = notify.apprise_plugin(value)
+    if plugin is None:
         raise ValueError(
             "Apprise does not read this URL. Check the service's URL format in the Apprise "
             "documentation, such as ntfys://ntfy.sh/my-topic or slack://TokenA/TokenB/TokenC."
         )
+    refusal = notify.apprise_literal_refusal(plugin, current_app.config["TARGET_POLICY"])
+    if refusal:
+        raise ValueError(f"{refusal}.")
     return value
 
 

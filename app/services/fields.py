@@ -15,8 +15,10 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from flask import current_app
 
 from app.engine import schedule
+from app.engine.address_policy import literal_refusal
 from app.engine.status_codes import parse_status_ranges
 from app.extensions import db
 from app.services.errors import Conflict, ValidationError
@@ -202,6 +204,9 @@ def url(value: Any) -> str:
         raise ValueError(message) from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ValueError(message)
+    refusal = literal_refusal(parts.hostname, current_app.config["TARGET_POLICY"])
+    if refusal:  # cheap to know now; names are judged when connecting
+        raise ValueError(f"{refusal}.")
     return value
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 
 from app.config import SMTP_DEFAULT_PORTS, SMTP_SECURITY
+from app.engine.address_policy import literal_refusal
 from app.engine.notify import SmtpSettings
 from app.services import fields, settings
 from app.services.errors import Conflict, ValidationError
@@ -34,6 +35,9 @@ def _host(value: Any) -> str:
     value = value.strip()
     if len(value) > HOST_MAX or any(c.isspace() or c in "/@" for c in value):
         raise ValueError("Enter a host name or IP address, such as smtp.example.com.")
+    refusal = literal_refusal(value, current_app.config["TARGET_POLICY"])
+    if refusal:
+        raise ValueError(f"{refusal}.")
     return value
 
 
@@ -65,9 +69,11 @@ def _from_environment() -> dict[str, Any] | None:
 
 
 def current() -> SmtpSettings | None:
-    """The server to send through now, or None when neither source sets one."""
-    stored = _from_environment() or settings.get(KEY)
-    return SmtpSettings(**stored) if stored else None
+    """The server to send through now, or None when neither source sets one. A server typed
+    in the dashboard is connected to only where the target policy allows."""
+    environment = _from_environment()
+    stored = environment or settings.get(KEY)
+    return SmtpSettings(**stored, guarded=environment is None) if stored else None
 
 
 def describe() -> dict[str, Any]:

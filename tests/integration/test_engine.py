@@ -26,7 +26,7 @@ from app.extensions import db, redis_client
 from app.models import CheckResult, CronExecution, CronJob, DailyRollup, Incident, Monitor
 from app.processes import die_with_parent
 from app.services import cron_jobs, monitors
-from tests.targets import SilentListener, TargetServer
+from tests.targets import TargetServer
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -178,29 +178,6 @@ def test_a_batch_processed_twice_is_recorded_once(scheduler, target):
     assert fresh(Monitor, monitor.id).consecutive_successes == 1
     [rollup] = rows(DailyRollup, subject_id=monitor.id)
     assert rollup.checks == 1
-
-
-def test_strict_policy_lets_no_check_or_cron_job_reach_loopback(make_app, target):
-    app = make_app(TARGET_POLICY="strict")
-    with app.app_context(), SilentListener() as canary:
-        scheduler = Scheduler(conn=redis_client.conn)
-        scheduler.rebuild()
-        monitor_ids = [
-            monitors.create({"name": "Canary", "url": canary.url("/")}).id,
-            monitors.create({"name": "Spelled", "url": f"http://2130706433:{canary.port}/"}).id,
-        ]
-        job = cron_jobs.create(
-            {"name": "Canary job", "url": canary.url("/"), "cron_expr": "* * * * *"}
-        )
-        cron_jobs.run_now(job.id)
-        run_due(scheduler)
-        for monitor_id in monitor_ids:
-            [result] = rows(CheckResult, monitor_id=monitor_id)
-            assert result.outcome == "failed_blocked_target"
-            assert "'strict'" in result.error and "127.0.0.1" in result.error
-        [execution] = rows(CronExecution, cron_job_id=job.id)
-        assert execution.outcome == "failed_blocked_target"
-        assert canary.accepted == 0
 
 
 def test_a_redirect_to_a_refused_address_is_blocked(scheduler, target):

@@ -145,11 +145,17 @@ def test_send_test_shows_the_result_in_place(logged_in, target):
     assert "Test failed: HTTP 500: nope" in fragment
 
 
+def refused_under_strict(client) -> str:
+    """A URL the target policy refuses when sending (not when saving: it is a name)."""
+    client.application.config["TARGET_POLICY"] = "strict"
+    return "http://localhost/"
+
+
 def test_send_test_without_javascript_flashes_the_result(logged_in, target):
     channel = in_app(
         logged_in,
         channels.create,
-        {"name": "Ops", "kind": "webhook", "url": "http://169.254.169.254/"},
+        {"name": "Ops", "kind": "webhook", "url": refused_under_strict(logged_in)},
     )
     response = post_form(
         logged_in,
@@ -185,7 +191,7 @@ def test_the_delivery_log_pages_and_filters(logged_in):
     channel = in_app(
         logged_in,
         channels.create,
-        {"name": "Ops", "kind": "webhook", "url": "http://169.254.169.254/"},
+        {"name": "Ops", "kind": "webhook", "url": refused_under_strict(logged_in)},
     )
     assert "Nothing has been sent yet" in text(logged_in.get("/notifications/log"))
     for _ in range(3):
@@ -240,6 +246,27 @@ def test_smtp_settings_from_the_dashboard(logged_in):
     assert in_app(logged_in, smtp.describe)["configured"] is False
 
 
+def test_forms_say_why_the_target_policy_refuses_a_destination(logged_in):
+    logged_in.application.config["TARGET_POLICY"] = "strict"
+    response = post_form(
+        logged_in,
+        "/notifications/smtp",
+        {"host": "[::1]", "security": "none", "sender": "alerts@example.com"},
+    )
+    assert response.status_code == 422
+    assert "The target policy &#39;strict&#39; refuses it: ::1 is a loopback address." in text(
+        response
+    )
+    response = post_form(
+        logged_in,
+        "/notifications/channels/new/apprise",
+        {"name": "A", "url": "json://[::1]:8080/x", "enabled": "y"},
+    )
+    assert response.status_code == 422
+    assert "::1 is a loopback address" in text(response)
+    assert in_app(logged_in, channels.list_channels) == []
+
+
 def test_smtp_from_the_environment_is_read_only(make_app, admin):
     from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
@@ -264,7 +291,7 @@ def test_log_rows_survive_their_channel(logged_in):
     channel = in_app(
         logged_in,
         channels.create,
-        {"name": "Gone", "kind": "webhook", "url": "http://169.254.169.254/"},
+        {"name": "Gone", "kind": "webhook", "url": refused_under_strict(logged_in)},
     )
     in_app(logged_in, channels.send_test, channel.id)
     in_app(logged_in, channels.delete, channel.id)

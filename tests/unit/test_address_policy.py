@@ -1,11 +1,21 @@
-"""The target policy, address by address. Only the policy function runs here: nothing connects."""
+"""The target policy, address by address, and the guard that applies it to a host and port.
+Nothing connects here; names resolve through the system resolver or one given by the test."""
 
 import ipaddress
 
 import pytest
 
 from app.config import TARGET_POLICIES
-from app.engine.address_policy import POLICIES, check_address, parse_ip
+from app.engine.address_policy import (
+    POLICIES,
+    Refused,
+    Unresolved,
+    check_address,
+    guard,
+    literal_refusal,
+    parse_host,
+    parse_ip,
+)
 
 # 127.0.0.1 and 169.254.169.254 in every spelling a URL host can use.
 LOOPBACK_SPELLINGS = [
@@ -18,6 +28,7 @@ LOOPBACK_SPELLINGS = [
     "127.0.1",
     "::ffff:127.0.0.1",  # IPv4-mapped
     "::ffff:7f00:1",
+    "::127.0.0.1",  # IPv4-compatible (deprecated)
     "64:ff9b::7f00:1",  # NAT64
     "64:ff9b::127.0.0.1",
     "2002:7f00:1::",  # 6to4
@@ -199,3 +210,145 @@ def test_names_and_unknown_policies_are_programming_errors():
         check_address("localhost", "default")
     with pytest.raises(ValueError, match="unknown target policy"):
         check_address("127.0.0.1", "lenient")
+
+
+# --- the guard: a host as a user types it, and a port ---------------------------------------
+
+# Every way a user can write a loopback host, with the address the guard must judge.
+LOOPBACK_HOSTS = [
+    ("127.0.0.1", "127.0.0.1"),
+    ("2130706433", "127.0.0.1"),
+    ("0x7f.1", "127.0.0.1"),
+    ("0177.0.0.1", "127.0.0.1"),
+    ("::1", "::1"),
+    ("[::1]", "::1"),
+    ("::1%lo", "::1%lo"),
+    ("[::1%25lo]", "::1%lo"),  # a zone id as RFC 6874 writes it in a URL
+    ("::ffff:127.0.0.1", "::ffff:7f00:1"),
+    ("[::ffff:127.0.0.1]", "::ffff:7f00:1"),
+    ("::127.0.0.1", "::7f00:1"),
+    ("[::127.0.0.1]", "::7f00:1"),
+    ("[64:ff9b::7f00:1]", "64:ff9b::7f00:1"),
+]
+
+
+@pytest.mark.parametrize(("host", "address"), LOOPBACK_HOSTS)
+def test_the_guard_reads_every_spelling_of_a_host(host, address):
+    assert str(parse_host(host)) == address
+    assert [str(a) for a in guard(host, 80, "open")] == [address]
+
+
+@pytest.mark.parametrize(("host", "address"), LOOPBACK_HOSTS)
+def test_the_guard_refuses_every_spelling_of_loopback_under_strict(host, address):
+    with pytest.raises(Refused) as info:
+        guard(host, 80, "strict")
+    assert not isinstance(info.value, Unresolved)
+    assert info.value.policy == "strict"
+    assert str(info.value).startswith(f"Refused by the target policy 'strict': {address}")
+    assert str(info.value).endswith("is a loopback address")
+
+
+@pytest.mark.parametrize("host", ["fe80::1%eth0", "[fe80::1%25eth0]", "[::ffff:169.254.169.254]"])
+def test_the_guard_refuses_link_local_with_or_without_zone_under_default(host):
+    with pytest.raises(Refused, match="is a link-local address"):
+        guard(host, 80, "default")
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "",
+        " ",
+        "[127.0.0.1]",
+        "[::1",
+        "::1]",
+        "a b",
+        "exa mple.com",
+        "host/path",
+        "user@host",
+        "127.0.0.1%lo",
+        "[::1%]",
+        "::g",
+        "-bad-.example",
+        "a" * 64 + ".example",
+        "%00",
+    ],
+)
+def test_a_host_the_guard_cannot_read_is_refused_under_every_policy(host):
+    for policy in POLICIES:
+        with pytest.raises(Refused) as info:
+            guard(host, 80, policy, resolver=lambda name, port: ["8.8.8.8"])
+        assert not isinstance(info.value, Unresolved)
+        assert info.value.policy is None and repr(host) in str(info.value)
+
+
+def test_a_name_that_does_not_resolve_is_refused_with_the_reason():
+    with pytest.raises(Unresolved) as info:
+        guard("does-not-exist.invalid", 80, "open")
+    assert str(info.value).startswith("Resolving does-not-exist.invalid failed: ")
+
+
+def test_a_name_without_addresses_is_refused():
+    with pytest.raises(Unresolved, match="^empty.test has no IP addresses$"):
+        guard("empty.test", 80, "strict", resolver=lambda name, port: [])
+
+
+def test_localhost_is_judged_by_what_it_resolves_to():
+    with pytest.raises(Refused, match=r"loopback address \(an address of localhost\)$"):
+        guard("localhost", 80, "strict")
+    assert all(a.is_loopback for a in guard("localhost", 80, "default"))
+
+
+def test_one_forbidden_record_refuses_the_whole_name():
+    def mixed(name, port):
+        return ["93.184.216.34", "10.0.0.1"]
+
+    with pytest.raises(Refused, match="10.0.0.1 is a private address"):
+        guard("mixed.test", 443, "strict", resolver=mixed)
+    assert [str(a) for a in guard("mixed.test", 443, "default", mixed)] == [
+        "93.184.216.34",
+        "10.0.0.1",
+    ]
+
+
+def test_the_resolver_is_asked_for_the_name_and_port():
+    asked = []
+
+    def resolver(name, port):
+        asked.append((name, port))
+        return ["2606:4700::1", "2606:4700::1"]
+
+    assert [str(a) for a in guard("Bücher.example", 8443, "strict", resolver)] == ["2606:4700::1"]
+    assert asked == [("Bücher.example", 8443)]
+
+
+def test_a_resolver_timeout_is_not_a_refusal():
+    def slow(name, port):
+        raise TimeoutError
+
+    with pytest.raises(TimeoutError):
+        guard("slow.test", 80, "strict", resolver=slow)
+
+
+@pytest.mark.parametrize(
+    ("host", "policy", "refusal"),
+    [
+        ("[::1]", "strict", "The target policy 'strict' refuses it: ::1 is a loopback address"),
+        (
+            "0x7f.1",
+            "strict",
+            "The target policy 'strict' refuses it: 127.0.0.1 is a loopback address",
+        ),
+        (
+            "169.254.169.254",
+            "default",
+            "The target policy 'default' refuses it: 169.254.169.254 is a link-local address",
+        ),
+        ("a b", "open", "'a b' is neither an IP address nor a host name"),
+        ("localhost", "strict", None),  # a name: judged when connecting
+        ("127.0.0.1", "default", None),
+        ("8.8.8.8", "strict", None),
+    ],
+)
+def test_literal_refusal_judges_without_a_lookup(host, policy, refusal):
+    assert literal_refusal(host, policy) == refusal
