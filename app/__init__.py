@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 from app import config as config_module
+from app import logs
 from app.config import PROJECT_ROOT
 
 
@@ -34,8 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
         # each checkout with a query would cost every ping one more statement for nothing.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     app.jinja_env.add_extension("jinja2.ext.do")
-    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logs.configure(app.config["LOG_LEVEL"])
 
     from app import extensions, models  # noqa: F401  (models register their tables)
 

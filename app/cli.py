@@ -17,7 +17,7 @@ from flask import current_app
 from flask.cli import FlaskGroup
 
 from app import config as config_module
-from app import create_app
+from app import create_app, logs
 from app.processes import Supervisor, embedded_redis_argv, gunicorn_argv
 from app.services import accounts, api_keys
 from app.services.errors import ValidationError
@@ -93,7 +93,8 @@ def _log_through(supervisor: Supervisor) -> None:
             supervisor.say("upcron", self.format(record))
 
     handler = Handler()
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(logs.FORMAT))
+    handler.addFilter(logs.REDACT)
     logging.getLogger().handlers[:] = [handler]
 
 

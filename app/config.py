@@ -84,6 +84,28 @@ def _file(env, name):
     return raw or None
 
 
+def _access_log(env, name):
+    """Where gunicorn writes its access log: "-" (standard output) for ``on``, the default,
+    None for ``off``, or an absolute file path (not relative: each process resolves paths
+    from its own working folder, and gunicorn's is the checkout)."""
+    raw = (env.get(name) or "").strip()
+    if raw.lower() in ("", "on"):
+        return "-"
+    if raw.lower() == "off":
+        return None
+    path = Path(raw)
+    if not path.is_absolute():
+        raise ConfigError(
+            f"{name}: expected on, off or an absolute file path such as "
+            f"/var/log/upcron/access.log, got {raw!r}"
+        )
+    if path.is_dir():
+        raise ConfigError(f"{name}: {raw!r} is a folder; give the path of a file in it")
+    if not path.parent.is_dir():
+        raise ConfigError(f"{name}: no such folder: {str(path.parent)!r}")
+    return raw
+
+
 def _host(env, name, default):
     raw = (env.get(name) or "").strip() or default
     if any(c.isspace() for c in raw) or "/" in raw:
@@ -195,6 +217,8 @@ def load(env=None) -> dict:
         "COMPAT_CRONHUB_DATETIME": _choice(
             env, "UPCRON_COMPAT_CRONHUB_DATETIME", "iso", ("iso", "php")
         ),
+        # The web server's access log: "-" (standard output), a file path, or None (off).
+        "ACCESS_LOG": _access_log(env, "UPCRON_ACCESS_LOG"),
         "LOG_LEVEL": _choice(
             env, "UPCRON_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
         ).upper(),

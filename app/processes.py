@@ -113,15 +113,18 @@ def gunicorn_argv(config) -> list[str]:
         "4",
         "--graceful-timeout",
         "5",
-        "--access-logfile",
-        "-",
+        "--logger-class",
+        "app.gunicorn_hooks.Logger",
+        "--log-level",
+        config["LOG_LEVEL"].lower(),
         "--chdir",
         str(PROJECT_ROOT),
-        "wsgi:app",
     ]
+    if config["ACCESS_LOG"]:
+        argv += ["--access-logfile", config["ACCESS_LOG"]]
     if config["WEB_CPU_AFFINITY"] == "spread" and hasattr(os, "sched_setaffinity"):
-        argv[-1:-1] = ["--config", "python:app.gunicorn_hooks"]
-    return argv
+        argv += ["--config", "python:app.gunicorn_hooks"]
+    return argv + ["wsgi:app"]
 
 
 def embedded_redis_argv(socket_path: str, directory: str) -> list[str]:

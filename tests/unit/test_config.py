@@ -42,6 +42,14 @@ def test_explicit_redis_url_is_not_embedded(tmp_path):
     assert config["REDIS_EMBEDDED"] is False
 
 
+def test_access_log_is_on_off_or_a_file(tmp_path):
+    assert load(env(tmp_path))["ACCESS_LOG"] == "-"  # standard output
+    assert load(env(tmp_path, UPCRON_ACCESS_LOG="ON"))["ACCESS_LOG"] == "-"
+    assert load(env(tmp_path, UPCRON_ACCESS_LOG="off"))["ACCESS_LOG"] is None
+    path = str(tmp_path / "access.log")
+    assert load(env(tmp_path, UPCRON_ACCESS_LOG=path))["ACCESS_LOG"] == path
+
+
 def test_trusted_proxies_parse_as_networks(tmp_path):
     config = load(env(tmp_path, UPCRON_TRUSTED_PROXIES="10.0.0.0/8, 127.0.0.1"))
     assert [str(n) for n in config["TRUSTED_PROXIES"]] == ["10.0.0.0/8", "127.0.0.1/32"]
@@ -63,6 +71,11 @@ def test_trusted_proxies_parse_as_networks(tmp_path):
         ("UPCRON_HOST", "two words"),
         ("UPCRON_PING_RATE_LIMIT", "-1"),
         ("UPCRON_PING_RATE_LIMIT", "lots"),
+        ("UPCRON_ACCESS_LOG", "yes"),
+        ("UPCRON_ACCESS_LOG", "logs/access.log"),
+        ("UPCRON_ACCESS_LOG", "/no/such/folder/access.log"),
+        ("UPCRON_ACCESS_LOG", "/tmp"),
+        ("UPCRON_LOG_LEVEL", "verbose"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, name, value):
