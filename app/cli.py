@@ -24,6 +24,7 @@ from app.processes import (
     claim_instance,
     embedded_redis_argv,
     gunicorn_argv,
+    listening_socket,
     stop_stale_redis,
 )
 from app.services import accounts, api_keys
@@ -63,7 +64,7 @@ def up():
     _log_through(supervisor)
     env = dict(os.environ)
     code = 0
-    instance_lock = None
+    instance_lock = listener = None
     try:
         if config["REDIS_EMBEDDED"]:
             instance_lock = _claim_instance(config["INSTANCE_DIR"])
@@ -71,7 +72,9 @@ def up():
             env["UPCRON_REDIS_URL"] = config["REDIS_URL"]
         supervisor.say("upcron", "migrating the database")
         _migrate(app)
-        supervisor.start("web", gunicorn_argv(config), env)
+        listener = _listen(config)
+        bind = f"fd://{listener.fileno()}"
+        supervisor.start("web", gunicorn_argv(config, bind), env, pass_fds=(listener.fileno(),))
         supervisor.start("scheduler", [sys.executable, "-m", "app", "scheduler"], env)
         for n in range(1, config["WORKERS"] + 1):
             supervisor.start(f"worker.{n}", [sys.executable, "-m", "app", "worker"], env)
@@ -90,8 +93,9 @@ def up():
         supervisor.say("upcron", "stopping")
         supervisor.stop()
         supervisor.say("upcron", "stopped")
-        if instance_lock:
-            instance_lock.close()
+        for held in (listener, instance_lock):
+            if held:
+                held.close()
     sys.exit(code)
 
 
@@ -105,6 +109,15 @@ def _log_through(supervisor: Supervisor) -> None:
     handler = Handler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logging.getLogger().handlers[:] = [handler]
+
+
+def _listen(config):
+    try:
+        return listening_socket(config["HOST"], config["PORT"])
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {config['HOST']}:{config['PORT']}: {exc.strerror or exc}"
+        ) from None
 
 
 def _claim_instance(directory: str):

@@ -14,9 +14,11 @@ five times within five minutes is beyond what a restart fixes: then `up` gives u
 from __future__ import annotations
 
 import ctypes
+import errno
 import fcntl
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -55,6 +57,7 @@ class Child:
     env: dict | None
     tier: int
     pidfile: Path | None
+    pass_fds: tuple[int, ...]
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     crashes: list[float] = field(default_factory=list)  # monotonic times, last 5 minutes
@@ -80,10 +83,12 @@ class Supervisor:
         env: dict | None = None,
         tier: int = 1,
         pidfile: Path | None = None,
+        pass_fds: tuple[int, ...] = (),
     ) -> subprocess.Popen:
         """Start a child; ``tier`` 0 is for services the others use (stopped last);
-        ``pidfile`` gets the pid of every process started under this name."""
-        child = Child(name, argv, env, tier, pidfile)
+        ``pidfile`` gets the pid of every process started under this name; ``pass_fds``
+        stay open in it (and in each replacement)."""
+        child = Child(name, argv, env, tier, pidfile, pass_fds)
         self.children.append(child)
         self._spawn(child)
         return child.process
@@ -100,6 +105,7 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=die_with_parent,
+            pass_fds=child.pass_fds,
             text=True,
             bufsize=1,
         )
@@ -178,6 +184,27 @@ def _kill_group(pgid: int) -> None:
         pass  # nothing was left
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The web server's listening socket, opened by `up` and lent to every gunicorn it starts
+    (``--bind fd://N``): while a gunicorn that died is replaced, new connections wait in the
+    socket's backlog instead of being refused. Waits up to 10 s for a port still held, as by
+    the gunicorn of an `up` killed a moment ago, which finishes its requests before it goes."""
+    family, _, _, _, address = socket.getaddrinfo(
+        host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    deadline = time.monotonic() + STOP_TIMEOUT_SEC
+    while True:
+        try:
+            listener = socket.create_server(address, family=family, backlog=2048)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+        else:
+            listener.set_inheritable(True)
+            return listener
+
+
 def claim_instance(directory: str):
     """An open file holding an exclusive lock on ``<instance>/up.lock``, or None when another
     `upcron up` holds it. The kernel drops the lock when its holder dies, however it dies,
@@ -225,14 +252,15 @@ def _running(pid: int) -> bool:
         return False
 
 
-def gunicorn_argv(config) -> list[str]:
-    """The web server command for `upcron web` and `upcron up`."""
+def gunicorn_argv(config, bind: str | None = None) -> list[str]:
+    """The web server command for `upcron web` and `upcron up` (``bind``: another address
+    than UPCRON_HOST:UPCRON_PORT, such as the ``fd://`` of a socket `up` holds)."""
     argv = [
         sys.executable,
         "-m",
         "gunicorn",
         "--bind",
-        f"{config['HOST']}:{config['PORT']}",
+        bind or f"{config['HOST']}:{config['PORT']}",
         "--workers",
         str(config["WEB_WORKERS"]),
         "--worker-class",
