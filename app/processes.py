@@ -134,8 +134,9 @@ class Supervisor:
                 self.say("upcron", f"{child.name} restarted (pid {child.process.pid})")
 
     def _crashed(self, child: Child, code: int, now: float) -> None:
-        # What the child left in its process group goes with it (gunicorn's workers would
-        # keep the port, RQ's scheduler process the queue locks).
+        # What the child left in its process group goes with it: gunicorn's workers, which
+        # would serve on for a moment beside the new ones, and RQ's scheduler process, which
+        # would hold the queues' scheduler locks.
         _kill_group(child.process.pid)
         child.crashes = [t for t in child.crashes if now - t < GIVE_UP_WINDOW_SEC] + [now]
         how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited ({code})"
