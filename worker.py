@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
-from rq import SimpleWorker
+from rq import SimpleWorker, worker_registration
 
 from app import create_app, logs
 from app.engine import queues
@@ -28,13 +29,67 @@ from app.extensions import redis_client
 from app.processes import die_with_parent
 
 
+class Worker(SimpleWorker):
+    """RQ's SimpleWorker that registers itself again when Redis forgot it.
+
+    RQ registers a worker once, at start; a Redis that was emptied or restarted since then
+    no longer lists it, and the system page would say no worker runs while this one keeps
+    completing jobs. Each heartbeat (after every job, and at least every
+    ``dequeue_timeout`` seconds while idle) checks the registration in the same round trip.
+    Once a heartbeat interval it also starts RQ's scheduler process when none runs here
+    and its locks are free: one ended with a Redis restart, or with a worker that was killed
+    (RQ itself looks only every ten minutes, and notification retries would wait that long).
+    """
+
+    _scheduler_wanted = False
+    _scheduler_next_try = 0.0
+
+    def work(self, burst=False, *args, with_scheduler=False, **kwargs):
+        self._scheduler_wanted = with_scheduler and not burst
+        return super().work(burst, *args, with_scheduler=with_scheduler, **kwargs)
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        if pipeline is not None:  # part of a caller's transaction: nothing to read back
+            return super().heartbeat(timeout, pipeline)
+        with self.connection.pipeline(transaction=False) as pipe:
+            pipe.sismember(self.redis_workers_keys, self.key)
+            super().heartbeat(timeout, pipeline=pipe)
+            registered = pipe.execute()[0]
+        if not registered:
+            self.log.warning(
+                "Worker %s: Redis had forgotten this worker; registered again", self.name
+            )
+            self.register_again()
+        if self._scheduler_wanted and time.monotonic() >= self._scheduler_next_try:
+            self._scheduler_next_try = time.monotonic() + self.dequeue_timeout
+            self.keep_scheduler()
+
+    def keep_scheduler(self) -> None:
+        """Start RQ's scheduler here if none runs here and its locks are free (or ours)."""
+        process = self.scheduler._process if self.scheduler else None
+        if self.scheduler and (not process or not process.is_alive()):
+            self.scheduler.acquire_locks(auto_start=True)
+
+    def register_again(self) -> None:
+        with self.connection.pipeline() as pipe:
+            pipe.delete(self.key)
+            pipe.hset(self.key, mapping=self.serialize())
+            self.set_state(self.get_state(), pipeline=pipe)
+            worker_registration.register(self, pipe)
+            pipe.expire(self.key, self.worker_ttl + 60)
+            pipe.execute()
+
+
 def main(burst: bool = False) -> None:
     os.register_at_fork(after_in_child=die_with_parent)
     app = create_app()
     logging.getLogger("rq.worker").addFilter(logs.RqJobLinesAtDebug())
     with app.app_context():
-        worker = SimpleWorker(
-            [queues.queue(name) for name in queues.ALL], connection=redis_client.conn
+        worker = Worker(
+            [queues.queue(name) for name in queues.ALL],
+            connection=redis_client.conn,
+            # RQ waits for a job this long (worker_ttl - 15 s) before it heartbeats again.
+            worker_ttl=app.config["WORKER_HEARTBEAT_SEC"] + 15,
         )
         worker.work(burst=burst, logging_level=app.config["LOG_LEVEL"], with_scheduler=True)
 

@@ -18,7 +18,15 @@ from flask.cli import FlaskGroup
 
 from app import config as config_module
 from app import create_app, logs
-from app.processes import Supervisor, embedded_redis_argv, gunicorn_argv
+from app.processes import (
+    GaveUp,
+    Supervisor,
+    claim_instance,
+    embedded_redis_argv,
+    gunicorn_argv,
+    listening_socket,
+    stop_stale_redis,
+)
 from app.services import accounts, api_keys
 from app.services.errors import ValidationError
 
@@ -56,25 +64,28 @@ def up():
     _log_through(supervisor)
     env = dict(os.environ)
     code = 0
+    instance_lock = listener = None
     try:
         if config["REDIS_EMBEDDED"]:
+            instance_lock = _claim_instance(config["INSTANCE_DIR"])
             _start_embedded_redis(supervisor, config)
             env["UPCRON_REDIS_URL"] = config["REDIS_URL"]
         supervisor.say("upcron", "migrating the database")
         _migrate(app)
-        supervisor.start("web", gunicorn_argv(config), env)
+        listener = _listen(config)
+        bind = f"fd://{listener.fileno()}"
+        supervisor.start("web", gunicorn_argv(config, bind), env, pass_fds=(listener.fileno(),))
         supervisor.start("scheduler", [sys.executable, "-m", "app", "scheduler"], env)
         for n in range(1, config["WORKERS"] + 1):
             supervisor.start(f"worker.{n}", [sys.executable, "-m", "app", "worker"], env)
         if _wait_until_serving(config["HOST"], config["PORT"], stop, supervisor):
             supervisor.say("upcron", f"Upcron is running at {config['BASE_URL']}  (Ctrl-C stops)")
         while not stop.is_set():
-            exited = supervisor.first_exit()
-            if exited:
-                supervisor.say("upcron", f"{exited[0]} exited with code {exited[1]}; stopping")
-                code = 1
-                break
-            stop.wait(0.5)
+            supervisor.heal()
+            stop.wait(0.2)
+    except GaveUp as exc:
+        supervisor.say("upcron", str(exc))
+        code = 1
     except click.ClickException:
         code = 1
         raise
@@ -82,6 +93,9 @@ def up():
         supervisor.say("upcron", "stopping")
         supervisor.stop()
         supervisor.say("upcron", "stopped")
+        for held in (listener, instance_lock):
+            if held:
+                held.close()
     sys.exit(code)
 
 
@@ -98,9 +112,34 @@ def _log_through(supervisor: Supervisor) -> None:
     logging.getLogger().handlers[:] = [handler]
 
 
+def _listen(config):
+    try:
+        return listening_socket(config["HOST"], config["PORT"])
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {config['HOST']}:{config['PORT']}: {exc.strerror or exc}"
+        ) from None
+
+
+def _claim_instance(directory: str):
+    """The instance lock of this `up`: it tells the embedded Redis a dead `up` left behind
+    from one that a running `up` uses."""
+    lock = claim_instance(directory)
+    if lock is None:
+        raise click.ClickException(
+            f"another `upcron up` is running with the instance folder {directory}: stop it, "
+            "or set UPCRON_INSTANCE_DIR"
+        )
+    return lock
+
+
 def _start_embedded_redis(supervisor: Supervisor, config) -> None:
     socket_path = config["REDIS_URL"][len("unix://") :]
-    conn = redis.Redis(unix_socket_path=socket_path, socket_connect_timeout=1)
+    pidfile = Path(config["INSTANCE_DIR"]) / "redis.pid"
+    stale = stop_stale_redis(pidfile, socket_path)
+    if stale:
+        supervisor.say("upcron", f"stopped the embedded Redis (pid {stale}) of an earlier run")
+    conn = redis.Redis(unix_socket_path=socket_path, socket_connect_timeout=1, socket_timeout=1)
     if Path(socket_path).exists():
         try:
             conn.ping()
@@ -108,10 +147,15 @@ def _start_embedded_redis(supervisor: Supervisor, config) -> None:
             Path(socket_path).unlink()  # left by a Redis that was killed
         else:
             raise click.ClickException(
-                f"an embedded Redis already answers on {socket_path}: is another "
-                "`upcron up` running with this instance folder?"
+                f"a Redis that `upcron up` did not start answers on {socket_path}: "
+                "stop it, or set UPCRON_INSTANCE_DIR"
             )
-    supervisor.start("redis", embedded_redis_argv(socket_path, config["INSTANCE_DIR"]), tier=0)
+    supervisor.start(
+        "redis",
+        embedded_redis_argv(socket_path, config["INSTANCE_DIR"]),
+        tier=0,
+        pidfile=pidfile,
+    )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         try:
@@ -134,8 +178,7 @@ def _wait_until_serving(host: str, port: int, stop: threading.Event, supervisor)
     have loaded the app, so an open port is not yet a working site)."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not stop.is_set():
-        if supervisor.first_exit():
-            return False
+        supervisor.heal()
         connection = http.client.HTTPConnection(host, port, timeout=5)
         try:
             connection.request("GET", "/healthz")

@@ -199,6 +199,9 @@ def load(env=None) -> dict:
         "PORT": port,
         "BASE_URL": (base_url or f"http://{host}:{port}").rstrip("/"),
         "WORKERS": _int(env, "UPCRON_WORKERS", 2, 1, 64),
+        # The longest an idle worker waits before it tells Redis it is alive (and registers
+        # again if Redis was emptied or restarted meanwhile).
+        "WORKER_HEARTBEAT_SEC": _int(env, "UPCRON_WORKER_HEARTBEAT_SEC", 30, 1, 3600),
         "WEB_WORKERS": _int(env, "UPCRON_WEB_WORKERS", 2, 1, 64),
         # Each web worker on a CPU of its own (app.gunicorn_hooks), or where the kernel likes.
         "WEB_CPU_AFFINITY": _choice(env, "UPCRON_WEB_CPU_AFFINITY", "spread", ("spread", "none")),

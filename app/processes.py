@@ -1,23 +1,38 @@
-"""Child processes of `upcron up`: start them, prefix their output, stop them all together.
+"""Child processes of `upcron up`: start them, prefix their output, restart the ones that
+crash, stop them all together.
 
 Children run in their own sessions so a Ctrl-C reaches only us; we then stop them in reverse
 order of start (web and workers before the Redis they use). On Linux each child also gets
 SIGTERM if we die without cleaning up, so nothing outlives `upcron up`.
+
+A child that dies is started again: at once the first time, then after 1 s, 2 s, 4 s … up to
+30 s while it keeps crashing; one that ran for a minute starts again at once. The others keep
+running meanwhile (they reconnect to a restarted Redis on their own). A child that crashes
+five times within five minutes is beyond what a restart fixes: then `up` gives up.
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
+import fcntl
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from app.config import PROJECT_ROOT
 
 STOP_TIMEOUT_SEC = 10
+MAX_DELAY_SEC = 30.0  # the longest wait before a restart
+STABLE_SEC = 60.0  # a child that ran this long is restarted at once again
+GIVE_UP_CRASHES = 5  # this many crashes of one child…
+GIVE_UP_WINDOW_SEC = 300.0  # …within this many seconds stop `up`
 _PR_SET_PDEATHSIG = 1
 
 
@@ -31,53 +46,116 @@ def die_with_parent():
         pass  # not Linux: the signal handlers of `up` still stop every child
 
 
+class GaveUp(Exception):
+    """A child kept crashing; the message says which and how often."""
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict | None
+    tier: int
+    pidfile: Path | None
+    pass_fds: tuple[int, ...]
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    crashes: list[float] = field(default_factory=list)  # monotonic times, last 5 minutes
+    delay: float = 0.0  # the wait before the next restart
+    restart_at: float | None = None  # set while a crashed child waits for its restart
+
+
 class Supervisor:
     def __init__(self, out=None):
         self.out = out or sys.stdout
-        self.children: list[tuple[str, subprocess.Popen, int]] = []
+        self.children: list[Child] = []
         self._lock = threading.Lock()
-        self.stopping = False
 
     def say(self, name: str, line: str) -> None:
         with self._lock:
             self.out.write(f"{name:<10}| {line.rstrip()}\n")
             self.out.flush()
 
-    def start(self, name: str, argv: list[str], env: dict | None = None, tier: int = 1):
-        """Start a child; ``tier`` 0 is for services the others use (stopped last)."""
-        process = subprocess.Popen(
-            argv,
-            env=env,
+    def start(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict | None = None,
+        tier: int = 1,
+        pidfile: Path | None = None,
+        pass_fds: tuple[int, ...] = (),
+    ) -> subprocess.Popen:
+        """Start a child; ``tier`` 0 is for services the others use (stopped last);
+        ``pidfile`` gets the pid of every process started under this name; ``pass_fds``
+        stay open in it (and in each replacement)."""
+        child = Child(name, argv, env, tier, pidfile, pass_fds)
+        self.children.append(child)
+        self._spawn(child)
+        return child.process
+
+    def _spawn(self, child: Child) -> None:
+        # From the main thread only: the kernel's parent-death signal follows the thread
+        # that forked, so a child started from a thread that ends would be stopped with it.
+        child.process = subprocess.Popen(
+            child.argv,
+            env=child.env,
             cwd=PROJECT_ROOT,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=die_with_parent,
+            pass_fds=child.pass_fds,
             text=True,
             bufsize=1,
         )
-        self.children.append((name, process, tier))
-        threading.Thread(target=self._pump, args=(name, process), daemon=True).start()
-        return process
+        child.started_at = time.monotonic()
+        if child.pidfile:
+            child.pidfile.write_text(f"{child.process.pid}\n")
+        threading.Thread(target=self._pump, args=(child.name, child.process), daemon=True).start()
 
     def _pump(self, name: str, process: subprocess.Popen) -> None:
         for line in process.stdout:
             self.say(name, line)
 
-    def first_exit(self) -> tuple[str, int] | None:
-        """The first child that has exited, with its code, or None while all run."""
-        for name, process, _tier in self.children:
-            code = process.poll()
-            if code is not None:
-                return name, code
-        return None
+    def heal(self) -> None:
+        """Restart the children that died and whose wait is over; call it often, from the
+        main thread. Raises GaveUp when one crashed too often."""
+        now = time.monotonic()
+        for child in self.children:
+            if child.restart_at is None:
+                code = child.process.poll()
+                if code is None:
+                    continue
+                self._crashed(child, code, now)
+            if now >= child.restart_at:
+                child.restart_at = None
+                self._spawn(child)
+                self.say("upcron", f"{child.name} restarted (pid {child.process.pid})")
+
+    def _crashed(self, child: Child, code: int, now: float) -> None:
+        # What the child left in its process group goes with it: gunicorn's workers, which
+        # would serve on for a moment beside the new ones, and RQ's scheduler process, which
+        # would hold the queues' scheduler locks.
+        _kill_group(child.process.pid)
+        child.crashes = [t for t in child.crashes if now - t < GIVE_UP_WINDOW_SEC] + [now]
+        how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited ({code})"
+        if len(child.crashes) >= GIVE_UP_CRASHES:
+            raise GaveUp(
+                f"{child.name} {how}, its {len(child.crashes)}th crash within "
+                f"{GIVE_UP_WINDOW_SEC / 60:.0f} minutes: giving up"
+            )
+        if now - child.started_at >= STABLE_SEC:
+            child.delay = 0.0
+        child.restart_at = now + child.delay
+        when = f"in {child.delay:.0f} s" if child.delay else "now"
+        self.say("upcron", f"{child.name} {how}; restarting it {when}")
+        child.delay = min(max(1.0, child.delay * 2), MAX_DELAY_SEC)
 
     def stop(self) -> None:
         """SIGTERM the children tier by tier, highest first; SIGKILL any that outstay."""
-        self.stopping = True
-        for tier in sorted({t for _, _, t in self.children}, reverse=True):
-            group = [p for _, p, t in self.children if t == tier]
+        for tier in sorted({c.tier for c in self.children}, reverse=True):
+            group = [c.process for c in self.children if c.tier == tier]
             for process in group:
                 _signal(process, signal.SIGTERM)
             deadline = time.monotonic() + STOP_TIMEOUT_SEC
@@ -87,6 +165,9 @@ class Supervisor:
                 if process.poll() is None:
                     _signal(process, signal.SIGKILL)
                     process.wait()
+        for child in self.children:
+            if child.pidfile:
+                child.pidfile.unlink(missing_ok=True)
 
 
 def _signal(process: subprocess.Popen, signum: int) -> None:
@@ -97,14 +178,90 @@ def _signal(process: subprocess.Popen, signum: int) -> None:
             pass
 
 
-def gunicorn_argv(config) -> list[str]:
-    """The web server command for `upcron web` and `upcron up`."""
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # nothing was left
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The web server's listening socket, opened by `up` and lent to every gunicorn it starts
+    (``--bind fd://N``): while a gunicorn that died is replaced, new connections wait in the
+    socket's backlog instead of being refused. Waits up to 10 s for a port still held, as by
+    the gunicorn of an `up` killed a moment ago, which finishes its requests before it goes."""
+    family, _, _, _, address = socket.getaddrinfo(
+        host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    deadline = time.monotonic() + STOP_TIMEOUT_SEC
+    while True:
+        try:
+            listener = socket.create_server(address, family=family, backlog=2048)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+        else:
+            listener.set_inheritable(True)
+            return listener
+
+
+def claim_instance(directory: str):
+    """An open file holding an exclusive lock on ``<instance>/up.lock``, or None when another
+    `upcron up` holds it. The kernel drops the lock when its holder dies, however it dies,
+    so a held lock always means a live `up`."""
+    handle = open(Path(directory) / "up.lock", "a")  # noqa: SIM115 (held until we exit)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def stop_stale_redis(pidfile: Path, socket_path: str) -> int | None:
+    """Kill the embedded Redis that a previous `upcron up` of this instance left running (it
+    was killed before it could stop it, and the Redis may still be shutting down); its pid
+    is in ``pidfile``. Call it holding the instance lock: the `up` that started it is gone.
+
+    SIGKILL at once: it keeps nothing on disk to save. Returns its pid, or None when
+    ``pidfile`` names no live Redis on ``socket_path``.
+    """
+    try:
+        pid = int(pidfile.read_text())
+        # Redis rewrites its title: "…/redis-server unixsocket:<path>".
+        title = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    if b"redis-server" not in title or socket_path.encode() not in title:
+        return None  # the pid is now another process's
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return None
+    deadline = time.monotonic() + STOP_TIMEOUT_SEC
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pid
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` lives; a zombie (dead, its socket closed, not yet reaped) is not."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def gunicorn_argv(config, bind: str | None = None) -> list[str]:
+    """The web server command for `upcron web` and `upcron up` (``bind``: another address
+    than UPCRON_HOST:UPCRON_PORT, such as the ``fd://`` of a socket `up` holds)."""
     argv = [
         sys.executable,
         "-m",
         "gunicorn",
         "--bind",
-        f"{config['HOST']}:{config['PORT']}",
+        bind or f"{config['HOST']}:{config['PORT']}",
         "--workers",
         str(config["WEB_WORKERS"]),
         "--worker-class",

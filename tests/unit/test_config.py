@@ -15,6 +15,7 @@ def test_defaults_point_at_the_instance_folder(tmp_path):
     assert (config["HOST"], config["PORT"]) == ("127.0.0.1", 5000)
     assert config["BASE_URL"] == "http://127.0.0.1:5000"
     assert config["WORKERS"] == 2
+    assert config["WORKER_HEARTBEAT_SEC"] == 30
     assert config["TARGET_POLICY"] == "default"
     assert config["PING_RATE_LIMIT"] == 60
 
@@ -62,6 +63,7 @@ def test_trusted_proxies_parse_as_networks(tmp_path):
         ("UPCRON_PORT", "70000"),
         ("UPCRON_WORKERS", "0"),
         ("UPCRON_WORKERS", "2.5"),
+        ("UPCRON_WORKER_HEARTBEAT_SEC", "0"),
         ("UPCRON_DATABASE_URL", "mysql://root@db/upcron"),
         ("UPCRON_REDIS_URL", "localhost:6379"),
         ("UPCRON_BASE_URL", "ftp://example.com"),
