@@ -19,8 +19,8 @@ from flask.cli import FlaskGroup
 from app import config as config_module
 from app import create_app
 from app.processes import Supervisor, embedded_redis_argv, gunicorn_argv
-from app.services import accounts, api_keys
-from app.services.errors import ValidationError
+from app.services import accounts, api_keys, two_factor
+from app.services.errors import NotFound, ValidationError
 
 cli = FlaskGroup(
     create_app=lambda: create_app(),
@@ -191,6 +191,24 @@ def create_admin(email, password):
     except ValidationError as exc:
         raise click.ClickException(" ".join(exc.fields.values())) from None
     click.echo(f"Admin {user.email} created.")
+
+
+@cli.command("reset-2fa")
+@click.option("--email", required=True, help="The e-mail address of the locked-out admin.")
+def reset_2fa(email):
+    """Turn an admin's two-factor sign-in off (lost phone and recovery codes)."""
+    try:
+        user = two_factor.reset(email)
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(
+        f"Two-factor sign-in is off for {user.email}. They sign in with their password"
+        + (
+            " and set it up again at once (it is required)."
+            if accounts.two_factor_required()
+            else "; they can set it up again under Settings → Two-factor."
+        )
+    )
 
 
 @cli.command("create-api-key")
