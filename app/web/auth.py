@@ -145,7 +145,7 @@ def _pending(step: str):
 
 def _start_over():
     session.pop(_PENDING, None)
-    flash("Your sign-in timed out. Enter your e-mail and password again.", "info")
+    flash("Your sign-in did not finish. Enter your e-mail and password again.", "info")
     return redirect(url_for("auth.login"))
 
 
@@ -182,6 +182,8 @@ def login_code():
         typed = form.recovery_code.data if recovery else form.code.data
         try:
             kind = two_factor.verify(user, typed or "", client_ip())
+        except Conflict:  # turned off meanwhile (`upcron reset-2fa`)
+            return _start_over()
         except (Throttled, Unavailable) as exc:
             form.form_errors.append(exc.message)
             status, headers = _refusal(exc)
@@ -228,7 +230,10 @@ def login_enrol():
     elif request.method == "POST":
         status = 422
     form.code.data = ""
-    enrolment = two_factor.begin_enrolment(user)
+    try:
+        enrolment = two_factor.begin_enrolment(user)
+    except Conflict:  # enrolled meanwhile, in another tab
+        return _start_over()
     return (
         render_template("auth/login_enrol.html", form=form, **_enrolment_context(enrolment)),
         status,
