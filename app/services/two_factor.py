@@ -192,6 +192,8 @@ def _accept(user: User, code: str, now: datetime | None) -> str:
         if not moved:
             raise AuthenticationFailed(REUSED_CODE)
         return KIND_TOTP
+    if len(typed) != 10 or not set(typed) <= set(_RECOVERY_ALPHABET):
+        raise AuthenticationFailed(WRONG_CODE)
     used = db.session.execute(
         sa.delete(RecoveryCode).where(
             RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash(typed)

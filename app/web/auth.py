@@ -386,7 +386,7 @@ def two_factor_required():
     try:
         accounts.set_two_factor_required(form.required.data, current_user._get_current_object())
     except ValidationError as exc:
-        apply_errors(form, exc)
+        form.form_errors.extend(exc.fields.values())
         return _two_factor_page(required_form=form, status=422)
     if form.required.data:
         flash("Two-factor sign-in is now required for every admin.", "success")

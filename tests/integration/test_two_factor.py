@@ -343,3 +343,38 @@ def test_two_factor_migration_goes_down_and_up(app, admin):
             assert compare_metadata(MigrationContext.configure(conn), db.metadata) == []
         user = db.session.get(User, admin)
         assert user.email == ADMIN_EMAIL and not user.has_two_factor
+
+
+def test_one_code_sent_twice_at_once_is_accepted_once(app, admin):
+    """Two sign-ins racing with the same code: the conditional UPDATE lets one through."""
+    import threading
+
+    totp, codes = enrol(app, admin)
+    code = totp.now()
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def attempt(typed, address):
+        with app.app_context():
+            user = db.session.get(User, admin)
+            # End the read's transaction: on SQLite it holds the write lock (BEGIN IMMEDIATE).
+            db.session.commit()
+            barrier.wait(timeout=30)
+            try:
+                outcomes.append(two_factor.verify(user, typed, address))
+            except AuthenticationFailed as exc:
+                outcomes.append(exc.message)
+            finally:
+                db.session.remove()
+
+    for typed in (code, codes[0]):
+        outcomes.clear()
+        threads = [threading.Thread(target=attempt, args=(typed, f"10.1.1.{n}")) for n in (1, 2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes, key=len) in (
+            [two_factor.KIND_TOTP, two_factor.REUSED_CODE],
+            [two_factor.KIND_RECOVERY, two_factor.WRONG_CODE],
+        )
