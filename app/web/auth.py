@@ -56,7 +56,7 @@ class ManageForm(FlaskForm):
     """Password and a code: what turning two-factor off or new recovery codes ask for."""
 
     password = PasswordField("Your password")
-    code = StringField("Code from your app, or a recovery code")
+    code = StringField("Code from your app")
 
 
 class RequiredForm(FlaskForm):
@@ -297,6 +297,7 @@ def _two_factor_page(form=None, required_form=None, status: int = 200, headers=N
     context = {
         "required_form": required_form
         or RequiredForm(data={"required": accounts.two_factor_required()}),
+        "without": [admin.email for admin in accounts.list_admins() if not admin.has_two_factor],
     }
     if user.has_two_factor:
         context["form"] = form or ManageForm(formdata=None)

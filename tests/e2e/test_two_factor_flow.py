@@ -33,6 +33,7 @@ def test_enrol_then_sign_in_with_a_code(page, live_server, app):
     screenshot(page, "two-factor-recovery-codes")
     page.get_by_role("link", name="I have saved them").click()
     expect(page.get_by_text("You have 10 unused recovery codes.")).to_be_visible()
+    screenshot(page, "two-factor-on")
 
     page.get_by_role("button", name="Sign out").click()
     page.get_by_label("E-mail").fill(EMAIL)

@@ -243,6 +243,9 @@ def test_required_two_factor_sends_admins_without_it_to_enrolment(app, admin):
     assert response.status_code == 302
     with app.app_context():
         assert accounts.two_factor_required()
+    assert "Without it now: second@example.com." in me.get("/account/two-factor").get_data(
+        as_text=True
+    )
 
     # The admin without a second factor is signed out, and signing in leads to enrolment.
     assert other.get("/settings/admins").headers["Location"].startswith("/login")
