@@ -43,8 +43,7 @@ class Enrolment:
     """What an admin needs to add the account to an authenticator app."""
 
     secret: str
-    uri: str
-    qr_svg: str
+    qr_svg: str  # the otpauth:// URI as a QR code, inline SVG
 
     @property
     def secret_groups(self) -> str:
@@ -72,7 +71,7 @@ def begin_enrolment(user: User) -> Enrolment:
     uri = pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
     qr = segno.make(uri, error="m")
     svg = qr.svg_inline(scale=5, dark="#000", light="#fff", svgclass="qr", lineclass=None)
-    return Enrolment(secret=user.totp_secret, uri=uri, qr_svg=svg)
+    return Enrolment(secret=user.totp_secret, qr_svg=svg)
 
 
 def confirm_enrolment(user: User, code: str, ip: str, now: datetime | None = None) -> list[str]:
