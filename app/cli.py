@@ -27,8 +27,8 @@ from app.processes import (
     listening_socket,
     stop_stale_redis,
 )
-from app.services import accounts, api_keys
-from app.services.errors import ValidationError
+from app.services import accounts, api_keys, two_factor
+from app.services.errors import NotFound, ValidationError
 
 cli = FlaskGroup(
     create_app=lambda: create_app(),
@@ -235,6 +235,24 @@ def create_admin(email, password):
     except ValidationError as exc:
         raise click.ClickException(" ".join(exc.fields.values())) from None
     click.echo(f"Admin {user.email} created.")
+
+
+@cli.command("reset-2fa")
+@click.option("--email", required=True, help="The e-mail address of the locked-out admin.")
+def reset_2fa(email):
+    """Turn an admin's two-factor sign-in off (lost phone and recovery codes)."""
+    try:
+        user = two_factor.reset(email)
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(
+        f"Two-factor sign-in is off for {user.email}. They sign in with their password"
+        + (
+            " and set it up again at once (it is required)."
+            if accounts.two_factor_required()
+            else "; they can set it up again under Settings → Two-factor."
+        )
+    )
 
 
 @cli.command("create-api-key")

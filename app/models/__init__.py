@@ -9,7 +9,7 @@ from app.models.incident import Incident, IncidentUpdate
 from app.models.monitor import Monitor
 from app.models.notification import NotificationAttempt, NotificationLog
 from app.models.setting import Setting
-from app.models.user import User
+from app.models.user import RecoveryCode, User
 
 __all__ = [
     "ApiKey",
@@ -25,6 +25,7 @@ __all__ = [
     "NotificationChannel",
     "NotificationLog",
     "Ping",
+    "RecoveryCode",
     "Setting",
     "User",
 ]

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Setting, User
 from app.models.types import utcnow
 from app.models.user import new_session_token
-from app.services import throttle
+from app.services import settings, throttle
 from app.services.errors import AuthenticationFailed, Conflict, NotFound, ValidationError
 from app.services.validation import email_error, normalize_email, password_error
 
@@ -21,7 +21,11 @@ _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so both failures take the same time.
 _DUMMY_HASH = _hasher.hash("upcron-timing-equaliser")
 _SETUP_CLAIM = "setup.completed"
+TWO_FACTOR_REQUIRED = "auth.two_factor_required"
 WRONG_CREDENTIALS = "Wrong e-mail or password."
+# What follows a correct password (see second_step).
+STEP_CODE = "code"
+STEP_ENROL = "enrol"
 
 
 def setup_completed() -> bool:
@@ -83,32 +87,91 @@ def _verify(user: User | None, password: str) -> bool:
 
 
 def authenticate(email: str, password: str, ip: str) -> User:
-    """Check credentials under the login throttle and return the admin.
+    """The password step of a sign-in, under the login throttle; signs nobody in yet.
 
     Raises Throttled or Unavailable before any password is checked, and AuthenticationFailed
-    with the same text for an unknown e-mail and a wrong password.
+    with the same text for an unknown e-mail and a wrong password. An account attacked from
+    many addresses is refused here unless it has two-factor sign-in, whose code step still
+    stands between the password and a session. The caller then asks `second_step` what
+    comes next and ends with `finish_sign_in`.
     """
     email = normalize_email(email)
-    throttle.check_login(email, ip)
+    throttle.check_address(email, ip)
     user = db.session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
+    if user is None or not user.has_two_factor:
+        # An unknown e-mail is judged like an account without a second factor, so that the
+        # answer does not tell the two apart.
+        throttle.check_account(email)
     if not _verify(user, password or ""):
-        throttle.record_login_failure(email, ip)
+        throttle.record_password_failure(email, ip)
         raise AuthenticationFailed(WRONG_CREDENTIALS)
-    throttle.clear_account_failures(email)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
+        db.session.commit()
+    return user
+
+
+def second_step(user: User) -> str | None:
+    """What a sign-in needs after the password: STEP_CODE when the admin has two-factor
+    sign-in, STEP_ENROL when it is required and they have none yet, else None."""
+    if user.has_two_factor:
+        return STEP_CODE
+    if two_factor_required():
+        return STEP_ENROL
+    return None
+
+
+def finish_sign_in(user: User, ip: str) -> User:
+    """Record a completed sign-in and forget this address's failures for the account."""
+    throttle.clear_pair(user.email, ip)
     user.last_login_at = utcnow()
     db.session.commit()
     return user
 
 
-def load_session_user(identity: str) -> User | None:
-    """Resolve a login cookie's identity ("<id>:<session token>") to its admin, if still valid."""
+def check_password(user: User, password: str) -> bool:
+    """Whether ``password`` is the admin's, for steps that ask for it again."""
+    return _verify(user, password or "")
+
+
+def two_factor_required() -> bool:
+    """Whether every admin must sign in with a second factor."""
+    return bool(settings.get(TWO_FACTOR_REQUIRED, False))
+
+
+def set_two_factor_required(required: bool, actor: User) -> None:
+    """Require two-factor sign-in of every admin, or stop requiring it.
+
+    Turning it on needs the actor's own second factor first, so nobody requires of others
+    what they have not set up. Admins without one are signed out at their next request and
+    set it up at their next sign-in (see `load_session_user`).
+    """
+    if required and not actor.has_two_factor:
+        raise ValidationError(
+            {"required": "Turn on two-factor sign-in for your own account first."}
+        )
+    settings.put(TWO_FACTOR_REQUIRED, bool(required))
+
+
+def user_for_identity(identity: str) -> User | None:
+    """The admin of an identity ("<id>:<session token>"), if the token is still theirs."""
     user_id, _, token = (identity or "").partition(":")
     if not user_id.isdigit() or not token:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not hmac.compare_digest(user.session_token, token):
+        return None
+    return user
+
+
+def load_session_user(identity: str) -> User | None:
+    """Resolve a login cookie's identity to its admin, if still valid.
+
+    While two-factor sign-in is required, a session of an admin without it is not: they
+    sign in again, and the sign-in leads them through enrolment.
+    """
+    user = user_for_identity(identity)
+    if user is not None and not user.has_two_factor and two_factor_required():
         return None
     return user
 

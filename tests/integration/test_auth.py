@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from app.services import accounts
+from app.services import accounts, throttle
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token, post_form
 
 
@@ -39,33 +39,69 @@ def test_logout_needs_a_post_with_csrf(logged_in):
     assert logged_in.get("/").status_code == 200
 
 
-def test_account_is_throttled_after_five_failures_from_any_address(client, admin):
-    for n in range(5):
-        assert login(client, password="wrong", remote=f"10.0.0.{n}").status_code == 401
-    response = login(client, remote="10.9.9.9")  # right password, fresh address
+def test_failures_from_one_address_do_not_lock_out_another(app, admin):
+    for _ in range(5):
+        assert login(app.test_client(), password="wrong", remote="10.0.0.1").status_code == 401
+    # The right password from a fresh address still signs in...
+    assert login(app.test_client(), remote="10.9.9.9").status_code == 302
+    # ...while the failing address is locked out of this account, right password or not.
+    response = login(app.test_client(), remote="10.0.0.1")
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
     assert "Too many failed sign-in attempts" in response.get_data(as_text=True)
 
 
-def test_address_is_throttled_after_five_failures_across_accounts(client, admin):
-    for n in range(5):
-        login(client, email=f"user{n}@example.com", password="wrong", remote="10.2.2.2")
-    assert login(client, remote="10.2.2.2").status_code == 429
-    assert login(client, remote="10.3.3.3").status_code == 302
+def _fail_from_one_address(app, ip: str, failures: int = throttle.ADDRESS_FAILURES - 1):
+    """Count wrong passwords from one address, each for another account, straight into the
+    throttle: a real sign-in costs an Argon2 hash each."""
+    with app.app_context():
+        for n in range(failures):
+            throttle.record_password_failure(f"user{n}@example.com", ip)
+
+
+def test_address_is_throttled_after_ten_failures_across_accounts(app, admin):
+    _fail_from_one_address(app, "10.2.2.2", throttle.ADDRESS_FAILURES - 2)
+    login(app.test_client(), email="user8@example.com", password="wrong", remote="10.2.2.2")
+    assert login(app.test_client(), remote="10.2.2.2").status_code == 302
+    login(app.test_client(), email="user9@example.com", password="wrong", remote="10.2.2.2")
+    assert login(app.test_client(), remote="10.2.2.2").status_code == 429
+    assert login(app.test_client(), remote="10.3.3.3").status_code == 302
+
+
+def _fail_from_many_addresses(app, failures: int, email=ADMIN_EMAIL, network="10.6"):
+    """Count wrong passwords for one account, five from each address (the most each may
+    send), straight into the throttle: a real sign-in costs an Argon2 hash each."""
+    with app.app_context():
+        for n in range(failures):
+            throttle.record_password_failure(email, f"{network}.{n // throttle.PAIR_FAILURES}.1")
+
+
+def test_account_attacked_from_many_addresses_waits_without_two_factor(app, admin):
+    _fail_from_many_addresses(app, throttle.ACCOUNT_FAILURES - 2)
+    assert login(app.test_client(), password="wrong", remote="10.8.0.1").status_code == 401
+    assert login(app.test_client(), remote="10.9.9.9").status_code == 302
+    assert login(app.test_client(), password="wrong", remote="10.8.0.2").status_code == 401
+    response = login(app.test_client(), remote="10.9.9.8")
+    assert response.status_code == 429
+    assert "from several addresses" in response.get_data(as_text=True)
+    # A wrong password gets the same answer: the lock tells nothing about the password.
+    assert login(app.test_client(), password="guess", remote="10.9.9.7").status_code == 429
+    # An unknown e-mail address attacked the same way answers alike.
+    _fail_from_many_addresses(app, throttle.ACCOUNT_FAILURES, "nobody@example.com", "10.7")
+    assert login(app.test_client(), email="nobody@example.com").status_code == 429
 
 
 def test_forwarded_for_is_believed_only_from_trusted_proxies(make_app, admin):
     app = make_app(TRUSTED_PROXIES=())
     client = app.test_client()
-    for n in range(5):
-        post_form(
-            client,
-            "/login",
-            {"email": ADMIN_EMAIL, "password": "wrong"},
-            environ_base={"REMOTE_ADDR": "10.4.4.4"},
-            headers={"X-Forwarded-For": f"192.0.2.{n}"},
-        )
+    _fail_from_one_address(app, "10.4.4.4")
+    post_form(
+        client,
+        "/login",
+        {"email": "last@example.com", "password": "wrong"},
+        environ_base={"REMOTE_ADDR": "10.4.4.4"},
+        headers={"X-Forwarded-For": "192.0.2.1"},
+    )
     # The spoofed header changed nothing: the address itself is throttled.
     other = post_form(
         client,
@@ -81,14 +117,14 @@ def test_trusted_proxy_forwards_the_client_address(make_app, admin):
 
     app = make_app(TRUSTED_PROXIES=(ipaddress.ip_network("10.5.0.0/16"),))
     client = app.test_client()
-    for _ in range(5):
-        post_form(
-            client,
-            "/login",
-            {"email": "x@example.com", "password": "wrong"},
-            environ_base={"REMOTE_ADDR": "10.5.0.1"},
-            headers={"X-Forwarded-For": "203.0.113.7"},
-        )
+    _fail_from_one_address(app, "203.0.113.7")
+    post_form(
+        client,
+        "/login",
+        {"email": "last@example.com", "password": "wrong"},
+        environ_base={"REMOTE_ADDR": "10.5.0.1"},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    )
     blocked = post_form(
         client,
         "/login",
