@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 
 import sqlalchemy as sa
@@ -18,8 +19,6 @@ from app.services.validation import email_error, normalize_email, password_error
 
 # argon2-cffi's defaults are argon2id with the RFC 9106 low-memory profile.
 _hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so both failures take the same time.
-_DUMMY_HASH = _hasher.hash("upcron-timing-equaliser")
 _SETUP_CLAIM = "setup.completed"
 TWO_FACTOR_REQUIRED = "auth.two_factor_required"
 WRONG_CREDENTIALS = "Wrong e-mail or password."
@@ -79,9 +78,21 @@ def _create(email: str, password: str, claim_setup: bool) -> User:
     return user
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the e-mail is unknown, so both failures take the same time.
+
+    Made on first use, not at import: a hash costs ~0.5 s of CPU, and every process of
+    Upcron imports this module, most of them never to sign anyone in.
+    """
+    return _hasher.hash("upcron-timing-equaliser")
+
+
 def _verify(user: User | None, password: str) -> bool:
     try:
-        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and bool(user)
+        return _hasher.verify(user.password_hash if user else _dummy_hash(), password) and bool(
+            user
+        )
     except (VerificationError, InvalidHashError):
         return False
 
