@@ -18,7 +18,6 @@ per-method limit (429), daily quota (429), then the request itself (400).
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from app.engine import schedule
@@ -225,8 +224,8 @@ def _payload(member: str) -> dict[str, Any]:
     """``{member: {…}}`` from the body. Any content type is read (cron-job.org wants
     application/json or text/json; reading more breaks no client)."""
     try:
-        data = json.loads(request.get_data(cache=True) or b"null")
-    except (ValueError, RecursionError):
+        data = current_app.json.loads(request.get_data(cache=True) or b"null")
+    except ValueError:
         data = None
     inner = data.get(member) if isinstance(data, dict) else None
     if not isinstance(inner, dict):
