@@ -29,6 +29,7 @@ from typing import Any
 import flask
 from flask.json.provider import DefaultJSONProvider
 from htmx_flask.requests import HtmxAwareRequest
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import UnprocessableEntity
 from werkzeug.utils import cached_property
 
@@ -40,7 +41,9 @@ class UnusableText(UnprocessableEntity):
     """Request text that cannot be decoded or stored; the description says where and why."""
 
 
-def _unstorable(where: str) -> UnusableText:
+def _unstorable(where: str, path: tuple[str, ...] = ()) -> UnusableText:
+    if path:
+        where = f"The field {'.'.join(path)[:60]!r} of {where[0].lower()}{where[1:]}"
     return UnusableText(
         f"{where} contains a NUL character or an unpaired surrogate (U+D800 to U+DFFF), "
         "which cannot be stored. Remove it and try again."
@@ -49,18 +52,21 @@ def _unstorable(where: str) -> UnusableText:
 
 def refuse_unstorable(value: Any, where: str) -> Any:
     """``value`` unchanged if no string in it (keys included, at any depth) holds a NUL or a
-    lone surrogate; else ``UnusableText``. Walks without recursion: JSON nests deeply."""
-    pending = [value]
+    lone surrogate; else ``UnusableText`` naming the field. Walks without recursion: JSON
+    can nest deeply."""
+    pending: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
     while pending:
-        item = pending.pop()
+        item, path = pending.pop()
         if isinstance(item, str):
             if _UNSTORABLE.search(item):
-                raise _unstorable(where)
+                raise _unstorable(where, path)
         elif isinstance(item, Mapping):
-            pending.extend(item.keys())
-            pending.extend(item.values())
+            # A MultiDict's items() gives each key's first value only; lists() gives all.
+            pairs = item.lists() if isinstance(item, MultiDict) else item.items()
+            for key, inner in pairs:
+                pending += [(key, path), (inner, (*path, str(key)))]
         elif isinstance(item, list | tuple):
-            pending.extend(item)
+            pending += [(inner, path) for inner in item]
     return value
 
 
@@ -84,12 +90,12 @@ class Request(HtmxAwareRequest):
             # Raw bytes in the query that are not UTF-8 (percent-encoded ones are kept
             # encoded by Werkzeug); Werkzeug decodes the query strictly and would raise.
             raise UnusableText("The query string is not valid UTF-8.") from None
-        refuse_unstorable(list(args.items(multi=True)), "The query string")
+        refuse_unstorable(args, "The query string")
         return args
 
     def _load_form_data(self) -> None:
         super()._load_form_data()
-        refuse_unstorable(list(self.form.items(multi=True)), "A form field")
+        refuse_unstorable(self.form, "The form")
 
 
 class JSONProvider(DefaultJSONProvider):
@@ -110,9 +116,7 @@ class JSONProvider(DefaultJSONProvider):
 def check_view_args(endpoint: str | None, values: dict[str, Any] | None) -> None:
     """Path segments: Werkzeug decodes bytes that are not UTF-8 to U+FFFD, but ``%00`` is a
     NUL."""
-    for name, value in (values or {}).items():
-        if isinstance(value, str) and _UNSTORABLE.search(value):
-            raise _unstorable(f"The address (its {name})")
+    refuse_unstorable(values, "The address")
 
 
 def init_app(app: flask.Flask) -> None:

@@ -185,8 +185,8 @@ def _params() -> dict[str, Any]:
             raise ValidationError({}, "Send the JSON body as an object of names and values.")
         _merge(params, body)
     else:
-        pairs = parse_qsl(text, keep_blank_values=True)
-        _merge(params, MultiDict(refuse_unstorable(pairs, "A form field")))
+        form = MultiDict(parse_qsl(text, keep_blank_values=True))
+        _merge(params, refuse_unstorable(form, "The form"))
     return params
 
 
