@@ -1,17 +1,16 @@
 """Request text is checked where it is decoded, once for every surface.
 
 A NUL character cannot be stored in PostgreSQL text, and a lone surrogate (what JSON's
-``"\\ud800"`` escape, or a charset like ``raw_unicode_escape`` on a multipart field, decodes
-to) cannot be encoded as UTF-8 by any driver. Both used to reach SQL and fail there with a
-500. Here they are refused as they leave the decoder, so no route, service or facade sees
-them:
+``"\\ud800"`` escape decodes to) cannot be encoded as UTF-8 by any driver. Both used to
+reach SQL and fail there with a 500. Here they are refused as they leave the decoder, so no
+route, service or facade sees them:
 
 - path segments: ``check_view_args``, a URL value preprocessor (runs before every view);
 - query strings and form fields: ``Request.args`` and ``Request._load_form_data``, when a
   view (or the CSRF check) first reads them; a query of raw bytes that are not UTF-8, which
   Werkzeug cannot decode at all, is refused the same way;
-- JSON bodies: the app's JSON provider (``current_app.json.loads``), which the API's
-  ``json_body``, the facades that read JSON themselves and ``request.get_json()`` all use.
+- JSON bodies: ``loads``, which the API's ``json_body``, the facades that read JSON
+  themselves and ``request.get_json()`` all use.
 
 Ping bodies are not text but bytes the ping service stores safely (``pings._body_text``), so
 they are not checked: a script may post anything.
@@ -22,12 +21,12 @@ API, the facades' envelopes, a page or plain text elsewhere; ``app.web.errors``)
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 import flask
-from flask.json.provider import DefaultJSONProvider
 from htmx_flask.requests import HtmxAwareRequest
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import UnprocessableEntity
@@ -75,7 +74,27 @@ def speaks_json(path: str) -> bool:
     return path == "/api" or path.startswith(("/api/", "/compat/"))
 
 
+def loads(data: str | bytes) -> Any:
+    """A JSON request body: ``json.loads`` (ValueError when malformed, nested too deeply
+    included), then ``refuse_unstorable``."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        # Arrays nested thousands deep: malformed like any other JSON a caller refuses.
+        raise ValueError("nested too deeply") from None
+    return refuse_unstorable(value, "The JSON body")
+
+
+class _BodyJSON:
+    """What ``request.get_json()`` parses with (Werkzeug's ``Request.json_module``). The
+    app's own JSON provider is left alone: it also reads the signed session cookie."""
+
+    loads = staticmethod(loads)
+
+
 class Request(HtmxAwareRequest):
+    json_module = _BodyJSON
+
     @property
     def is_json(self) -> bool:
         # flask-wtf builds a page's form from a JSON body when one is sent, and a list or an
@@ -98,28 +117,14 @@ class Request(HtmxAwareRequest):
         refuse_unstorable(self.form, "The form")
 
 
-class JSONProvider(DefaultJSONProvider):
-    """The app's JSON loader (``current_app.json.loads``, also behind
-    ``request.get_json()``): ``json.loads``, its RecursionError made a ValueError like any
-    other malformed JSON, then ``refuse_unstorable``."""
-
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        try:
-            value = super().loads(s, **kwargs)
-        except RecursionError:
-            # Arrays nested thousands deep; a ValueError is what every caller (and
-            # request.get_json()) turns into a 400.
-            raise ValueError("nested too deeply") from None
-        return refuse_unstorable(value, "The JSON body")
-
-
 def check_view_args(endpoint: str | None, values: dict[str, Any] | None) -> None:
     """Path segments: Werkzeug decodes bytes that are not UTF-8 to U+FFFD, but ``%00`` is a
-    NUL."""
-    refuse_unstorable(values, "The address")
+    NUL. A loop of its own: every ping passes here, and this costs it a microsecond."""
+    for name, value in (values or {}).items():
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            raise _unstorable("The address", (name,))
 
 
 def init_app(app: flask.Flask) -> None:
     app.request_class = Request  # still HtmxAwareRequest, which the htmx extension set
-    app.json = JSONProvider(app)
     app.url_value_preprocessor(check_view_args)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from app.web import decoding
 
 NOT_JSON_TYPE = "Send the body as JSON with Content-Type: application/json."
 EMPTY = "This request needs a JSON object in its body."
@@ -34,8 +36,8 @@ def json_body(any_content_type: bool = False) -> Any:
     if not any_content_type and not _is_json(request.mimetype):
         raise UnsupportedMediaType(NOT_JSON_TYPE)
     try:
-        return current_app.json.loads(raw)
+        return decoding.loads(raw)
     except ValueError as exc:
-        # Also bad UTF-8 and a pathological nesting depth (app.web.decoding.JSONProvider).
+        # Also bad UTF-8 and a pathological nesting depth (decoding.loads).
         detail = str(exc) if isinstance(exc, json.JSONDecodeError) else "unreadable"
         raise BadRequest(f"The body is not valid JSON ({detail}).") from None

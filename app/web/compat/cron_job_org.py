@@ -25,7 +25,7 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from app.engine import schedule
@@ -43,6 +43,7 @@ from app.services.errors import (
     Unavailable,
     ValidationError,
 )
+from app.web import decoding
 from app.web.api import IdConverter, auth
 from app.web.compat import cron_job_org_schedule as cjo_schedule
 
@@ -224,7 +225,7 @@ def _payload(member: str) -> dict[str, Any]:
     """``{member: {…}}`` from the body. Any content type is read (cron-job.org wants
     application/json or text/json; reading more breaks no client)."""
     try:
-        data = current_app.json.loads(request.get_data(cache=True) or b"null")
+        data = decoding.loads(request.get_data(cache=True) or b"null")
     except ValueError:
         data = None
     inner = data.get(member) if isinstance(data, dict) else None

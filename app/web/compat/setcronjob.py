@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -43,8 +43,8 @@ from app.services.errors import (
     ValidationError,
 )
 from app.services.pagination import PER_PAGE_MAX
+from app.web import decoding
 from app.web.api.auth import authorize_key, principal
-from app.web.decoding import refuse_unstorable
 
 bp = Blueprint("compat_setcronjob", __name__, url_prefix="/compat/setcronjob")
 
@@ -178,7 +178,7 @@ def _params() -> dict[str, Any]:
     text = raw.decode("utf-8", "replace")
     if request.mimetype.endswith("json") or text.lstrip().startswith("{"):
         try:
-            body = current_app.json.loads(text)
+            body = decoding.loads(text)
         except ValueError:
             raise ValidationError({}, "The body is not valid JSON.") from None
         if not isinstance(body, dict):
@@ -186,7 +186,7 @@ def _params() -> dict[str, Any]:
         _merge(params, body)
     else:
         form = MultiDict(parse_qsl(text, keep_blank_values=True))
-        _merge(params, refuse_unstorable(form, "The form"))
+        _merge(params, decoding.refuse_unstorable(form, "The form"))
     return params
 
 
