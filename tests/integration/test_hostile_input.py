@@ -190,7 +190,7 @@ def real_values(app, seeded) -> dict[str, object]:
             {"kind": "heartbeat", "name": "Beat", "cron_expr": "0 0 * * *", "public": True}
         )
         public = monitors.create({"name": "Public", "url": "https://a.example/", "public": True})
-        values = {**seeded, "code": beat.code, "slug": public.slug}
+        values = {**seeded, "code": beat.code, "slug": public.slug, "heartbeat_id": beat.id}
     values.update(
         job_id=seeded["cron_job_id"], exit_status=0, kind="email", field="name", filename="app.css"
     )
@@ -207,6 +207,8 @@ def requests_for(rule, method: str, values: dict) -> list[tuple[str, dict]]:
             converter, name = match.groups()
             if hostile is not None and converter not in ID_CONVERTERS:
                 return hostile
+            if name == "monitor_id" and rule.rule.startswith("/heartbeats/"):
+                name = "heartbeat_id"
             return str(values.get(name, "1"))
 
         return re.sub(r"<(?:(\w+):)?(\w+)>", fill, rule.rule)
