@@ -11,6 +11,7 @@ from app.web import (
     compat,
     cron_jobs,
     dashboard,
+    decoding,
     errors,
     health,
     heartbeats,
@@ -26,6 +27,7 @@ from app.web import (
 
 
 def register(app: Flask) -> None:
+    decoding.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)

@@ -7,6 +7,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
+from app.web.decoding import UnusableText, speaks_json
+
 CSRF_MESSAGE = (
     "This form has expired or its security token is missing or wrong. "
     "Reload the page and try again."
@@ -21,8 +23,7 @@ BAD_ADDRESS_MESSAGE = (
 
 def wants_json() -> bool:
     """The native API and the compatibility facades answer in JSON (a facade may reshape it)."""
-    path = request.path
-    return path == "/api" or path.startswith(("/api/", "/compat/"))
+    return speaks_json(request.path)
 
 
 def wants_text() -> bool:
@@ -53,6 +54,10 @@ def init_app(app: Flask) -> None:
         }
         # Keep the headers werkzeug computed (Allow on 405, Retry-After on 429…).
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        if isinstance(exc, UnusableText):
+            # 422 for JSON clients; a page or a script gets 400, since htmx would swap a
+            # 422 page into a form as if it were the form's inline errors.
+            return error_response(422 if wants_json() else 400, exc.description, headers)
         if wants_text():
             return error_response(exc.code or 500, exc.name.lower(), headers)
         if exc.code == 400 and exc.description == BadRequest.description and not wants_json():

@@ -18,7 +18,6 @@ per-method limit (429), daily quota (429), then the request itself (400).
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 from collections.abc import Callable
@@ -44,6 +43,7 @@ from app.services.errors import (
     Unavailable,
     ValidationError,
 )
+from app.web import decoding
 from app.web.api import IdConverter, auth
 from app.web.compat import cron_job_org_schedule as cjo_schedule
 
@@ -225,8 +225,8 @@ def _payload(member: str) -> dict[str, Any]:
     """``{member: {…}}`` from the body. Any content type is read (cron-job.org wants
     application/json or text/json; reading more breaks no client)."""
     try:
-        data = json.loads(request.get_data(cache=True) or b"null")
-    except (ValueError, RecursionError):
+        data = decoding.loads(request.get_data(cache=True) or b"null")
+    except ValueError:
         data = None
     inner = data.get(member) if isinstance(data, dict) else None
     if not isinstance(inner, dict):

@@ -472,14 +472,16 @@ def complete_setup():
     both). The body must be declared JSON: before setup there is no key, and a cross-site
     form cannot send that type."""
     body = json_body()
-    if not isinstance(body, dict) or not body.get("password"):
+    fields = body if isinstance(body, dict) else {}
+    email, password = fields.get("email"), fields.get("password")
+    if not password or not isinstance(password, str):
         raise BadRequest("Password is required")
     if accounts.setup_completed():
         authorize("settings:write", session=False)
         raise Conflict("Setup is already complete. Sign in instead.")
-    if not body.get("email"):
+    if not email or not isinstance(email, str):
         raise BadRequest("Email is required: Upcron admins sign in with e-mail and password.")
-    accounts.create_first_admin(body["email"], body["password"])
+    accounts.create_first_admin(email, password)
     return jsonify(success=True, message="Setup completed")
 
 

@@ -14,7 +14,6 @@ expressions and back) and errors. Every rule and change is the services'.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
@@ -44,6 +43,7 @@ from app.services.errors import (
     ValidationError,
 )
 from app.services.pagination import PER_PAGE_MAX
+from app.web import decoding
 from app.web.api.auth import authorize_key, principal
 
 bp = Blueprint("compat_setcronjob", __name__, url_prefix="/compat/setcronjob")
@@ -178,14 +178,15 @@ def _params() -> dict[str, Any]:
     text = raw.decode("utf-8", "replace")
     if request.mimetype.endswith("json") or text.lstrip().startswith("{"):
         try:
-            body = json.loads(text)
-        except (ValueError, RecursionError):
+            body = decoding.loads(text)
+        except ValueError:
             raise ValidationError({}, "The body is not valid JSON.") from None
         if not isinstance(body, dict):
             raise ValidationError({}, "Send the JSON body as an object of names and values.")
         _merge(params, body)
     else:
-        _merge(params, MultiDict(parse_qsl(text, keep_blank_values=True)))
+        form = MultiDict(parse_qsl(text, keep_blank_values=True))
+        _merge(params, decoding.refuse_unstorable(form, "The form"))
     return params
 
 
