@@ -24,8 +24,9 @@ $(TEST_STAMP): pyproject.toml | $(PY)
 	@$(PY) -m pip install -qq -e '.[test]'
 	@touch $@ $(RUN_STAMP)
 
+# A newcomer's console shows the banner, state changes and errors, not a line per request.
 run: $(RUN_STAMP)
-	@$(VENV)/bin/upcron up
+	@UPCRON_ACCESS_LOG="$${UPCRON_ACCESS_LOG:-off}" $(VENV)/bin/upcron up
 
 test: $(TEST_STAMP) chromium lint
 	$(PY) -m pytest $(PYTEST_ARGS)

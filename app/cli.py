@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 import redis
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import FlaskGroup
 
@@ -78,10 +79,16 @@ def up():
         supervisor.start("scheduler", [sys.executable, "-m", "app", "scheduler"], env)
         for n in range(1, config["WORKERS"] + 1):
             supervisor.start(f"worker.{n}", [sys.executable, "-m", "app", "worker"], env)
-        if _wait_until_serving(config["HOST"], config["PORT"], stop, supervisor):
-            supervisor.say("upcron", f"Upcron is running at {config['BASE_URL']}  (Ctrl-C stops)")
+        banner = _banner(config) if _wait_until_serving(config, stop, supervisor) else []
+        # The banner waits for the children's start-up lines to settle (15 s at the most),
+        # so it is the last thing on screen.
+        banner_by = time.monotonic() + 15
         while not stop.is_set():
             supervisor.heal()
+            if banner and (supervisor.quiet_for(1) or time.monotonic() > banner_by):
+                for line in banner:
+                    supervisor.say("upcron", line)
+                banner = []
             stop.wait(0.2)
     except GaveUp as exc:
         supervisor.say("upcron", str(exc))
@@ -97,6 +104,25 @@ def up():
             if held:
                 held.close()
     sys.exit(code)
+
+
+def _banner(config) -> list[str]:
+    """What a newcomer needs once everything answers: where, what is kept where, how to stop."""
+    database = sa.engine.make_url(config["SQLALCHEMY_DATABASE_URI"])
+    if database.get_backend_name() == "sqlite":
+        data = f"SQLite database {database.database}"
+    else:
+        data = database.render_as_string(hide_password=True)
+    access = {
+        "-": "on, here (UPCRON_ACCESS_LOG=off or a file path)",
+        None: "off (UPCRON_ACCESS_LOG=on shows each request here)",
+    }.get(config["ACCESS_LOG"], config["ACCESS_LOG"])
+    return [
+        f"Upcron is running at {config['BASE_URL']}",
+        f"  data:       {data}",
+        f"  access log: {access}",
+        "  stop:       Ctrl-C",
+    ]
 
 
 def _log_through(supervisor: Supervisor) -> None:
@@ -152,7 +178,9 @@ def _start_embedded_redis(supervisor: Supervisor, config) -> None:
             )
     supervisor.start(
         "redis",
-        embedded_redis_argv(socket_path, config["INSTANCE_DIR"]),
+        embedded_redis_argv(
+            socket_path, config["INSTANCE_DIR"], str(Path(config["INSTANCE_DIR"]) / "redis.log")
+        ),
         tier=0,
         pidfile=pidfile,
     )
@@ -173,13 +201,13 @@ def _migrate(app) -> None:
         upgrade()
 
 
-def _wait_until_serving(host: str, port: int, stop: threading.Event, supervisor) -> bool:
+def _wait_until_serving(config, stop: threading.Event, supervisor) -> bool:
     """Wait until the web server answers HTTP (gunicorn binds its port before its workers
     have loaded the app, so an open port is not yet a working site)."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not stop.is_set():
         supervisor.heal()
-        connection = http.client.HTTPConnection(host, port, timeout=5)
+        connection = http.client.HTTPConnection(config["HOST"], config["PORT"], timeout=5)
         try:
             connection.request("GET", "/healthz")
             connection.getresponse().read()

