@@ -37,15 +37,22 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class UnusableText(UnprocessableEntity):
-    """Request text that cannot be decoded or stored; the description says where and why."""
+    """Request text that cannot be decoded or stored; the description says where and why,
+    ``field`` which field (a dotted path into a JSON body), when one is to blame."""
+
+    def __init__(self, description: str, field: str | None = None):
+        super().__init__(description)
+        self.field = field
 
 
 def _unstorable(where: str, path: tuple[str, ...] = ()) -> UnusableText:
-    if path:
-        where = f"The field {'.'.join(path)[:60]!r} of {where[0].lower()}{where[1:]}"
+    field = ".".join(path)[:60] or None
+    if field:
+        where = f"The field {field!r} of {where[0].lower()}{where[1:]}"
     return UnusableText(
         f"{where} contains a NUL character or an unpaired surrogate (U+D800 to U+DFFF), "
-        "which cannot be stored. Remove it and try again."
+        "which cannot be stored. Remove it and try again.",
+        field,
     )
 
 

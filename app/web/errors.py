@@ -55,7 +55,11 @@ def init_app(app: Flask) -> None:
         # Keep the headers werkzeug computed (Allow on 405, Retry-After on 429…).
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         if isinstance(exc, UnusableText):
-            # 422 for JSON clients; a page or a script gets 400, since htmx would swap a
+            if request.path.startswith("/api/"):
+                # The native API's 422 names the field, as its validation errors do.
+                field = exc.field or "request"
+                return jsonify(error=exc.description, fields={field: exc.description}), 422
+            # 422 for the facades; a page or a script gets 400, since htmx would swap a
             # 422 page into a form as if it were the form's inline errors.
             return error_response(422 if wants_json() else 400, exc.description, headers)
         if wants_text():

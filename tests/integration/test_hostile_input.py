@@ -96,6 +96,7 @@ def test_refusals_speak_each_surface(api, root_key, logged_in):
     response = api.get("/api/monitors?search=%00", root_key)
     assert response.status_code == 422
     assert response.json["error"].startswith("The field 'search' of the query string contains")
+    assert response.json["fields"] == {"search": response.json["error"]}
     # A facade: its own envelope (cronhub's {"success": false, …}).
     response = api.get("/compat/cronhub/api/v1/monitors/a%00b", headers={"X-Api-Key": root_key})
     assert response.status_code == 422 and response.json["success"] is False
