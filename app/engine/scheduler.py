@@ -265,7 +265,7 @@ def _enqueue_batches(
 ) -> int:
     """Enqueue ``items`` as RQ batches of BATCH_SIZE, recording which batch holds each slot
     and (unless dispatch ``leased`` them already, atomically) their lease, in one round trip."""
-    from app.engine import jobs
+    from app.tasks import jobs
 
     queue = queues.queue(queues.CHECKS)
     now_ms = to_ms(datetime.now(UTC))
@@ -546,14 +546,14 @@ class Scheduler:
         return count
 
     def _enqueue_prune(self, now: datetime) -> None:
-        from app.engine import jobs
+        from app.tasks import jobs
 
         queues.queue(queues.MAINTENANCE).enqueue(
             jobs.prune_history, job_id=f"prune-{now:%Y%m%d%H}", result_ttl=3600
         )
 
     def _enqueue_notify_upkeep(self, now: datetime) -> None:
-        from app.engine import jobs
+        from app.tasks import jobs
 
         queues.queue(queues.MAINTENANCE).enqueue(
             jobs.send_due_notifications, job_id=f"notify-upkeep-{now:%Y%m%d%H%M}", result_ttl=600

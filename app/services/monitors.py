@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.engine import jobs, schedule, scheduler, state
+from app.engine import schedule, scheduler, state
 from app.engine.checks import Outcome
 from app.extensions import db
 from app.models import Group, Monitor
@@ -30,6 +30,7 @@ from app.models.types import utcnow
 from app.services import channels, fields, groups, incidents, rollups
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.pagination import Page, group_order, matching, paginate
+from app.tasks import jobs
 
 CREDENTIAL_MAX = 200
 KEYWORD_MAX = 500

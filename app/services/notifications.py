@@ -441,7 +441,7 @@ def _enqueue(rows: list[tuple[int, int]]) -> None:
     in SQL, and the upkeep sends it later."""
     if not rows:
         return
-    from app.engine import jobs
+    from app.tasks import jobs
 
     queue = queues.queue(queues.NOTIFY)
     try:

@@ -14,10 +14,10 @@ import re
 
 import pytest
 
-from app.engine import jobs
 from app.extensions import db
 from app.models import CronJob, Monitor, NotificationChannel
 from app.services import channels, cron_jobs, fields, monitors
+from app.tasks import jobs
 from tests.conftest import post_form
 from tests.targets import TargetServer
 

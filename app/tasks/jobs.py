@@ -17,13 +17,14 @@ import redis
 import sqlalchemy as sa
 from flask import current_app
 
-from app.engine import checks, results, scheduler, state
+from app.engine import checks, scheduler, state
 from app.engine.checks import Outcome
 from app.engine.probe import probe
 from app.engine.scheduler import KEY_PENDING, KEY_PENDING_JOB, KIND_DEADLINE, from_ms, slot_id
 from app.extensions import db, redis_client
 from app.models import CronJob, Monitor
 from app.models.notification import STATUS_PENDING
+from app.services import results
 
 log = logging.getLogger(__name__)
 
