@@ -310,7 +310,7 @@ def _sooner(new: datetime | None, old: datetime | None) -> bool:
 
     The due set may hold a deadline earlier than the true one, never a later one: an early
     deadline fires, its evaluation finds the heartbeat on time and puts back the next one
-    (app.engine.jobs). A success ping only moves the deadline later, so the common ping
+    (app.tasks.jobs). A success ping only moves the deadline later, so the common ping
     writes nothing to Redis; a start ping with a run-time bound, or the first ping of a new
     heartbeat, brings one sooner and is written at once.
     """
