@@ -9,7 +9,7 @@ addresses. Apprise and smtplib make their own connections, so the host an Appris
 checked before the send, and the send itself runs under ``guarded_resolution``: every name
 lookup it makes is judged, and the connection goes to the address that was judged.
 
-The alert itself is a payload (see ``app.services.notifications``); this module only renders
+The alert itself is a payload (built by ``services/notifications.py``); this module only renders
 it (subject line, plain text and HTML) and sends it. Templates are fixed, so nothing a user
 types is ever evaluated as a template.
 """

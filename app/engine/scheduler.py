@@ -69,6 +69,8 @@ _HEARTBEAT_COLUMNS = (
 )
 
 BATCH_SIZE = 100  # RQ's per-job cost is paid once per this many checks
+LONGEST_PROBE_SEC = 300  # the longest cron job timeout
+BATCH_TIMEOUT_SEC = LONGEST_PROBE_SEC + 60  # RQ's hard limit for one batch: probe, then record
 TAKE_LIMIT = 5000  # due items read per pass; a tick loops until none are left
 QUEUED_LEASE_MS = 10 * 60 * 1000  # a batch waiting in the queue is not "lost" for this long
 PRUNE_EVERY_SEC = 3600
@@ -265,8 +267,6 @@ def _enqueue_batches(
 ) -> int:
     """Enqueue ``items`` as RQ batches of BATCH_SIZE, recording which batch holds each slot
     and (unless dispatch ``leased`` them already, atomically) their lease, in one round trip."""
-    from app.engine import jobs
-
     queue = queues.queue(queues.CHECKS)
     now_ms = to_ms(datetime.now(UTC))
     data, owners = [], {}
@@ -275,11 +275,11 @@ def _enqueue_batches(
         job_id = _batch_job_id(batch, attempt)
         data.append(
             queue.prepare_data(
-                jobs.run_batch,
+                queues.RUN_BATCH,
                 args=(batch,),
                 kwargs={"lease_ms": lease_ms},
                 job_id=job_id,
-                timeout=jobs.batch_timeout(),
+                timeout=BATCH_TIMEOUT_SEC,
                 result_ttl=60,
                 failure_ttl=24 * 3600,
             )
@@ -546,17 +546,13 @@ class Scheduler:
         return count
 
     def _enqueue_prune(self, now: datetime) -> None:
-        from app.engine import jobs
-
         queues.queue(queues.MAINTENANCE).enqueue(
-            jobs.prune_history, job_id=f"prune-{now:%Y%m%d%H}", result_ttl=3600
+            queues.PRUNE_HISTORY, job_id=f"prune-{now:%Y%m%d%H}", result_ttl=3600
         )
 
     def _enqueue_notify_upkeep(self, now: datetime) -> None:
-        from app.engine import jobs
-
         queues.queue(queues.MAINTENANCE).enqueue(
-            jobs.send_due_notifications, job_id=f"notify-upkeep-{now:%Y%m%d%H%M}", result_ttl=600
+            queues.SEND_DUE_NOTIFICATIONS, job_id=f"notify-upkeep-{now:%Y%m%d%H%M}", result_ttl=600
         )
 
 

@@ -441,14 +441,12 @@ def _enqueue(rows: list[tuple[int, int]]) -> None:
     in SQL, and the upkeep sends it later."""
     if not rows:
         return
-    from app.engine import jobs
-
     queue = queues.queue(queues.NOTIFY)
     try:
         queue.enqueue_many(
             [
                 queue.prepare_data(
-                    jobs.send_notification,
+                    queues.SEND_NOTIFICATION,
                     args=(log_id,),
                     job_id=f"notify-{log_id}",
                     retry=_retry(attempts),

@@ -30,13 +30,13 @@ from flask import current_app
 from sqlalchemy import orm as so
 from sqlalchemy.dialects import sqlite
 
-from app.engine import results, schedule, scheduler, state
+from app.engine import schedule, scheduler, state
 from app.extensions import db
 from app.models import Monitor, Ping
 from app.models.history import PING_FAIL, PING_KINDS, PING_SUCCESS, SUBJECT_MONITOR
 from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN
 from app.models.types import utcnow
-from app.services import monitors, notifications
+from app.services import monitors, notifications, results
 from app.services.errors import NotFound, Throttled, ValidationError
 from app.services.pagination import Page, paginate
 
@@ -310,7 +310,7 @@ def _sooner(new: datetime | None, old: datetime | None) -> bool:
 
     The due set may hold a deadline earlier than the true one, never a later one: an early
     deadline fires, its evaluation finds the heartbeat on time and puts back the next one
-    (app.engine.jobs). A success ping only moves the deadline later, so the common ping
+    (app.tasks.jobs). A success ping only moves the deadline later, so the common ping
     writes nothing to Redis; a start ping with a run-time bound, or the first ping of a new
     heartbeat, brings one sooner and is written at once.
     """

@@ -5,10 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from rq import SimpleWorker
 
-from app.engine import jobs, queues
+from app.engine import queues
 from app.engine.scheduler import Scheduler
 from app.extensions import db, redis_client
 from app.models import CheckResult, CronExecution
+from app.tasks import jobs
 from tests.integration.conftest import Api
 
 

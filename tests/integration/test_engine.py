@@ -19,13 +19,14 @@ import redis
 import sqlalchemy as sa
 from rq import SimpleWorker
 
-from app.engine import jobs, queues
+from app.engine import queues
 from app.engine import scheduler as sched
 from app.engine.scheduler import Scheduler, from_ms
 from app.extensions import db, redis_client
 from app.models import CheckResult, CronExecution, CronJob, DailyRollup, Incident, Monitor
 from app.processes import die_with_parent
 from app.services import cron_jobs, monitors
+from app.tasks import jobs
 from tests.targets import TargetServer
 
 PROJECT = Path(__file__).resolve().parents[2]

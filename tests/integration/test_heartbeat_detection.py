@@ -11,12 +11,13 @@ import pytest
 import sqlalchemy as sa
 from rq import Queue, SimpleWorker
 
-from app.engine import jobs, queues, results
+from app.engine import queues
 from app.engine import scheduler as sched
 from app.engine.scheduler import Scheduler, from_ms, to_ms
 from app.extensions import db, redis_client
 from app.models import DailyRollup, Incident, Monitor
-from app.services import monitors, pings
+from app.services import monitors, pings, results
+from app.tasks import jobs
 
 SECOND = timedelta(seconds=1)
 MINUTE = timedelta(minutes=1)

@@ -162,7 +162,7 @@ def test_access_log_to_a_file(tmp_path):
 def _burst_worker(tmp_path, redis_url, database_url, level) -> str:
     """Run one job through a real worker at a log level; RQ's lines about it, as printed."""
     conn = redis.Redis.from_url(redis_url)
-    job = Queue("maintenance", connection=conn).enqueue("app.engine.jobs.send_due_notifications")
+    job = Queue("maintenance", connection=conn).enqueue("app.tasks.jobs.send_due_notifications")
     env = _env(
         tmp_path,
         UPCRON_REDIS_URL=redis_url,

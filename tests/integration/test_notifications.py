@@ -13,11 +13,12 @@ import sqlalchemy as sa
 import trustme
 from rq import SimpleWorker
 
-from app.engine import jobs, queues
+from app.engine import queues
 from app.engine.scheduler import to_ms
 from app.extensions import db, redis_client
 from app.models import Incident, IncidentUpdate, Monitor, NotificationLog
 from app.services import channels, cron_jobs, monitors, notifications, smtp
+from app.tasks import jobs
 from tests.targets import MailServer, TargetServer
 
 BASE_URL = "https://upcron.example.com"

@@ -14,7 +14,6 @@ import re
 
 import pytest
 
-from app.engine import jobs
 from app.extensions import db
 from app.models import CronJob, Monitor, NotificationChannel
 from app.services import channels, cron_jobs, fields, monitors
@@ -44,7 +43,7 @@ def received(app, target, monitor_id) -> dict[str, str]:
     """Check the monitor now and return the headers the target received."""
     before = len(target.requests)
     with app.app_context():
-        jobs.check_now([monitor_id])
+        monitors.run_checks([monitor_id])
     assert len(target.requests) == before + 1
     return target.requests[-1].headers
 

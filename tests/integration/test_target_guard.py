@@ -19,13 +19,14 @@ import sqlalchemy as sa
 from flask import current_app
 from rq import SimpleWorker
 
-from app.engine import address_policy, jobs, queues
+from app.engine import address_policy, queues
 from app.engine.address_policy import Refused, guarded_resolution
 from app.engine.scheduler import to_ms
 from app.extensions import db, redis_client
 from app.models import CheckResult, CronExecution, NotificationLog
 from app.services import channels, cron_jobs, monitors, smtp
 from app.services.errors import ValidationError
+from app.tasks import jobs
 from tests.targets import MailServer, SilentListener
 
 T0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)

@@ -1,5 +1,8 @@
 """RQ entry points. Thin: they take ids and planned times, never model objects.
 
+They sit above the services they call; whoever enqueues them (the scheduler, the alerts)
+names them by the dotted names in ``engine/queues.py``, so no import runs upward.
+
 A batch job runs its probes concurrently in a bounded thread pool, then records everything in
 one transaction. RQ's per-job cost is paid once per batch, not once per check. Heartbeat
 deadlines ride in the same batches; they need no probe, only a look at the clock.
@@ -10,29 +13,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import redis
-import sqlalchemy as sa
-from flask import current_app
 
-from app.engine import checks, results, scheduler, state
-from app.engine.checks import Outcome
-from app.engine.probe import probe
+from app.engine import batch, scheduler, state
 from app.engine.scheduler import KEY_PENDING, KEY_PENDING_JOB, KIND_DEADLINE, from_ms, slot_id
 from app.extensions import db, redis_client
-from app.models import CronJob, Monitor
 from app.models.notification import STATUS_PENDING
+from app.services import history, notifications, results
 
 log = logging.getLogger(__name__)
-
-LONGEST_PROBE_SEC = 300  # the longest cron job timeout
-
-
-def batch_timeout() -> int:
-    """RQ's hard limit for one batch: the longest probe plus time to record."""
-    return LONGEST_PROBE_SEC + 60
 
 
 class _Lease:
@@ -81,11 +72,11 @@ def run_batch(items: list, lease_ms: int = 45_000) -> dict:
     deadlines = [(sid, from_ms(ms)) for kind, sid, ms, *_ in items if kind == KIND_DEADLINE]
     try:
         with _Lease(redis_client.conn, slots, lease_ms):
-            work = _prepare(items)
+            work = batch.prepare(items)
             # End the read transaction before probing: on SQLite it holds the write lock.
             # (A commit, not a rollback: rollback would expire the loaded rows.)
             db.session.commit()
-            outcomes = _probe_all(work)
+            outcomes = batch.probe_all(work)
             events = results.record(outcomes, datetime.now(UTC), deadlines)
     finally:
         db.session.remove()
@@ -99,90 +90,9 @@ def run_batch(items: list, lease_ms: int = 45_000) -> dict:
     return {"checked": len(outcomes), "deadlines": len(deadlines), "events": len(events)}
 
 
-def check_now(monitor_ids: list[int]) -> list[Outcome]:
-    """Check these uptime monitors at once, in this process, and record the results as a
-    batch would; for a caller that answers with the results rather than waiting for the
-    schedule. The checks are extra: the scheduled ones keep their times. Paused monitors and
-    ids that no longer exist are skipped."""
-    planned = scheduler.to_ms(datetime.now(UTC))
-    work = _prepare([[scheduler.KIND_MONITOR, sid, planned, 0, "manual"] for sid in monitor_ids])
-    # End the read transaction before probing: on SQLite it holds the write lock.
-    db.session.commit()
-    outcomes = _probe_all(work)
-    for kind, subject_id, event in results.record(outcomes, datetime.now(UTC)):
-        log.info("%s %s: %s", kind, subject_id, event)
-    return outcomes
-
-
-def _prepare(items: list) -> list[tuple]:
-    """Load the batch's subjects once and turn each slot into (item, request, rules, uid)."""
-    config = current_app.config
-    policy, ca_bundle = config["TARGET_POLICY"], config["CA_BUNDLE"]
-    monitor_ids = [sid for kind, sid, *_ in items if kind == "m"]
-    job_ids = [sid for kind, sid, *_ in items if kind == "c"]
-    monitors = (
-        {
-            m.id: m
-            for m in db.session.execute(
-                sa.select(Monitor).where(Monitor.id.in_(monitor_ids))
-            ).scalars()
-        }
-        if monitor_ids
-        else {}
-    )
-    jobs = (
-        {
-            j.id: j
-            for j in db.session.execute(sa.select(CronJob).where(CronJob.id.in_(job_ids))).scalars()
-        }
-        if job_ids
-        else {}
-    )
-    work = []
-    for item in items:
-        kind, sid, planned, _missed, trigger = item
-        if kind == "m" and (monitor := monitors.get(sid)) and not monitor.paused:
-            request = checks.monitor_request(monitor, policy, ca_bundle)
-            work.append((item, request, checks.monitor_rules(monitor), None))
-        elif kind == "c" and (job := jobs.get(sid)) and (job.enabled or trigger == "manual"):
-            uid = checks.execution_uid(sid, planned)
-            request = checks.cron_request(job, uid, policy, ca_bundle)
-            work.append((item, request, checks.cron_rules(job), uid))
-    return work
-
-
-def _probe_all(work: list[tuple]) -> list[Outcome]:
-    if not work:
-        return []
-    size = min(current_app.config["PROBE_CONCURRENCY"], len(work))
-    with ThreadPoolExecutor(max_workers=size, thread_name_prefix="probe") as pool:
-        return list(pool.map(_probe_one, work))
-
-
-def _probe_one(entry: tuple) -> Outcome:
-    (kind, sid, planned, missed, trigger), request, rules, uid = entry
-    started = datetime.now(UTC)
-    result = probe(request)
-    outcome, error = checks.judge(rules, result)
-    return Outcome(
-        kind=kind,
-        subject_id=sid,
-        planned_at=from_ms(planned),
-        started_at=started,
-        trigger=trigger,
-        missed=missed,
-        outcome=outcome,
-        error=error,
-        result=result,
-        execution_uid=uid,
-    )
-
-
 def send_notification(log_id: int) -> str:
     """Deliver one alert to one channel (``notify`` queue); raising makes RQ retry it after
     the next backoff delay."""
-    from app.services import notifications
-
     try:
         status = notifications.deliver(log_id)
     finally:
@@ -195,8 +105,6 @@ def send_notification(log_id: int) -> str:
 def send_due_notifications() -> dict:
     """Every minute (``maintenance`` queue): reminders for monitors still down, and new jobs
     for alerts whose job was lost."""
-    from app.services import notifications
-
     try:
         return {
             "reminders": notifications.remind(datetime.now(UTC)),
@@ -208,8 +116,6 @@ def send_due_notifications() -> dict:
 
 def prune_history() -> dict:
     """Hourly maintenance: drop raw history older than the retention setting."""
-    from app.services import history
-
     try:
         return history.prune(datetime.now(UTC))
     finally:

@@ -1,5 +1,7 @@
 """Recording a batch: results, state changes, incidents, rollups and the alerts they cause, in
-one transaction; the alerts' jobs are enqueued after its commit.
+one transaction; the alerts' jobs are enqueued after its commit. The RQ batch job
+(``tasks/jobs.py``) and checks run on demand (``monitors.run_checks``) record here; pings
+share its incidents and rollups.
 
 Each result is inserted with "ON CONFLICT DO NOTHING" on (subject, planned time): a batch
 that is retried after a worker died records every slot exactly once, and a slot already

@@ -1,0 +1,86 @@
+"""Running a batch's checks: load its subjects once, build each request, probe them
+concurrently in a bounded thread pool and judge each answer. Recording the outcomes is the
+services' work (``services/results.py``); scheduled batches and checks run on demand share
+this, so both go through the one guarded probe the same way.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.engine import checks
+from app.engine.checks import Outcome
+from app.engine.probe import probe
+from app.engine.scheduler import from_ms
+from app.extensions import db
+from app.models import CronJob, Monitor
+
+
+def prepare(items: list) -> list[tuple]:
+    """Load the batch's subjects once and turn each slot into (item, request, rules, uid)."""
+    config = current_app.config
+    policy, ca_bundle = config["TARGET_POLICY"], config["CA_BUNDLE"]
+    monitor_ids = [sid for kind, sid, *_ in items if kind == "m"]
+    job_ids = [sid for kind, sid, *_ in items if kind == "c"]
+    monitors = (
+        {
+            m.id: m
+            for m in db.session.execute(
+                sa.select(Monitor).where(Monitor.id.in_(monitor_ids))
+            ).scalars()
+        }
+        if monitor_ids
+        else {}
+    )
+    jobs = (
+        {
+            j.id: j
+            for j in db.session.execute(sa.select(CronJob).where(CronJob.id.in_(job_ids))).scalars()
+        }
+        if job_ids
+        else {}
+    )
+    work = []
+    for item in items:
+        kind, sid, planned, _missed, trigger = item
+        if kind == "m" and (monitor := monitors.get(sid)) and not monitor.paused:
+            request = checks.monitor_request(monitor, policy, ca_bundle)
+            work.append((item, request, checks.monitor_rules(monitor), None))
+        elif kind == "c" and (job := jobs.get(sid)) and (job.enabled or trigger == "manual"):
+            uid = checks.execution_uid(sid, planned)
+            request = checks.cron_request(job, uid, policy, ca_bundle)
+            work.append((item, request, checks.cron_rules(job), uid))
+    return work
+
+
+def probe_all(work: list[tuple]) -> list[Outcome]:
+    """Probe and judge what ``prepare`` returned; the caller ends its read transaction
+    first (on SQLite it holds the write lock)."""
+    if not work:
+        return []
+    size = min(current_app.config["PROBE_CONCURRENCY"], len(work))
+    with ThreadPoolExecutor(max_workers=size, thread_name_prefix="probe") as pool:
+        return list(pool.map(_probe_one, work))
+
+
+def _probe_one(entry: tuple) -> Outcome:
+    (kind, sid, planned, missed, trigger), request, rules, uid = entry
+    started = datetime.now(UTC)
+    result = probe(request)
+    outcome, error = checks.judge(rules, result)
+    return Outcome(
+        kind=kind,
+        subject_id=sid,
+        planned_at=from_ms(planned),
+        started_at=started,
+        trigger=trigger,
+        missed=missed,
+        outcome=outcome,
+        error=error,
+        result=result,
+        execution_uid=uid,
+    )
