@@ -19,7 +19,6 @@ from flask import current_app
 
 from app.engine import checks, results, scheduler, state
 from app.engine.checks import Outcome
-from app.engine.probe import probe
 from app.engine.scheduler import KEY_PENDING, KEY_PENDING_JOB, KIND_DEADLINE, from_ms, slot_id
 from app.extensions import db, redis_client
 from app.models import CronJob, Monitor
@@ -162,7 +161,7 @@ def _probe_all(work: list[tuple]) -> list[Outcome]:
 def _probe_one(entry: tuple) -> Outcome:
     (kind, sid, planned, missed, trigger), request, rules, uid = entry
     started = datetime.now(UTC)
-    result = probe(request)
+    result = checks.run(request)
     outcome, error = checks.judge(rules, result)
     return Outcome(
         kind=kind,
