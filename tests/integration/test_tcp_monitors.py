@@ -186,27 +186,26 @@ def results(monitor_id: int) -> list[CheckResult]:
 
 
 def test_a_tcp_monitor_goes_down_when_the_port_closes_and_recovers(scheduler):
-    server = socket.create_server(("127.0.0.1", 0))
-    port = server.getsockname()[1]
-    monitor = monitors.create(
-        {
-            "name": "Database",
-            "kind": "tcp",
-            "host": "127.0.0.1",
-            "port": port,
-            "interval_sec": 10,
-            "timeout_ms": 1000,
-            "failure_threshold": 1,
-        }
-    )
-    start = datetime.now(UTC)
-    run_due(scheduler, start)
-    assert db.session.get(Monitor, monitor.id).state == "up"
-    [first] = results(monitor.id)
-    assert first.outcome == OK and first.status_code is None
-    assert 0 < first.connect_us <= first.total_us
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        monitor = monitors.create(
+            {
+                "name": "Database",
+                "kind": "tcp",
+                "host": "127.0.0.1",
+                "port": port,
+                "interval_sec": 10,
+                "timeout_ms": 1000,
+                "failure_threshold": 1,
+            }
+        )
+        start = datetime.now(UTC)
+        run_due(scheduler, start)
+        assert db.session.get(Monitor, monitor.id).state == "up"
+        [first] = results(monitor.id)
+        assert first.outcome == OK and first.status_code is None
+        assert 0 < first.connect_us <= first.total_us
 
-    server.close()
     run_due(scheduler, start + timedelta(seconds=10))
     down = db.session.get(Monitor, monitor.id)
     refused = f"Connecting to 127.0.0.1 port {port} failed: Connection refused"
