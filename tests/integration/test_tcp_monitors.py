@@ -390,8 +390,23 @@ def test_create_edit_and_show_a_tcp_monitor_in_the_dashboard(logged_in):
         )
         assert monitor.url is None
         monitor_id = monitor.id
+        now = datetime.now(UTC)
+        db.session.add(  # a check as the tcp check records it: no status, no first byte
+            CheckResult(
+                monitor_id=monitor_id,
+                planned_at=now,
+                started_at=now,
+                outcome=FAILED_TLS,
+                error="Negotiating TLS with db.example.com failed: certificate verify failed",
+                dns_us=400,
+                connect_us=900,
+                total_us=5000,
+            )
+        )
+        db.session.commit()
     detail = page_text(logged_in.get(f"/monitors/{monitor_id}"))
     assert "<code>db.example.com:5432 over TLS</code>" in detail
+    assert "Negotiating TLS with db.example.com failed" in detail
     listing = page_text(logged_in.get("/monitors/"))
     assert "TCP db.example.com:5432 over TLS" in listing
     assert "db.example.com:5432 over TLS" in page_text(logged_in.get("/"))
