@@ -111,17 +111,24 @@ def bench_app(database_url: str, redis_url: str):
     return app
 
 
-def insert_monitors(count: int, url: str, interval_sec: int = 3600) -> None:
-    """Bulk-insert uptime monitors (inside an app context)."""
+def insert_monitors(count: int, url: str, interval_sec: int = 3600, kind: str = "http") -> None:
+    """Bulk-insert uptime monitors (inside an app context): of ``url``, or with kind "tcp"
+    of its host and port."""
+    from urllib.parse import urlsplit
+
     from app.extensions import db
     from app.models import Monitor
 
+    target = {"url": url}
+    if kind == "tcp":
+        parts = urlsplit(url)
+        target = {"host": parts.hostname, "port": parts.port}
     rows = [
         {
-            "kind": "http",
+            "kind": kind,
             "name": f"bench {n}",
             "slug": f"bench-{n}",
-            "url": url,
+            **target,
             "interval_sec": interval_sec,
             "headers": {},
             "description": "",

@@ -1,8 +1,9 @@
-"""End-to-end check throughput: 2,000 monitors scheduled → probed → stored, per second.
+"""End-to-end check throughput: 2,000 monitors scheduled → probed → stored, per second, for
+http monitors and then for tcp monitors (a connection to the same target's port).
 
-Beside it, in the same run and against the same local target, a plain loop of
-``requests.get`` with a new connection each time: the ratio of the two says what the pipeline
-costs over the simplest possible checker. Two `upcron worker` processes (this machine has two
+Beside them, in the same run and against the same local target, a plain loop of
+``requests.get`` with a new connection each time: the ratio says what the pipeline costs over
+the simplest possible checker. Two `upcron worker` processes (this machine has two
 cores), SQLite and an embedded Redis unless UPCRON_REDIS_URL is set.
 
 Run: `make bench` or `.venv/bin/python bench/checks.py [count]`.
@@ -39,7 +40,7 @@ def plain_loop(url: str, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def pipeline(url: str, count: int, redis_url: str) -> float:
+def pipeline(url: str, count: int, redis_url: str, kind: str = "http") -> float:
     import sqlalchemy as sa
 
     from app.engine.scheduler import Scheduler
@@ -51,7 +52,7 @@ def pipeline(url: str, count: int, redis_url: str) -> float:
     env = app_env(database_url, redis_url)
     with app.app_context():
         redis_client.conn.flushdb()
-        insert_monitors(count, url)
+        insert_monitors(count, url, kind=kind)
         workers = [
             subprocess.Popen(
                 [sys.executable, "-m", "app", "worker"],
@@ -75,6 +76,9 @@ def pipeline(url: str, count: int, redis_url: str) -> float:
             failed = db.session.execute(
                 sa.select(sa.func.count()).where(CheckResult.outcome != "ok")
             ).scalar()
+            # End the read (BEGIN IMMEDIATE holds SQLite's write lock): a worker finishing
+            # its last job as it stops must not wait for it.
+            db.session.commit()
         finally:
             for worker in workers:
                 worker.terminate()
@@ -82,7 +86,7 @@ def pipeline(url: str, count: int, redis_url: str) -> float:
                 worker.wait(30)
             redis_client.conn.flushdb()
     if failed:
-        print(f"   ({failed} of {count} checks failed)")
+        print(f"   ({failed} of {count} {kind} checks failed)")
     return count / elapsed
 
 
@@ -91,11 +95,12 @@ def main() -> None:
     os.environ.setdefault("UPCRON_INSTANCE_DIR", tempfile.mkdtemp(prefix="upcron-bench-"))
     with embedded_redis() as redis_url, target_server() as url:
         baseline = plain_loop(url, count)
-        ours = pipeline(url, count, redis_url)
+        http = pipeline(url, count, redis_url)
+        tcp = pipeline(url, count, redis_url, kind="tcp")
     print(
-        f"{count} monitors, {WORKERS} workers: {ours:.0f} checks/s end to end "
-        f"(scheduled → probed → stored); plain requests.get loop {baseline:.0f}/s; "
-        f"ratio {ours / baseline:.2f}"
+        f"{count} monitors, {WORKERS} workers, end to end (scheduled → probed → stored): "
+        f"http {http:.0f} checks/s, tcp {tcp:.0f} checks/s; plain requests.get loop "
+        f"{baseline:.0f}/s; ratio http/loop {http / baseline:.2f}, tcp/http {tcp / http:.2f}"
     )
 
 

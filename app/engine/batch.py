@@ -1,7 +1,7 @@
 """Running a batch's checks: load its subjects once, build each request, probe them
 concurrently in a bounded thread pool and judge each answer. Recording the outcomes is the
 services' work (``services/results.py``); scheduled batches and checks run on demand share
-this, so both go through the one guarded probe the same way.
+this, so both go through the one guarded probe (or tcp check) the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from flask import current_app
 
 from app.engine import checks
 from app.engine.checks import Outcome
-from app.engine.probe import probe
 from app.engine.scheduler import from_ms
 from app.extensions import db
 from app.models import CronJob, Monitor
@@ -70,7 +69,7 @@ def probe_all(work: list[tuple]) -> list[Outcome]:
 def _probe_one(entry: tuple) -> Outcome:
     (kind, sid, planned, missed, trigger), request, rules, uid = entry
     started = datetime.now(UTC)
-    result = probe(request)
+    result = checks.run(request)
     outcome, error = checks.judge(rules, result)
     return Outcome(
         kind=kind,

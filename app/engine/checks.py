@@ -1,5 +1,6 @@
 """What one check of a monitor, or one execution of a cron job, is: the request we send and
-how we judge the answer. The probe only fetches; these rules decide success."""
+how we judge the answer. The probe only fetches (a tcp monitor's check only connects); these
+rules decide success."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.engine.probe import ProbeRequest, ProbeResult
+from app.engine.probe import ProbeRequest, ProbeResult, probe
 from app.engine.status_codes import parse_status_ranges, status_matches
+from app.engine.tcp import ConnectRequest, connect
 from app.models import CronJob, Monitor
 from app.models.history import FAILED_HTTP_STATUS, FAILED_KEYWORD, OK
+from app.models.monitor import KIND_TCP
 
 KEYWORD_SCAN_BYTES = 1024 * 1024  # the whole body we accept is searched for the keyword
 SAVED_BODY_BYTES = 64 * 1024  # what a cron job with save_responses keeps
@@ -45,7 +48,18 @@ def _auth(row) -> tuple[str, str] | None:
     return None
 
 
-def monitor_request(monitor: Monitor, policy: str, ca_bundle: str | None) -> ProbeRequest:
+def monitor_request(
+    monitor: Monitor, policy: str, ca_bundle: str | None
+) -> ProbeRequest | ConnectRequest:
+    if monitor.kind == KIND_TCP:
+        return ConnectRequest(
+            host=monitor.host,
+            port=monitor.port,
+            tls=monitor.tls,
+            timeout_ms=monitor.timeout_ms,
+            policy=policy,
+            ca_bundle=ca_bundle,
+        )
     return ProbeRequest(
         url=monitor.url,
         method=monitor.method,
@@ -59,6 +73,11 @@ def monitor_request(monitor: Monitor, policy: str, ca_bundle: str | None) -> Pro
         policy=policy,
         ca_bundle=ca_bundle,
     )
+
+
+def run(request: ProbeRequest | ConnectRequest) -> ProbeResult:
+    """Make a check's request: a connection for a tcp monitor, the HTTP probe otherwise."""
+    return connect(request) if isinstance(request, ConnectRequest) else probe(request)
 
 
 def cron_request(job: CronJob, uid: str, policy: str, ca_bundle: str | None) -> ProbeRequest:
@@ -81,13 +100,15 @@ def cron_request(job: CronJob, uid: str, policy: str, ca_bundle: str | None) -> 
 class Rules:
     """What makes an answer a success; a plain copy, safe to use in probing threads."""
 
-    expected_status: str
+    expected_status: str | None  # None: nothing to judge beyond the connection (tcp)
     keyword: str | None = None
     keyword_absent: bool = False
     redirect_success: bool = False
 
 
 def monitor_rules(monitor: Monitor) -> Rules:
+    if monitor.kind == KIND_TCP:
+        return Rules(None)
     return Rules(monitor.expected_status, monitor.keyword, monitor.keyword_absent)
 
 
@@ -98,7 +119,7 @@ def cron_rules(job: CronJob) -> Rules:
 def judge(rules: Rules, result: ProbeResult) -> tuple[str, str | None]:
     """Transport first, then the expected status (3xx too with redirect_success), then the
     keyword (present, or absent when so configured)."""
-    if result.outcome != OK:
+    if result.outcome != OK or rules.expected_status is None:
         return result.outcome, result.error
     code = result.status_code
     redirect_ok = rules.redirect_success and 300 <= code <= 399

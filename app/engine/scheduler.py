@@ -138,7 +138,7 @@ def slot_id(member: str, planned_ms: int) -> str:
 
 def _monitor_entry(monitor: Monitor, now: datetime) -> tuple[dict, int] | None:
     """(spec, first due ms) for an active uptime monitor, None when it must not run."""
-    if monitor.kind == KIND_HEARTBEAT or monitor.paused or not monitor.url:
+    if monitor.kind == KIND_HEARTBEAT or monitor.paused or not (monitor.url or monitor.host):
         return None
     spec = {"i": monitor.interval_sec}
     due = now

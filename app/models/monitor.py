@@ -1,4 +1,4 @@
-"""Monitors: uptime checks we make (kinds http and keyword) and heartbeats made to us."""
+"""Monitors: uptime checks we make (kinds http, keyword and tcp) and heartbeats made to us."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from app.models.types import UTCDateTime, utcnow
 
 KIND_HTTP = "http"
 KIND_KEYWORD = "keyword"
+KIND_TCP = "tcp"
 KIND_HEARTBEAT = "heartbeat"
-KINDS = (KIND_HTTP, KIND_KEYWORD, KIND_HEARTBEAT)
+KINDS = (KIND_HTTP, KIND_KEYWORD, KIND_TCP, KIND_HEARTBEAT)
 
 # Uptime monitors: pending → up/down; heartbeats: new → up/late/down. Both can be paused.
 STATE_PENDING = "pending"
@@ -76,6 +77,11 @@ class Monitor(db.Model):
     last_checked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     last_response_ms: so.Mapped[int | None] = so.mapped_column()
     last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+    # Connection (kind tcp): a TCP connection to host:port, and a TLS handshake with tls.
+    host: so.Mapped[str | None] = so.mapped_column(sa.String(253))
+    port: so.Mapped[int | None] = so.mapped_column()
+    tls: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
     # Heartbeat: the code is the secret in the ping URL.
     code: so.Mapped[str | None] = so.mapped_column(sa.String(36), unique=True)

@@ -210,6 +210,30 @@ def url(value: Any) -> str:
     return value
 
 
+HOST_MAX = 253
+
+
+def host(value: Any) -> str:
+    """A host name or IP address to connect to (an IPv6 address without brackets), such as
+    db.example.com or 192.0.2.10. As with ``url``, a forbidden literal address is refused
+    now; names are judged when connecting."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError("Enter the host name or IP address to connect to.")
+    if not isinstance(value, str):
+        raise ValueError("Must be text: a host name or an IP address.")
+    value = value.strip()
+    if value.startswith("[") and value.endswith("]"):
+        value = value[1:-1]
+    if len(value) > HOST_MAX:
+        raise ValueError(f"Use at most {HOST_MAX} characters.")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("A host cannot contain spaces or control characters.")
+    refusal = literal_refusal(value, current_app.config["TARGET_POLICY"])
+    if refusal:
+        raise ValueError(f"{refusal}.")
+    return value
+
+
 def headers(value: Any) -> dict[str, str]:
     """An object of header names to values, or form text with one "Name: value" per line.
 

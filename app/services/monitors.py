@@ -1,4 +1,4 @@
-"""Monitors: uptime checks (kinds http and keyword) and heartbeats (kind heartbeat): create,
+"""Monitors: uptime checks (kinds http, keyword and tcp) and heartbeats (kind heartbeat): create,
 change, pause, resume, delete, list; a heartbeat's ping code and expected next ping."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlalchemy import orm as so
 
 from app.engine import batch, schedule, scheduler, state
 from app.engine.checks import Outcome
+from app.engine.tcp import target_name
 from app.extensions import db
 from app.models import Group, Monitor
 from app.models.history import SUBJECT_MONITOR
@@ -21,6 +22,7 @@ from app.models.monitor import (
     KIND_HEARTBEAT,
     KIND_HTTP,
     KIND_KEYWORD,
+    KIND_TCP,
     KINDS,
     STATE_NEW,
     STATE_PAUSED,
@@ -47,21 +49,26 @@ RUNNING_TIME_UNITS = {
     "weeks": 7 * 86400,
 }
 
-# Fields that belong to one family of kinds; giving one to the other is a mistake to report.
-_UPTIME_ONLY = (
+# Fields that belong to one family of kinds; giving one to another is a mistake to report.
+HTTP_ONLY = (
     "url",
     "method",
     "headers",
     "body",
     "auth_username",
     "auth_password",
-    "interval_sec",
-    "timeout_ms",
     "expected_status",
     "follow_redirects",
     "max_redirects",
     "keyword",
     "keyword_absent",
+)
+TCP_ONLY = ("host", "port", "tls")
+_UPTIME_ONLY = (
+    *HTTP_ONLY,
+    *TCP_ONLY,
+    "interval_sec",
+    "timeout_ms",
     "failure_threshold",
     "recovery_threshold",
 )
@@ -107,6 +114,9 @@ _SIMPLE = (
     "max_redirects",
     "keyword",
     "keyword_absent",
+    "host",
+    "port",
+    "tls",
     "failure_threshold",
     "recovery_threshold",
     "reminder_hours",
@@ -132,6 +142,9 @@ _PARSERS: dict[str, fields.Parser] = {
     "max_redirects": fields.whole_number(0, 10),
     "keyword": fields.optional(fields.text(KEYWORD_MAX)),
     "keyword_absent": fields.boolean,
+    "host": fields.host,
+    "port": fields.whole_number(1, 65535),
+    "tls": fields.boolean,
     "failure_threshold": fields.whole_number(1, 100),
     "recovery_threshold": fields.whole_number(1, 100),
     "reminder_hours": fields.optional(fields.whole_number(1, REMINDER_HOURS_MAX)),
@@ -153,7 +166,13 @@ _PARSERS: dict[str, fields.Parser] = {
     "notify_late": fields.boolean,
 }
 _REQUIRED = {"name": "Enter a name.", "url": "Enter the URL to call."}
-UPTIME_KINDS = (KIND_HTTP, KIND_KEYWORD)
+_REQUIRED_TCP = {
+    "name": "Enter a name.",
+    "host": "Enter the host name or IP address to connect to.",
+    "port": "Enter the port to connect to, from 1 to 65535.",
+}
+HTTP_KINDS = (KIND_HTTP, KIND_KEYWORD)
+UPTIME_KINDS = (KIND_HTTP, KIND_KEYWORD, KIND_TCP)
 _CONFLICT = "Another change was saved at the same moment; try again."
 NAME_TAKEN = "Another monitor of this kind already has this name."
 _SCHEDULE_MISSING = "Enter how often the job pings (period_sec), or a cron expression."
@@ -195,6 +214,15 @@ def _require_unique_name(name: str, kind: str, current: Monitor | None) -> None:
         raise Conflict(NAME_TAKEN)
 
 
+def target(monitor: Monitor) -> str | None:
+    """What an uptime monitor checks, as pages show it: its URL, or host:port for a tcp
+    monitor ("over TLS" when it shakes hands); None for a heartbeat."""
+    if monitor.kind == KIND_TCP:
+        name = target_name(monitor.host or "", monitor.port or 0)
+        return f"{name} over TLS" if monitor.tls else name
+    return None if monitor.kind == KIND_HEARTBEAT else monitor.url
+
+
 def get_heartbeat(monitor_id: int) -> Monitor:
     """The heartbeat monitor, or NotFound (an uptime monitor has no pings or ping code)."""
     monitor = get(monitor_id)
@@ -219,22 +247,32 @@ def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
     values, errors = fields.parse(data, _PARSERS)
     fields.keep_masked_headers(values, errors, current.headers if current else None)
     kind = values.get("kind", current.kind if current else KIND_HTTP)
-    heartbeat = kind == KIND_HEARTBEAT
-    if current is not None and (current.kind == KIND_HEARTBEAT) != heartbeat:
+    if current is not None and _family(current.kind) != _family(kind):
         errors["kind"] = (
             "A monitor cannot change between uptime and heartbeat; create a new monitor."
+            if KIND_HEARTBEAT in (kind, current.kind)
+            else "A monitor cannot change between HTTP and TCP checks; create a new monitor."
         )
-        kind, heartbeat = current.kind, not heartbeat  # judge the rest as it stands
-    foreign = _UPTIME_ONLY if heartbeat else _HEARTBEAT_ONLY
+        kind = current.kind  # judge the rest as it stands
+    heartbeat = kind == KIND_HEARTBEAT
+    if heartbeat:
+        foreign, message = _UPTIME_ONLY, "Not used by heartbeat monitors."
+    elif kind == KIND_TCP:
+        foreign = HTTP_ONLY + _HEARTBEAT_ONLY
+        message = "Not used by tcp monitors."
+    else:
+        foreign = TCP_ONLY + _HEARTBEAT_ONLY
+        message = "Not used by http and keyword monitors."
     for name in foreign:
         if name in data:
             errors[name] = (
-                "Not used by heartbeat monitors."
-                if heartbeat
-                else "Only heartbeat monitors use this field."
+                "Only heartbeat monitors use this field." if name in _HEARTBEAT_ONLY else message
             )
     if heartbeat:
         _heartbeat_rules(data, values, errors, current)
+    elif kind == KIND_TCP:
+        if current is None:
+            fields.require(data, errors, _REQUIRED_TCP)
     else:
         if current is None:
             fields.require(data, errors, _REQUIRED)
@@ -244,6 +282,11 @@ def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
     if errors:
         raise ValidationError(errors)
     return values
+
+
+def _family(kind: str) -> str:
+    """Kinds a monitor may change between share a family: http and keyword."""
+    return "http" if kind in HTTP_KINDS else kind
 
 
 def _heartbeat_rules(

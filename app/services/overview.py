@@ -21,6 +21,7 @@ from app.models.monitor import KIND_HEARTBEAT, STATE_NEW
 from app.models.types import utcnow
 from app.services import history
 from app.services.errors import ValidationError
+from app.services.monitors import target as monitor_target
 from app.services.pagination import Page, group_order, matching, paginate
 
 UP = "up"
@@ -47,7 +48,7 @@ class Row:
     name: str
     status: str
     group: str | None
-    target: str | None  # the URL called (monitors, cron jobs); None for heartbeats
+    target: str | None  # the URL called, host:port for tcp monitors; None for heartbeats
     last_at: datetime | None  # last check, ping or run
     last_ms: int | None  # its response time or duration
     problem: str | None  # why it is failing, when it is
@@ -174,7 +175,7 @@ def _rows(keys: list[Any], now: datetime) -> list[Row]:
                 monitor.name,
                 key.status,
                 monitor.group.name if monitor.group else None,
-                None if heartbeat else monitor.url,
+                monitor_target(monitor),
                 monitor.last_ping_at if heartbeat else monitor.last_checked_at,
                 monitor.last_duration_ms if heartbeat else monitor.last_response_ms,
                 monitor.last_error if key.status == DOWN and not heartbeat else None,

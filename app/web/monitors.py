@@ -1,5 +1,6 @@
-"""Dashboard pages for uptime monitors (kinds http and keyword): the list, the form with
-inline validation, the detail page with its charts and history, pause, resume and delete.
+"""Dashboard pages for uptime monitors (kinds http, keyword and tcp): the list, the form with
+inline validation and the fields of the chosen kind, the detail page with its charts and
+history, pause, resume and delete.
 
 Heartbeat monitors share the table but have pages of their own (``app.web.heartbeats``);
 here their ids answer 404.
@@ -13,13 +14,13 @@ from htmx_flask import request as htmx_request
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from app.models.monitor import KIND_HTTP, KIND_KEYWORD, STATES
+from app.models.monitor import KIND_HTTP, KIND_KEYWORD, KIND_TCP, STATES
 from app.models.types import utcnow
 from app.services import fields, groups, history, incidents, monitors
 from app.services.errors import NotFound, ValidationError
 from app.services.fields import METHODS
 from app.services.history import RESPONSE_RANGES
-from app.services.monitors import UPTIME_KINDS
+from app.services.monitors import HTTP_KINDS, HTTP_ONLY, TCP_ONLY, UPTIME_KINDS
 from app.web import admin, charts, status_svg
 from app.web.forms import apply_errors, channel_field, offer_channels
 from app.web.lists import filter_args, render_list
@@ -32,6 +33,11 @@ TIMINGS_SHOWN = 10
 LIST_STATES = tuple(s for s in STATES if s not in ("new", "late"))
 
 _NUMERIC = {"inputmode": "numeric", "autocomplete": "off"}
+KIND_CHOICES = {
+    KIND_HTTP: "HTTP: the status code",
+    KIND_KEYWORD: "HTTP: the status code and a keyword in the body",
+    KIND_TCP: "TCP: a connection to a port (and a TLS handshake)",
+}
 
 
 class MonitorForm(FlaskForm):
@@ -42,12 +48,12 @@ class MonitorForm(FlaskForm):
     description = TextAreaField("Description", render_kw={"rows": 2})
     kind = SelectField(
         "Check",
-        choices=[
-            SelectChoice(KIND_HTTP, "The status code"),
-            SelectChoice(KIND_KEYWORD, "The status code and a keyword in the body"),
-        ],
+        choices=[SelectChoice(kind, label) for kind, label in KIND_CHOICES.items()],
         validate_choice=False,
     )
+    host = StringField("Host", render_kw={"autocomplete": "off", "spellcheck": "false"})
+    port = StringField("Port", render_kw=_NUMERIC)
+    tls = BooleanField("Complete a TLS handshake too")
     url = StringField("URL", render_kw={"inputmode": "url", "autocomplete": "off"})
     method = SelectField("Method", choices=list(METHODS), validate_choice=False)
     interval_sec = StringField("Check every (seconds)", default="60", render_kw=_NUMERIC)
@@ -91,18 +97,24 @@ _TEXT = (
     "body",
     "auth_username",
     "max_redirects",
+    "host",
+    "port",
     "failure_threshold",
     "recovery_threshold",
     "reminder_hours",
     "group",
 )
-_FLAGS = ("keyword_absent", "follow_redirects", "public")
+_FLAGS = ("keyword_absent", "follow_redirects", "tls", "public")
 # Validated as a field is left. Not the choices (they cannot be wrong, and swapping a select
 # while it has focus would lose it) nor the password (never sent back to the page).
 LIVE_FIELDS = frozenset(_TEXT) - {"kind", "method"}
+# The button that, without JavaScript, asks for the form again with the chosen kind's fields.
+SHOW_KIND = "show_kind"
 HINTS = {
     "name": "Shown on the dashboard, in alerts and, if public, on the status page.",
     "url": "The full http:// or https:// address to call, such as https://example.com/health.",
+    "host": "The host name or IP address to connect to, such as db.example.com.",
+    "port": "From 1 to 65535.",
     "interval_sec": "From 10 seconds to 86400 (a day).",
     "timeout_ms": "From 100 to 60000; a slower answer counts as a failure.",
     "expected_status": "Codes and ranges that count as up, such as 200-299,301.",
@@ -130,29 +142,47 @@ def _initial(monitor) -> dict:
     data = {name: getattr(monitor, name) for name in _TEXT + _FLAGS if name != "group"}
     data["group"] = monitor.group.name if monitor.group else ""
     data["headers"] = fields.headers_text(monitor.headers)
-    for name in ("description", "keyword", "body", "auth_username"):
-        data[name] = data[name] or ""
+    for name in ("description", "keyword", "body", "auth_username", "host", "port"):
+        data[name] = "" if data[name] is None else data[name]
     data["reminder_hours"] = "" if monitor.reminder_hours is None else monitor.reminder_hours
     return data
 
 
 def _submitted(form: MonitorForm, editing: bool) -> dict:
-    """The service's fields from the form. On edit a blank password keeps the one saved,
-    unless the user name was cleared too (then there is no sign-in any more)."""
-    data = {name: form[name].data or "" for name in _TEXT}
-    data.update({name: bool(form[name].data) for name in _FLAGS})
+    """The service's fields from the form, those of the chosen kind only. On edit a blank
+    password keeps the one saved, unless the user name was cleared too (then there is no
+    sign-in any more)."""
+    tcp = form.kind.data == KIND_TCP
+    foreign = HTTP_ONLY if tcp else TCP_ONLY
+    data = {name: form[name].data or "" for name in _TEXT if name not in foreign}
+    data.update({name: bool(form[name].data) for name in _FLAGS if name not in foreign})
     data["channels"] = form.channels.data or []
-    if form.auth_password.data:
+    if not tcp and form.auth_password.data:
         data["auth_password"] = form.auth_password.data
-    elif not data["auth_username"]:
+    elif not tcp and not data["auth_username"]:
         data["auth_password"] = None
     if not editing:
         data["paused"] = bool(form.paused.data)
     return data
 
 
+def _offer_kinds(form: MonitorForm, monitor) -> None:
+    """A saved monitor can change only within its family (http and keyword); a new one can
+    be of any uptime kind. An unknown kind in the input shows the HTTP fields."""
+    if monitor is None:
+        kinds = UPTIME_KINDS
+    elif monitor.kind in HTTP_KINDS:
+        kinds = HTTP_KINDS
+    else:
+        kinds = (monitor.kind,)
+    form.kind.choices = [SelectChoice(kind, KIND_CHOICES[kind]) for kind in kinds]
+    if form.kind.data not in kinds:
+        form.kind.data = monitor.kind if monitor else KIND_HTTP
+
+
 def _render_form(form: MonitorForm, monitor=None, status: int = 200):
     offer_channels(form.channels, monitor)
+    _offer_kinds(form, monitor)
     return (
         render_template(
             "monitors/form.html",
@@ -194,6 +224,7 @@ def index():
         "uptime": history.series_uptime,
         "sparkline": charts.sparkline,
         "percent": status_svg.percent,
+        "target": monitors.target,
         "args": filter_args(q=search, state=state),
     }
     return render_list(
@@ -204,6 +235,8 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     form = MonitorForm()
+    if SHOW_KIND in request.form:  # without JavaScript: the fields of the kind chosen
+        return _render_form(form)
     if form.validate_on_submit():
         try:
             monitor = monitors.create(_submitted(form, editing=False))
@@ -219,6 +252,8 @@ def new():
 def edit(monitor_id: int):
     monitor = _monitor_or_404(monitor_id)
     form = MonitorForm(data=_initial(monitor) if request.method == "GET" else None)
+    if SHOW_KIND in request.form:
+        return _render_form(form, monitor)
     if form.validate_on_submit():
         try:
             monitor = monitors.update(monitor_id, _submitted(form, editing=True))
@@ -228,6 +263,23 @@ def edit(monitor_id: int):
         flash(f"Monitor {monitor.name} saved.", "success")
         return redirect(url_for("monitors.detail", monitor_id=monitor.id))
     return _render_form(form, monitor, status=422 if request.method == "POST" else 200)
+
+
+@bp.post("/kind-fields")
+def kind_fields():
+    """The fields of the kind chosen in the form, for htmx to swap in when the kind
+    changes; what was typed into fields both kinds share is kept."""
+    monitor_id = request.args.get("monitor_id", type=int)
+    monitor = _monitor_or_404(monitor_id) if monitor_id else None
+    form = MonitorForm()
+    _offer_kinds(form, monitor)
+    return render_template(
+        "monitors/partials/_kind_fields.html",
+        form=form,
+        monitor=monitor,
+        live_fields=LIVE_FIELDS,
+        hints=HINTS,
+    )
 
 
 @bp.post("/validate/<field>")
@@ -284,6 +336,7 @@ def detail(monitor_id: int):
         "phases": charts.phases,
         "incidents": incidents.list_incidents(monitor_id=monitor_id, per_page=10),
         "percent": status_svg.percent,
+        "target": monitors.target,
         "action_form": ActionForm(),
     }
     target = request.headers.get("HX-Target") if htmx_request.htmx else None

@@ -90,3 +90,22 @@ def test_monitor_pages_on_a_phone_in_dark_mode(browser, live_server, app):
         screenshot(page, "overview-phone-dark")
     finally:
         context.close()
+
+
+def test_choosing_tcp_swaps_in_host_and_port(page, live_server, app):
+    """The kind select replaces the URL and request fields with host, port and TLS, in
+    place, and the monitor is saved with them."""
+    sign_in(page, live_server, app)
+    page.goto(live_server + "/monitors/new")
+    page.evaluate("window.notReloaded = true")
+    page.get_by_label("Name").fill("Database port")
+    page.get_by_label("Check", exact=True).select_option("tcp")
+    expect(page.get_by_label("Host")).to_be_visible()
+    expect(page.get_by_label("URL", exact=True)).to_have_count(0)
+    page.get_by_label("Host").fill("db.example.com")
+    page.get_by_label("Port").fill("5432")
+    page.get_by_label("Complete a TLS handshake too").check()
+    assert page.evaluate("window.notReloaded") is True
+    page.get_by_role("button", name="Create monitor").click()
+    expect(page.get_by_role("heading", name="Database port")).to_be_visible()
+    expect(page.get_by_text("db.example.com:5432 over TLS")).to_be_visible()

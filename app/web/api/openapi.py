@@ -102,7 +102,11 @@ _API_KEY_WRITABLE = {
 }
 
 _MONITOR_WRITABLE = {
-    "type": _str(enum=["http", "keyword"], description="Heartbeats are listed, not yet created."),
+    "type": _str(
+        enum=["http", "keyword", "tcp"],
+        description="Heartbeats are listed, not yet created. http and keyword need url; tcp "
+        "needs host and port.",
+    ),
     "name": _str(minLength=1, maxLength=200),
     "description": _str(nullable=True),
     "group": _str(nullable=True, maxLength=100, description="Group name; created on first use."),
@@ -119,6 +123,16 @@ _MONITOR_WRITABLE = {
     "max_redirects": _int(minimum=0, maximum=10),
     "keyword": _str(nullable=True, maxLength=500),
     "keyword_absent": _bool(),
+    "host": _str(
+        minLength=1,
+        maxLength=253,
+        description="tcp: the host name or IP address to connect to.",
+    ),
+    "port": _int(minimum=1, maximum=65535, description="tcp: the port to connect to."),
+    "tls": _bool(
+        description="tcp: also complete a TLS handshake (SNI = host), the certificate "
+        "verified against the public CAs and UPCRON_CA_BUNDLE."
+    ),
     "failure_threshold": _int(minimum=1, maximum=100),
     "recovery_threshold": _int(minimum=1, maximum=100),
     "public": _bool(),
@@ -207,7 +221,7 @@ SCHEMAS: dict[str, Any] = {
     "Monitor": _object(
         {
             "id": _ID,
-            "type": _str(enum=["http", "keyword", "heartbeat"]),
+            "type": _str(enum=["http", "keyword", "tcp", "heartbeat"]),
             "name": _str(),
             "description": _str(),
             "slug": _str(),
@@ -230,6 +244,9 @@ SCHEMAS: dict[str, Any] = {
             "max_redirects": _int(),
             "keyword": _str(nullable=True),
             "keyword_absent": _bool(),
+            "host": _str(description="tcp monitors."),
+            "port": _int(description="tcp monitors."),
+            "tls": _bool(description="tcp monitors."),
             "failure_threshold": _int(),
             "recovery_threshold": _int(),
             "consecutive_failures": _int(),
@@ -256,7 +273,7 @@ SCHEMAS: dict[str, Any] = {
         },
         ("id", "type", "name", "slug", "paused", "state", "channels", "created_at", "updated_at"),
     ),
-    "MonitorCreate": _object(_MONITOR_WRITABLE, ("name", "url"), closed=True),
+    "MonitorCreate": _object(_MONITOR_WRITABLE, ("name",), closed=True),
     "MonitorUpdate": _object(_MONITOR_WRITABLE, closed=True),
     "CronJob": _object(
         {
@@ -754,7 +771,7 @@ def _paths() -> dict[str, dict[str, Any]]:
                 scope="monitors:read",
                 ok=(200, "A page of monitors, as a bare array.", _array(monitor)),
                 params=[
-                    _query("type", _str(enum=["http", "keyword", "heartbeat"])),
+                    _query("type", _str(enum=["http", "keyword", "tcp", "heartbeat"])),
                     _query("state", _str(enum=list(STATES))),
                     _query("group", _str(), "A group name, any case."),
                     _query("search", _str(), "Matches name or description."),

@@ -27,7 +27,7 @@ from app.models import (
     NotificationLog,
     Ping,
 )
-from app.models.monitor import KIND_HEARTBEAT
+from app.models.monitor import KIND_HEARTBEAT, KIND_TCP
 from app.models.notification import STATUS_PENDING
 from app.services import api_keys, channels, fields, incidents
 from app.services.pagination import Page
@@ -93,21 +93,26 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
             "last_duration_ms": row.last_duration_ms,
         }
     else:
+        if row.kind == KIND_TCP:
+            data |= {"host": row.host, "port": row.port, "tls": row.tls}
+        else:
+            data |= {
+                "url": row.url,
+                "method": row.method,
+                "headers": fields.masked_headers(row.headers),
+                "secret_headers_set": fields.secret_headers_set(row.headers),
+                "body": row.body,
+                "auth_username": row.auth_username,
+                "auth_password_set": bool(row.auth_password),
+                "expected_status": row.expected_status,
+                "follow_redirects": row.follow_redirects,
+                "max_redirects": row.max_redirects,
+                "keyword": row.keyword,
+                "keyword_absent": row.keyword_absent,
+            }
         data |= {
-            "url": row.url,
-            "method": row.method,
-            "headers": fields.masked_headers(row.headers),
-            "secret_headers_set": fields.secret_headers_set(row.headers),
-            "body": row.body,
-            "auth_username": row.auth_username,
-            "auth_password_set": bool(row.auth_password),
             "interval_sec": row.interval_sec,
             "timeout_ms": row.timeout_ms,
-            "expected_status": row.expected_status,
-            "follow_redirects": row.follow_redirects,
-            "max_redirects": row.max_redirects,
-            "keyword": row.keyword,
-            "keyword_absent": row.keyword_absent,
             "failure_threshold": row.failure_threshold,
             "recovery_threshold": row.recovery_threshold,
             "consecutive_failures": row.consecutive_failures,

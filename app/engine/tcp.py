@@ -1,0 +1,104 @@
+"""A TCP check: connect to a host and port, and with ``tls`` complete a TLS handshake.
+
+It takes the same steps as the HTTP probe up to the first byte it would send, with the
+probe's own pieces: one time budget (``_Clock``), the target guard on every address the host
+resolves to (``_checked_addresses``), a connection to exactly those addresses
+(``_connect``), and the probe's TLS context (certifi's roots plus ``UPCRON_CA_BUNDLE``, the
+host as SNI and as the name the certificate must carry). The result is a ``ProbeResult``, so
+judging and recording treat both kinds alike.
+
+Outcomes: ``ok`` (connected, and the handshake done with ``tls``), ``failed_dns``,
+``failed_connect`` (refused, unreachable), ``failed_timeout``, ``failed_tls`` (with the
+verification error), ``failed_blocked_target`` (the target policy refuses an address) and
+``failed_internal`` (a bug, logged).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from app.engine.address_policy import Refused, Resolver, parse_host, resolve
+from app.engine.probe import (
+    ProbeResult,
+    _checked_addresses,
+    _Clock,
+    _connect,
+    _Failure,
+    _step,
+    _Target,
+    _tls_context,
+)
+from app.models.history import FAILED_INTERNAL, OK
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConnectRequest:
+    """Where to connect, and within which limits."""
+
+    host: str  # a name, or an IP address (IPv6 with or without brackets)
+    port: int
+    tls: bool = False
+    timeout_ms: int = 10_000  # total budget: DNS + connect + TLS
+    policy: str = "default"  # see address_policy
+    ca_bundle: str | None = None  # extra PEM CAs trusted on top of certifi's
+
+
+def target_name(host: str, port: int) -> str:
+    """``host:port`` as people write it: an IPv6 address in brackets."""
+    host = host.strip().removeprefix("[").removesuffix("]")
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def connect(request: ConnectRequest, resolver: Resolver | None = None) -> ProbeResult:
+    """Connect (and shake hands) within the budget; never raises for what the target does.
+
+    Args:
+        resolver: ``(host, port) -> IP addresses``; the system's by default.
+    """
+    clock = _Clock(request.timeout_ms)
+    result = ProbeResult(outcome=OK, final_url=target_name(request.host, request.port))
+    try:
+        _run(request, resolver or resolve, clock, result)
+    except _Failure as failure:
+        result.outcome, result.error = failure.outcome, failure.message
+    except Exception:
+        log.exception("TCP check of %s failed unexpectedly", result.final_url)
+        result.outcome = FAILED_INTERNAL
+        result.error = "Internal error while connecting; the worker log has the details"
+    result.total_us = clock.elapsed_us()
+    return result
+
+
+def _run(request: ConnectRequest, resolver: Resolver, clock: _Clock, result: ProbeResult):
+    host = request.host.strip()
+    try:
+        literal = parse_host(host)
+    except Refused:
+        literal = None  # not a host at all: the guard refuses it before any connection
+    if literal is None and not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass  # the guard refuses it
+    target = _Target(
+        url=result.final_url,
+        https=request.tls,
+        host=str(literal) if literal else host,
+        port=request.port,
+        path="",
+    )
+    addresses = _checked_addresses(target, request.policy, resolver, clock, result)
+    sock = _connect(addresses, target, clock)
+    result.connect_us = clock.elapsed_us()
+    try:
+        if request.tls:
+            context = _tls_context(request.ca_bundle)
+            with _step(clock, f"negotiating TLS with {target.host}"):
+                sock.settimeout(clock.remaining())
+                sock = context.wrap_socket(sock, server_hostname=target.host)
+            result.tls_us = clock.elapsed_us()
+    finally:
+        sock.close()
