@@ -201,16 +201,23 @@ def probe(request: ProbeRequest, resolver: Resolver | None = None) -> ProbeResul
         resolver: ``(host, port) -> IP addresses``; ``socket.getaddrinfo`` by default. Tests
             pass their own to make a name resolve to chosen addresses.
     """
+    return within_budget(_run, request, request.url, "probing", resolver)
+
+
+def within_budget(run, request, target: str, doing: str, resolver: Resolver | None):
+    """Run a check's steps, ``run(request, resolver, clock, result)``, on one time budget:
+    a step's failure becomes the result's outcome, anything unexpected ``failed_internal``
+    with a log line, so a check never raises. The HTTP probe and the tcp check share it."""
     clock = _Clock(request.timeout_ms)
-    result = ProbeResult(outcome=OK, final_url=request.url)
+    result = ProbeResult(outcome=OK, final_url=target)
     try:
-        _run(request, resolver or resolve, clock, result)
+        run(request, resolver or resolve, clock, result)
     except _Failure as failure:
         result.outcome, result.error = failure.outcome, failure.message
     except Exception:
-        log.exception("Probe of %s failed unexpectedly", request.url)
+        log.exception("%s %s failed unexpectedly", doing.capitalize(), target)
         result.outcome = FAILED_INTERNAL
-        result.error = "Internal error while probing; the worker log has the details"
+        result.error = f"Internal error while {doing}; the worker log has the details"
     result.total_us = clock.elapsed_us()
     return result
 

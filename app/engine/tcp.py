@@ -15,23 +15,19 @@ verification error), ``failed_blocked_target`` (the target policy refuses an add
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
-from app.engine.address_policy import Refused, Resolver, parse_host, resolve
+from app.engine.address_policy import Refused, Resolver, parse_host
 from app.engine.probe import (
     ProbeResult,
     _checked_addresses,
     _Clock,
     _connect,
-    _Failure,
     _step,
     _Target,
     _tls_context,
+    within_budget,
 )
-from app.models.history import FAILED_INTERNAL, OK
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,18 +54,8 @@ def connect(request: ConnectRequest, resolver: Resolver | None = None) -> ProbeR
     Args:
         resolver: ``(host, port) -> IP addresses``; the system's by default.
     """
-    clock = _Clock(request.timeout_ms)
-    result = ProbeResult(outcome=OK, final_url=target_name(request.host, request.port))
-    try:
-        _run(request, resolver or resolve, clock, result)
-    except _Failure as failure:
-        result.outcome, result.error = failure.outcome, failure.message
-    except Exception:
-        log.exception("TCP check of %s failed unexpectedly", result.final_url)
-        result.outcome = FAILED_INTERNAL
-        result.error = "Internal error while connecting; the worker log has the details"
-    result.total_us = clock.elapsed_us()
-    return result
+    target = target_name(request.host, request.port)
+    return within_budget(_run, request, target, "connecting", resolver)
 
 
 def _run(request: ConnectRequest, resolver: Resolver, clock: _Clock, result: ProbeResult):
