@@ -97,13 +97,7 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
             data |= {"host": row.host, "port": row.port, "tls": row.tls}
         else:
             data |= {
-                "url": row.url,
-                "method": row.method,
-                "headers": fields.masked_headers(row.headers),
-                "secret_headers_set": fields.secret_headers_set(row.headers),
-                "body": row.body,
-                "auth_username": row.auth_username,
-                "auth_password_set": bool(row.auth_password),
+                **_request(row),
                 "expected_status": row.expected_status,
                 "follow_redirects": row.follow_redirects,
                 "max_redirects": row.max_redirects,
@@ -129,6 +123,19 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
     return data
 
 
+def _request(row: Monitor | CronJob) -> dict[str, Any]:
+    """The HTTP request a monitor or cron job makes, its secrets write-only."""
+    return {
+        "url": row.url,
+        "method": row.method,
+        "headers": fields.masked_headers(row.headers),
+        "secret_headers_set": fields.secret_headers_set(row.headers),
+        "body": row.body,
+        "auth_username": row.auth_username,
+        "auth_password_set": bool(row.auth_password),
+    }
+
+
 def cron_job(row: CronJob) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -137,13 +144,7 @@ def cron_job(row: CronJob) -> dict[str, Any]:
         "slug": row.slug,
         "group": row.group.name if row.group else None,
         "public": row.public,
-        "url": row.url,
-        "method": row.method,
-        "headers": fields.masked_headers(row.headers),
-        "secret_headers_set": fields.secret_headers_set(row.headers),
-        "body": row.body,
-        "auth_username": row.auth_username,
-        "auth_password_set": bool(row.auth_password),
+        **_request(row),
         "cron_expr": row.cron_expr,
         "timezone": row.timezone,
         "timeout_ms": row.timeout_ms,
