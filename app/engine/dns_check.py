@@ -123,7 +123,10 @@ def _servers(request: DnsRequest, clock: _Clock, result: ProbeResult) -> list[tu
         target = _Target(url=request.resolver, https=False, host=address, port=port, path="")
         _checked_addresses(target, request.policy, resolve, clock, result)  # a literal
         return [(address, port)]
-    system = dns.resolver.Resolver()
+    try:
+        system = dns.resolver.Resolver()
+    except dns.resolver.NoResolverConfiguration:
+        raise _Failure(FAILED_DNS, "The system has no DNS resolvers configured") from None
     result.dns_us = clock.elapsed_us()
     return [(server, system.port) for server in system.nameservers]
 
@@ -132,8 +135,6 @@ def _run(request: DnsRequest, clock: _Clock, result: ProbeResult) -> None:
     name = _query_name(request)
     rdtype = dns.rdatatype.from_text(request.record_type)
     servers = _servers(request, clock, result)
-    if not servers:
-        raise _Failure(FAILED_DNS, "The system has no DNS resolvers configured")
     response, server = _ask(dns.message.make_query(name, rdtype), servers, clock)
     result.first_byte_us = clock.elapsed_us()
     shown = request.host.strip()
