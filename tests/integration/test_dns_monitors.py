@@ -382,6 +382,24 @@ def test_the_kind_select_swaps_in_the_fields_of_a_dns_monitor(logged_in):
     assert 'id="url"' not in fragment and 'id="port"' not in fragment and 'id="tls"' not in fragment
 
 
+def test_without_javascript_and_live_the_dns_fields_are_shown_and_judged(logged_in):
+    response = post_form(logged_in, "/monitors/new", {"name": "N", "kind": "dns", "show_kind": "1"})
+    assert response.status_code == 200
+    page = page_text(response)
+    assert 'id="record_type"' in page and 'id="url"' not in page
+    token = csrf_token(logged_in, "/monitors/new")
+    live = logged_in.post(
+        "/monitors/validate/resolver",
+        data={**DNS_FORM, "resolver": "dns.google"},
+        headers={"HX-Request": "true", "X-CSRFToken": token},
+    )
+    assert live.status_code == 200
+    assert 'id="resolver-error"' in page_text(live)
+    assert "Enter the resolver&#39;s IP address" in page_text(live)
+    with logged_in.application.app_context():
+        assert monitors.list_monitors().total == 0
+
+
 def test_create_edit_and_show_a_dns_monitor_in_the_dashboard(logged_in):
     bad = post_form(logged_in, "/monitors/new", {**DNS_FORM, "resolver": "8.8.8.8:99999"})
     assert bad.status_code == 422
