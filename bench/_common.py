@@ -86,6 +86,49 @@ def target_server():
         process.wait(10)
 
 
+_DNS_TARGET = r"""
+import asyncio
+
+from dnslib import QTYPE, RR, A, DNSRecord
+
+class Answer(asyncio.DatagramProtocol):
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, address):
+        request = DNSRecord.parse(data)
+        reply = request.reply()
+        reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A("192.0.2.10"), ttl=60))
+        self.transport.sendto(reply.pack(), address)
+
+async def main():
+    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+        Answer, local_addr=("127.0.0.1", 0)
+    )
+    print(transport.get_extra_info("sockname")[1], flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+DNS_ANSWER = "192.0.2.10"  # what the DNS target answers for every name
+
+
+@contextlib.contextmanager
+def dns_server():
+    """A minimal DNS server (UDP, dnslib) in its own process on 127.0.0.1, answering every
+    query with one A record; yields its address as a dns monitor's resolver."""
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", _DNS_TARGET], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        yield f"127.0.0.1:{int(process.stdout.readline())}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
 def app_env(database_url: str, redis_url: str) -> dict:
     """Environment for `python -m app …` children of a benchmark."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("UPCRON_")}
@@ -112,8 +155,8 @@ def bench_app(database_url: str, redis_url: str):
 
 
 def insert_monitors(count: int, url: str, interval_sec: int = 3600, kind: str = "http") -> None:
-    """Bulk-insert uptime monitors (inside an app context): of ``url``, or with kind "tcp"
-    of its host and port."""
+    """Bulk-insert uptime monitors (inside an app context): of ``url``, with kind "tcp" of
+    its host and port, with kind "dns" asking the resolver ``url`` for an A record."""
     from urllib.parse import urlsplit
 
     from app.extensions import db
@@ -123,6 +166,13 @@ def insert_monitors(count: int, url: str, interval_sec: int = 3600, kind: str = 
     if kind == "tcp":
         parts = urlsplit(url)
         target = {"host": parts.hostname, "port": parts.port}
+    elif kind == "dns":
+        target = {
+            "host": "bench.example",
+            "record_type": "A",
+            "resolver": url,
+            "expected_values": [DNS_ANSWER],
+        }
     rows = [
         {
             "kind": kind,

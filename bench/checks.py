@@ -1,5 +1,6 @@
 """End-to-end check throughput: 2,000 monitors scheduled → probed → stored, per second, for
-http monitors and then for tcp monitors (a connection to the same target's port).
+http monitors, then for tcp monitors (a connection to the same target's port), then for dns
+monitors (an A record asked of a local dnslib server over UDP).
 
 Beside them, in the same run and against the same local target, a plain loop of
 ``requests.get`` with a new connection each time: the ratio says what the pipeline costs over
@@ -23,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._common import (  # noqa: E402
     app_env,
     bench_app,
+    dns_server,
     embedded_redis,
     insert_monitors,
     target_server,
@@ -41,6 +43,8 @@ def plain_loop(url: str, count: int) -> float:
 
 
 def pipeline(url: str, count: int, redis_url: str, kind: str = "http") -> float:
+    """Checks per second of ``count`` monitors of ``kind``; ``url`` is the target (for dns
+    the resolver's address)."""
     import sqlalchemy as sa
 
     from app.engine.scheduler import Scheduler
@@ -93,14 +97,16 @@ def pipeline(url: str, count: int, redis_url: str, kind: str = "http") -> float:
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     os.environ.setdefault("UPCRON_INSTANCE_DIR", tempfile.mkdtemp(prefix="upcron-bench-"))
-    with embedded_redis() as redis_url, target_server() as url:
+    with embedded_redis() as redis_url, target_server() as url, dns_server() as resolver:
         baseline = plain_loop(url, count)
         http = pipeline(url, count, redis_url)
         tcp = pipeline(url, count, redis_url, kind="tcp")
+        dns = pipeline(resolver, count, redis_url, kind="dns")
     print(
         f"{count} monitors, {WORKERS} workers, end to end (scheduled → probed → stored): "
-        f"http {http:.0f} checks/s, tcp {tcp:.0f} checks/s; plain requests.get loop "
-        f"{baseline:.0f}/s; ratio http/loop {http / baseline:.2f}, tcp/http {tcp / http:.2f}"
+        f"http {http:.0f} checks/s, tcp {tcp:.0f} checks/s, dns {dns:.0f} checks/s; plain "
+        f"requests.get loop {baseline:.0f}/s; ratio http/loop {http / baseline:.2f}, "
+        f"tcp/http {tcp / http:.2f}, dns/http {dns / http:.2f}"
     )
 
 

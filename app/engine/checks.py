@@ -1,5 +1,6 @@
 """What one check of a monitor, or one execution of a cron job, is: the request we send and
-how we judge the answer. The probe only fetches (a tcp monitor's check only connects); these
+how we judge the answer. The probe only fetches (a tcp monitor's check only connects, a dns
+monitor's only asks a resolver); these
 rules decide success."""
 
 from __future__ import annotations
@@ -8,12 +9,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app.engine.dns_check import DnsRequest, query
 from app.engine.probe import ProbeRequest, ProbeResult, probe
 from app.engine.status_codes import parse_status_ranges, status_matches
 from app.engine.tcp import ConnectRequest, connect
 from app.models import CronJob, Monitor
 from app.models.history import FAILED_HTTP_STATUS, FAILED_KEYWORD, OK
-from app.models.monitor import KIND_TCP
+from app.models.monitor import KIND_DNS, KIND_TCP
 
 KEYWORD_SCAN_BYTES = 1024 * 1024  # the whole body we accept is searched for the keyword
 SAVED_BODY_BYTES = 64 * 1024  # what a cron job with save_responses keeps
@@ -50,7 +52,16 @@ def _auth(row) -> tuple[str, str] | None:
 
 def monitor_request(
     monitor: Monitor, policy: str, ca_bundle: str | None
-) -> ProbeRequest | ConnectRequest:
+) -> ProbeRequest | ConnectRequest | DnsRequest:
+    if monitor.kind == KIND_DNS:
+        return DnsRequest(
+            host=monitor.host,
+            record_type=monitor.record_type,
+            resolver=monitor.resolver,
+            expected_values=tuple(monitor.expected_values or ()),
+            timeout_ms=monitor.timeout_ms,
+            policy=policy,
+        )
     if monitor.kind == KIND_TCP:
         return ConnectRequest(
             host=monitor.host,
@@ -75,8 +86,11 @@ def monitor_request(
     )
 
 
-def run(request: ProbeRequest | ConnectRequest) -> ProbeResult:
-    """Make a check's request: a connection for a tcp monitor, the HTTP probe otherwise."""
+def run(request: ProbeRequest | ConnectRequest | DnsRequest) -> ProbeResult:
+    """Make a check's request: a connection for a tcp monitor, a query for a dns monitor
+    (which judges its own answer), the HTTP probe otherwise."""
+    if isinstance(request, DnsRequest):
+        return query(request)
     return connect(request) if isinstance(request, ConnectRequest) else probe(request)
 
 
@@ -107,7 +121,7 @@ class Rules:
 
 
 def monitor_rules(monitor: Monitor) -> Rules:
-    if monitor.kind == KIND_TCP:
+    if monitor.kind in (KIND_TCP, KIND_DNS):
         return Rules(None)
     return Rules(monitor.expected_status, monitor.keyword, monitor.keyword_absent)
 

@@ -21,6 +21,7 @@ FAILED_TLS = "failed_tls"
 FAILED_TOO_MUCH_DATA = "failed_too_much_data"
 FAILED_HTTP_STATUS = "failed_http_status"
 FAILED_KEYWORD = "failed_keyword"
+FAILED_DNS_ANSWER = "failed_dns_answer"  # a dns monitor's answer lacks an expected value
 FAILED_BLOCKED_TARGET = "failed_blocked_target"
 FAILED_INTERNAL = "failed_internal"
 OUTCOMES = (
@@ -32,6 +33,7 @@ OUTCOMES = (
     FAILED_TOO_MUCH_DATA,
     FAILED_HTTP_STATUS,
     FAILED_KEYWORD,
+    FAILED_DNS_ANSWER,
     FAILED_BLOCKED_TARGET,
     FAILED_INTERNAL,
 )

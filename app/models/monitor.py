@@ -1,4 +1,4 @@
-"""Monitors: uptime checks we make (kinds http, keyword and tcp) and heartbeats made to us."""
+"""Monitors: uptime checks we make (kinds http, keyword, tcp and dns) and heartbeats made to us."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from app.models.types import UTCDateTime, utcnow
 KIND_HTTP = "http"
 KIND_KEYWORD = "keyword"
 KIND_TCP = "tcp"
+KIND_DNS = "dns"
 KIND_HEARTBEAT = "heartbeat"
-KINDS = (KIND_HTTP, KIND_KEYWORD, KIND_TCP, KIND_HEARTBEAT)
+KINDS = (KIND_HTTP, KIND_KEYWORD, KIND_TCP, KIND_DNS, KIND_HEARTBEAT)
 
 # Uptime monitors: pending → up/down; heartbeats: new → up/late/down. Both can be paused.
 STATE_PENDING = "pending"
@@ -82,6 +83,12 @@ class Monitor(db.Model):
     host: so.Mapped[str | None] = so.mapped_column(sa.String(253))
     port: so.Mapped[int | None] = so.mapped_column()
     tls: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+
+    # Lookup (kind dns): host is the name asked for, of record_type, to resolver ("ip" or
+    # "ip:port"; None: the system's); up when every expected value is in the answer.
+    record_type: so.Mapped[str | None] = so.mapped_column(sa.String(8))
+    resolver: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    expected_values: so.Mapped[list[str] | None] = so.mapped_column(sa.JSON)
 
     # Heartbeat: the code is the secret in the ping URL.
     code: so.Mapped[str | None] = so.mapped_column(sa.String(36), unique=True)

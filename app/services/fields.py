@@ -19,6 +19,7 @@ from flask import current_app
 
 from app.engine import schedule
 from app.engine.address_policy import literal_refusal
+from app.engine.dns_check import parse_resolver
 from app.engine.status_codes import parse_status_ranges
 from app.extensions import db
 from app.services.errors import Conflict, ValidationError
@@ -232,6 +233,50 @@ def host(value: Any) -> str:
     if refusal:
         raise ValueError(f"{refusal}.")
     return value
+
+
+def query_name(value: Any) -> str:
+    """The name a dns monitor asks about, such as example.com (or, for PTR, an IP address).
+    Not a destination: nothing is sent to it, so the target policy does not judge it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError("Enter the name to look up, such as example.com.")
+    if not isinstance(value, str):
+        raise ValueError("Must be text: a name such as example.com.")
+    value = value.strip()
+    if len(value) > HOST_MAX:
+        raise ValueError(f"Use at most {HOST_MAX} characters.")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("A name cannot contain spaces or control characters.")
+    return value
+
+
+def resolver(value: Any) -> str:
+    """A DNS resolver's address, "ip" or "ip:port" (IPv6 in brackets), which the target
+    policy must allow: its queries go there."""
+    if not isinstance(value, str):
+        raise ValueError("Must be text: an IP address, optionally with a port.")
+    address, port = parse_resolver(value)
+    refusal = literal_refusal(address, current_app.config["TARGET_POLICY"])
+    if refusal:
+        raise ValueError(f"{refusal}.")
+    return value.strip()
+
+
+EXPECTED_VALUES_MAX = 50
+EXPECTED_VALUE_MAX = 500
+
+
+def string_list(value: Any) -> list[str]:
+    """A list of non-empty strings, each trimmed (a form sends one per line)."""
+    message = 'Must be a list of text values, such as ["192.0.2.10"].'
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(message)
+    items = [item.strip() for item in value if item.strip()]
+    if len(items) > EXPECTED_VALUES_MAX:
+        raise ValueError(f"Give at most {EXPECTED_VALUES_MAX} values.")
+    if any(len(item) > EXPECTED_VALUE_MAX for item in items):
+        raise ValueError(f"Each value may have at most {EXPECTED_VALUE_MAX} characters.")
+    return items
 
 
 def headers(value: Any) -> dict[str, str]:

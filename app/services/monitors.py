@@ -1,5 +1,6 @@
-"""Monitors: uptime checks (kinds http, keyword and tcp) and heartbeats (kind heartbeat): create,
-change, pause, resume, delete, list; a heartbeat's ping code and expected next ping."""
+"""Monitors: uptime checks (kinds http, keyword, tcp and dns) and heartbeats (kind
+heartbeat): create, change, pause, resume, delete, list; a heartbeat's ping code and expected
+next ping."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from sqlalchemy import orm as so
 
 from app.engine import batch, schedule, scheduler, state
 from app.engine.checks import Outcome
+from app.engine.dns_check import RECORD_TYPES
 from app.engine.tcp import target_name
 from app.extensions import db
 from app.models import Group, Monitor
 from app.models.history import SUBJECT_MONITOR
 from app.models.monitor import (
+    KIND_DNS,
     KIND_HEARTBEAT,
     KIND_HTTP,
     KIND_KEYWORD,
@@ -64,9 +67,11 @@ HTTP_ONLY = (
     "keyword_absent",
 )
 TCP_ONLY = ("host", "port", "tls")
+DNS_ONLY = ("record_type", "resolver", "expected_values")  # and host, shared with tcp
 _UPTIME_ONLY = (
     *HTTP_ONLY,
     *TCP_ONLY,
+    *DNS_ONLY,
     "interval_sec",
     "timeout_ms",
     "failure_threshold",
@@ -117,6 +122,9 @@ _SIMPLE = (
     "host",
     "port",
     "tls",
+    "record_type",
+    "resolver",
+    "expected_values",
     "failure_threshold",
     "recovery_threshold",
     "reminder_hours",
@@ -145,6 +153,9 @@ _PARSERS: dict[str, fields.Parser] = {
     "host": fields.host,
     "port": fields.whole_number(1, 65535),
     "tls": fields.boolean,
+    "record_type": fields.choice(RECORD_TYPES, upper=True),
+    "resolver": fields.optional(fields.resolver),
+    "expected_values": fields.string_list,
     "failure_threshold": fields.whole_number(1, 100),
     "recovery_threshold": fields.whole_number(1, 100),
     "reminder_hours": fields.optional(fields.whole_number(1, REMINDER_HOURS_MAX)),
@@ -171,8 +182,9 @@ _REQUIRED_TCP = {
     "host": "Enter the host name or IP address to connect to.",
     "port": "Enter the port to connect to, from 1 to 65535.",
 }
+_REQUIRED_DNS = {"name": "Enter a name.", "host": "Enter the name to look up, such as example.com."}
 HTTP_KINDS = (KIND_HTTP, KIND_KEYWORD)
-UPTIME_KINDS = (KIND_HTTP, KIND_KEYWORD, KIND_TCP)
+UPTIME_KINDS = (KIND_HTTP, KIND_KEYWORD, KIND_TCP, KIND_DNS)
 _CONFLICT = "Another change was saved at the same moment; try again."
 NAME_TAKEN = "Another monitor of this kind already has this name."
 _SCHEDULE_MISSING = "Enter how often the job pings (period_sec), or a cron expression."
@@ -215,8 +227,12 @@ def _require_unique_name(name: str, kind: str, current: Monitor | None) -> None:
 
 
 def target(monitor: Monitor) -> str | None:
-    """What an uptime monitor checks, as pages show it: its URL, or host:port for a tcp
-    monitor ("over TLS" when it shakes hands); None for a heartbeat."""
+    """What an uptime monitor checks, as pages show it: its URL, host:port for a tcp
+    monitor ("over TLS" when it shakes hands), the record and its resolver for a dns
+    monitor; None for a heartbeat."""
+    if monitor.kind == KIND_DNS:
+        via = monitor.resolver or "the system's resolvers"
+        return f"{monitor.record_type} {monitor.host} via {via}"
     if monitor.kind == KIND_TCP:
         name = target_name(monitor.host or "", monitor.port or 0)
         return f"{name} over TLS" if monitor.tls else name
@@ -251,17 +267,21 @@ def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
         errors["kind"] = (
             "A monitor cannot change between uptime and heartbeat; create a new monitor."
             if KIND_HEARTBEAT in (kind, current.kind)
-            else "A monitor cannot change between HTTP and TCP checks; create a new monitor."
+            else f"A monitor cannot change between {_family(current.kind).upper()} and "
+            f"{_family(kind).upper()} checks; create a new monitor."
         )
         kind = current.kind  # judge the rest as it stands
     heartbeat = kind == KIND_HEARTBEAT
     if heartbeat:
         foreign, message = _UPTIME_ONLY, "Not used by heartbeat monitors."
     elif kind == KIND_TCP:
-        foreign = HTTP_ONLY + _HEARTBEAT_ONLY
+        foreign = HTTP_ONLY + DNS_ONLY + _HEARTBEAT_ONLY
         message = "Not used by tcp monitors."
+    elif kind == KIND_DNS:
+        foreign = HTTP_ONLY + ("port", "tls") + _HEARTBEAT_ONLY
+        message = "Not used by dns monitors."
     else:
-        foreign = TCP_ONLY + _HEARTBEAT_ONLY
+        foreign = TCP_ONLY + DNS_ONLY + _HEARTBEAT_ONLY
         message = "Not used by http and keyword monitors."
     for name in foreign:
         if name in data:
@@ -273,6 +293,8 @@ def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
     elif kind == KIND_TCP:
         if current is None:
             fields.require(data, errors, _REQUIRED_TCP)
+    elif kind == KIND_DNS:
+        _dns_rules(data, values, errors, current)
     else:
         if current is None:
             fields.require(data, errors, _REQUIRED)
@@ -282,6 +304,24 @@ def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
     if errors:
         raise ValidationError(errors)
     return values
+
+
+def _dns_rules(
+    data: Any, values: dict[str, Any], errors: dict[str, str], current: Monitor | None
+) -> None:
+    """A dns monitor's host is a name to ask about, not a place to connect to: parsed as
+    such (any address may be looked up). A new one asks for A records unless told."""
+    if "host" in data:
+        errors.pop("host", None)
+        values.pop("host", None)
+        try:
+            values["host"] = fields.query_name(data["host"])
+        except ValueError as exc:
+            errors["host"] = str(exc)
+    if current is None:
+        fields.require(data, errors, _REQUIRED_DNS)
+        values.setdefault("record_type", "A")
+        values.setdefault("expected_values", [])
 
 
 def _family(kind: str) -> str:

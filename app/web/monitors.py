@@ -1,4 +1,4 @@
-"""Dashboard pages for uptime monitors (kinds http, keyword and tcp): the list, the form with
+"""Dashboard pages for uptime monitors (kinds http, keyword, tcp and dns): the list, the form with
 inline validation and the fields of the chosen kind, the detail page with its charts and
 history, pause, resume and delete.
 
@@ -14,13 +14,20 @@ from htmx_flask import request as htmx_request
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from app.models.monitor import KIND_HTTP, KIND_KEYWORD, KIND_TCP, STATES
+from app.models.monitor import KIND_DNS, KIND_HTTP, KIND_KEYWORD, KIND_TCP, STATES
 from app.models.types import utcnow
 from app.services import fields, groups, history, incidents, monitors
 from app.services.errors import NotFound, ValidationError
 from app.services.fields import METHODS
 from app.services.history import RESPONSE_RANGES
-from app.services.monitors import HTTP_KINDS, HTTP_ONLY, TCP_ONLY, UPTIME_KINDS
+from app.services.monitors import (
+    DNS_ONLY,
+    HTTP_KINDS,
+    HTTP_ONLY,
+    RECORD_TYPES,
+    TCP_ONLY,
+    UPTIME_KINDS,
+)
 from app.web import admin, charts, status_svg
 from app.web.forms import apply_errors, channel_field, offer_channels
 from app.web.lists import filter_args, render_list
@@ -37,7 +44,14 @@ KIND_CHOICES = {
     KIND_HTTP: "HTTP: the status code",
     KIND_KEYWORD: "HTTP: the status code and a keyword in the body",
     KIND_TCP: "TCP: a connection to a port (and a TLS handshake)",
+    KIND_DNS: "DNS: a record and the values it must hold",
 }
+# The fields each kind does not use, left out of what the form sends to the service.
+_FOREIGN = {
+    KIND_TCP: HTTP_ONLY + DNS_ONLY,
+    KIND_DNS: HTTP_ONLY + ("port", "tls"),
+}
+_FOREIGN_TO_HTTP = TCP_ONLY + DNS_ONLY
 
 
 class MonitorForm(FlaskForm):
@@ -54,6 +68,9 @@ class MonitorForm(FlaskForm):
     host = StringField("Host", render_kw={"autocomplete": "off", "spellcheck": "false"})
     port = StringField("Port", render_kw=_NUMERIC)
     tls = BooleanField("Complete a TLS handshake too")
+    record_type = SelectField("Record type", choices=list(RECORD_TYPES), validate_choice=False)
+    resolver = StringField("Resolver", render_kw={"autocomplete": "off", "spellcheck": "false"})
+    expected_values = TextAreaField("Expected values", render_kw={"rows": 3})
     url = StringField("URL", render_kw={"inputmode": "url", "autocomplete": "off"})
     method = SelectField("Method", choices=list(METHODS), validate_choice=False)
     interval_sec = StringField("Check every (seconds)", default="60", render_kw=_NUMERIC)
@@ -99,6 +116,8 @@ _TEXT = (
     "max_redirects",
     "host",
     "port",
+    "record_type",
+    "resolver",
     "failure_threshold",
     "recovery_threshold",
     "reminder_hours",
@@ -107,7 +126,7 @@ _TEXT = (
 _FLAGS = ("keyword_absent", "follow_redirects", "tls", "public")
 # Validated as a field is left. Not the choices (they cannot be wrong, and swapping a select
 # while it has focus would lose it) nor the password (never sent back to the page).
-LIVE_FIELDS = frozenset(_TEXT) - {"kind", "method"}
+LIVE_FIELDS = (frozenset(_TEXT) | {"expected_values"}) - {"kind", "method", "record_type"}
 # The button that, without JavaScript, asks for the form again with the chosen kind's fields.
 SHOW_KIND = "show_kind"
 HINTS = {
@@ -124,7 +143,17 @@ HINTS = {
     "body": "Sent with POST, PUT and PATCH requests.",
     "reminder_hours": "Optional. Alert again every this many hours while it stays down.",
     "group": "Optional. Groups sort the overview and the status page; a new name creates one.",
+    "resolver": "Optional. The IP address of the DNS server to ask, with a port if not 53, "
+    "such as 192.0.2.53 or [2001:db8::53]:5353; empty: the system's resolvers.",
+    "expected_values": "Optional. One per line, all of which the answer must hold (any case, "
+    "such as 192.0.2.10 or 10 mail.example.com); empty: any answer is up.",
 }
+_DNS_HINTS = HINTS | {"host": "The name to look up, such as example.com."}
+
+
+def hints_for(kind: str | None) -> dict[str, str]:
+    """The hints under the fields: a dns monitor's host is a name to look up."""
+    return _DNS_HINTS if kind == KIND_DNS else HINTS
 
 
 def _monitor_or_404(monitor_id: int):
@@ -142,8 +171,10 @@ def _initial(monitor) -> dict:
     data = {name: getattr(monitor, name) for name in _TEXT + _FLAGS if name != "group"}
     data["group"] = monitor.group.name if monitor.group else ""
     data["headers"] = fields.headers_text(monitor.headers)
-    for name in ("description", "keyword", "body", "auth_username", "host", "port"):
+    for name in ("description", "keyword", "body", "auth_username", "host", "port", "resolver"):
         data[name] = "" if data[name] is None else data[name]
+    data["record_type"] = monitor.record_type or "A"
+    data["expected_values"] = "\n".join(monitor.expected_values or [])
     data["reminder_hours"] = "" if monitor.reminder_hours is None else monitor.reminder_hours
     return data
 
@@ -152,14 +183,16 @@ def _submitted(form: MonitorForm, editing: bool) -> dict:
     """The service's fields from the form, those of the chosen kind only. On edit a blank
     password keeps the one saved, unless the user name was cleared too (then there is no
     sign-in any more)."""
-    tcp = form.kind.data == KIND_TCP
-    foreign = HTTP_ONLY if tcp else TCP_ONLY
+    foreign = _FOREIGN.get(form.kind.data, _FOREIGN_TO_HTTP)
     data = {name: form[name].data or "" for name in _TEXT if name not in foreign}
     data.update({name: bool(form[name].data) for name in _FLAGS if name not in foreign})
     data["channels"] = form.channels.data or []
-    if not tcp and form.auth_password.data:
+    if form.kind.data == KIND_DNS:
+        data["expected_values"] = (form.expected_values.data or "").splitlines()
+    http = "auth_password" not in foreign
+    if http and form.auth_password.data:
         data["auth_password"] = form.auth_password.data
-    elif not tcp and not data["auth_username"]:
+    elif http and not data["auth_username"]:
         data["auth_password"] = None
     if not editing:
         data["paused"] = bool(form.paused.data)
@@ -190,7 +223,7 @@ def _render_form(form: MonitorForm, monitor=None, status: int = 200):
             monitor=monitor,
             group_names=[group.name for group in groups.list_groups()],
             live_fields=LIVE_FIELDS,
-            hints=HINTS,
+            hints=hints_for(form.kind.data),
             action_form=ActionForm(),
         ),
         status,
@@ -278,7 +311,7 @@ def kind_fields():
         form=form,
         monitor=monitor,
         live_fields=LIVE_FIELDS,
-        hints=HINTS,
+        hints=hints_for(form.kind.data),
     )
 
 
@@ -301,7 +334,7 @@ def validate(field: str):
         field=form[field],
         monitor=monitor,
         live_fields=LIVE_FIELDS,
-        hints=HINTS,
+        hints=hints_for(form.kind.data),
     )
 
 

@@ -133,3 +133,24 @@ def test_without_javascript_the_kind_shows_its_fields_and_enter_saves(browser, l
         expect(page.get_by_text("db.example.com:5432")).to_be_visible()
     finally:
         context.close()
+
+
+def test_choosing_dns_swaps_in_the_record_fields(page, live_server, app):
+    """The kind select shows host, record type, resolver and expected values in place of
+    the request fields, and the monitor is saved with them."""
+    sign_in(page, live_server, app)
+    page.goto(live_server + "/monitors/new")
+    page.evaluate("window.notReloaded = true")
+    page.get_by_label("Name").fill("Mail exchanger")
+    page.get_by_label("Check", exact=True).select_option("dns")
+    expect(page.get_by_label("Record type")).to_be_visible()
+    expect(page.get_by_label("URL", exact=True)).to_have_count(0)
+    expect(page.get_by_label("Port")).to_have_count(0)
+    page.get_by_label("Host").fill("example.com")
+    page.get_by_label("Record type").select_option("MX")
+    page.get_by_label("Resolver").fill("192.0.2.53")
+    page.get_by_label("Expected values").fill("10 mail.example.com")
+    assert page.evaluate("window.notReloaded") is True
+    page.get_by_role("button", name="Create monitor").click()
+    expect(page.get_by_role("heading", name="Mail exchanger")).to_be_visible()
+    expect(page.get_by_text("MX example.com via 192.0.2.53")).to_be_visible()

@@ -133,7 +133,7 @@ def test_create_stores_every_field(ctx):
         ("public", None, "Must be true or false."),
         ("paused", 1, "Must be true or false."),
         ("group", "g" * 101, "at most 100"),
-        ("kind", "ping", "Choose one of http, keyword, tcp, heartbeat."),
+        ("kind", "ping", "Choose one of http, keyword, tcp, dns, heartbeat."),
     ],
 )
 def test_create_rejects_each_invalid_field(ctx, field, value, message):

@@ -1,4 +1,4 @@
-"""/api/monitors: every kind of monitor (``"type"``: http, keyword or heartbeat)."""
+"""/api/monitors: every kind of monitor (``"type"``: http, keyword, tcp, dns or heartbeat)."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from app.models.history import OUTCOMES
 from app.models.monitor import STATES
 from app.models.notification import STATUSES as DELIVERY_STATUSES
 from app.services import api_keys, channels, history
+from app.services.monitors import RECORD_TYPES
 from app.services.pagination import PER_PAGE_MAX
 
 # Path ids as the routes' converters accept them (PostgreSQL INTEGER and BIGINT keys).
@@ -103,9 +104,9 @@ _API_KEY_WRITABLE = {
 
 _MONITOR_WRITABLE = {
     "type": _str(
-        enum=["http", "keyword", "tcp"],
+        enum=["http", "keyword", "tcp", "dns"],
         description="Heartbeats are listed, not yet created. http and keyword need url; tcp "
-        "needs host and port.",
+        "needs host and port; dns needs host.",
     ),
     "name": _str(minLength=1, maxLength=200),
     "description": _str(nullable=True),
@@ -126,13 +127,29 @@ _MONITOR_WRITABLE = {
     "host": _str(
         minLength=1,
         maxLength=253,
-        description="tcp: the host name or IP address to connect to.",
+        description="tcp: the host name or IP address to connect to. dns: the name to look "
+        "up (for PTR also an IP address).",
     ),
     "port": _int(minimum=1, maximum=65535, description="tcp: the port to connect to."),
     "tls": _bool(
         description="tcp: also complete a TLS handshake (SNI = host), the certificate "
         "verified against the public CAs and UPCRON_CA_BUNDLE."
     ),
+    "record_type": _str(
+        enum=list(RECORD_TYPES), description="dns: the record type asked for; A by default."
+    ),
+    "resolver": _str(
+        nullable=True,
+        maxLength=64,
+        description='dns: the resolver to ask, "ip" or "ip:port" (IPv6 in brackets), which '
+        "the target policy must allow; null or empty: the system's resolvers.",
+    ),
+    "expected_values": {
+        **_array(_str(maxLength=500)),
+        "maxItems": 50,
+        "description": "dns: values that must all be in the answer, compared in any case and "
+        "without a trailing dot; empty: any answer with records is up.",
+    },
     "failure_threshold": _int(minimum=1, maximum=100),
     "recovery_threshold": _int(minimum=1, maximum=100),
     "public": _bool(),
@@ -221,7 +238,7 @@ SCHEMAS: dict[str, Any] = {
     "Monitor": _object(
         {
             "id": _ID,
-            "type": _str(enum=["http", "keyword", "tcp", "heartbeat"]),
+            "type": _str(enum=["http", "keyword", "tcp", "dns", "heartbeat"]),
             "name": _str(),
             "description": _str(),
             "slug": _str(),
@@ -244,9 +261,12 @@ SCHEMAS: dict[str, Any] = {
             "max_redirects": _int(),
             "keyword": _str(nullable=True),
             "keyword_absent": _bool(),
-            "host": _str(description="tcp monitors."),
+            "host": _str(description="tcp and dns monitors."),
             "port": _int(description="tcp monitors."),
             "tls": _bool(description="tcp monitors."),
+            "record_type": _str(enum=list(RECORD_TYPES), description="dns monitors."),
+            "resolver": _str(nullable=True, description="dns monitors."),
+            "expected_values": {**_array(_str()), "description": "dns monitors."},
             "failure_threshold": _int(),
             "recovery_threshold": _int(),
             "consecutive_failures": _int(),
@@ -771,7 +791,7 @@ def _paths() -> dict[str, dict[str, Any]]:
                 scope="monitors:read",
                 ok=(200, "A page of monitors, as a bare array.", _array(monitor)),
                 params=[
-                    _query("type", _str(enum=["http", "keyword", "tcp", "heartbeat"])),
+                    _query("type", _str(enum=["http", "keyword", "tcp", "dns", "heartbeat"])),
                     _query("state", _str(enum=list(STATES))),
                     _query("group", _str(), "A group name, any case."),
                     _query("search", _str(), "Matches name or description."),

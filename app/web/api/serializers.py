@@ -27,7 +27,7 @@ from app.models import (
     NotificationLog,
     Ping,
 )
-from app.models.monitor import KIND_HEARTBEAT, KIND_TCP
+from app.models.monitor import KIND_DNS, KIND_HEARTBEAT, KIND_TCP
 from app.models.notification import STATUS_PENDING
 from app.services import api_keys, channels, fields, incidents
 from app.services.pagination import Page
@@ -95,6 +95,13 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
     else:
         if row.kind == KIND_TCP:
             data |= {"host": row.host, "port": row.port, "tls": row.tls}
+        elif row.kind == KIND_DNS:
+            data |= {
+                "host": row.host,
+                "record_type": row.record_type,
+                "resolver": row.resolver,
+                "expected_values": list(row.expected_values or []),
+            }
         else:
             data |= {
                 **_request(row),
