@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.extensions import db
+from app.engine.scheduler import Scheduler
+from app.extensions import db, redis_client
 from app.models import CheckResult, CronExecution
 from app.services import api_keys, channels, cron_jobs, incidents, monitors
 
@@ -122,3 +123,12 @@ def seeded(app):
             "key_id": spare.id,
             "channel_id": channel.id,
         }
+
+
+@pytest.fixture
+def scheduler(app):
+    """A scheduler on the test Redis whose due set was built from SQL, as a leader's is."""
+    with app.app_context():
+        scheduler = Scheduler(conn=redis_client.conn)
+        scheduler.rebuild()
+        yield scheduler

@@ -8,12 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from rq import SimpleWorker
 
-from app.engine import queues
 from app.engine.dns_check import DnsRequest, query
-from app.engine.scheduler import Scheduler
-from app.extensions import db, redis_client
+from app.extensions import db
 from app.models import CheckResult, Incident, Monitor
 from app.models.history import (
     FAILED_BLOCKED_TARGET,
@@ -26,6 +23,7 @@ from app.services import monitors
 from app.services.errors import ValidationError
 from tests.conftest import csrf_token, post_form
 from tests.dns_server import DnsServer, SilentResolver
+from tests.pipeline import check_results, run_due
 from tests.targets import SilentListener
 
 ZONE = """
@@ -131,26 +129,6 @@ def test_strict_refuses_a_loopback_resolver_before_any_packet():
 # --- through the pipeline ------------------------------------------------------------------
 
 
-@pytest.fixture
-def scheduler(app):
-    with app.app_context():
-        scheduler = Scheduler(conn=redis_client.conn)
-        scheduler.rebuild()
-        yield scheduler
-
-
-def run_due(scheduler: Scheduler, at: datetime) -> None:
-    scheduler.tick(at)
-    worker = SimpleWorker([queues.queue(name) for name in queues.ALL], connection=redis_client.conn)
-    worker.work(burst=True, with_scheduler=False)
-    db.session.remove()
-
-
-def results(monitor_id: int) -> list[CheckResult]:
-    query = sa.select(CheckResult).filter_by(monitor_id=monitor_id).order_by(CheckResult.id)
-    return list(db.session.execute(query).scalars())
-
-
 def test_a_dns_monitor_goes_down_on_a_wrong_answer_and_recovers(scheduler, server):
     monitor = monitors.create(
         {
@@ -168,7 +146,7 @@ def test_a_dns_monitor_goes_down_on_a_wrong_answer_and_recovers(scheduler, serve
     start = datetime.now(UTC)
     run_due(scheduler, start)
     assert db.session.get(Monitor, monitor.id).state == "up"
-    [first] = results(monitor.id)
+    [first] = check_results(monitor.id)
     assert first.outcome == OK and first.status_code is None
     assert 0 < first.first_byte_us <= first.total_us
 
@@ -183,7 +161,7 @@ def test_a_dns_monitor_goes_down_on_a_wrong_answer_and_recovers(scheduler, serve
     server.set_zone(ZONE)
     run_due(scheduler, start + timedelta(seconds=20))
     assert db.session.get(Monitor, monitor.id).state == "up"
-    assert [r.outcome for r in results(monitor.id)] == [OK, FAILED_DNS_ANSWER, OK]
+    assert [r.outcome for r in check_results(monitor.id)] == [OK, FAILED_DNS_ANSWER, OK]
 
 
 def test_strict_refuses_a_loopback_resolver_when_saved_and_when_checked(app, scheduler):
@@ -200,7 +178,7 @@ def test_strict_refuses_a_loopback_resolver_when_saved_and_when_checked(app, sch
             "The target policy 'strict' refuses it: 127.0.0.1 is a loopback address."
         )
         run_due(scheduler, datetime.now(UTC))
-    [result] = results(monitor.id)
+    [result] = check_results(monitor.id)
     assert result.outcome == FAILED_BLOCKED_TARGET
     assert result.error.startswith("Refused by the target policy 'strict': ")
     assert canary.received == 0

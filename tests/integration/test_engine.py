@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import redis
 import sqlalchemy as sa
-from rq import SimpleWorker
 
 from app.engine import queues
 from app.engine import scheduler as sched
@@ -27,6 +26,7 @@ from app.models import CheckResult, CronExecution, CronJob, DailyRollup, Inciden
 from app.processes import die_with_parent
 from app.services import cron_jobs, monitors
 from app.tasks import jobs
+from tests.pipeline import run_due, work
 from tests.targets import TargetServer
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -36,25 +36,6 @@ PROJECT = Path(__file__).resolve().parents[2]
 def target():
     with TargetServer() as server:
         yield server
-
-
-@pytest.fixture
-def scheduler(app):
-    with app.app_context():
-        scheduler = Scheduler(conn=redis_client.conn)
-        scheduler.rebuild()
-        yield scheduler
-
-
-def work() -> None:
-    """Run an RQ worker until the queues are empty."""
-    worker = SimpleWorker([queues.queue(name) for name in queues.ALL], connection=redis_client.conn)
-    worker.work(burst=True, with_scheduler=False)
-
-
-def run_due(scheduler: Scheduler, at: datetime | None = None) -> None:
-    scheduler.tick(at or datetime.now(UTC))
-    work()
 
 
 def fresh(model, row_id):

@@ -10,12 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 import trustme
-from rq import SimpleWorker
 
-from app.engine import queues
-from app.engine.scheduler import Scheduler
 from app.engine.tcp import ConnectRequest, connect
-from app.extensions import db, redis_client
+from app.extensions import db
 from app.models import CheckResult, Incident, Monitor
 from app.models.history import (
     FAILED_BLOCKED_TARGET,
@@ -28,6 +25,7 @@ from app.models.history import (
 from app.services import monitors
 from app.services.errors import ValidationError
 from tests.conftest import csrf_token, post_form
+from tests.pipeline import check_results, run_due
 from tests.targets import SilentListener, TargetServer, closed_port
 
 
@@ -165,26 +163,6 @@ def test_strict_refuses_localhost_before_connecting(canary):
 # --- through the pipeline ------------------------------------------------------------------
 
 
-@pytest.fixture
-def scheduler(app):
-    with app.app_context():
-        scheduler = Scheduler(conn=redis_client.conn)
-        scheduler.rebuild()
-        yield scheduler
-
-
-def run_due(scheduler: Scheduler, at: datetime) -> None:
-    scheduler.tick(at)
-    worker = SimpleWorker([queues.queue(name) for name in queues.ALL], connection=redis_client.conn)
-    worker.work(burst=True, with_scheduler=False)
-    db.session.remove()
-
-
-def results(monitor_id: int) -> list[CheckResult]:
-    query = sa.select(CheckResult).filter_by(monitor_id=monitor_id).order_by(CheckResult.id)
-    return list(db.session.execute(query).scalars())
-
-
 def test_a_tcp_monitor_goes_down_when_the_port_closes_and_recovers(scheduler):
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
@@ -202,7 +180,7 @@ def test_a_tcp_monitor_goes_down_when_the_port_closes_and_recovers(scheduler):
         start = datetime.now(UTC)
         run_due(scheduler, start)
         assert db.session.get(Monitor, monitor.id).state == "up"
-        [first] = results(monitor.id)
+        [first] = check_results(monitor.id)
         assert first.outcome == OK and first.status_code is None
         assert 0 < first.connect_us <= first.total_us
 
@@ -216,7 +194,7 @@ def test_a_tcp_monitor_goes_down_when_the_port_closes_and_recovers(scheduler):
     with socket.create_server(("127.0.0.1", port)):
         run_due(scheduler, start + timedelta(seconds=20))
     assert db.session.get(Monitor, monitor.id).state == "up"
-    assert [r.outcome for r in results(monitor.id)] == [OK, FAILED_CONNECT, OK]
+    assert [r.outcome for r in check_results(monitor.id)] == [OK, FAILED_CONNECT, OK]
 
 
 def test_strict_refuses_a_literal_when_saved_and_a_name_when_checked(app, scheduler, canary):
@@ -229,7 +207,7 @@ def test_strict_refuses_a_literal_when_saved_and_a_name_when_checked(app, schedu
         {"name": "Local", "kind": "tcp", "host": "localhost", "port": canary.port}
     )
     run_due(scheduler, datetime.now(UTC))
-    [result] = results(monitor.id)
+    [result] = check_results(monitor.id)
     assert result.outcome == FAILED_BLOCKED_TARGET
     assert result.error.startswith("Refused by the target policy 'strict': ")
 
