@@ -303,19 +303,31 @@ def _fetch(target, method, body, headers, request, resolver, clock, result):
     result.final_url = target.url
     result.status_code, result.headers = None, {}
     result.dns_us = result.connect_us = result.tls_us = result.first_byte_us = None
-    addresses = _checked_addresses(target, request.policy, resolver, clock, result)
-    sock = _connect(addresses, target, clock)
-    result.connect_us = clock.elapsed_us()
+    sock = open_connection(target, request.policy, request.ca_bundle, resolver, clock, result)
     try:
-        if target.https:
-            context = _tls_context(request.ca_bundle)
-            with _step(clock, f"negotiating TLS with {target.host}"):
-                sock.settimeout(clock.remaining())
-                sock = context.wrap_socket(sock, server_hostname=target.host)
-            result.tls_us = clock.elapsed_us()
         return _exchange(sock, target, method, body, headers, request, clock, result)
     finally:
         sock.close()
+
+
+def open_connection(target, policy, ca_bundle, resolver, clock, result) -> socket.socket:
+    """Judge the target's addresses, connect to one of them and, for TLS, shake hands (SNI
+    and certificate for ``target.host``), recording the times; the caller closes the socket.
+    The HTTP probe and the tcp check share it."""
+    addresses = _checked_addresses(target, policy, resolver, clock, result)
+    sock = _connect(addresses, target, clock)
+    result.connect_us = clock.elapsed_us()
+    if target.https:
+        try:
+            context = _tls_context(ca_bundle)
+            with _step(clock, f"negotiating TLS with {target.host}"):
+                sock.settimeout(clock.remaining())
+                sock = context.wrap_socket(sock, server_hostname=target.host)
+        except BaseException:
+            sock.close()
+            raise
+        result.tls_us = clock.elapsed_us()
+    return sock
 
 
 def _checked_addresses(target, policy, resolver, clock, result) -> list[IPAddress]:

@@ -1,9 +1,9 @@
 """A TCP check: connect to a host and port, and with ``tls`` complete a TLS handshake.
 
 It takes the same steps as the HTTP probe up to the first byte it would send, with the
-probe's own pieces: one time budget (``_Clock``), the target guard on every address the host
-resolves to (``_checked_addresses``), a connection to exactly those addresses
-(``_connect``), and the probe's TLS context (certifi's roots plus ``UPCRON_CA_BUNDLE``, the
+probe's own pieces: one time budget (``within_budget``) and ``open_connection``: the target
+guard on every address the host resolves to, a connection to exactly those addresses, and the
+probe's TLS context (certifi's roots plus ``UPCRON_CA_BUNDLE``, the
 host as SNI and as the name the certificate must carry). The result is a ``ProbeResult``, so
 judging and recording treat both kinds alike.
 
@@ -18,16 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.engine.address_policy import Refused, Resolver, parse_host
-from app.engine.probe import (
-    ProbeResult,
-    _checked_addresses,
-    _Clock,
-    _connect,
-    _step,
-    _Target,
-    _tls_context,
-    within_budget,
-)
+from app.engine.probe import ProbeResult, _Clock, _Target, open_connection, within_budget
 
 
 @dataclass(frozen=True)
@@ -76,15 +67,4 @@ def _run(request: ConnectRequest, resolver: Resolver, clock: _Clock, result: Pro
         port=request.port,
         path="",
     )
-    addresses = _checked_addresses(target, request.policy, resolver, clock, result)
-    sock = _connect(addresses, target, clock)
-    result.connect_us = clock.elapsed_us()
-    try:
-        if request.tls:
-            context = _tls_context(request.ca_bundle)
-            with _step(clock, f"negotiating TLS with {target.host}"):
-                sock.settimeout(clock.remaining())
-                sock = context.wrap_socket(sock, server_hostname=target.host)
-            result.tls_us = clock.elapsed_us()
-    finally:
-        sock.close()
+    open_connection(target, request.policy, request.ca_bundle, resolver, clock, result).close()
