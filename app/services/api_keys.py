@@ -157,6 +157,22 @@ def _matches(secret: str, stored: str) -> bool:
 # --- operations ----------------------------------------------------------------------------
 
 
+def _check_expiry_and_scopes(
+    values: dict, errors: dict[str, str], grantor: Iterable[str] | None, now: datetime, never: str
+) -> None:
+    """Refuse an expiry in the past, and scopes the granting key does not hold itself
+    (``grantor`` None: an admin, who may grant every scope); raise with every field error."""
+    if values.get("expires_at") is not None and values["expires_at"] <= now:
+        errors["expires_at"] = f"Choose a moment in the future, or {never}."
+    if grantor is not None and "scopes" in values:
+        grantor = list(grantor)
+        beyond = [s for s in values["scopes"] if not _can_grant(grantor, s)]
+        if beyond:
+            errors["scopes"] = f"This key cannot grant {beyond[0]}: it does not hold it itself."
+    if errors:
+        raise ValidationError(errors)
+
+
 def create(
     data: Any,
     *,
@@ -172,16 +188,7 @@ def create(
     """
     values, errors = fields.parse(data, _PARSERS)
     fields.require(data, errors, _REQUIRED)
-    now = now or utcnow()
-    if values.get("expires_at") is not None and values["expires_at"] <= now:
-        errors["expires_at"] = "Choose a moment in the future, or leave it empty."
-    if granted_by is not None and "scopes" in values:
-        granted_by = list(granted_by)
-        beyond = [s for s in values["scopes"] if not _can_grant(granted_by, s)]
-        if beyond:
-            errors["scopes"] = f"This key cannot grant {beyond[0]}: it does not hold it itself."
-    if errors:
-        raise ValidationError(errors)
+    _check_expiry_and_scopes(values, errors, granted_by, now or utcnow(), "leave it empty")
 
     def build() -> tuple[ApiKey, str]:
         secret = SECRET_PREFIX + secrets.token_urlsafe(32)
@@ -263,16 +270,7 @@ def update(
     only keys within its scopes, and give them only scopes it could grant."""
     key = get(key_id, acting)
     values, errors = fields.parse(data, _PARSERS)
-    now = now or utcnow()
-    if values.get("expires_at") is not None and values["expires_at"] <= now:
-        errors["expires_at"] = "Choose a moment in the future, or null for never."
-    if acting is not None and "scopes" in values:
-        acting = list(acting)
-        refused = [s for s in values["scopes"] if not _can_grant(acting, s)]
-        if refused:
-            errors["scopes"] = f"This key cannot grant {refused[0]}: it does not hold it itself."
-    if errors:
-        raise ValidationError(errors)
+    _check_expiry_and_scopes(values, errors, acting, now or utcnow(), "null for never")
     for name, value in values.items():
         setattr(key, name, value)
     db.session.commit()
