@@ -218,17 +218,14 @@ def host(value: Any) -> str:
     """A host name or IP address to connect to (an IPv6 address without brackets), such as
     db.example.com or 192.0.2.10. As with ``url``, a forbidden literal address is refused
     now; names are judged when connecting."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValueError("Enter the host name or IP address to connect to.")
-    if not isinstance(value, str):
-        raise ValueError("Must be text: a host name or an IP address.")
-    value = value.strip()
+    value = _name_text(
+        value,
+        blank="Enter the host name or IP address to connect to.",
+        kind="a host name or an IP address",
+        subject="A host",
+    )
     if value.startswith("[") and value.endswith("]"):
         value = value[1:-1]
-    if len(value) > HOST_MAX:
-        raise ValueError(f"Use at most {HOST_MAX} characters.")
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError("A host cannot contain spaces or control characters.")
     refusal = literal_refusal(value, current_app.config["TARGET_POLICY"])
     if refusal:
         raise ValueError(f"{refusal}.")
@@ -238,15 +235,25 @@ def host(value: Any) -> str:
 def query_name(value: Any) -> str:
     """The name a dns monitor asks about, such as example.com (or, for PTR, an IP address).
     Not a destination: nothing is sent to it, so the target policy does not judge it."""
+    return _name_text(
+        value,
+        blank="Enter the name to look up, such as example.com.",
+        kind="a name such as example.com",
+        subject="A name",
+    )
+
+
+def _name_text(value: Any, blank: str, kind: str, subject: str) -> str:
+    """Stripped text of at most HOST_MAX characters, without spaces or control characters."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValueError("Enter the name to look up, such as example.com.")
+        raise ValueError(blank)
     if not isinstance(value, str):
-        raise ValueError("Must be text: a name such as example.com.")
+        raise ValueError(f"Must be text: {kind}.")
     value = value.strip()
     if len(value) > HOST_MAX:
         raise ValueError(f"Use at most {HOST_MAX} characters.")
     if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError("A name cannot contain spaces or control characters.")
+        raise ValueError(f"{subject} cannot contain spaces or control characters.")
     return value
 
 
