@@ -116,11 +116,17 @@ def check_address(ip: str, policy: str) -> str | None:
     ``ip`` may be in any spelling :func:`parse_ip` reads; anything else is a ``ValueError``,
     as is an unknown policy.
     """
-    if policy not in POLICIES:
-        raise ValueError(f"unknown target policy {policy!r}")
     address = parse_ip(ip)
     if address is None:
         raise ValueError(f"{ip!r} is not an IP address")
+    return judge(address, policy)
+
+
+def judge(address: IPAddress, policy: str) -> str | None:
+    """:func:`check_address` for an address already parsed (the guard's, for each address a
+    name resolves to)."""
+    if policy not in POLICIES:
+        raise ValueError(f"unknown target policy {policy!r}")
     if policy == "open":
         return None
     judged, described = address, str(address)
@@ -143,9 +149,23 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4A
     return None
 
 
+# Each policy's refused networks of one IP version, in the order above: an address is only
+# ever compared with networks of its own version (the guard judges every address a check
+# connects to, so this runs on every probe).
+_REFUSED = {
+    (policy, version): tuple(
+        (network, name)
+        for network, name in _REFUSED_BY_DEFAULT
+        + (_REFUSED_BY_STRICT if policy == "strict" else ())
+        if network.version == version
+    )
+    for policy in ("default", "strict")
+    for version in (4, 6)
+}
+
+
 def _refusal(address: IPAddress, policy: str) -> str | None:
-    tables = _REFUSED_BY_DEFAULT + (_REFUSED_BY_STRICT if policy == "strict" else ())
-    for network, name in tables:
+    for network, name in _REFUSED[policy, address.version]:
         if address in network:
             return name
     if policy == "strict" and address.version == 6 and address not in _GLOBAL_UNICAST:
@@ -262,7 +282,7 @@ def guard(host: str, port: int, policy: str, resolver: Resolver | None = None) -
             raise Unresolved(f"{host} has no IP addresses")
         addresses = list(dict.fromkeys(ipaddress.ip_address(a) for a in found))
     for address in addresses:
-        reason = check_address(str(address), policy)
+        reason = judge(address, policy)
         if reason:
             raise Refused(reason if literal else f"{reason} (an address of {host})", policy)
     return addresses
