@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -163,12 +164,30 @@ ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery"
 
 
+@functools.cache
+def _admin_password_hash() -> str:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(ADMIN_PASSWORD)
+
+
 @pytest.fixture
 def admin(app):
+    """The first admin, as setup leaves it: the user row and the setup claim.
+
+    Written directly with one Argon2 hash made per session: a hash costs a test a sixth of
+    a second, and hundreds of tests need an admin. Creating admins through the service is
+    tested in test_setup.py and test_cli.py.
+    """
+    from app.models import Setting, User
+    from app.models.types import utcnow
     from app.services import accounts
 
     with app.app_context():
-        user = accounts.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+        user = User(email=ADMIN_EMAIL, password_hash=_admin_password_hash())
+        db.session.add(user)
+        db.session.add(Setting(key=accounts._SETUP_CLAIM, value=utcnow().isoformat()))
+        db.session.commit()
         return user.id
 
 
