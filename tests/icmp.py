@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import socket
 import subprocess
 import sys
@@ -60,6 +61,9 @@ class EchoCanary:
 
 def isolated_unavailable_reason() -> str | None:
     """Why :func:`run_isolated` cannot work here, or None."""
+    missing = [tool for tool in ("unshare", "setpriv", "ip") if shutil.which(tool) is None]
+    if missing:
+        return f"a network namespace of its own needs {', '.join(missing)} (util-linux, iproute2)"
     probe = subprocess.run(["unshare", "--net", "true"], capture_output=True, text=True)
     if probe.returncode:
         return (

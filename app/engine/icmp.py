@@ -19,7 +19,8 @@ The result is a ``ProbeResult``, so judging and recording treat it like the othe
 
 Outcomes: ``ok``; ``failed_packet_loss`` (more lost than allowed; an ICMP error such as
 "destination unreachable" counts as a lost packet and is named); ``failed_dns``;
-``failed_timeout`` (the lookup used up the budget); ``failed_blocked_target``;
+``failed_timeout`` (the lookup used up the budget); ``failed_connect`` (no ICMP socket of the
+address's IP version, as on a machine without IPv6); ``failed_blocked_target``;
 ``failed_internal`` (this process may not send ICMP, or a bug, logged).
 """
 
@@ -34,7 +35,7 @@ from icmplib.utils import unique_identifier
 
 from app.engine.address_policy import IPAddress, Refused, parse_host, resolve
 from app.engine.probe import ProbeResult, _checked_addresses, _Clock, _Failure, _Target
-from app.models.history import FAILED_INTERNAL, FAILED_PACKET_LOSS, OK
+from app.models.history import FAILED_CONNECT, FAILED_INTERNAL, FAILED_PACKET_LOSS, OK, loss_pct
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +70,15 @@ def _icmp_socket(version: int):
             return _open(version, privileged)
         except SocketPermissionError:
             continue
+        except ICMPSocketError as exc:  # such as IPv6 switched off on this machine
+            raise _Failure(FAILED_CONNECT, f"Cannot open an IPv{version} ICMP socket: {exc}")
     raise _Failure(FAILED_INTERNAL, NO_ICMP)
 
 
 def unavailable() -> str | None:
     """Why this process cannot send ICMP echo requests, or None when it can (by either
-    kind of socket). The web process answers for the workers, which run as the same user
-    in every supported set-up (``upcron up``, the container, the systemd units)."""
+    kind of socket). The web process answers for the workers, so they must run as the same
+    user with the same capabilities (``upcron up`` runs them all as one)."""
     for privileged in (True, False):
         try:
             _open(4, privileged).close()
@@ -85,10 +88,6 @@ def unavailable() -> str | None:
         except ICMPSocketError as exc:
             return f"This server cannot open an ICMP socket: {exc}"
     return NO_ICMP
-
-
-def loss_pct(sent: int, received: int) -> float:
-    return 100 * (sent - received) / sent if sent else 100.0
 
 
 def ping(request: EchoRequest) -> ProbeResult:
@@ -158,7 +157,7 @@ def _echo(address: IPAddress, packets: int, clock: _Clock, result: ProbeResult):
                 problem = f"{exc.reply.source} answered: {exc}"
                 continue
             except ICMPSocketError as exc:
-                problem = f"sending to {address} failed: {exc}"
+                problem = f"the echo to {address} failed: {exc}"
                 continue
             rtts.append(max(0, round((reply.time - echo.time) * 1_000_000)))
             if result.first_byte_us is None:

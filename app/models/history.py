@@ -41,6 +41,11 @@ OUTCOMES = (
 )
 
 
+def loss_pct(sent: int, received: int) -> float:
+    """The share of a ping check's echo requests left unanswered, in percent."""
+    return 100 * (sent - received) / sent if sent else 100.0
+
+
 class _Timings:
     """Probe timings in microseconds, as recorded for checks and executions alike."""
 
@@ -76,6 +81,13 @@ class CheckResult(_Timings, db.Model):
     rtt_min_us: so.Mapped[int | None] = so.mapped_column()
     rtt_avg_us: so.Mapped[int | None] = so.mapped_column()
     rtt_max_us: so.Mapped[int | None] = so.mapped_column()
+
+    @property
+    def loss_pct(self) -> float | None:
+        """A ping check's loss in percent; None for the other kinds."""
+        if self.packets_sent is None:
+            return None
+        return loss_pct(self.packets_sent, self.packets_received or 0)
 
 
 class CronExecution(_Timings, db.Model):

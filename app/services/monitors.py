@@ -190,7 +190,10 @@ _REQUIRED_TCP = {
     "port": "Enter the port to connect to, from 1 to 65535.",
 }
 _REQUIRED_DNS = {"name": "Enter a name.", "host": "Enter the name to look up, such as example.com."}
-_REQUIRED_PING = {"name": "Enter a name.", "host": "Enter the host name or IP address to ping."}
+_REQUIRED_PING = {
+    "name": "Enter a name.",
+    "host": "Enter the host name or IP address to connect to.",
+}
 HTTP_KINDS = (KIND_HTTP, KIND_KEYWORD)
 UPTIME_KINDS = (KIND_HTTP, KIND_KEYWORD, KIND_TCP, KIND_DNS, KIND_PING)
 _CONFLICT = "Another change was saved at the same moment; try again."

@@ -196,11 +196,10 @@ def _echo(row: CheckResult) -> dict[str, Any] | None:
     """A ping check's echo requests and round trips; None for the other kinds."""
     if row.packets_sent is None:
         return None
-    sent, received = row.packets_sent, row.packets_received
     return {
-        "packets_sent": sent,
-        "packets_received": received,
-        "loss_pct": round(100 * (sent - received) / sent, 1) if sent else 100.0,
+        "packets_sent": row.packets_sent,
+        "packets_received": row.packets_received,
+        "loss_pct": round(row.loss_pct, 1),
         "rtt_min_us": row.rtt_min_us,
         "rtt_avg_us": row.rtt_avg_us,
         "rtt_max_us": row.rtt_max_us,
