@@ -156,7 +156,8 @@ def bench_app(database_url: str, redis_url: str):
 
 def insert_monitors(count: int, url: str, interval_sec: int = 3600, kind: str = "http") -> None:
     """Bulk-insert uptime monitors (inside an app context): of ``url``, with kind "tcp" of
-    its host and port, with kind "dns" asking the resolver ``url`` for an A record."""
+    its host and port, with kind "dns" asking the resolver ``url`` for an A record, with kind
+    "ping" sending one echo request to the host ``url``."""
     from urllib.parse import urlsplit
 
     from app.extensions import db
@@ -173,6 +174,8 @@ def insert_monitors(count: int, url: str, interval_sec: int = 3600, kind: str = 
             "resolver": url,
             "expected_values": [DNS_ANSWER],
         }
+    elif kind == "ping":
+        target = {"host": url, "packets": 1, "max_loss_pct": 0}
     rows = [
         {
             "kind": kind,

@@ -1,6 +1,7 @@
 """End-to-end check throughput: 2,000 monitors scheduled → probed → stored, per second, for
 http monitors, then for tcp monitors (a connection to the same target's port), then for dns
-monitors (an A record asked of a local dnslib server over UDP).
+monitors (an A record asked of a local dnslib server over UDP), then for ping monitors (one
+ICMP echo request to 127.0.0.1; left out, saying why, where this process may send no ICMP).
 
 Beside them, in the same run and against the same local target, a plain loop of
 ``requests.get`` with a new connection each time: the ratio says what the pipeline costs over
@@ -21,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.engine import icmp  # noqa: E402
 from bench._common import (  # noqa: E402
     app_env,
     bench_app,
@@ -102,12 +104,18 @@ def main() -> None:
         http = pipeline(url, count, redis_url)
         tcp = pipeline(url, count, redis_url, kind="tcp")
         dns = pipeline(resolver, count, redis_url, kind="dns")
+        no_icmp = icmp.unavailable()
+        ping = None if no_icmp else pipeline("127.0.0.1", count, redis_url, kind="ping")
     print(
         f"{count} monitors, {WORKERS} workers, end to end (scheduled → probed → stored): "
-        f"http {http:.0f} checks/s, tcp {tcp:.0f} checks/s, dns {dns:.0f} checks/s; plain "
-        f"requests.get loop {baseline:.0f}/s; ratio http/loop {http / baseline:.2f}, "
+        f"http {http:.0f} checks/s, tcp {tcp:.0f} checks/s, dns {dns:.0f} checks/s, "
+        + (f"ping {ping:.0f} checks/s" if ping else "ping left out")
+        + f"; plain requests.get loop {baseline:.0f}/s; ratio http/loop {http / baseline:.2f}, "
         f"tcp/http {tcp / http:.2f}, dns/http {dns / http:.2f}"
+        + (f", ping/http {ping / http:.2f}" if ping else "")
     )
+    if no_icmp:
+        print(f"   (ping left out: {no_icmp})")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """What one check of a monitor, or one execution of a cron job, is: the request we send and
 how we judge the answer. The probe only fetches (a tcp monitor's check only connects, a dns
-monitor's only asks a resolver); these
+monitor's only asks a resolver, a ping monitor's only sends echo requests); these
 rules decide success."""
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.engine.dns_check import DnsRequest, query
+from app.engine.icmp import EchoRequest, ping
 from app.engine.probe import ProbeRequest, ProbeResult, probe
 from app.engine.status_codes import parse_status_ranges, status_matches
 from app.engine.tcp import ConnectRequest, connect
 from app.models import CronJob, Monitor
 from app.models.history import FAILED_HTTP_STATUS, FAILED_KEYWORD, OK
-from app.models.monitor import KIND_DNS, KIND_TCP
+from app.models.monitor import KIND_DNS, KIND_PING, KIND_TCP
 
 KEYWORD_SCAN_BYTES = 1024 * 1024  # the whole body we accept is searched for the keyword
 SAVED_BODY_BYTES = 64 * 1024  # what a cron job with save_responses keeps
@@ -52,7 +53,15 @@ def _auth(row) -> tuple[str, str] | None:
 
 def monitor_request(
     monitor: Monitor, policy: str, ca_bundle: str | None
-) -> ProbeRequest | ConnectRequest | DnsRequest:
+) -> ProbeRequest | ConnectRequest | DnsRequest | EchoRequest:
+    if monitor.kind == KIND_PING:
+        return EchoRequest(
+            host=monitor.host,
+            packets=monitor.packets,
+            max_loss_pct=monitor.max_loss_pct,
+            timeout_ms=monitor.timeout_ms,
+            policy=policy,
+        )
     if monitor.kind == KIND_DNS:
         return DnsRequest(
             host=monitor.host,
@@ -86,9 +95,12 @@ def monitor_request(
     )
 
 
-def run(request: ProbeRequest | ConnectRequest | DnsRequest) -> ProbeResult:
-    """Make a check's request: a connection for a tcp monitor, a query for a dns monitor
-    (which judges its own answer), the HTTP probe otherwise."""
+def run(request: ProbeRequest | ConnectRequest | DnsRequest | EchoRequest) -> ProbeResult:
+    """Make a check's request: a connection for a tcp monitor, a query for a dns monitor and
+    echo requests for a ping monitor (both judge their own answers), the HTTP probe
+    otherwise."""
+    if isinstance(request, EchoRequest):
+        return ping(request)
     if isinstance(request, DnsRequest):
         return query(request)
     return connect(request) if isinstance(request, ConnectRequest) else probe(request)
@@ -121,7 +133,7 @@ class Rules:
 
 
 def monitor_rules(monitor: Monitor) -> Rules:
-    if monitor.kind in (KIND_TCP, KIND_DNS):
+    if monitor.kind in (KIND_TCP, KIND_DNS, KIND_PING):
         return Rules(None)
     return Rules(monitor.expected_status, monitor.keyword, monitor.keyword_absent)
 

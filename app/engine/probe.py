@@ -122,6 +122,13 @@ class ProbeResult:
     tls_us: int | None = None
     first_byte_us: int | None = None  # response headers received
     total_us: int = 0
+    # Ping checks only (app.engine.icmp): echo requests sent and answered, and the round
+    # trips of those answered.
+    packets_sent: int | None = None
+    packets_received: int | None = None
+    rtt_min_us: int | None = None
+    rtt_avg_us: int | None = None
+    rtt_max_us: int | None = None
 
 
 class _Failure(Exception):

@@ -22,6 +22,7 @@ FAILED_TOO_MUCH_DATA = "failed_too_much_data"
 FAILED_HTTP_STATUS = "failed_http_status"
 FAILED_KEYWORD = "failed_keyword"
 FAILED_DNS_ANSWER = "failed_dns_answer"  # a dns monitor's answer lacks an expected value
+FAILED_PACKET_LOSS = "failed_packet_loss"  # a ping monitor lost more echoes than allowed
 FAILED_BLOCKED_TARGET = "failed_blocked_target"
 FAILED_INTERNAL = "failed_internal"
 OUTCOMES = (
@@ -34,9 +35,15 @@ OUTCOMES = (
     FAILED_HTTP_STATUS,
     FAILED_KEYWORD,
     FAILED_DNS_ANSWER,
+    FAILED_PACKET_LOSS,
     FAILED_BLOCKED_TARGET,
     FAILED_INTERNAL,
 )
+
+
+def loss_pct(sent: int, received: int) -> float:
+    """The share of a ping check's echo requests left unanswered, in percent."""
+    return 100 * (sent - received) / sent if sent else 100.0
 
 
 class _Timings:
@@ -67,6 +74,20 @@ class CheckResult(_Timings, db.Model):
     outcome: so.Mapped[str] = so.mapped_column(sa.String(32))
     status_code: so.Mapped[int | None] = so.mapped_column()
     error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # Ping checks: echo requests sent and answered, round trips of the answered (total_us is
+    # the whole check). None for the other kinds.
+    packets_sent: so.Mapped[int | None] = so.mapped_column()
+    packets_received: so.Mapped[int | None] = so.mapped_column()
+    rtt_min_us: so.Mapped[int | None] = so.mapped_column()
+    rtt_avg_us: so.Mapped[int | None] = so.mapped_column()
+    rtt_max_us: so.Mapped[int | None] = so.mapped_column()
+
+    @property
+    def loss_pct(self) -> float | None:
+        """A ping check's loss in percent; None for the other kinds."""
+        if self.packets_sent is None:
+            return None
+        return loss_pct(self.packets_sent, self.packets_received or 0)
 
 
 class CronExecution(_Timings, db.Model):

@@ -1,4 +1,5 @@
-"""Monitors: uptime checks we make (kinds http, keyword, tcp and dns) and heartbeats made to us."""
+"""Monitors: uptime checks we make (kinds http, keyword, tcp, dns and ping) and heartbeats
+made to us."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ KIND_HTTP = "http"
 KIND_KEYWORD = "keyword"
 KIND_TCP = "tcp"
 KIND_DNS = "dns"
+KIND_PING = "ping"
 KIND_HEARTBEAT = "heartbeat"
-KINDS = (KIND_HTTP, KIND_KEYWORD, KIND_TCP, KIND_DNS, KIND_HEARTBEAT)
+KINDS = (KIND_HTTP, KIND_KEYWORD, KIND_TCP, KIND_DNS, KIND_PING, KIND_HEARTBEAT)
 
 # Uptime monitors: pending → up/down; heartbeats: new → up/late/down. Both can be paused.
 STATE_PENDING = "pending"
@@ -89,6 +91,11 @@ class Monitor(db.Model):
     record_type: so.Mapped[str | None] = so.mapped_column(sa.String(8))
     resolver: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     expected_values: so.Mapped[list[str] | None] = so.mapped_column(sa.JSON)
+
+    # Echo (kind ping): packets ICMP echo requests to host; up when at most max_loss_pct
+    # percent of them go unanswered.
+    packets: so.Mapped[int | None] = so.mapped_column()
+    max_loss_pct: so.Mapped[int | None] = so.mapped_column()
 
     # Heartbeat: the code is the secret in the ping URL.
     code: so.Mapped[str | None] = so.mapped_column(sa.String(36), unique=True)

@@ -1,4 +1,4 @@
-"""Monitors: uptime checks (kinds http, keyword, tcp and dns) and heartbeats (kind
+"""Monitors: uptime checks (kinds http, keyword, tcp, dns and ping) and heartbeats (kind
 heartbeat): create, change, pause, resume, delete, list; a heartbeat's ping code and expected
 next ping."""
 
@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.engine import batch, schedule, scheduler, state
+from app.engine import batch, icmp, schedule, scheduler, state
 from app.engine.checks import Outcome
 from app.engine.dns_check import RECORD_TYPES
 from app.engine.tcp import target_name
@@ -25,6 +25,7 @@ from app.models.monitor import (
     KIND_HEARTBEAT,
     KIND_HTTP,
     KIND_KEYWORD,
+    KIND_PING,
     KIND_TCP,
     KINDS,
     STATE_NEW,
@@ -68,10 +69,12 @@ HTTP_ONLY = (
 )
 TCP_ONLY = ("host", "port", "tls")
 DNS_ONLY = ("record_type", "resolver", "expected_values")  # and host, shared with tcp
+PING_ONLY = ("packets", "max_loss_pct")  # and host
 _UPTIME_ONLY = (
     *HTTP_ONLY,
     *TCP_ONLY,
     *DNS_ONLY,
+    *PING_ONLY,
     "interval_sec",
     "timeout_ms",
     "failure_threshold",
@@ -125,6 +128,8 @@ _SIMPLE = (
     "record_type",
     "resolver",
     "expected_values",
+    "packets",
+    "max_loss_pct",
     "failure_threshold",
     "recovery_threshold",
     "reminder_hours",
@@ -156,6 +161,8 @@ _PARSERS: dict[str, fields.Parser] = {
     "record_type": fields.choice(RECORD_TYPES, upper=True),
     "resolver": fields.optional(fields.resolver),
     "expected_values": fields.string_list,
+    "packets": fields.whole_number(1, icmp.PACKETS_MAX),
+    "max_loss_pct": fields.whole_number(0, 100),
     "failure_threshold": fields.whole_number(1, 100),
     "recovery_threshold": fields.whole_number(1, 100),
     "reminder_hours": fields.optional(fields.whole_number(1, REMINDER_HOURS_MAX)),
@@ -183,8 +190,12 @@ _REQUIRED_TCP = {
     "port": "Enter the port to connect to, from 1 to 65535.",
 }
 _REQUIRED_DNS = {"name": "Enter a name.", "host": "Enter the name to look up, such as example.com."}
+_REQUIRED_PING = {
+    "name": "Enter a name.",
+    "host": "Enter the host name or IP address to connect to.",
+}
 HTTP_KINDS = (KIND_HTTP, KIND_KEYWORD)
-UPTIME_KINDS = (KIND_HTTP, KIND_KEYWORD, KIND_TCP, KIND_DNS)
+UPTIME_KINDS = (KIND_HTTP, KIND_KEYWORD, KIND_TCP, KIND_DNS, KIND_PING)
 _CONFLICT = "Another change was saved at the same moment; try again."
 NAME_TAKEN = "Another monitor of this kind already has this name."
 _SCHEDULE_MISSING = "Enter how often the job pings (period_sec), or a cron expression."
@@ -229,7 +240,9 @@ def _require_unique_name(name: str, kind: str, current: Monitor | None) -> None:
 def target(monitor: Monitor) -> str | None:
     """What an uptime monitor checks, as pages show it: its URL, host:port for a tcp
     monitor ("over TLS" when it shakes hands), the record and its resolver for a dns
-    monitor; None for a heartbeat."""
+    monitor, the host and its packets for a ping monitor; None for a heartbeat."""
+    if monitor.kind == KIND_PING:
+        return f"{monitor.host}, {monitor.packets} packets, at most {monitor.max_loss_pct}% lost"
     if monitor.kind == KIND_DNS:
         via = monitor.resolver or "the system's resolvers"
         return f"{monitor.record_type} {monitor.host} via {via}"
@@ -275,13 +288,16 @@ def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
     if heartbeat:
         foreign, message = _UPTIME_ONLY, "Not used by heartbeat monitors."
     elif kind == KIND_TCP:
-        foreign = HTTP_ONLY + DNS_ONLY + _HEARTBEAT_ONLY
+        foreign = HTTP_ONLY + DNS_ONLY + PING_ONLY + _HEARTBEAT_ONLY
         message = "Not used by tcp monitors."
     elif kind == KIND_DNS:
-        foreign = HTTP_ONLY + ("port", "tls") + _HEARTBEAT_ONLY
+        foreign = HTTP_ONLY + ("port", "tls") + PING_ONLY + _HEARTBEAT_ONLY
         message = "Not used by dns monitors."
+    elif kind == KIND_PING:
+        foreign = HTTP_ONLY + ("port", "tls") + DNS_ONLY + _HEARTBEAT_ONLY
+        message = "Not used by ping monitors."
     else:
-        foreign = TCP_ONLY + DNS_ONLY + _HEARTBEAT_ONLY
+        foreign = TCP_ONLY + DNS_ONLY + PING_ONLY + _HEARTBEAT_ONLY
         message = "Not used by http and keyword monitors."
     for name in foreign:
         if name in data:
@@ -295,6 +311,8 @@ def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
             fields.require(data, errors, _REQUIRED_TCP)
     elif kind == KIND_DNS:
         _dns_rules(data, values, errors, current)
+    elif kind == KIND_PING:
+        _ping_rules(data, values, errors, current)
     else:
         if current is None:
             fields.require(data, errors, _REQUIRED)
@@ -322,6 +340,20 @@ def _dns_rules(
         fields.require(data, errors, _REQUIRED_DNS)
         values.setdefault("record_type", "A")
         values.setdefault("expected_values", [])
+
+
+def _ping_rules(
+    data: Any, values: dict[str, Any], errors: dict[str, str], current: Monitor | None
+) -> None:
+    """A new ping monitor sends 3 packets and allows no loss unless told; it is refused
+    while this server may not send ICMP at all, rather than failing every check."""
+    if current is not None:
+        return
+    fields.require(data, errors, _REQUIRED_PING)
+    values.setdefault("packets", 3)
+    values.setdefault("max_loss_pct", 0)
+    if "kind" not in errors and (reason := icmp.unavailable()):
+        errors["kind"] = reason
 
 
 def _family(kind: str) -> str:

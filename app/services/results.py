@@ -160,6 +160,18 @@ def _latency_ms(outcome: Outcome) -> int | None:
     return round(outcome.result.total_us / 1000) if outcome.outcome == OK else None
 
 
+def _echoes(outcome: Outcome) -> dict:
+    """A ping check's echo requests and round trips; None for the other kinds."""
+    r = outcome.result
+    return {
+        "packets_sent": r.packets_sent,
+        "packets_received": r.packets_received,
+        "rtt_min_us": r.rtt_min_us,
+        "rtt_avg_us": r.rtt_avg_us,
+        "rtt_max_us": r.rtt_max_us,
+    }
+
+
 def _check_row(outcome: Outcome) -> dict:
     return {
         "monitor_id": outcome.subject_id,
@@ -169,6 +181,7 @@ def _check_row(outcome: Outcome) -> dict:
         "status_code": outcome.result.status_code,
         "error": outcome.error,
         **_timings(outcome),
+        **_echoes(outcome),
     }
 
 

@@ -1,5 +1,5 @@
-"""Dashboard pages for uptime monitors (kinds http, keyword, tcp and dns): the list, the form with
-inline validation and the fields of the chosen kind, the detail page with its charts and
+"""Dashboard pages for uptime monitors (kinds http, keyword, tcp, dns and ping): the list, the
+form with inline validation and the fields of the chosen kind, the detail page with its charts and
 history, pause, resume and delete.
 
 Heartbeat monitors share the table but have pages of their own (``app.web.heartbeats``);
@@ -14,7 +14,7 @@ from htmx_flask import request as htmx_request
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from app.models.monitor import KIND_DNS, KIND_HTTP, KIND_KEYWORD, KIND_TCP, STATES
+from app.models.monitor import KIND_DNS, KIND_HTTP, KIND_KEYWORD, KIND_PING, KIND_TCP, STATES
 from app.models.types import utcnow
 from app.services import fields, groups, history, incidents, monitors
 from app.services.errors import NotFound, ValidationError
@@ -24,6 +24,7 @@ from app.services.monitors import (
     DNS_ONLY,
     HTTP_KINDS,
     HTTP_ONLY,
+    PING_ONLY,
     RECORD_TYPES,
     TCP_ONLY,
     UPTIME_KINDS,
@@ -45,13 +46,15 @@ KIND_CHOICES = {
     KIND_KEYWORD: "HTTP: the status code and a keyword in the body",
     KIND_TCP: "TCP: a connection to a port (and a TLS handshake)",
     KIND_DNS: "DNS: a record and the values it must hold",
+    KIND_PING: "Ping: ICMP echo requests and how many may be lost",
 }
 # The fields each kind does not use, left out of what the form sends to the service.
 _FOREIGN = {
-    KIND_TCP: HTTP_ONLY + DNS_ONLY,
-    KIND_DNS: HTTP_ONLY + ("port", "tls"),
+    KIND_TCP: HTTP_ONLY + DNS_ONLY + PING_ONLY,
+    KIND_DNS: HTTP_ONLY + ("port", "tls") + PING_ONLY,
+    KIND_PING: HTTP_ONLY + ("port", "tls") + DNS_ONLY,
 }
-_FOREIGN_TO_HTTP = TCP_ONLY + DNS_ONLY
+_FOREIGN_TO_HTTP = TCP_ONLY + DNS_ONLY + PING_ONLY
 
 
 class MonitorForm(FlaskForm):
@@ -71,6 +74,8 @@ class MonitorForm(FlaskForm):
     record_type = SelectField("Record type", choices=list(RECORD_TYPES), validate_choice=False)
     resolver = StringField("Resolver", render_kw={"autocomplete": "off", "spellcheck": "false"})
     expected_values = TextAreaField("Expected values", render_kw={"rows": 3})
+    packets = StringField("Packets", default="3", render_kw=_NUMERIC)
+    max_loss_pct = StringField("Loss allowed (%)", default="0", render_kw=_NUMERIC)
     url = StringField("URL", render_kw={"inputmode": "url", "autocomplete": "off"})
     method = SelectField("Method", choices=list(METHODS), validate_choice=False)
     interval_sec = StringField("Check every (seconds)", default="60", render_kw=_NUMERIC)
@@ -118,6 +123,8 @@ _TEXT = (
     "port",
     "record_type",
     "resolver",
+    "packets",
+    "max_loss_pct",
     "failure_threshold",
     "recovery_threshold",
     "reminder_hours",
@@ -149,11 +156,17 @@ HINTS = {
     "such as 192.0.2.10 or 10 mail.example.com); empty: any answer is up.",
 }
 _DNS_HINTS = HINTS | {"host": "The name to look up, such as example.com."}
+_PING_HINTS = HINTS | {
+    "host": "The host name or IP address to ping, such as gateway.example.com.",
+    "packets": "From 1 to 10 echo requests per check, sent one after the other within the timeout.",
+    "max_loss_pct": "From 0 to 100: up while at most this share of the packets is lost.",
+}
 
 
 def hints_for(kind: str | None) -> dict[str, str]:
-    """The hints under the fields: a dns monitor's host is a name to look up."""
-    return _DNS_HINTS if kind == KIND_DNS else HINTS
+    """The hints under the fields: a dns monitor's host is a name to look up, a ping
+    monitor's a host to ping."""
+    return {KIND_DNS: _DNS_HINTS, KIND_PING: _PING_HINTS}.get(kind, HINTS)
 
 
 def _monitor_or_404(monitor_id: int):
@@ -171,7 +184,17 @@ def _initial(monitor) -> dict:
     data = {name: getattr(monitor, name) for name in _TEXT + _FLAGS if name != "group"}
     data["group"] = monitor.group.name if monitor.group else ""
     data["headers"] = fields.headers_text(monitor.headers)
-    for name in ("description", "keyword", "body", "auth_username", "host", "port", "resolver"):
+    for name in (
+        "description",
+        "keyword",
+        "body",
+        "auth_username",
+        "host",
+        "port",
+        "resolver",
+        "packets",
+        "max_loss_pct",
+    ):
         data[name] = "" if data[name] is None else data[name]
     data["record_type"] = monitor.record_type or "A"
     data["expected_values"] = "\n".join(monitor.expected_values or [])

@@ -5,8 +5,10 @@ the window and checks that no reload happened."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
+from app.engine.icmp import unavailable
 from tests.e2e.conftest import EMAIL, PASSWORD, screenshot, sign_in
 from tests.targets import TargetServer
 
@@ -154,3 +156,28 @@ def test_choosing_dns_swaps_in_the_record_fields(page, live_server, app):
     page.get_by_role("button", name="Create monitor").click()
     expect(page.get_by_role("heading", name="Mail exchanger")).to_be_visible()
     expect(page.get_by_text("MX example.com via 192.0.2.53")).to_be_visible()
+
+
+@pytest.mark.skipif(
+    unavailable() is not None, reason="this machine allows no ICMP socket: nothing can be pinged"
+)
+def test_choosing_ping_swaps_in_host_packets_and_loss(page, live_server, app):
+    """The kind select shows only host, packets and loss allowed in place of the request
+    fields, and the monitor is saved with them."""
+    sign_in(page, live_server, app)
+    page.goto(live_server + "/monitors/new")
+    page.evaluate("window.notReloaded = true")
+    page.get_by_label("Name").fill("Loopback")
+    page.get_by_label("Check", exact=True).select_option("ping")
+    expect(page.get_by_label("Packets")).to_have_value("3")
+    for other in ("URL", "Port", "Record type", "Resolver"):
+        expect(page.get_by_label(other, exact=True)).to_have_count(0)
+    page.get_by_label("Host").fill("127.0.0.1")
+    page.get_by_label("Packets").fill("11")
+    page.get_by_label("Loss allowed (%)").fill("50")  # leaving Packets judges it
+    expect(page.locator("#packets-error")).to_have_text("Must be a whole number from 1 to 10.")
+    page.get_by_label("Packets").fill("2")
+    assert page.evaluate("window.notReloaded") is True
+    page.get_by_role("button", name="Create monitor").click()
+    expect(page.get_by_role("heading", name="Loopback")).to_be_visible()
+    expect(page.get_by_text("2 echo requests within 10000 ms, up when at most 50%")).to_be_visible()

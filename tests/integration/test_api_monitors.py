@@ -74,7 +74,7 @@ def test_validation_names_every_bad_and_unknown_field(api, key):
     response = api.post(
         "/api/monitors",
         key,
-        json={"url": "ftp://example.com", "interval_sec": 5, "type": "ping", "colour": "red"},
+        json={"url": "ftp://example.com", "interval_sec": 5, "type": "smtp", "colour": "red"},
     )
     assert response.status_code == 422
     body = response.json

@@ -133,7 +133,7 @@ def test_create_stores_every_field(ctx):
         ("public", None, "Must be true or false."),
         ("paused", 1, "Must be true or false."),
         ("group", "g" * 101, "at most 100"),
-        ("kind", "ping", "Choose one of http, keyword, tcp, dns, heartbeat."),
+        ("kind", "smtp", "Choose one of http, keyword, tcp, dns, ping, heartbeat."),
     ],
 )
 def test_create_rejects_each_invalid_field(ctx, field, value, message):
@@ -400,7 +400,7 @@ def test_list_filters(ctx):
     assert names(monitors.list_monitors(search="%")) == ["100% done"]
     assert names(monitors.list_monitors(search="checkout", group="prod")) == ["Web shop"]
     assert monitors.list_monitors(search="nothing like it").items == []
-    errors = errors_of(monitors.list_monitors, "ping", "sleeping")
+    errors = errors_of(monitors.list_monitors, "smtp", "sleeping")
     assert set(errors) == {"kind", "state"}
 
 

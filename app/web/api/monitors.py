@@ -1,4 +1,4 @@
-"""/api/monitors: every kind of monitor (``"type"``: http, keyword, tcp, dns or heartbeat)."""
+"""/api/monitors: every kind of monitor (``"type"``: http, keyword, tcp, dns, ping or heartbeat)."""
 
 from __future__ import annotations
 

@@ -104,9 +104,10 @@ _API_KEY_WRITABLE = {
 
 _MONITOR_WRITABLE = {
     "type": _str(
-        enum=["http", "keyword", "tcp", "dns"],
+        enum=["http", "keyword", "tcp", "dns", "ping"],
         description="Heartbeats are listed, not yet created. http and keyword need url; tcp "
-        "needs host and port; dns needs host.",
+        "needs host and port; dns and ping need host. ping is refused (422 on type) while "
+        "the server may send no ICMP: it needs root, CAP_NET_RAW or net.ipv4.ping_group_range.",
     ),
     "name": _str(minLength=1, maxLength=200),
     "description": _str(nullable=True),
@@ -128,7 +129,7 @@ _MONITOR_WRITABLE = {
         minLength=1,
         maxLength=253,
         description="tcp: the host name or IP address to connect to. dns: the name to look "
-        "up (for PTR also an IP address).",
+        "up (for PTR also an IP address). ping: the host name or IP address to ping.",
     ),
     "port": _int(minimum=1, maximum=65535, description="tcp: the port to connect to."),
     "tls": _bool(
@@ -150,6 +151,17 @@ _MONITOR_WRITABLE = {
         "description": "dns: values that must all be in the answer, compared in any case and "
         "without a trailing dot; empty: any answer with records is up.",
     },
+    "packets": _int(
+        minimum=1,
+        maximum=10,
+        description="ping: echo requests per check, one after the other; 3 by default.",
+    ),
+    "max_loss_pct": _int(
+        minimum=0,
+        maximum=100,
+        description="ping: up while at most this percentage of the packets go unanswered; 0 by "
+        "default.",
+    ),
     "failure_threshold": _int(minimum=1, maximum=100),
     "recovery_threshold": _int(minimum=1, maximum=100),
     "public": _bool(),
@@ -212,6 +224,22 @@ _CHANNEL_WRITABLE = {
 _TIMING_NAMES = ("dns_us", "connect_us", "tls_us", "first_byte_us", "total_us")
 _TIMINGS = _object({name: _int(nullable=True) for name in _TIMING_NAMES}, _TIMING_NAMES)
 
+_ECHO = _object(
+    {
+        "packets_sent": _int(),
+        "packets_received": _int(),
+        "loss_pct": _t("number"),
+        "rtt_min_us": _int(nullable=True),
+        "rtt_avg_us": _int(nullable=True),
+        "rtt_max_us": _int(nullable=True),
+    },
+    ("packets_sent", "packets_received", "loss_pct"),
+) | {
+    "type": ["object", "null"],
+    "description": "Ping checks: echo requests sent and answered, and the round trips of "
+    "those answered (the check's whole time is timings.total_us); null for the other kinds.",
+}
+
 _EXECUTION = {
     "id": _ID,
     "cron_job_id": _ID,
@@ -238,7 +266,7 @@ SCHEMAS: dict[str, Any] = {
     "Monitor": _object(
         {
             "id": _ID,
-            "type": _str(enum=["http", "keyword", "tcp", "dns", "heartbeat"]),
+            "type": _str(enum=["http", "keyword", "tcp", "dns", "ping", "heartbeat"]),
             "name": _str(),
             "description": _str(),
             "slug": _str(),
@@ -261,12 +289,14 @@ SCHEMAS: dict[str, Any] = {
             "max_redirects": _int(),
             "keyword": _str(nullable=True),
             "keyword_absent": _bool(),
-            "host": _str(description="tcp and dns monitors."),
+            "host": _str(description="tcp, dns and ping monitors."),
             "port": _int(description="tcp monitors."),
             "tls": _bool(description="tcp monitors."),
             "record_type": _str(enum=list(RECORD_TYPES), description="dns monitors."),
             "resolver": _str(nullable=True, description="dns monitors."),
             "expected_values": {**_array(_str()), "description": "dns monitors."},
+            "packets": _int(description="ping monitors."),
+            "max_loss_pct": _int(description="ping monitors."),
             "failure_threshold": _int(),
             "recovery_threshold": _int(),
             "consecutive_failures": _int(),
@@ -357,6 +387,7 @@ SCHEMAS: dict[str, Any] = {
             "status_code": _int(nullable=True),
             "error": _str(nullable=True),
             "timings": _ref("Timings"),
+            "echo": _ECHO,
         },
         ("id", "monitor_id", "started_at", "outcome", "timings"),
     ),
@@ -791,7 +822,9 @@ def _paths() -> dict[str, dict[str, Any]]:
                 scope="monitors:read",
                 ok=(200, "A page of monitors, as a bare array.", _array(monitor)),
                 params=[
-                    _query("type", _str(enum=["http", "keyword", "tcp", "dns", "heartbeat"])),
+                    _query(
+                        "type", _str(enum=["http", "keyword", "tcp", "dns", "ping", "heartbeat"])
+                    ),
                     _query("state", _str(enum=list(STATES))),
                     _query("group", _str(), "A group name, any case."),
                     _query("search", _str(), "Matches name or description."),

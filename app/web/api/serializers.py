@@ -27,7 +27,7 @@ from app.models import (
     NotificationLog,
     Ping,
 )
-from app.models.monitor import KIND_DNS, KIND_HEARTBEAT, KIND_TCP
+from app.models.monitor import KIND_DNS, KIND_HEARTBEAT, KIND_PING, KIND_TCP
 from app.models.notification import STATUS_PENDING
 from app.services import api_keys, channels, fields, incidents
 from app.services.pagination import Page
@@ -102,6 +102,8 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
                 "resolver": row.resolver,
                 "expected_values": list(row.expected_values or []),
             }
+        elif row.kind == KIND_PING:
+            data |= {"host": row.host, "packets": row.packets, "max_loss_pct": row.max_loss_pct}
         else:
             data |= {
                 **_request(row),
@@ -186,6 +188,21 @@ def check_result(row: CheckResult) -> dict[str, Any]:
         "status_code": row.status_code,
         "error": row.error,
         "timings": _timings(row),
+        "echo": _echo(row),
+    }
+
+
+def _echo(row: CheckResult) -> dict[str, Any] | None:
+    """A ping check's echo requests and round trips; None for the other kinds."""
+    if row.packets_sent is None:
+        return None
+    return {
+        "packets_sent": row.packets_sent,
+        "packets_received": row.packets_received,
+        "loss_pct": round(row.loss_pct, 1),
+        "rtt_min_us": row.rtt_min_us,
+        "rtt_avg_us": row.rtt_avg_us,
+        "rtt_max_us": row.rtt_max_us,
     }
 
 
