@@ -67,6 +67,8 @@ class CheckResult(_Timings, db.Model):
     outcome: so.Mapped[str] = so.mapped_column(sa.String(32))
     status_code: so.Mapped[int | None] = so.mapped_column()
     error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # A successful check's warning (slow, certificate expiring soon): a degraded answer.
+    warning: so.Mapped[str | None] = so.mapped_column(sa.Text)
 
 
 class CronExecution(_Timings, db.Model):
