@@ -378,7 +378,7 @@ def detail(monitor_id: int):
         "uptime": history.uptime("monitor", monitor_id, now),
         "ranges": list(RESPONSE_RANGES),
         "chosen": chosen,
-        "chart": charts.response_chart(monitor.name, chosen, buckets),
+        "chart": charts.response_chart(monitor.name, chosen, buckets, monitor.degraded_after_ms),
         "chart_summary": charts.summary([b.mean_ms for b in buckets]),
         "failed_checks": sum(b.failures for b in buckets),
         "checks": checks,

@@ -251,6 +251,7 @@ def test_status_page_badge_and_overview_show_degraded(scheduler, target, logged_
     detail = client.get(f"/monitors/{monitor.id}").get_data(as_text=True)
     assert f'<dd class="warning-note">{row.last_warning}</dd>' in detail
     assert 'class="pill pill-degraded">degraded<' in detail  # the check history's row too
+    assert 'class="chart-limit"' in detail and f"degraded above {LIMIT_MS} ms" in detail
 
 
 # --- the API and the form --------------------------------------------------------------------
