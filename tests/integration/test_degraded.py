@@ -369,3 +369,29 @@ def test_the_form_saves_the_limit_and_the_toggles(logged_in):
     )  # fmt: skip
     assert bad.status_code == 422
     assert "Must be below the timeout (1,000 ms)" in bad.get_data(as_text=True)
+
+
+def test_the_migration_goes_down_and_up_with_the_defaults_for_existing_monitors(app):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from flask_migrate import downgrade, upgrade
+
+    with app.app_context():
+        kept = monitors.create({"name": "Old", "url": "https://example.com/"})
+        db.session.remove()
+        downgrade(revision="-1")  # this migration, the newest
+        columns = {c["name"] for c in sa.inspect(db.engine).get_columns("monitors")}
+        assert not columns & {"degraded_after_ms", "last_warning", "notify_degraded_slow"}
+        assert "warning" not in {
+            c["name"] for c in sa.inspect(db.engine).get_columns("check_results")
+        }
+        upgrade()
+        with db.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), db.metadata) == []
+        old = monitors.get(kept.id)
+        assert (old.degraded_after_ms, old.last_warning, old.consecutive_warnings) == (
+            None,
+            None,
+            0,
+        )
+        assert (old.notify_degraded_slow, old.notify_degraded_certificate) == (False, True)
