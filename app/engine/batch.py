@@ -17,6 +17,7 @@ from app.engine.checks import Outcome
 from app.engine.scheduler import from_ms
 from app.extensions import db
 from app.models import CronJob, Monitor
+from app.models.history import OK
 
 
 def prepare(items: list) -> list[tuple]:
@@ -71,6 +72,7 @@ def _probe_one(entry: tuple) -> Outcome:
     started = datetime.now(UTC)
     result = checks.run(request)
     outcome, error = checks.judge(rules, result)
+    warned = checks.warning(rules, result) if outcome == OK else None
     return Outcome(
         kind=kind,
         subject_id=sid,
@@ -82,4 +84,6 @@ def _probe_one(entry: tuple) -> Outcome:
         error=error,
         result=result,
         execution_uid=uid,
+        warning=warned[1] if warned else None,
+        warning_kind=warned[0] if warned else None,
     )

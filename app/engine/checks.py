@@ -1,7 +1,7 @@
 """What one check of a monitor, or one execution of a cron job, is: the request we send and
 how we judge the answer. The probe only fetches (a tcp monitor's check only connects, a dns
-monitor's only asks a resolver, a ping monitor's only sends echo requests); these
-rules decide success."""
+monitor's only asks a resolver, a ping monitor's only sends echo requests); these rules
+decide success, and whether a success comes with a warning (a degraded answer)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from app.engine.status_codes import parse_status_ranges, status_matches
 from app.engine.tcp import ConnectRequest, connect
 from app.models import CronJob, Monitor
 from app.models.history import FAILED_HTTP_STATUS, FAILED_KEYWORD, OK
-from app.models.monitor import KIND_DNS, KIND_PING, KIND_TCP
+from app.models.monitor import KIND_DNS, KIND_PING, KIND_TCP, WARNING_SLOW
 
 KEYWORD_SCAN_BYTES = 1024 * 1024  # the whole body we accept is searched for the keyword
 SAVED_BODY_BYTES = 64 * 1024  # what a cron job with save_responses keeps
@@ -39,6 +39,9 @@ class Outcome:
     result: ProbeResult
     execution_uid: str | None = None
     extra: dict = field(default_factory=dict)
+    # A successful check's warning: a sentence for people, and its kind (WARNING_KINDS).
+    warning: str | None = None
+    warning_kind: str | None = None
 
 
 def execution_uid(cron_job_id: int, planned_ms: int) -> str:
@@ -130,12 +133,18 @@ class Rules:
     keyword: str | None = None
     keyword_absent: bool = False
     redirect_success: bool = False
+    degraded_after_ms: int | None = None  # a slower success warns; None: never
 
 
 def monitor_rules(monitor: Monitor) -> Rules:
     if monitor.kind in (KIND_TCP, KIND_DNS, KIND_PING):
-        return Rules(None)
-    return Rules(monitor.expected_status, monitor.keyword, monitor.keyword_absent)
+        return Rules(None, degraded_after_ms=monitor.degraded_after_ms)
+    return Rules(
+        monitor.expected_status,
+        monitor.keyword,
+        monitor.keyword_absent,
+        degraded_after_ms=monitor.degraded_after_ms,
+    )
 
 
 def cron_rules(job: CronJob) -> Rules:
@@ -158,3 +167,22 @@ def judge(rules: Rules, result: ProbeResult) -> tuple[str, str | None]:
         if not rules.keyword_absent and not found:
             return FAILED_KEYWORD, f"The response does not contain {rules.keyword!r}"
     return OK, None
+
+
+def warning(rules: Rules, result: ProbeResult) -> tuple[str, str] | None:
+    """(kind, sentence) when a check judged a success still warns, else None: an answer
+    slower than ``degraded_after_ms``. Call it only for successes; a failure is down, which
+    says more than any warning. A ping's speed is its average round trip: its whole check
+    also spans the pauses between echo requests."""
+    if rules.degraded_after_ms is None:
+        return None
+    if result.rtt_avg_us is not None:
+        took_ms, what = round(result.rtt_avg_us / 1000), "Round trips took"
+    else:
+        took_ms, what = round(result.total_us / 1000), "Answered in"
+    if took_ms > rules.degraded_after_ms:
+        return (
+            WARNING_SLOW,
+            f"{what} {took_ms:,} ms, slower than {rules.degraded_after_ms:,} ms",
+        )
+    return None

@@ -2,8 +2,8 @@
 a new state.
 
 Pure functions on model rows; the caller holds the transaction. Each returns the events the
-transition produced ("down", "up", "late", "failed", "recovered", "disabled"), which open and
-resolve incidents now and drive notifications.
+transition produced ("down", "up", "degraded", "late", "failed", "recovered", "disabled"),
+which open and resolve incidents now and drive notifications.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from app.models import CronJob, Monitor
 from app.models.history import PING_FAIL, PING_LOG, PING_START
 from app.models.monitor import (
     KIND_HEARTBEAT,
+    STATE_DEGRADED,
     STATE_DOWN,
     STATE_LATE,
     STATE_NEW,
@@ -25,40 +26,89 @@ from app.models.monitor import (
 
 EVENT_DOWN = "down"
 EVENT_UP = "up"
+EVENT_DEGRADED = "degraded"
 EVENT_LATE = "late"
 EVENT_FAILED = "failed"
 EVENT_RECOVERED = "recovered"
 EVENT_DISABLED = "disabled"
 
 
-def apply_check(monitor: Monitor, success: bool, error: str | None, now: datetime) -> list[str]:
+def apply_check(
+    monitor: Monitor,
+    success: bool,
+    error: str | None,
+    now: datetime,
+    warning: str | None = None,
+    warning_kind: str | None = None,
+) -> list[str]:
     """Count a check result against the monitor's thresholds.
 
-    pending → up on the first success; pending or up → down after ``failure_threshold``
-    consecutive failures; down → up after ``recovery_threshold`` consecutive successes.
+    A success with a ``warning`` (of ``warning_kind``) is a degraded answer: still a success.
+
+    - pending → up on the first success, → degraded on the first degraded answer (a new
+      monitor has no good state to protect from a blip, and "up" would hide the warning);
+    - up or degraded → down after ``failure_threshold`` consecutive failures (down wins);
+    - down → up after ``recovery_threshold`` consecutive successes, degraded or not: the
+      outage is over, and a warning that persists makes it degraded by the count below;
+    - up → degraded after ``failure_threshold`` consecutive degraded answers;
+    - degraded → up after ``recovery_threshold`` consecutive clean answers.
     """
     if monitor.paused or monitor.state == STATE_PAUSED:
         return []
     monitor.last_checked_at = now
-    if success:
-        monitor.consecutive_successes += 1
-        monitor.consecutive_failures = 0
-        monitor.last_error = None
-        if monitor.state == STATE_PENDING:
-            _set_state(monitor, STATE_UP, now)
-        elif monitor.state == STATE_DOWN and (
-            monitor.consecutive_successes >= monitor.recovery_threshold
+    if not success:
+        monitor.consecutive_failures += 1
+        monitor.consecutive_successes = 0
+        monitor.consecutive_warnings = 0
+        monitor.consecutive_clean = 0
+        monitor.last_error = error
+        monitor.last_warning = None
+        if monitor.state != STATE_DOWN and (
+            monitor.consecutive_failures >= monitor.failure_threshold
         ):
+            _set_state(monitor, STATE_DOWN, now)
+            monitor.degraded_kind = None
+            return [EVENT_DOWN]
+        return []
+    monitor.consecutive_successes += 1
+    monitor.consecutive_failures = 0
+    monitor.last_error = None
+    monitor.last_warning = warning
+    if warning:
+        monitor.consecutive_warnings += 1
+        monitor.consecutive_clean = 0
+    else:
+        monitor.consecutive_clean += 1
+        monitor.consecutive_warnings = 0
+    if monitor.state == STATE_PENDING:
+        if warning:
+            _degrade(monitor, warning_kind, now)
+            return [EVENT_DEGRADED]
+        _set_state(monitor, STATE_UP, now)
+        return []
+    if monitor.state == STATE_DOWN:
+        if monitor.consecutive_successes >= monitor.recovery_threshold:
             _set_state(monitor, STATE_UP, now)
             return [EVENT_UP]
         return []
-    monitor.consecutive_failures += 1
-    monitor.consecutive_successes = 0
-    monitor.last_error = error
-    if monitor.state != STATE_DOWN and monitor.consecutive_failures >= monitor.failure_threshold:
-        _set_state(monitor, STATE_DOWN, now)
-        return [EVENT_DOWN]
+    if (
+        monitor.state == STATE_UP
+        and warning
+        and monitor.consecutive_warnings >= monitor.failure_threshold
+    ):
+        _degrade(monitor, warning_kind, now)
+        return [EVENT_DEGRADED]
+    if monitor.state == STATE_DEGRADED and (
+        monitor.consecutive_clean >= monitor.recovery_threshold
+    ):
+        _set_state(monitor, STATE_UP, now)
+        return [EVENT_UP]
     return []
+
+
+def _degrade(monitor: Monitor, warning_kind: str | None, now: datetime) -> None:
+    _set_state(monitor, STATE_DEGRADED, now)
+    monitor.degraded_kind = warning_kind
 
 
 def apply_execution(job: CronJob, success: bool, now: datetime) -> list[str]:
@@ -98,6 +148,10 @@ def resume(monitor: Monitor, now: datetime) -> None:
     monitor.paused = False
     monitor.consecutive_failures = 0
     monitor.consecutive_successes = 0
+    monitor.consecutive_warnings = 0
+    monitor.consecutive_clean = 0
+    monitor.last_warning = None
+    monitor.degraded_kind = None
     if monitor.kind == KIND_HEARTBEAT:
         monitor.last_start_at = None
         _set_state(monitor, STATE_NEW, now)

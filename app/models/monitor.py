@@ -20,14 +20,30 @@ KIND_PING = "ping"
 KIND_HEARTBEAT = "heartbeat"
 KINDS = (KIND_HTTP, KIND_KEYWORD, KIND_TCP, KIND_DNS, KIND_PING, KIND_HEARTBEAT)
 
-# Uptime monitors: pending → up/down; heartbeats: new → up/late/down. Both can be paused.
+# Uptime monitors: pending → up/degraded/down; heartbeats: new → up/late/down. Both can be
+# paused. Degraded: it answers, but with a warning (see WARNING_KINDS); it counts as up.
 STATE_PENDING = "pending"
 STATE_NEW = "new"
 STATE_UP = "up"
+STATE_DEGRADED = "degraded"
 STATE_LATE = "late"
 STATE_DOWN = "down"
 STATE_PAUSED = "paused"
-STATES = (STATE_PENDING, STATE_NEW, STATE_UP, STATE_LATE, STATE_DOWN, STATE_PAUSED)
+STATES = (
+    STATE_PENDING,
+    STATE_NEW,
+    STATE_UP,
+    STATE_DEGRADED,
+    STATE_LATE,
+    STATE_DOWN,
+    STATE_PAUSED,
+)
+
+# What a successful check can warn about: slower than degraded_after_ms, or a TLS certificate
+# that expires soon. Each has its own notification toggle on the monitor.
+WARNING_SLOW = "slow"
+WARNING_CERTIFICATE = "certificate"
+WARNING_KINDS = (WARNING_SLOW, WARNING_CERTIFICATE)
 
 monitor_channels = sa.Table(
     "monitor_channels",
@@ -80,6 +96,26 @@ class Monitor(db.Model):
     last_checked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     last_response_ms: so.Mapped[int | None] = so.mapped_column()
     last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+    # Degraded (kinds with a response time): an answer slower than degraded_after_ms (None:
+    # never slow) warns; failure_threshold warnings in a row make the monitor degraded and
+    # recovery_threshold clean answers in a row make it up again.
+    degraded_after_ms: so.Mapped[int | None] = so.mapped_column()
+    # Announce degraded (and the return to up) when the warning is of this kind.
+    notify_degraded_slow: so.Mapped[bool] = so.mapped_column(
+        default=False, server_default=sa.false()
+    )
+    notify_degraded_certificate: so.Mapped[bool] = so.mapped_column(
+        default=True, server_default=sa.true()
+    )
+    consecutive_warnings: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    consecutive_clean: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    # The latest check's warning, for people (None: it answered cleanly, or failed).
+    last_warning: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # The warning kind that made the monitor degraded, kept after its return to up so that
+    # alert follows the same toggle; None once it has been down (a recovery from down is
+    # always announced).
+    degraded_kind: so.Mapped[str | None] = so.mapped_column(sa.String(16))
 
     # Connection (kind tcp): a TCP connection to host:port, and a TLS handshake with tls.
     host: so.Mapped[str | None] = so.mapped_column(sa.String(253))

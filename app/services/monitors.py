@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 CREDENTIAL_MAX = 200
 KEYWORD_MAX = 500
 REMINDER_HOURS_MAX = 24 * 30
+TIMEOUT_MAX_MS = 60000
 PERIOD_MIN_SEC = 60
 RUN_TIME_MAX_SEC = 365 * 86400
 RUNNING_TIME_UNITS = {
@@ -70,6 +71,8 @@ HTTP_ONLY = (
 TCP_ONLY = ("host", "port", "tls")
 DNS_ONLY = ("record_type", "resolver", "expected_values")  # and host, shared with tcp
 PING_ONLY = ("packets", "max_loss_pct")  # and host
+# Every kind with a response time: when an answer is slow, and which warnings to announce.
+DEGRADED_FIELDS = ("degraded_after_ms", "notify_degraded_slow", "notify_degraded_certificate")
 _UPTIME_ONLY = (
     *HTTP_ONLY,
     *TCP_ONLY,
@@ -79,6 +82,7 @@ _UPTIME_ONLY = (
     "timeout_ms",
     "failure_threshold",
     "recovery_threshold",
+    *DEGRADED_FIELDS,
 )
 _HEARTBEAT_ONLY = (
     "period_sec",
@@ -134,6 +138,7 @@ _SIMPLE = (
     "recovery_threshold",
     "reminder_hours",
     "public",
+    *DEGRADED_FIELDS,
 )
 
 
@@ -149,7 +154,7 @@ _PARSERS: dict[str, fields.Parser] = {
     "auth_username": fields.optional(fields.text(CREDENTIAL_MAX)),
     "auth_password": fields.optional(fields.text(CREDENTIAL_MAX)),
     "interval_sec": fields.whole_number(10, 86400),
-    "timeout_ms": fields.whole_number(100, 60000),
+    "timeout_ms": fields.whole_number(100, TIMEOUT_MAX_MS),
     "expected_status": fields.status_ranges,
     "follow_redirects": fields.boolean,
     "max_redirects": fields.whole_number(0, 10),
@@ -165,6 +170,9 @@ _PARSERS: dict[str, fields.Parser] = {
     "max_loss_pct": fields.whole_number(0, 100),
     "failure_threshold": fields.whole_number(1, 100),
     "recovery_threshold": fields.whole_number(1, 100),
+    "degraded_after_ms": fields.optional(fields.whole_number(1, TIMEOUT_MAX_MS - 1)),
+    "notify_degraded_slow": fields.boolean,
+    "notify_degraded_certificate": fields.boolean,
     "reminder_hours": fields.optional(fields.whole_number(1, REMINDER_HOURS_MAX)),
     "public": fields.boolean,
     "channels": channels.parse_ids,
@@ -319,6 +327,8 @@ def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
         keyword = values["keyword"] if "keyword" in values else (current and current.keyword)
         if kind == KIND_KEYWORD and not keyword and "keyword" not in errors:
             errors["keyword"] = "Enter the text to look for; keyword monitors need one."
+    if not heartbeat:
+        _degraded_rules(values, errors, current)
     if errors:
         raise ValidationError(errors)
     return values
@@ -354,6 +364,20 @@ def _ping_rules(
     values.setdefault("max_loss_pct", 0)
     if "kind" not in errors and (reason := icmp.unavailable()):
         errors["kind"] = reason
+def _degraded_rules(values: dict[str, Any], errors: dict[str, str], current: Monitor | None):
+    """An answer slower than the timeout is a failure, so degraded_after_ms must be below it
+    (equal is allowed: nothing is ever slow then, which is clearer refused than accepted)."""
+    if "degraded_after_ms" in errors or "timeout_ms" in errors:
+        return
+    slow = values.get("degraded_after_ms", current.degraded_after_ms if current else None)
+    timeout = values.get("timeout_ms", current.timeout_ms if current else 10000)  # the default
+    if slow is not None and slow >= timeout:
+        field = "degraded_after_ms" if "degraded_after_ms" in values else "timeout_ms"
+        errors[field] = (
+            f"Must be below the timeout ({timeout:,} ms): slower answers are failures."
+            if field == "degraded_after_ms"
+            else f"Must be above degraded_after_ms ({slow:,} ms), or clear that first."
+        )
 
 
 def _family(kind: str) -> str:

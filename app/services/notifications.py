@@ -40,7 +40,12 @@ from app.engine import notify, queues
 from app.extensions import db, redis_client
 from app.models import CronJob, Incident, Monitor, NotificationChannel
 from app.models.incident import STATUS_OPEN, STATUS_RESOLVED
-from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN
+from app.models.monitor import (
+    KIND_HEARTBEAT,
+    STATE_DOWN,
+    WARNING_CERTIFICATE,
+    WARNING_SLOW,
+)
 from app.models.notification import (
     STATUS_CANCELLED,
     STATUS_FAILED,
@@ -87,6 +92,7 @@ SEVERITY_FAILURE = "failure"
 _PHRASES = {
     "down": "is down",
     "up": "is up again",
+    "degraded": "is degraded",
     "late": "is late",
     "reminder": "is still down",
     "failed": "is failing",
@@ -98,6 +104,7 @@ _SEVERITIES = {
     "failed": SEVERITY_FAILURE,
     "disabled": SEVERITY_FAILURE,
     "late": SEVERITY_WARNING,
+    "degraded": SEVERITY_WARNING,
     "reminder": SEVERITY_WARNING,
     "up": SEVERITY_SUCCESS,
     "recovered": SEVERITY_SUCCESS,
@@ -110,6 +117,11 @@ _CRON_PREFERENCES = {
     "failed": "notify_on_failure",
     "recovered": "notify_on_recovery",
     "disabled": "notify_on_disable",
+}
+# A monitor's choice of which degraded spells to announce, by the warning that began them.
+_DEGRADED_PREFERENCES = {
+    WARNING_SLOW: "notify_degraded_slow",
+    WARNING_CERTIFICATE: "notify_degraded_certificate",
 }
 
 _status = fields.choice(STATUSES)
@@ -260,6 +272,10 @@ def _subject_alert(subject: Monitor | CronJob, event: str, incident: Incident | 
     )
     if event == "disabled":
         detail = subject.disabled_reason
+    elif event == "degraded":
+        detail = subject.last_warning
+    elif event == "up" and _after_degraded(subject):
+        detail = "It answers without a warning again."
     elif event == "reminder" and subject.state_changed_at:
         detail = f"Down for {_duration(now - subject.state_changed_at)}."
     elif incident is not None and incident.status == STATUS_RESOLVED and incident.resolved_at:
@@ -281,7 +297,21 @@ def _subject_alert(subject: Monitor | CronJob, event: str, incident: Incident | 
         "incident": incident_data,
         "links": _links(described, incident_data),
     }
+    if event == "degraded":
+        payload["warning"] = {"kind": subject.degraded_kind, "message": subject.last_warning}
     return _transition(subject, event, now), payload
+
+
+def _after_degraded(subject: Monitor | CronJob) -> bool:
+    """Whether the monitor's latest change was into or out of degraded (not from down)."""
+    return isinstance(subject, Monitor) and subject.degraded_kind is not None
+
+
+def _announces_degraded(monitor: Monitor) -> bool:
+    """Whether the monitor announces the degraded spell it is in or just left: the toggle of
+    the warning kind that began it (an unknown kind is announced)."""
+    preference = _DEGRADED_PREFERENCES.get(monitor.degraded_kind)
+    return preference is None or bool(getattr(monitor, preference))
 
 
 def _incident_alert(incident_id: int, change: str, now: datetime):
@@ -422,6 +452,10 @@ def stage(events: list[tuple[str, int, str]], now: datetime) -> list[int]:
             continue
         if event == "late" and not subject.notify_late:
             continue  # the heartbeat announces only down and up
+        if (event == "degraded" or (event == "up" and _after_degraded(subject))) and (
+            not _announces_degraded(subject)
+        ):
+            continue  # this kind of warning is not announced, nor is its end
         alert = _subject_alert(subject, event, incidents.get((type(subject), subject.id)), now)
         if alert is not None:
             transition, payload = alert

@@ -25,11 +25,12 @@ from app.services.monitors import target as monitor_target
 from app.services.pagination import Page, group_order, matching, paginate
 
 UP = "up"
+DEGRADED = "degraded"  # an uptime monitor answering with a warning
 DOWN = "down"
 LATE = "late"
 PENDING = "pending"
 PAUSED = "paused"
-STATUSES = (UP, DOWN, LATE, PENDING, PAUSED)
+STATUSES = (UP, DEGRADED, DOWN, LATE, PENDING, PAUSED)
 
 TYPE_MONITOR = "monitor"
 TYPE_HEARTBEAT = "heartbeat"
@@ -52,6 +53,7 @@ class Row:
     last_at: datetime | None  # last check, ping or run
     last_ms: int | None  # its response time or duration
     problem: str | None  # why it is failing, when it is
+    warning: str | None = None  # what a degraded monitor warns about
     uptime_24h: float | None = None
     spark: tuple[int | None, ...] = ()
 
@@ -179,6 +181,7 @@ def _rows(keys: list[Any], now: datetime) -> list[Row]:
                 monitor.last_ping_at if heartbeat else monitor.last_checked_at,
                 monitor.last_duration_ms if heartbeat else monitor.last_response_ms,
                 monitor.last_error if key.status == DOWN and not heartbeat else None,
+                monitor.last_warning if key.status == DEGRADED else None,
             )
         buckets = series.get(row.type, {}).get(row.id)
         if buckets:

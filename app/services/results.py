@@ -129,7 +129,9 @@ def _record_deadline(monitor: Monitor, now: datetime, rollups: _Rollups) -> list
 
 def monitor_incidents(monitor: Monitor, events: list[str], now: datetime) -> None:
     """Open an incident when a monitor goes down (its last error is the cause) and resolve it
-    when it is up again; uptime checks, heartbeat deadlines and pings share this."""
+    when it is up again; uptime checks, heartbeat deadlines and pings share this. Degraded
+    opens none: the service answers, and an incident says it does not (an "up" from degraded
+    finds no open incident to resolve)."""
     for event in events:
         if event == state.EVENT_DOWN:
             incidents.open_incident(
@@ -180,6 +182,7 @@ def _check_row(outcome: Outcome) -> dict:
         "outcome": outcome.outcome,
         "status_code": outcome.result.status_code,
         "error": outcome.error,
+        "warning": outcome.warning,
         **_timings(outcome),
         **_echoes(outcome),
     }
@@ -187,7 +190,14 @@ def _check_row(outcome: Outcome) -> dict:
 
 def _apply_check(monitor: Monitor, outcome: Outcome, rollups: _Rollups, now: datetime) -> list:
     success = outcome.outcome == OK
-    events = state.apply_check(monitor, success, outcome.error, outcome.started_at)
+    events = state.apply_check(
+        monitor,
+        success,
+        outcome.error,
+        outcome.started_at,
+        warning=outcome.warning,
+        warning_kind=outcome.warning_kind,
+    )
     monitor.last_response_ms = _latency_ms(outcome)
     monitor_incidents(monitor, events, now)
     # Each check that leaves the monitor down stands for one interval of downtime.

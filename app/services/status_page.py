@@ -40,7 +40,14 @@ from app.models import (
 )
 from app.models.history import OK, PING_FAIL, PING_SUCCESS, SUBJECT_CRON_JOB, SUBJECT_MONITOR
 from app.models.incident import STATUS_OPEN
-from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN, STATE_LATE, STATE_PAUSED, STATE_UP
+from app.models.monitor import (
+    KIND_HEARTBEAT,
+    STATE_DEGRADED,
+    STATE_DOWN,
+    STATE_LATE,
+    STATE_PAUSED,
+    STATE_UP,
+)
 from app.models.types import utcnow
 from app.services import fields, history, page_cache, settings, uptime_bars
 from app.services.errors import NotFound, ValidationError
@@ -75,7 +82,15 @@ OPERATIONAL = "operational"
 PARTIAL_OUTAGE = "partial_outage"
 MAJOR_OUTAGE = "major_outage"
 
-_MONITOR_STATUS = {STATE_UP: UP, STATE_LATE: DEGRADED, STATE_DOWN: DOWN, STATE_PAUSED: PAUSED}
+# A degraded monitor answers with a warning, a late heartbeat has not pinged yet: both are
+# "degraded performance" to the public, and count as up in the uptime figures.
+_MONITOR_STATUS = {
+    STATE_UP: UP,
+    STATE_DEGRADED: DEGRADED,
+    STATE_LATE: DEGRADED,
+    STATE_DOWN: DOWN,
+    STATE_PAUSED: PAUSED,
+}
 # What the public reads for an update nobody wrote: the stored text repeats the error.
 AUTOMATIC_MESSAGES = {
     "started": "Our checks detected a problem. We are looking into it.",

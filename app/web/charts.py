@@ -73,13 +73,16 @@ def _when(moment: datetime, long_span: bool) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC" if long_span else "%H:%M UTC")
 
 
-def response_chart(name: str, range_name: str, buckets: list[Bucket]) -> Markup:
+def response_chart(
+    name: str, range_name: str, buckets: list[Bucket], degraded_after_ms: int | None = None
+) -> Markup:
     """The detail page's chart: a line of mean response times per slice, a red mark under
-    each slice with failed checks, and every slice telling its figures on hover."""
+    each slice with failed checks, a dashed amber line at the degraded limit, and every slice
+    telling its figures on hover."""
     values = [b.mean_ms for b in buckets]
     known = [v for v in values if v is not None]
     failed = sum(b.failures for b in buckets)
-    top = (max(known) if known else 1) * 1.15 or 1
+    top = max(max(known) if known else 1, degraded_after_ms or 0) * 1.15 or 1
     step = CHART_WIDTH / len(buckets)
     long_span = range_name != "24h"
     parts = [
@@ -90,6 +93,11 @@ def response_chart(name: str, range_name: str, buckets: list[Bucket]) -> Markup:
         f'<polyline class="chart-line" points="{points}"></polyline>'
         for points in _segments(values, CHART_WIDTH, CHART_HEIGHT - 6, top)
     ]
+    if degraded_after_ms is not None:
+        y = round(CHART_HEIGHT - 6 - degraded_after_ms / top * (CHART_HEIGHT - 10) - 2, 1)
+        parts.append(
+            f'<line class="chart-limit" x1="0" y1="{y}" x2="{CHART_WIDTH}" y2="{y}"></line>'
+        )
     for n, bucket in enumerate(buckets):
         x = round(n * step, 2)
         if bucket.failures:
@@ -109,6 +117,8 @@ def response_chart(name: str, range_name: str, buckets: list[Bucket]) -> Markup:
             f"<title>{xml_text(text)}</title></rect>"
         )
     words = summary(values) + (f", {failed} failed checks" if failed else "")
+    if degraded_after_ms is not None:
+        words += f", degraded above {degraded_after_ms:,} ms"
     label = xml_text(f"Response time of {name}, last {range_name}: {words}")
     return Markup(
         f'<svg class="response-chart" viewBox="0 0 {CHART_WIDTH} {CHART_HEIGHT}" '

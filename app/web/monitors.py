@@ -94,6 +94,12 @@ class MonitorForm(FlaskForm):
     recovery_threshold = StringField("Up again after this many good checks", default="1",
                                      render_kw=_NUMERIC)  # fmt: skip
     reminder_hours = StringField("Remind every (hours) while down", render_kw=_NUMERIC)
+    degraded_after_ms = StringField("Degraded when slower than (milliseconds)",
+                                    render_kw=_NUMERIC)  # fmt: skip
+    notify_degraded_slow = BooleanField("Alert when slowness makes it degraded")
+    notify_degraded_certificate = BooleanField(
+        "Alert when a certificate expiring soon makes it degraded", default=True
+    )
     group = StringField("Group", render_kw={"list": "group-names", "autocomplete": "off"})
     public = BooleanField("Show on the public status page")
     paused = BooleanField("Create it paused")
@@ -128,9 +134,17 @@ _TEXT = (
     "failure_threshold",
     "recovery_threshold",
     "reminder_hours",
+    "degraded_after_ms",
     "group",
 )
-_FLAGS = ("keyword_absent", "follow_redirects", "tls", "public")
+_FLAGS = (
+    "keyword_absent",
+    "follow_redirects",
+    "tls",
+    "public",
+    "notify_degraded_slow",
+    "notify_degraded_certificate",
+)
 # Validated as a field is left. Not the choices (they cannot be wrong, and swapping a select
 # while it has focus would lose it) nor the password (never sent back to the page).
 LIVE_FIELDS = (frozenset(_TEXT) | {"expected_values"}) - {"kind", "method", "record_type"}
@@ -149,6 +163,8 @@ HINTS = {
     "while left so.",
     "body": "Sent with POST, PUT and PATCH requests.",
     "reminder_hours": "Optional. Alert again every this many hours while it stays down.",
+    "degraded_after_ms": "Optional. A slower answer is a warning; as many in a row as make it "
+    "down make it degraded (amber, still up). Below the timeout.",
     "group": "Optional. Groups sort the overview and the status page; a new name creates one.",
     "resolver": "Optional. The IP address of the DNS server to ask, with a port if not 53, "
     "such as 192.0.2.53 or [2001:db8::53]:5353; empty: the system's resolvers.",
@@ -199,6 +215,9 @@ def _initial(monitor) -> dict:
     data["record_type"] = monitor.record_type or "A"
     data["expected_values"] = "\n".join(monitor.expected_values or [])
     data["reminder_hours"] = "" if monitor.reminder_hours is None else monitor.reminder_hours
+    data["degraded_after_ms"] = (
+        "" if monitor.degraded_after_ms is None else monitor.degraded_after_ms
+    )
     return data
 
 
@@ -382,7 +401,7 @@ def detail(monitor_id: int):
         "uptime": history.uptime("monitor", monitor_id, now),
         "ranges": list(RESPONSE_RANGES),
         "chosen": chosen,
-        "chart": charts.response_chart(monitor.name, chosen, buckets),
+        "chart": charts.response_chart(monitor.name, chosen, buckets, monitor.degraded_after_ms),
         "chart_summary": charts.summary([b.mean_ms for b in buckets]),
         "failed_checks": sum(b.failures for b in buckets),
         "checks": checks,

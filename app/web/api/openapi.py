@@ -15,7 +15,7 @@ from app.models.history import OUTCOMES
 from app.models.monitor import STATES
 from app.models.notification import STATUSES as DELIVERY_STATUSES
 from app.services import api_keys, channels, history
-from app.services.monitors import RECORD_TYPES
+from app.services.monitors import RECORD_TYPES, TIMEOUT_MAX_MS
 from app.services.pagination import PER_PAGE_MAX
 
 # Path ids as the routes' converters accept them (PostgreSQL INTEGER and BIGINT keys).
@@ -164,6 +164,21 @@ _MONITOR_WRITABLE = {
     ),
     "failure_threshold": _int(minimum=1, maximum=100),
     "recovery_threshold": _int(minimum=1, maximum=100),
+    "degraded_after_ms": _int(
+        nullable=True,
+        minimum=1,
+        maximum=TIMEOUT_MAX_MS - 1,
+        description="An answer slower than this is a warning: failure_threshold of them in a "
+        "row make the monitor degraded. Below timeout_ms; null: never slow.",
+    ),
+    "notify_degraded_slow": _bool(
+        description="Announce degraded (and the return to up) when slowness began it; false "
+        "by default."
+    ),
+    "notify_degraded_certificate": _bool(
+        description="Announce degraded (and the return to up) when a certificate expiring "
+        "soon began it; true by default."
+    ),
     "public": _bool(),
     "paused": _bool(),
     "channels": _CHANNEL_IDS,
@@ -304,6 +319,14 @@ SCHEMAS: dict[str, Any] = {
             "last_checked_at": _time(nullable=True),
             "last_response_ms": _int(nullable=True),
             "last_error": _str(nullable=True),
+            "last_warning": _str(
+                nullable=True,
+                description="The latest check's warning when it answered with one (degraded), "
+                "such as: Answered in 2,340 ms, slower than 1,000 ms.",
+            ),
+            "degraded_after_ms": _int(nullable=True),
+            "notify_degraded_slow": _bool(),
+            "notify_degraded_certificate": _bool(),
             "code": _str(nullable=True, description="Heartbeats; only with monitors:write."),
             "ping_url": _str(nullable=True, description="Heartbeats; only with monitors:write."),
             "period_sec": _int(nullable=True),
@@ -386,6 +409,11 @@ SCHEMAS: dict[str, Any] = {
             "outcome": _str(enum=list(OUTCOMES)),
             "status_code": _int(nullable=True),
             "error": _str(nullable=True),
+            "warning": _str(
+                nullable=True,
+                description="A successful check's warning (a degraded answer), such as: "
+                "Answered in 2,340 ms, slower than 1,000 ms.",
+            ),
             "timings": _ref("Timings"),
             "echo": _ECHO,
         },

@@ -123,6 +123,10 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
             "last_checked_at": iso(row.last_checked_at),
             "last_response_ms": row.last_response_ms,
             "last_error": row.last_error,
+            "last_warning": row.last_warning,
+            "degraded_after_ms": row.degraded_after_ms,
+            "notify_degraded_slow": row.notify_degraded_slow,
+            "notify_degraded_certificate": row.notify_degraded_certificate,
         }
     data |= {
         "channels": sorted(channel.id for channel in row.channels),
@@ -187,6 +191,7 @@ def check_result(row: CheckResult) -> dict[str, Any]:
         "outcome": row.outcome,
         "status_code": row.status_code,
         "error": row.error,
+        "warning": row.warning,
         "timings": _timings(row),
         "echo": _echo(row),
     }
