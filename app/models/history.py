@@ -88,6 +88,7 @@ class CheckResult(_Timings, db.Model):
         if self.packets_sent is None:
             return None
         return loss_pct(self.packets_sent, self.packets_received or 0)
+
     # A successful check's warning (slow, certificate expiring soon): a degraded answer.
     warning: so.Mapped[str | None] = so.mapped_column(sa.Text)
 

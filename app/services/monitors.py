@@ -364,6 +364,8 @@ def _ping_rules(
     values.setdefault("max_loss_pct", 0)
     if "kind" not in errors and (reason := icmp.unavailable()):
         errors["kind"] = reason
+
+
 def _degraded_rules(values: dict[str, Any], errors: dict[str, str], current: Monitor | None):
     """An answer slower than the timeout is a failure, so degraded_after_ms must be below it
     (equal is allowed: nothing is ever slow then, which is clearer refused than accepted)."""

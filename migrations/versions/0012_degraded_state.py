@@ -1,7 +1,7 @@
 """monitors: the degraded state (degraded_after_ms and its alert toggles)
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-06 13:20:00.000000
 
 A monitor is degraded when it answers with a warning: slower than degraded_after_ms, or a
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
