@@ -70,6 +70,7 @@ def monitor_request(
             timeout_ms=monitor.timeout_ms,
             policy=policy,
             ca_bundle=ca_bundle,
+            tls_verify=monitor.tls_verify,
         )
     return ProbeRequest(
         url=monitor.url,
@@ -83,6 +84,7 @@ def monitor_request(
         keep_body_bytes=KEYWORD_SCAN_BYTES if monitor.keyword else 0,
         policy=policy,
         ca_bundle=ca_bundle,
+        tls_verify=monitor.tls_verify,
     )
 
 
@@ -107,6 +109,7 @@ def cron_request(job: CronJob, uid: str, policy: str, ca_bundle: str | None) -> 
         keep_body_bytes=SAVED_BODY_BYTES if job.save_responses else 0,
         policy=policy,
         ca_bundle=ca_bundle,
+        tls_verify=job.tls_verify,
     )
 
 
@@ -118,16 +121,28 @@ class Rules:
     keyword: str | None = None
     keyword_absent: bool = False
     redirect_success: bool = False
+    tls_expiry_warn_days: int = 0  # a certificate expiring this soon is a warning; 0: off
 
 
 def monitor_rules(monitor: Monitor) -> Rules:
-    if monitor.kind in (KIND_TCP, KIND_DNS):
+    if monitor.kind == KIND_DNS:
         return Rules(None)
-    return Rules(monitor.expected_status, monitor.keyword, monitor.keyword_absent)
+    if monitor.kind == KIND_TCP:
+        return Rules(None, tls_expiry_warn_days=monitor.tls_expiry_warn_days)
+    return Rules(
+        monitor.expected_status,
+        monitor.keyword,
+        monitor.keyword_absent,
+        tls_expiry_warn_days=monitor.tls_expiry_warn_days,
+    )
 
 
 def cron_rules(job: CronJob) -> Rules:
-    return Rules(job.expected_status, redirect_success=job.redirect_success)
+    return Rules(
+        job.expected_status,
+        redirect_success=job.redirect_success,
+        tls_expiry_warn_days=job.tls_expiry_warn_days,
+    )
 
 
 def judge(rules: Rules, result: ProbeResult) -> tuple[str, str | None]:

@@ -33,7 +33,15 @@ from app.models.monitor import (
     STATES,
 )
 from app.models.types import utcnow
-from app.services import channels, fields, groups, incidents, results, rollups
+from app.services import (
+    certificate_alerts,
+    channels,
+    fields,
+    groups,
+    incidents,
+    results,
+    rollups,
+)
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.pagination import Page, group_order, matching, paginate
 
@@ -42,6 +50,7 @@ log = logging.getLogger(__name__)
 CREDENTIAL_MAX = 200
 KEYWORD_MAX = 500
 REMINDER_HOURS_MAX = 24 * 30
+TLS_WARN_DAYS_MAX = 365
 PERIOD_MIN_SEC = 60
 RUN_TIME_MAX_SEC = 365 * 86400
 RUNNING_TIME_UNITS = {
@@ -68,10 +77,13 @@ HTTP_ONLY = (
 )
 TCP_ONLY = ("host", "port", "tls")
 DNS_ONLY = ("record_type", "resolver", "expected_values")  # and host, shared with tcp
+# Kinds that may shake hands: http and keyword (https URLs), tcp (with tls).
+TLS_FIELDS = ("tls_verify", "tls_expiry_warn_days")
 _UPTIME_ONLY = (
     *HTTP_ONLY,
     *TCP_ONLY,
     *DNS_ONLY,
+    *TLS_FIELDS,
     "interval_sec",
     "timeout_ms",
     "failure_threshold",
@@ -122,6 +134,8 @@ _SIMPLE = (
     "host",
     "port",
     "tls",
+    "tls_verify",
+    "tls_expiry_warn_days",
     "record_type",
     "resolver",
     "expected_values",
@@ -153,6 +167,8 @@ _PARSERS: dict[str, fields.Parser] = {
     "host": fields.host,
     "port": fields.whole_number(1, 65535),
     "tls": fields.boolean,
+    "tls_verify": fields.boolean,
+    "tls_expiry_warn_days": fields.whole_number(0, TLS_WARN_DAYS_MAX),
     "record_type": fields.choice(RECORD_TYPES, upper=True),
     "resolver": fields.optional(fields.resolver),
     "expected_values": fields.string_list,
@@ -278,7 +294,7 @@ def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
         foreign = HTTP_ONLY + DNS_ONLY + _HEARTBEAT_ONLY
         message = "Not used by tcp monitors."
     elif kind == KIND_DNS:
-        foreign = HTTP_ONLY + ("port", "tls") + _HEARTBEAT_ONLY
+        foreign = HTTP_ONLY + ("port", "tls") + TLS_FIELDS + _HEARTBEAT_ONLY
         message = "Not used by dns monitors."
     else:
         foreign = TCP_ONLY + DNS_ONLY + _HEARTBEAT_ONLY
@@ -560,6 +576,7 @@ def delete(monitor_id: int) -> None:
     """Delete a monitor with its history (results, pings and incidents cascade in SQL)."""
     monitor = get(monitor_id)
     rollups.forget(SUBJECT_MONITOR, monitor_id)
+    certificate_alerts.forget(SUBJECT_MONITOR, monitor_id)
     db.session.delete(monitor)
     db.session.commit()
     _refresh(monitor)

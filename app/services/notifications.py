@@ -52,7 +52,7 @@ from app.models.notification import (
     NotificationLog,
 )
 from app.models.types import utcnow
-from app.services import fields, smtp
+from app.services import certificate_alerts, fields, smtp
 from app.services.errors import ValidationError
 from app.services.pagination import Page, paginate
 
@@ -92,6 +92,7 @@ _PHRASES = {
     "failed": "is failing",
     "recovered": "succeeded again",
     "disabled": "was disabled",
+    certificate_alerts.EVENT: "has a TLS certificate that expires soon",
 }
 _SEVERITIES = {
     "down": SEVERITY_FAILURE,
@@ -99,6 +100,7 @@ _SEVERITIES = {
     "disabled": SEVERITY_FAILURE,
     "late": SEVERITY_WARNING,
     "reminder": SEVERITY_WARNING,
+    certificate_alerts.EVENT: SEVERITY_WARNING,
     "up": SEVERITY_SUCCESS,
     "recovered": SEVERITY_SUCCESS,
     "resolved": SEVERITY_SUCCESS,
@@ -230,8 +232,11 @@ def _transition(subject: Monitor | CronJob, event: str, now: datetime) -> str:
 
     A monitor's state change time, so "down" at 12:00 and "down" again at 15:00 are two
     alerts; for reminders also their count, so each reminder goes out once. A cron job's
-    last run: its events come from one execution.
+    last run: its events come from one execution. An expiring certificate's: the certificate
+    and the threshold it reached.
     """
+    if event == certificate_alerts.EVENT:
+        return certificate_alerts.transition(subject, now)
     if isinstance(subject, CronJob):
         return _iso(subject.last_run_at) or ""
     since = _iso(subject.state_changed_at) or ""
@@ -260,6 +265,8 @@ def _subject_alert(subject: Monitor | CronJob, event: str, incident: Incident | 
     )
     if event == "disabled":
         detail = subject.disabled_reason
+    elif event == certificate_alerts.EVENT:
+        detail = certificate_alerts.detail(subject, now)
     elif event == "reminder" and subject.state_changed_at:
         detail = f"Down for {_duration(now - subject.state_changed_at)}."
     elif incident is not None and incident.status == STATUS_RESOLVED and incident.resolved_at:

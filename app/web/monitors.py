@@ -26,6 +26,7 @@ from app.services.monitors import (
     HTTP_ONLY,
     RECORD_TYPES,
     TCP_ONLY,
+    TLS_FIELDS,
     UPTIME_KINDS,
 )
 from app.web import admin, charts, status_svg
@@ -49,7 +50,7 @@ KIND_CHOICES = {
 # The fields each kind does not use, left out of what the form sends to the service.
 _FOREIGN = {
     KIND_TCP: HTTP_ONLY + DNS_ONLY,
-    KIND_DNS: HTTP_ONLY + ("port", "tls"),
+    KIND_DNS: HTTP_ONLY + ("port", "tls") + TLS_FIELDS,
 }
 _FOREIGN_TO_HTTP = TCP_ONLY + DNS_ONLY
 
@@ -68,6 +69,9 @@ class MonitorForm(FlaskForm):
     host = StringField("Host", render_kw={"autocomplete": "off", "spellcheck": "false"})
     port = StringField("Port", render_kw=_NUMERIC)
     tls = BooleanField("Complete a TLS handshake too")
+    tls_verify = BooleanField("Verify the TLS certificate", default=True)
+    tls_expiry_warn_days = StringField("Warn this many days before the certificate expires",
+                                       default="14", render_kw=_NUMERIC)  # fmt: skip
     record_type = SelectField("Record type", choices=list(RECORD_TYPES), validate_choice=False)
     resolver = StringField("Resolver", render_kw={"autocomplete": "off", "spellcheck": "false"})
     expected_values = TextAreaField("Expected values", render_kw={"rows": 3})
@@ -116,6 +120,7 @@ _TEXT = (
     "max_redirects",
     "host",
     "port",
+    "tls_expiry_warn_days",
     "record_type",
     "resolver",
     "failure_threshold",
@@ -123,7 +128,7 @@ _TEXT = (
     "reminder_hours",
     "group",
 )
-_FLAGS = ("keyword_absent", "follow_redirects", "tls", "public")
+_FLAGS = ("keyword_absent", "follow_redirects", "tls", "tls_verify", "public")
 # Validated as a field is left. Not the choices (they cannot be wrong, and swapping a select
 # while it has focus would lose it) nor the password (never sent back to the page).
 LIVE_FIELDS = (frozenset(_TEXT) | {"expected_values"}) - {"kind", "method", "record_type"}
@@ -143,6 +148,8 @@ HINTS = {
     "body": "Sent with POST, PUT and PATCH requests.",
     "reminder_hours": "Optional. Alert again every this many hours while it stays down.",
     "group": "Optional. Groups sort the overview and the status page; a new name creates one.",
+    "tls_expiry_warn_days": "From 0 (off) to 365. The monitor turns degraded, and alerts go "
+    "out at this many days, then at 7, 3 and 1 days, once per certificate.",
     "resolver": "Optional. The IP address of the DNS server to ask, with a port if not 53, "
     "such as 192.0.2.53 or [2001:db8::53]:5353; empty: the system's resolvers.",
     "expected_values": "Optional. One per line, all of which the answer must hold (any case, "
