@@ -23,6 +23,10 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 # The fixed thresholds after the monitor's own warning, in days.
 THRESHOLDS = (7, 3, 1)
 DAY = timedelta(days=1)
+# What is kept of a certificate a target chose: a hostile one may carry thousands of names.
+NAMES_KEPT = 100
+NAME_CHARS = 500
+NAMES_TOLD = 5  # names in a hostname mismatch's reason
 
 # OpenSSL's verification results (X509_V_ERR_*) that have a reason of their own.
 _EXPIRED = 10
@@ -55,8 +59,8 @@ def parse(der: bytes | None) -> Certificate | None:
     except ValueError:
         return None
     return Certificate(
-        subject=subject,
-        issuer=issuer,
+        subject=subject[:NAME_CHARS],
+        issuer=issuer[:NAME_CHARS],
         sans=_names(cert),
         not_before=cert.not_valid_before_utc,
         expires_at=cert.not_valid_after_utc,
@@ -71,7 +75,8 @@ def _names(cert: x509.Certificate) -> tuple[str, ...]:
         return ()
     names = extension.value.get_values_for_type(x509.DNSName)
     addresses = extension.value.get_values_for_type(x509.IPAddress)
-    return tuple(names) + tuple(str(address) for address in addresses)
+    every = [*names, *(str(address) for address in addresses)]
+    return tuple(name[:NAME_CHARS] for name in every[:NAMES_KEPT])
 
 
 def common_name(distinguished_name: str) -> str:
@@ -94,7 +99,9 @@ def refusal(error: ssl.SSLCertVerificationError, certificate: Certificate | None
         if code == _NOT_YET_VALID:
             return f"certificate is not valid before {certificate.not_before:%Y-%m-%d}"
         if code in _HOSTNAME_MISMATCH:
-            names = ", ".join(certificate.sans) or common_name(certificate.subject)
+            names = ", ".join(certificate.sans[:NAMES_TOLD]) or common_name(certificate.subject)
+            if len(certificate.sans) > NAMES_TOLD:
+                names += " and more"
             return f"hostname mismatch: certificate is for {names}"
         if code == _SELF_SIGNED:
             return f"unknown issuer: {common_name(certificate.issuer)} (a self-signed certificate)"
@@ -116,7 +123,9 @@ def expiry(expires_at: datetime, now: datetime) -> str:
     return f"The certificate expires on {day}, in {days} day{'' if days == 1 else 's'}"
 
 
-def certificate_warning(warn_days: int, certificate: Certificate | None, now: datetime):
+def certificate_warning(
+    warn_days: int, certificate: Certificate | None, now: datetime
+) -> str | None:
     """The warning of a certificate that expires within ``warn_days`` days (0: never
     warn), as a sentence; None when there is nothing to warn about. It makes the monitor
     degraded (``checks.warning``, kind "certificate")."""

@@ -602,3 +602,14 @@ def test_the_cron_job_form_sets_the_tls_fields_and_the_page_shows_them(logged_in
         job_id = job.id
     detail = page_text(logged_in.get(f"/cron-jobs/{job_id}"))
     assert "not seen yet" in detail and "30 days before" in detail
+
+
+def test_a_certificate_with_very_many_names_is_kept_within_bounds(ca, ca_bundle):
+    names = [f"host{i}.example" for i in range(150)]
+    with https(ca.issue_cert(*names)) as server:
+        result = probe(ProbeRequest(server.url("/health", host="localhost"), ca_bundle=ca_bundle))
+    assert len(result.certificate.sans) == certificates.NAMES_KEPT
+    assert result.error == (
+        "Negotiating TLS with localhost failed: hostname mismatch: certificate is for "
+        "host0.example, host1.example, host2.example, host3.example, host4.example and more"
+    )
