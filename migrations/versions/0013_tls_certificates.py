@@ -1,5 +1,4 @@
-"""TLS certificates: verification switch, expiry warning, the latest certificate seen, and
-the thresholds already announced
+"""monitors and cron jobs: TLS certificates, and the expiry thresholds announced
 
 Revision ID: 0013
 Revises: 0009

@@ -159,7 +159,7 @@ _MONITOR_WRITABLE = {
     "port": _int(minimum=1, maximum=65535, description="tcp: the port to connect to."),
     "tls": _bool(
         description="tcp: also complete a TLS handshake (SNI = host), the certificate "
-        "verified against the public CAs and UPCRON_CA_BUNDLE."
+        "verified against the public CAs and UPCRON_CA_BUNDLE unless tls_verify is false."
     ),
     **_TLS_WRITABLE,
     "record_type": _str(
