@@ -613,3 +613,21 @@ def test_a_certificate_with_very_many_names_is_kept_within_bounds(ca, ca_bundle)
         "Negotiating TLS with localhost failed: hostname mismatch: certificate is for "
         "host0.example, host1.example, host2.example, host3.example, host4.example and more"
     )
+
+
+def test_a_refused_certificate_is_fetched_again_from_the_address_already_judged(ca_bundle):
+    """The second handshake that reads a refused certificate asks no resolver again: it
+    connects to the address the target guard judged for the first."""
+    asked = []
+
+    def resolver(host, port):
+        asked.append(host)
+        return ["127.0.0.1"]
+
+    with https(leaf(trustme.CA(), "shop.example")) as server:
+        url = server.url("/health", host="shop.example")
+        result = probe(ProbeRequest(url, ca_bundle=ca_bundle), resolver=resolver)
+        assert server.server_names == ["shop.example", "shop.example"]
+        assert server.requests == []
+    assert asked == ["shop.example"]
+    assert result.outcome == FAILED_TLS and result.certificate.sans == ("shop.example",)
