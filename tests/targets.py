@@ -7,6 +7,7 @@
   canary it proves a refused target was never connected to; as a target it is a server that
   accepts and never answers, in plain HTTP and TLS alike.
 - :func:`closed_port`: a port on 127.0.0.1 where nothing listens.
+- :func:`ca_name`: a ``trustme.CA``'s name, as its certificates name their issuer.
 - :class:`MailServer`: a real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message,
   optionally with STARTTLS or implicit TLS and required authentication.
 
@@ -43,6 +44,7 @@ from urllib.parse import urlsplit
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from cryptography import x509
 
 # How long a handler waits on a silent client before giving up, so closing never hangs.
 _CLIENT_TIMEOUT = 5
@@ -227,6 +229,11 @@ class _Handler(BaseHTTPRequestHandler):
         return head, b"" if self.command == "HEAD" else body
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
+
+
+def ca_name(ca: trustme.CA) -> str:
+    """The CA's name as the certificates it issues name their issuer (RFC 4514)."""
+    return x509.load_pem_x509_certificate(ca.cert_pem.bytes()).subject.rfc4514_string()
 
 
 class SilentListener:

@@ -72,7 +72,7 @@ def _probe_one(entry: tuple) -> Outcome:
     started = datetime.now(UTC)
     result = checks.run(request)
     outcome, error = checks.judge(rules, result)
-    warned = checks.warning(rules, result) if outcome == OK else None
+    warned = checks.warning(rules, result, started) if outcome == OK else None
     return Outcome(
         kind=kind,
         subject_id=sid,

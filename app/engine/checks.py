@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app.engine import certificates
 from app.engine.dns_check import DnsRequest, query
 from app.engine.icmp import EchoRequest, ping
 from app.engine.probe import ProbeRequest, ProbeResult, probe
@@ -16,7 +17,7 @@ from app.engine.status_codes import parse_status_ranges, status_matches
 from app.engine.tcp import ConnectRequest, connect
 from app.models import CronJob, Monitor
 from app.models.history import FAILED_HTTP_STATUS, FAILED_KEYWORD, OK
-from app.models.monitor import KIND_DNS, KIND_PING, KIND_TCP, WARNING_SLOW
+from app.models.monitor import KIND_DNS, KIND_PING, KIND_TCP, WARNING_CERTIFICATE, WARNING_SLOW
 
 KEYWORD_SCAN_BYTES = 1024 * 1024  # the whole body we accept is searched for the keyword
 SAVED_BODY_BYTES = 64 * 1024  # what a cron job with save_responses keeps
@@ -82,6 +83,7 @@ def monitor_request(
             timeout_ms=monitor.timeout_ms,
             policy=policy,
             ca_bundle=ca_bundle,
+            tls_verify=monitor.tls_verify,
         )
     return ProbeRequest(
         url=monitor.url,
@@ -95,6 +97,7 @@ def monitor_request(
         keep_body_bytes=KEYWORD_SCAN_BYTES if monitor.keyword else 0,
         policy=policy,
         ca_bundle=ca_bundle,
+        tls_verify=monitor.tls_verify,
     )
 
 
@@ -122,6 +125,7 @@ def cron_request(job: CronJob, uid: str, policy: str, ca_bundle: str | None) -> 
         keep_body_bytes=SAVED_BODY_BYTES if job.save_responses else 0,
         policy=policy,
         ca_bundle=ca_bundle,
+        tls_verify=job.tls_verify,
     )
 
 
@@ -134,21 +138,33 @@ class Rules:
     keyword_absent: bool = False
     redirect_success: bool = False
     degraded_after_ms: int | None = None  # a slower success warns; None: never
+    tls_expiry_warn_days: int = 0  # a certificate expiring this soon is a warning; 0: off
 
 
 def monitor_rules(monitor: Monitor) -> Rules:
-    if monitor.kind in (KIND_TCP, KIND_DNS, KIND_PING):
+    if monitor.kind in (KIND_DNS, KIND_PING):
         return Rules(None, degraded_after_ms=monitor.degraded_after_ms)
+    if monitor.kind == KIND_TCP:
+        return Rules(
+            None,
+            degraded_after_ms=monitor.degraded_after_ms,
+            tls_expiry_warn_days=monitor.tls_expiry_warn_days,
+        )
     return Rules(
         monitor.expected_status,
         monitor.keyword,
         monitor.keyword_absent,
         degraded_after_ms=monitor.degraded_after_ms,
+        tls_expiry_warn_days=monitor.tls_expiry_warn_days,
     )
 
 
 def cron_rules(job: CronJob) -> Rules:
-    return Rules(job.expected_status, redirect_success=job.redirect_success)
+    return Rules(
+        job.expected_status,
+        redirect_success=job.redirect_success,
+        tls_expiry_warn_days=job.tls_expiry_warn_days,
+    )
 
 
 def judge(rules: Rules, result: ProbeResult) -> tuple[str, str | None]:
@@ -169,11 +185,15 @@ def judge(rules: Rules, result: ProbeResult) -> tuple[str, str | None]:
     return OK, None
 
 
-def warning(rules: Rules, result: ProbeResult) -> tuple[str, str] | None:
-    """(kind, sentence) when a check judged a success still warns, else None: an answer
-    slower than ``degraded_after_ms``. Call it only for successes; a failure is down, which
-    says more than any warning. A ping's speed is its average round trip: its whole check
-    also spans the pauses between echo requests."""
+def warning(rules: Rules, result: ProbeResult, now: datetime) -> tuple[str, str] | None:
+    """(kind, sentence) when a check judged a success still warns, else None: a certificate
+    that expires within ``tls_expiry_warn_days`` (it needs someone to act, so it is named
+    first), or an answer slower than ``degraded_after_ms``. Call it only for successes; a
+    failure is down, which says more than any warning. A ping's speed is its average round
+    trip: its whole check also spans the pauses between echo requests."""
+    expiring = certificates.certificate_warning(rules.tls_expiry_warn_days, result.certificate, now)
+    if expiring:
+        return WARNING_CERTIFICATE, expiring
     if rules.degraded_after_ms is None:
         return None
     if result.rtt_avg_us is not None:

@@ -18,7 +18,9 @@ Outcomes (``app.models.history``):
 - ``failed_connect``: no usable HTTP exchange: refused, unreachable, reset, closed early, or the
   target does not speak HTTP.
 - ``failed_timeout``: the budget ran out, whatever step it was in.
-- ``failed_tls``: the TLS handshake or certificate verification failed.
+- ``failed_tls``: the TLS handshake failed, or verification refused the certificate; the
+  error names why (``certificate expired on 2026-11-30``, ``hostname mismatch: certificate
+  is for a.example, b.example``, ``unknown issuer: Example CA``).
 - ``failed_too_much_data``: the body is larger than ``max_body_bytes``.
 - ``failed_blocked_target``: the policy refuses an address of the target, or the URL is not
   http or https.
@@ -45,6 +47,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import certifi
 
+from app.engine import certificates
 from app.engine.address_policy import (
     IPAddress,
     Refused,
@@ -100,6 +103,7 @@ class ProbeRequest:
     keep_body_bytes: int = 65_536  # at most this much of the body is kept in the result
     policy: str = "default"  # "default" | "strict" | "open", see address_policy
     ca_bundle: str | None = None  # extra PEM CAs trusted on top of certifi's
+    tls_verify: bool = True  # False: any certificate is accepted (and still recorded)
 
 
 @dataclass
@@ -129,6 +133,16 @@ class ProbeResult:
     rtt_min_us: int | None = None
     rtt_avg_us: int | None = None
     rtt_max_us: int | None = None
+    # The peer's certificate of the last TLS handshake, also of one verification refused.
+    certificate: certificates.Certificate | None = None
+
+
+class _Unverified(Exception):
+    """The handshake refused the certificate; ``open_connection`` names the reason."""
+
+    def __init__(self, error: ssl.SSLCertVerificationError):
+        super().__init__(error.verify_message)
+        self.error = error
 
 
 class _Failure(Exception):
@@ -310,31 +324,67 @@ def _fetch(target, method, body, headers, request, resolver, clock, result):
     result.final_url = target.url
     result.status_code, result.headers = None, {}
     result.dns_us = result.connect_us = result.tls_us = result.first_byte_us = None
-    sock = open_connection(target, request.policy, request.ca_bundle, resolver, clock, result)
+    sock = open_connection(
+        target, request.policy, request.ca_bundle, resolver, clock, result, request.tls_verify
+    )
     try:
         return _exchange(sock, target, method, body, headers, request, clock, result)
     finally:
         sock.close()
 
 
-def open_connection(target, policy, ca_bundle, resolver, clock, result) -> socket.socket:
+def open_connection(
+    target, policy, ca_bundle, resolver, clock, result, verify: bool = True
+) -> socket.socket:
     """Judge the target's addresses, connect to one of them and, for TLS, shake hands (SNI
-    and certificate for ``target.host``), recording the times; the caller closes the socket.
-    The HTTP probe and the tcp check share it."""
+    and certificate for ``target.host``; any certificate without ``verify``), recording the
+    times and the peer's certificate; the caller closes the socket. The HTTP probe and the
+    tcp check share it.
+
+    A certificate that verification refuses is fetched again over a second connection
+    that does not verify, so the failure can say why (expired on which day, for which
+    names, from which issuer) and the certificate is recorded all the same."""
     addresses = _checked_addresses(target, policy, resolver, clock, result)
     sock = _connect(addresses, target, clock)
     result.connect_us = clock.elapsed_us()
     if target.https:
         try:
-            context = _tls_context(ca_bundle)
-            with _step(clock, f"negotiating TLS with {target.host}"):
-                sock.settimeout(clock.remaining())
-                sock = context.wrap_socket(sock, server_hostname=target.host)
-        except BaseException:
-            sock.close()
-            raise
+            sock = _shake_hands(sock, target, _tls_context(ca_bundle, verify), clock)
+        except _Unverified as refused:
+            result.certificate = _unverified_certificate(addresses, target, clock)
+            reason = certificates.refusal(refused.error, result.certificate)
+            raise _Failure(FAILED_TLS, f"Negotiating TLS with {target.host} failed: {reason}")
         result.tls_us = clock.elapsed_us()
+        result.certificate = certificates.parse(sock.getpeercert(binary_form=True))
     return sock
+
+
+def _shake_hands(sock, target, context: ssl.SSLContext, clock: _Clock) -> ssl.SSLSocket:
+    """The TLS handshake on a connected socket, which is closed if it fails."""
+    try:
+        with _step(clock, f"negotiating TLS with {target.host}"):
+            sock.settimeout(clock.remaining())
+            try:
+                return context.wrap_socket(sock, server_hostname=target.host)
+            except ssl.SSLCertVerificationError as exc:
+                raise _Unverified(exc) from None
+    except BaseException:
+        sock.close()
+        raise
+
+
+def _unverified_certificate(addresses, target, clock) -> certificates.Certificate | None:
+    """The certificate a refused server presents, over a new connection to the same checked
+    addresses that accepts any; None when that fails too or the budget is spent."""
+    try:
+        sock = _connect(addresses, target, clock)
+        sock = _shake_hands(sock, target, _tls_context(None, verify=False), clock)
+    except (_Failure, _Unverified):
+        return None
+    try:
+        return certificates.parse(sock.getpeercert(binary_form=True))
+    finally:
+        sock.close()
 
 
 def _checked_addresses(target, policy, resolver, clock, result) -> list[IPAddress]:
@@ -446,9 +496,15 @@ def _read_body(response: http.client.HTTPResponse, request: ProbeRequest, result
 
 
 @functools.lru_cache(maxsize=8)
-def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
-    """Verification always on: certifi's roots plus the operator's CAs. Cached because
-    loading the roots takes milliseconds, and a context is safe to share between threads."""
+def _tls_context(ca_bundle: str | None, verify: bool = True) -> ssl.SSLContext:
+    """Verification on: certifi's roots plus the operator's CAs. Off (a monitor's
+    ``tls_verify`` false): any certificate, for any name. Cached because loading the roots
+    takes milliseconds, and a context is safe to share between threads."""
+    if not verify:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
     context = ssl.create_default_context(cafile=certifi.where())
     if ca_bundle:
         context.load_verify_locations(cafile=ca_bundle)
@@ -475,8 +531,6 @@ def _sentence(phrase: str) -> str:
 
 
 def _describe(exc: Exception) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"certificate verify failed: {exc.verify_message}"
     if isinstance(exc, ssl.SSLError) and exc.reason:
         return exc.reason.replace("_", " ").lower()
     if isinstance(exc, http.client.IncompleteRead):

@@ -4,13 +4,14 @@ It takes the same steps as the HTTP probe up to the first byte it would send, wi
 probe's own pieces: one time budget (``within_budget``) and ``open_connection``: the target
 guard on every address the host resolves to, a connection to exactly those addresses, and the
 probe's TLS context (certifi's roots plus ``UPCRON_CA_BUNDLE``, the
-host as SNI and as the name the certificate must carry). The result is a ``ProbeResult``, so
+host as SNI and as the name the certificate must carry), which records the peer's
+certificate (``result.certificate``). The result is a ``ProbeResult``, so
 judging and recording treat both kinds alike.
 
 Outcomes: ``ok`` (connected, and the handshake done with ``tls``), ``failed_dns``,
 ``failed_connect`` (refused, unreachable), ``failed_timeout``, ``failed_tls`` (with the
-verification error), ``failed_blocked_target`` (the target policy refuses an address) and
-``failed_internal`` (a bug, logged).
+reason verification refused the certificate), ``failed_blocked_target`` (the target policy
+refuses an address) and ``failed_internal`` (a bug, logged).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class ConnectRequest:
     timeout_ms: int = 10_000  # total budget: DNS + connect + TLS
     policy: str = "default"  # see address_policy
     ca_bundle: str | None = None  # extra PEM CAs trusted on top of certifi's
+    tls_verify: bool = True  # False: any certificate is accepted (and still recorded)
 
 
 def target_name(host: str, port: int) -> str:
@@ -67,4 +69,7 @@ def _run(request: ConnectRequest, resolver: Resolver, clock: _Clock, result: Pro
         port=request.port,
         path="",
     )
-    open_connection(target, request.policy, request.ca_bundle, resolver, clock, result).close()
+    sock = open_connection(
+        target, request.policy, request.ca_bundle, resolver, clock, result, request.tls_verify
+    )
+    sock.close()

@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
 from app.models.api_key import ApiKey
+from app.models.certificate import CertificateAlert
 from app.models.channel import NotificationChannel
 from app.models.cron_job import CronJob
 from app.models.group import Group
@@ -13,6 +14,7 @@ from app.models.user import RecoveryCode, User
 
 __all__ = [
     "ApiKey",
+    "CertificateAlert",
     "CheckResult",
     "CronExecution",
     "CronJob",

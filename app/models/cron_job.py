@@ -53,6 +53,16 @@ class CronJob(db.Model):
     auto_disable_after: so.Mapped[int] = so.mapped_column(default=15)
     disabled_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
 
+    # TLS (https URLs), as for monitors: tls_verify False accepts any certificate; the latest
+    # certificate seen is kept; tls_expiry_warn_days (0 = off) announces an expiring one.
+    tls_verify: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
+    tls_expiry_warn_days: so.Mapped[int] = so.mapped_column(default=14, server_default="14")
+    tls_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    tls_subject: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    tls_issuer: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    tls_sans: so.Mapped[list[str] | None] = so.mapped_column(sa.JSON)
+    tls_fingerprint: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+
     notify_on_failure: so.Mapped[bool] = so.mapped_column(default=True)
     notify_failure_after: so.Mapped[int] = so.mapped_column(default=1)
     notify_on_recovery: so.Mapped[bool] = so.mapped_column(default=True)

@@ -122,6 +122,17 @@ class Monitor(db.Model):
     port: so.Mapped[int | None] = so.mapped_column()
     tls: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
+    # TLS (https URLs, tcp with tls): tls_verify False accepts any certificate. The latest
+    # certificate seen is kept; tls_expiry_warn_days (0 = off) makes an expiring one a
+    # warning and announces it once per threshold (see certificate_alerts).
+    tls_verify: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
+    tls_expiry_warn_days: so.Mapped[int] = so.mapped_column(default=14, server_default="14")
+    tls_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    tls_subject: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    tls_issuer: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    tls_sans: so.Mapped[list[str] | None] = so.mapped_column(sa.JSON)
+    tls_fingerprint: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+
     # Lookup (kind dns): host is the name asked for, of record_type, to resolver ("ip" or
     # "ip:port"; None: the system's); up when every expected value is in the answer.
     record_type: so.Mapped[str | None] = so.mapped_column(sa.String(8))

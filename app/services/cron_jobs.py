@@ -14,12 +14,21 @@ from app.extensions import db
 from app.models import CronJob, Group
 from app.models.history import SUBJECT_CRON_JOB
 from app.models.types import utcnow
-from app.services import channels, fields, groups, incidents, rollups, settings
+from app.services import (
+    certificate_alerts,
+    channels,
+    fields,
+    groups,
+    incidents,
+    rollups,
+    settings,
+)
 from app.services.errors import NotFound, Unavailable, ValidationError
 from app.services.pagination import Page, group_order, matching, paginate
 
 CREDENTIAL_MAX = 200
 NEXT_RUNS_MAX = 20
+TLS_WARN_DAYS_MAX = 365
 TIMEZONE_KEY = "cron_jobs.default_timezone"
 
 _SIMPLE = (
@@ -43,6 +52,8 @@ _SIMPLE = (
     "notify_failure_after",
     "notify_on_recovery",
     "notify_on_disable",
+    "tls_verify",
+    "tls_expiry_warn_days",
     "public",
 )
 
@@ -72,6 +83,8 @@ _PARSERS: dict[str, fields.Parser] = {
     "notify_failure_after": fields.whole_number(1, 1000),
     "notify_on_recovery": fields.boolean,
     "notify_on_disable": fields.boolean,
+    "tls_verify": fields.boolean,
+    "tls_expiry_warn_days": fields.whole_number(0, TLS_WARN_DAYS_MAX),
     "public": fields.boolean,
     "channels": channels.parse_ids,
 }
@@ -192,6 +205,7 @@ def delete(cron_job_id: int) -> None:
     """Delete a job with its executions and incidents (they cascade in SQL)."""
     job = get(cron_job_id)
     rollups.forget(SUBJECT_CRON_JOB, cron_job_id)
+    certificate_alerts.forget(SUBJECT_CRON_JOB, cron_job_id)
     db.session.delete(job)
     db.session.commit()
     scheduler.refresh("cron_job", cron_job_id)
@@ -206,6 +220,7 @@ def delete_in_group(group_id: int, *, delete_group: bool = False) -> int:
     ids = list(db.session.execute(in_group).scalars())
     for job_id in ids:
         rollups.forget(SUBJECT_CRON_JOB, job_id)
+        certificate_alerts.forget(SUBJECT_CRON_JOB, job_id)
     # Executions, incidents and channel links cascade in SQL.
     db.session.execute(
         sa.delete(CronJob).where(CronJob.id.in_(ids)).execution_options(synchronize_session=False)

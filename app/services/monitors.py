@@ -34,7 +34,15 @@ from app.models.monitor import (
     STATES,
 )
 from app.models.types import utcnow
-from app.services import channels, fields, groups, incidents, results, rollups
+from app.services import (
+    certificate_alerts,
+    channels,
+    fields,
+    groups,
+    incidents,
+    results,
+    rollups,
+)
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.pagination import Page, group_order, matching, paginate
 
@@ -44,6 +52,7 @@ CREDENTIAL_MAX = 200
 KEYWORD_MAX = 500
 REMINDER_HOURS_MAX = 24 * 30
 TIMEOUT_MAX_MS = 60000
+TLS_WARN_DAYS_MAX = 365
 PERIOD_MIN_SEC = 60
 RUN_TIME_MAX_SEC = 365 * 86400
 RUNNING_TIME_UNITS = {
@@ -73,11 +82,14 @@ DNS_ONLY = ("record_type", "resolver", "expected_values")  # and host, shared wi
 PING_ONLY = ("packets", "max_loss_pct")  # and host
 # Every kind with a response time: when an answer is slow, and which warnings to announce.
 DEGRADED_FIELDS = ("degraded_after_ms", "notify_degraded_slow", "notify_degraded_certificate")
+# Kinds that may shake hands: http and keyword (https URLs), tcp (with tls).
+TLS_FIELDS = ("tls_verify", "tls_expiry_warn_days")
 _UPTIME_ONLY = (
     *HTTP_ONLY,
     *TCP_ONLY,
     *DNS_ONLY,
     *PING_ONLY,
+    *TLS_FIELDS,
     "interval_sec",
     "timeout_ms",
     "failure_threshold",
@@ -129,6 +141,8 @@ _SIMPLE = (
     "host",
     "port",
     "tls",
+    "tls_verify",
+    "tls_expiry_warn_days",
     "record_type",
     "resolver",
     "expected_values",
@@ -163,6 +177,8 @@ _PARSERS: dict[str, fields.Parser] = {
     "host": fields.host,
     "port": fields.whole_number(1, 65535),
     "tls": fields.boolean,
+    "tls_verify": fields.boolean,
+    "tls_expiry_warn_days": fields.whole_number(0, TLS_WARN_DAYS_MAX),
     "record_type": fields.choice(RECORD_TYPES, upper=True),
     "resolver": fields.optional(fields.resolver),
     "expected_values": fields.string_list,
@@ -299,10 +315,10 @@ def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
         foreign = HTTP_ONLY + DNS_ONLY + PING_ONLY + _HEARTBEAT_ONLY
         message = "Not used by tcp monitors."
     elif kind == KIND_DNS:
-        foreign = HTTP_ONLY + ("port", "tls") + PING_ONLY + _HEARTBEAT_ONLY
+        foreign = HTTP_ONLY + ("port", "tls") + PING_ONLY + TLS_FIELDS + _HEARTBEAT_ONLY
         message = "Not used by dns monitors."
     elif kind == KIND_PING:
-        foreign = HTTP_ONLY + ("port", "tls") + DNS_ONLY + _HEARTBEAT_ONLY
+        foreign = HTTP_ONLY + ("port", "tls") + DNS_ONLY + TLS_FIELDS + _HEARTBEAT_ONLY
         message = "Not used by ping monitors."
     else:
         foreign = TCP_ONLY + DNS_ONLY + PING_ONLY + _HEARTBEAT_ONLY
@@ -618,6 +634,7 @@ def delete(monitor_id: int) -> None:
     """Delete a monitor with its history (results, pings and incidents cascade in SQL)."""
     monitor = get(monitor_id)
     rollups.forget(SUBJECT_MONITOR, monitor_id)
+    certificate_alerts.forget(SUBJECT_MONITOR, monitor_id)
     db.session.delete(monitor)
     db.session.commit()
     _refresh(monitor)

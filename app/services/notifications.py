@@ -57,7 +57,7 @@ from app.models.notification import (
     NotificationLog,
 )
 from app.models.types import utcnow
-from app.services import fields, smtp
+from app.services import certificate_alerts, fields, smtp
 from app.services.errors import ValidationError
 from app.services.pagination import Page, paginate
 
@@ -98,6 +98,7 @@ _PHRASES = {
     "failed": "is failing",
     "recovered": "succeeded again",
     "disabled": "was disabled",
+    certificate_alerts.EVENT: "has a TLS certificate that expires soon",
 }
 _SEVERITIES = {
     "down": SEVERITY_FAILURE,
@@ -106,6 +107,7 @@ _SEVERITIES = {
     "late": SEVERITY_WARNING,
     "degraded": SEVERITY_WARNING,
     "reminder": SEVERITY_WARNING,
+    certificate_alerts.EVENT: SEVERITY_WARNING,
     "up": SEVERITY_SUCCESS,
     "recovered": SEVERITY_SUCCESS,
     "resolved": SEVERITY_SUCCESS,
@@ -242,8 +244,11 @@ def _transition(subject: Monitor | CronJob, event: str, now: datetime) -> str:
 
     A monitor's state change time, so "down" at 12:00 and "down" again at 15:00 are two
     alerts; for reminders also their count, so each reminder goes out once. A cron job's
-    last run: its events come from one execution.
+    last run: its events come from one execution. An expiring certificate's: the certificate
+    and the threshold it reached.
     """
+    if event == certificate_alerts.EVENT:
+        return certificate_alerts.transition(subject, now)
     if isinstance(subject, CronJob):
         return _iso(subject.last_run_at) or ""
     since = _iso(subject.state_changed_at) or ""
@@ -276,6 +281,8 @@ def _subject_alert(subject: Monitor | CronJob, event: str, incident: Incident | 
         detail = subject.last_warning
     elif event == "up" and _after_degraded(subject):
         detail = "It answers without a warning again."
+    elif event == certificate_alerts.EVENT:
+        detail = certificate_alerts.detail(subject, now)
     elif event == "reminder" and subject.state_changed_at:
         detail = f"Down for {_duration(now - subject.state_changed_at)}."
     elif incident is not None and incident.status == STATUS_RESOLVED and incident.resolved_at:
@@ -456,6 +463,8 @@ def stage(events: list[tuple[str, int, str]], now: datetime) -> list[int]:
             not _announces_degraded(subject)
         ):
             continue  # this kind of warning is not announced, nor is its end
+        if event == "degraded" and subject.degraded_kind == WARNING_CERTIFICATE:
+            continue  # its certificate_expiring alerts, one per threshold, announce it
         alert = _subject_alert(subject, event, incidents.get((type(subject), subject.id)), now)
         if alert is not None:
             transition, payload = alert

@@ -24,7 +24,7 @@ from app.extensions import db
 from app.models import CheckResult, CronExecution, CronJob, DailyRollup, Monitor
 from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
 from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN
-from app.services import incidents, notifications
+from app.services import certificate_alerts, incidents, notifications
 
 log = logging.getLogger(__name__)
 
@@ -200,10 +200,19 @@ def _apply_check(monitor: Monitor, outcome: Outcome, rollups: _Rollups, now: dat
     )
     monitor.last_response_ms = _latency_ms(outcome)
     monitor_incidents(monitor, events, now)
+    events += _certificate_events(monitor, outcome, now)
     # Each check that leaves the monitor down stands for one interval of downtime.
     downtime = monitor.interval_sec if monitor.state == STATE_DOWN else 0
     rollups.add(SUBJECT_MONITOR, monitor.id, outcome, downtime)
     return [("monitor", monitor.id, e) for e in events]
+
+
+def _certificate_events(subject: Monitor | CronJob, outcome: Outcome, now: datetime) -> list:
+    """Keep the check's certificate on its subject; an expiry alert when it crossed a
+    threshold not announced before for this certificate."""
+    certificate = outcome.result.certificate
+    certificate_alerts.remember(subject, certificate, outcome.outcome == OK)
+    return [certificate_alerts.EVENT] if certificate_alerts.claim(subject, certificate, now) else []
 
 
 def _jitter_ms(outcome: Outcome) -> int:
@@ -240,6 +249,7 @@ def _apply_execution(job: CronJob, outcome: Outcome, rollups: _Rollups, now: dat
     job.last_outcome = outcome.outcome
     job.last_duration_ms = round(outcome.result.total_us / 1000)
     events = state.apply_execution(job, success, now)
+    events += _certificate_events(job, outcome, now)
     for event in events:
         if event == state.EVENT_FAILED:
             incidents.open_incident(

@@ -28,13 +28,13 @@ PREVIEW_RUNS = 5
 # Form fields sent to the service as typed; blank ones are left out, so the service's
 # defaults apply on create and the stored value stays on edit.
 _TEXT = ("name", "url", "cron_expr", "timezone", "timeout_ms", "expected_status")
-_TEXT += ("auto_disable_after", "notify_failure_after")
+_TEXT += ("auto_disable_after", "notify_failure_after", "tls_expiry_warn_days")
 # Always sent: the service says what a blank one lacks.
 _REQUIRED = ("name", "url", "cron_expr")
 # Sent even when blank: blank means "none" for these.
 _CLEARABLE = ("description", "group", "body", "auth_username")
 _FLAGS = ("enabled", "redirect_success", "save_responses", "public")
-_FLAGS += ("notify_on_failure", "notify_on_recovery", "notify_on_disable")
+_FLAGS += ("notify_on_failure", "notify_on_recovery", "notify_on_disable", "tls_verify")
 
 
 class CronJobForm(FlaskForm):
@@ -53,6 +53,10 @@ class CronJobForm(FlaskForm):
     timeout_ms = StringField("Timeout (milliseconds)", default="30000")
     expected_status = StringField("Expected status codes", default="200-299")
     redirect_success = BooleanField("Count redirects (3xx) as success")
+    tls_verify = BooleanField("Verify the TLS certificate", default=True)
+    tls_expiry_warn_days = StringField(
+        "Alert this many days before the certificate expires", default="14"
+    )
     expires_at = StringField("Stop running after")
     enabled = BooleanField("Enabled", default=True)
     save_responses = BooleanField("Save response headers and body")

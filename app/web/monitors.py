@@ -27,6 +27,7 @@ from app.services.monitors import (
     PING_ONLY,
     RECORD_TYPES,
     TCP_ONLY,
+    TLS_FIELDS,
     UPTIME_KINDS,
 )
 from app.web import admin, charts, status_svg
@@ -51,8 +52,8 @@ KIND_CHOICES = {
 # The fields each kind does not use, left out of what the form sends to the service.
 _FOREIGN = {
     KIND_TCP: HTTP_ONLY + DNS_ONLY + PING_ONLY,
-    KIND_DNS: HTTP_ONLY + ("port", "tls") + PING_ONLY,
-    KIND_PING: HTTP_ONLY + ("port", "tls") + DNS_ONLY,
+    KIND_DNS: HTTP_ONLY + ("port", "tls") + PING_ONLY + TLS_FIELDS,
+    KIND_PING: HTTP_ONLY + ("port", "tls") + DNS_ONLY + TLS_FIELDS,
 }
 _FOREIGN_TO_HTTP = TCP_ONLY + DNS_ONLY + PING_ONLY
 
@@ -71,6 +72,9 @@ class MonitorForm(FlaskForm):
     host = StringField("Host", render_kw={"autocomplete": "off", "spellcheck": "false"})
     port = StringField("Port", render_kw=_NUMERIC)
     tls = BooleanField("Complete a TLS handshake too")
+    tls_verify = BooleanField("Verify the TLS certificate", default=True)
+    tls_expiry_warn_days = StringField("Warn this many days before the certificate expires",
+                                       default="14", render_kw=_NUMERIC)  # fmt: skip
     record_type = SelectField("Record type", choices=list(RECORD_TYPES), validate_choice=False)
     resolver = StringField("Resolver", render_kw={"autocomplete": "off", "spellcheck": "false"})
     expected_values = TextAreaField("Expected values", render_kw={"rows": 3})
@@ -127,6 +131,7 @@ _TEXT = (
     "max_redirects",
     "host",
     "port",
+    "tls_expiry_warn_days",
     "record_type",
     "resolver",
     "packets",
@@ -141,6 +146,7 @@ _FLAGS = (
     "keyword_absent",
     "follow_redirects",
     "tls",
+    "tls_verify",
     "public",
     "notify_degraded_slow",
     "notify_degraded_certificate",
@@ -166,6 +172,8 @@ HINTS = {
     "degraded_after_ms": "Optional. A slower answer is a warning; as many in a row as make it "
     "down make it degraded (amber, still up). Below the timeout.",
     "group": "Optional. Groups sort the overview and the status page; a new name creates one.",
+    "tls_expiry_warn_days": "From 0 (off) to 365. The monitor turns degraded, and alerts go "
+    "out at this many days, then at 7, 3 and 1 days, once per certificate.",
     "resolver": "Optional. The IP address of the DNS server to ask, with a port if not 53, "
     "such as 192.0.2.53 or [2001:db8::53]:5353; empty: the system's resolvers.",
     "expected_values": "Optional. One per line, all of which the answer must hold (any case, "

@@ -102,6 +102,32 @@ _API_KEY_WRITABLE = {
     "daily_quota": _int(nullable=True, minimum=1, maximum=api_keys.QUOTA_MAX),
 }
 
+_TLS_WRITABLE = {
+    "tls_verify": _bool(
+        description="https URLs and tcp with tls: false accepts any certificate (self-signed, "
+        "expired, for another name) and still records it; true by default."
+    ),
+    "tls_expiry_warn_days": _int(
+        minimum=0,
+        maximum=365,
+        description="A certificate expiring within this many days is a warning, announced "
+        "once per certificate at this threshold and at 7, 3 and 1 days; 0: off; 14 by default.",
+    ),
+}
+_TLS = {
+    "tls_verify": _bool(description="Not for dns monitors and heartbeats."),
+    "tls_expiry_warn_days": _int(description="Not for dns monitors and heartbeats."),
+    "tls_expires_at": _time(nullable=True),
+    "tls_subject": _str(nullable=True, description="The certificate's subject, RFC 4514."),
+    "tls_issuer": _str(nullable=True, description="Its issuer, RFC 4514."),
+    "tls_sans": {
+        "type": ["array", "null"],
+        "items": _str(),
+        "description": "The DNS names and IP addresses it is for.",
+    },
+    "tls_fingerprint": _str(nullable=True, description="SHA-256 of its DER form, in hex."),
+}
+
 _MONITOR_WRITABLE = {
     "type": _str(
         enum=["http", "keyword", "tcp", "dns", "ping"],
@@ -134,8 +160,9 @@ _MONITOR_WRITABLE = {
     "port": _int(minimum=1, maximum=65535, description="tcp: the port to connect to."),
     "tls": _bool(
         description="tcp: also complete a TLS handshake (SNI = host), the certificate "
-        "verified against the public CAs and UPCRON_CA_BUNDLE."
+        "verified against the public CAs and UPCRON_CA_BUNDLE unless tls_verify is false."
     ),
+    **_TLS_WRITABLE,
     "record_type": _str(
         enum=list(RECORD_TYPES), description="dns: the record type asked for; A by default."
     ),
@@ -207,6 +234,7 @@ _CRON_WRITABLE = {
     "notify_failure_after": _int(minimum=1, maximum=1000),
     "notify_on_recovery": _bool(),
     "notify_on_disable": _bool(),
+    **_TLS_WRITABLE,
     "public": _bool(),
     "channels": _CHANNEL_IDS,
 }
@@ -312,6 +340,7 @@ SCHEMAS: dict[str, Any] = {
             "expected_values": {**_array(_str()), "description": "dns monitors."},
             "packets": _int(description="ping monitors."),
             "max_loss_pct": _int(description="ping monitors."),
+            **_TLS,
             "failure_threshold": _int(),
             "recovery_threshold": _int(),
             "consecutive_failures": _int(),
@@ -377,6 +406,7 @@ SCHEMAS: dict[str, Any] = {
             "notify_failure_after": _int(),
             "notify_on_recovery": _bool(),
             "notify_on_disable": _bool(),
+            **_TLS,
             "channels": _array(_ID),
             "consecutive_failures": _int(),
             "last_run_at": _time(nullable=True),

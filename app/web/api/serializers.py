@@ -113,6 +113,8 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
                 "keyword": row.keyword,
                 "keyword_absent": row.keyword_absent,
             }
+        if row.kind != KIND_DNS:
+            data |= _tls(row)
         data |= {
             "interval_sec": row.interval_sec,
             "timeout_ms": row.timeout_ms,
@@ -149,6 +151,19 @@ def _request(row: Monitor | CronJob) -> dict[str, Any]:
     }
 
 
+def _tls(row: Monitor | CronJob) -> dict[str, Any]:
+    """How a monitor or cron job treats TLS, and the certificate its latest handshake saw."""
+    return {
+        "tls_verify": row.tls_verify,
+        "tls_expiry_warn_days": row.tls_expiry_warn_days,
+        "tls_expires_at": iso(row.tls_expires_at),
+        "tls_subject": row.tls_subject,
+        "tls_issuer": row.tls_issuer,
+        "tls_sans": list(row.tls_sans) if row.tls_sans is not None else None,
+        "tls_fingerprint": row.tls_fingerprint,
+    }
+
+
 def cron_job(row: CronJob) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -172,6 +187,7 @@ def cron_job(row: CronJob) -> dict[str, Any]:
         "notify_failure_after": row.notify_failure_after,
         "notify_on_recovery": row.notify_on_recovery,
         "notify_on_disable": row.notify_on_disable,
+        **_tls(row),
         "channels": sorted(channel.id for channel in row.channels),
         "consecutive_failures": row.consecutive_failures,
         "last_run_at": iso(row.last_run_at),
