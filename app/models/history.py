@@ -22,6 +22,7 @@ FAILED_TOO_MUCH_DATA = "failed_too_much_data"
 FAILED_HTTP_STATUS = "failed_http_status"
 FAILED_KEYWORD = "failed_keyword"
 FAILED_DNS_ANSWER = "failed_dns_answer"  # a dns monitor's answer lacks an expected value
+FAILED_ASSERTION = "failed_assertion"  # an http monitor's response assertion does not hold
 FAILED_BLOCKED_TARGET = "failed_blocked_target"
 FAILED_INTERNAL = "failed_internal"
 OUTCOMES = (
@@ -34,6 +35,7 @@ OUTCOMES = (
     FAILED_HTTP_STATUS,
     FAILED_KEYWORD,
     FAILED_DNS_ANSWER,
+    FAILED_ASSERTION,
     FAILED_BLOCKED_TARGET,
     FAILED_INTERNAL,
 )

@@ -46,6 +46,15 @@ _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 _SECRET_HEADER_PARTS = ("token", "secret", "key", "password")
 
 
+class FieldErrors(ValueError):
+    """Errors in the parts of one field, by where they are in it: ``{"[2].path": "…"}``.
+    ``parse`` names each after the field, as ``assertions[2].path``."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
 def parse(data: Any, parsers: Mapping[str, Parser]) -> tuple[dict[str, Any], dict[str, str]]:
     """Parse every field present in ``data``; return (clean values, errors by field)."""
     if not isinstance(data, Mapping):
@@ -62,6 +71,8 @@ def parse(data: Any, parsers: Mapping[str, Parser]) -> tuple[dict[str, Any], dic
             continue
         try:
             values[name] = parser(raw)
+        except FieldErrors as exc:
+            errors.update({f"{name}{part}": message for part, message in exc.errors.items()})
         except ValueError as exc:
             errors[name] = str(exc)
     return values, errors
@@ -338,6 +349,11 @@ def headers(value: Any) -> dict[str, str]:
             ) from None
         clean[key] = val
     return clean
+
+
+def is_header_name(name: str) -> bool:
+    """Whether ``name`` can be a header's name: an RFC 9110 token."""
+    return bool(_TOKEN_RE.fullmatch(name))
 
 
 def is_secret_header(name: str) -> bool:

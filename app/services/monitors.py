@@ -33,7 +33,7 @@ from app.models.monitor import (
     STATES,
 )
 from app.models.types import utcnow
-from app.services import channels, fields, groups, incidents, results, rollups
+from app.services import assertions, channels, fields, groups, incidents, results, rollups
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.pagination import Page, group_order, matching, paginate
 
@@ -65,6 +65,7 @@ HTTP_ONLY = (
     "max_redirects",
     "keyword",
     "keyword_absent",
+    "assertions",
 )
 TCP_ONLY = ("host", "port", "tls")
 DNS_ONLY = ("record_type", "resolver", "expected_values")  # and host, shared with tcp
@@ -119,6 +120,7 @@ _SIMPLE = (
     "max_redirects",
     "keyword",
     "keyword_absent",
+    "assertions",
     "host",
     "port",
     "tls",
@@ -150,6 +152,7 @@ _PARSERS: dict[str, fields.Parser] = {
     "max_redirects": fields.whole_number(0, 10),
     "keyword": fields.optional(fields.text(KEYWORD_MAX)),
     "keyword_absent": fields.boolean,
+    "assertions": assertions.parse,
     "host": fields.host,
     "port": fields.whole_number(1, 65535),
     "tls": fields.boolean,

@@ -110,6 +110,7 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
                 "max_redirects": row.max_redirects,
                 "keyword": row.keyword,
                 "keyword_absent": row.keyword_absent,
+                "assertions": list(row.assertions or []),
             }
         data |= {
             "interval_sec": row.interval_sec,
