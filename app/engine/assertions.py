@@ -24,6 +24,7 @@ from typing import Any
 
 import jmespath
 import jmespath.exceptions
+import jmespath.functions
 import regex
 
 from app.engine.probe import ProbeResult
@@ -63,7 +64,7 @@ PATH_SOURCES = ("header", "json")
 MATCH_TIMEOUT_SEC = 0.2
 SHOWN_CHARS = 80  # of an actual value in a reason
 
-_SYMBOLS = {"eq": "=", "ne": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+_FUNCTIONS = frozenset(jmespath.functions.Functions.FUNCTION_TABLE)
 
 
 @dataclass(frozen=True)
@@ -89,16 +90,31 @@ class Assertion:
             return self.op
         return f"{self.op} {show(self.value)}"
 
+    def __str__(self) -> str:
+        """As pages show it, in the words of its reasons: ``json queue.depth lt 10``."""
+        return f"{self.subject} {self.expectation()}"
+
 
 def compile_path(path: str) -> None:
-    """Raise ValueError, with the parser's words, for a JMESPath expression that does not
-    compile."""
+    """Raise ValueError, in the parser's words and at its column, for a JMESPath expression
+    that does not compile or calls a function JMESPath does not have (which it would
+    otherwise find out only when a check runs)."""
     try:
-        jmespath.compile(path)
-    except jmespath.exceptions.JMESPathError as exc:
-        raise ValueError(_first_line(str(exc))) from None
-    except (RecursionError, ValueError, TypeError):
+        parsed = jmespath.compile(path).parsed
+    except jmespath.exceptions.IncompleteExpressionError:
+        raise ValueError("the expression ends too early") from None
+    except jmespath.exceptions.LexerError as exc:
+        raise ValueError(f"{exc.message} at column {exc.lexer_position}") from None
+    except jmespath.exceptions.ParseError as exc:
+        raise ValueError(f"{exc.msg} at column {exc.lex_position}") from None
+    except (jmespath.exceptions.JMESPathError, RecursionError, ValueError, TypeError):
         raise ValueError("the expression cannot be read") from None
+    pending = [parsed]
+    while pending:
+        node = pending.pop()
+        if node.get("type") == "function_expression" and node["value"] not in _FUNCTIONS:
+            raise ValueError(f"there is no function {node['value']}()")
+        pending += [child for child in node.get("children", ()) if isinstance(child, dict)]
 
 
 def compile_pattern(pattern: str) -> None:
@@ -114,7 +130,10 @@ def compile_pattern(pattern: str) -> None:
 
 def show(value: Any) -> str:
     """A value as a reason shows it: JSON, at most SHOWN_CHARS characters."""
-    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except RecursionError:  # a body may nest as deep as the JSON parser allows
+        return "(a value nested too deeply to show)"
     return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "\u2026"
 
 
@@ -148,7 +167,9 @@ def _judge(assertion: Assertion, result: ProbeResult, document: list) -> str | N
         try:
             actual = jmespath.search(assertion.path, parsed)
         except (jmespath.exceptions.JMESPathError, RecursionError, ValueError, TypeError) as exc:
-            return f"{assertion.subject}: the expression failed on this body ({exc})"
+            return (
+                f"{assertion.subject}: the expression failed on this body ({_first_line(str(exc))})"
+            )
         actual = _MISSING if actual is None else actual
     else:
         actual = _actual(assertion, result)

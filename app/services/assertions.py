@@ -22,6 +22,7 @@ from app.engine.assertions import (
     PRESENCE_OPS,
     SOURCES,
     TEXT_OPS,
+    Assertion,
     compile_path,
     compile_pattern,
 )
@@ -31,6 +32,7 @@ ASSERTIONS_MAX = 20
 PATH_MAX = 200
 TEXT_VALUE_MAX = 500
 JSON_VALUE_MAX = 1000  # characters of a json eq/ne value, written as JSON
+JSON_DEPTH_MAX = 20  # levels of lists and objects in it: comparing one recurses this deep
 KEYS = ("source", "path", "op", "value")
 NUMBER_SOURCES = ("status", "response_time_ms")
 
@@ -161,7 +163,21 @@ def _json_value(value: Any) -> Any:
         raise ValueError("Must be a JSON value with finite numbers.") from None
     if len(text) > JSON_VALUE_MAX:
         raise ValueError(f"Use at most {JSON_VALUE_MAX} characters, written as JSON.")
+    if _depth(value) > JSON_DEPTH_MAX:
+        raise ValueError(f"Nest lists and objects at most {JSON_DEPTH_MAX} levels deep.")
     return value
+
+
+def _depth(value: Any) -> int:
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            pending += [(inner, depth + 1) for inner in item.values()]
+        elif isinstance(item, list):
+            pending += [(inner, depth + 1) for inner in item]
+    return deepest
 
 
 def _is_number(value: Any) -> bool:
@@ -192,3 +208,19 @@ def from_text(source: str, op: str, text: str) -> Any:
         except (ValueError, RecursionError):
             return text
     return text
+
+
+def describe(item: Mapping[str, Any]) -> str:
+    """A saved assertion as pages show it: ``json queue.depth lt 10``."""
+    return str(Assertion.from_stored(item))
+
+
+def to_text(source: str, op: str, value: Any) -> str:
+    """A saved value as a form shows it, so that ``from_text`` reads it back the same: text
+    as typed (quoted only where a json eq or ne would read it as JSON), the rest as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        read = from_text(source, op, value)
+        return value if isinstance(read, str) and read == value else json.dumps(value)
+    return json.dumps(value)

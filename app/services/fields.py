@@ -79,13 +79,17 @@ def parse(data: Any, parsers: Mapping[str, Parser]) -> tuple[dict[str, Any], dic
 
 
 def _has_nul(value: Any) -> bool:
-    """PostgreSQL text cannot hold NUL characters; refuse them before they reach SQL."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, Mapping):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(item) for item in value)
+    """PostgreSQL text cannot hold NUL characters; refuse them before they reach SQL.
+    Walks without recursion: a JSON value (an assertion's) can nest deeply."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, Mapping):
+            pending += [*item.keys(), *item.values()]
+        elif isinstance(item, list | tuple):
+            pending += item
     return False
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from app.engine.assertions import MATCH_TIMEOUT_SEC, Assertion, evaluate, needs_body
+from app.engine.assertions import MATCH_TIMEOUT_SEC, Assertion, evaluate, needs_body, show
 from app.engine.checks import Rules, judge
 from app.engine.probe import ProbeResult
 from app.models.history import FAILED_ASSERTION, FAILED_HTTP_STATUS, FAILED_KEYWORD, OK
@@ -95,6 +95,13 @@ def test_a_body_that_is_not_json_fails_a_json_assertion_saying_so():
         "json a: the body is not JSON (nested too deeply)"
     )
     assert evaluate((Assertion("body", "contains", value="busy"),), result) is None
+
+
+def test_a_value_nested_deeper_than_json_can_write_is_not_shown():
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    assert show(deep) == "(a value nested too deeply to show)"
 
 
 def test_a_long_actual_value_is_shortened_in_the_reason():

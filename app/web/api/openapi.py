@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.engine.assertions import OPS, SOURCES
 from app.models.channel import KINDS as CHANNEL_KINDS
 from app.models.history import OUTCOMES
 from app.models.monitor import STATES
@@ -90,14 +89,14 @@ _CHANNEL_IDS = _array(_ID) | {
 
 _ASSERTION = _object(
     {
-        "source": _str(enum=list(SOURCES)),
+        "source": _str(enum=list(assertions.SOURCES)),
         "path": _str(
             nullable=True,
             maxLength=assertions.PATH_MAX,
             description="header: the header's name; json: a JMESPath expression into the "
             "body; null for status, body and response_time_ms.",
         ),
-        "op": _str(enum=list(OPS)),
+        "op": _str(enum=list(assertions.OPS)),
         "value": {
             "description": "A number for lt, lte, gt, gte and for status and "
             "response_time_ms; text for contains, not_contains and matches (a regular "
