@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import EMAIL, PASSWORD, sign_in
+from tests.e2e.conftest import EMAIL, PASSWORD, screenshot, sign_in
 
 
 def fill_row(page, index: int, source: str, path: str, op: str, value: str) -> None:
@@ -29,6 +29,7 @@ def test_add_rows_in_place_and_save_with_enter(page, live_server, app):
     assert page.evaluate("window.notReloaded") is True
     expect(page.get_by_role("group", name="Assertion 1").get_by_label("Value")).to_have_value("10")
     fill_row(page, 2, "header", "X-Version", "exists", "")
+    screenshot(page, "monitor-form-assertions")
     page.get_by_role("group", name="Assertion 2").get_by_label("Header or JMESPath").press("Enter")
     expect(page.get_by_role("heading", name="Queue")).to_be_visible()
     expect(page.get_by_text("json queue.depth lt 10")).to_be_visible()
