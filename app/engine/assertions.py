@@ -208,12 +208,11 @@ def _compare(assertion: Assertion, actual: Any) -> str | None:
     if op in NUMBER_OPS:
         if not _is_number(actual):
             return ""
-        number = actual
         holds = {
-            "lt": number < expected,
-            "lte": number <= expected,
-            "gt": number > expected,
-            "gte": number >= expected,
+            "lt": actual < expected,
+            "lte": actual <= expected,
+            "gt": actual > expected,
+            "gte": actual >= expected,
         }[op]
         return None if holds else ""
     if op in ("contains", "not_contains"):
