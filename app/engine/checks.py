@@ -10,16 +10,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.engine import certificates
+from app.engine.assertions import Assertion, evaluate, needs_body
 from app.engine.dns_check import DnsRequest, query
 from app.engine.icmp import EchoRequest, ping
 from app.engine.probe import ProbeRequest, ProbeResult, probe
 from app.engine.status_codes import parse_status_ranges, status_matches
 from app.engine.tcp import ConnectRequest, connect
 from app.models import CronJob, Monitor
-from app.models.history import FAILED_HTTP_STATUS, FAILED_KEYWORD, OK
+from app.models.history import FAILED_ASSERTION, FAILED_HTTP_STATUS, FAILED_KEYWORD, OK
 from app.models.monitor import KIND_DNS, KIND_PING, KIND_TCP, WARNING_CERTIFICATE, WARNING_SLOW
 
-KEYWORD_SCAN_BYTES = 1024 * 1024  # the whole body we accept is searched for the keyword
+# The whole body we accept is searched for the keyword (and read by body and json assertions).
+KEYWORD_SCAN_BYTES = 1024 * 1024
 SAVED_BODY_BYTES = 64 * 1024  # what a cron job with save_responses keeps
 # Stable across retries of one slot, so a target can de-duplicate a re-sent execution.
 _EXECUTION_NAMESPACE = uuid.UUID("5b0f3c52-7d0e-4f43-9d2b-2f8a4c1e9a61")
@@ -94,11 +96,20 @@ def monitor_request(
         timeout_ms=monitor.timeout_ms,
         follow_redirects=monitor.follow_redirects,
         max_redirects=monitor.max_redirects,
-        keep_body_bytes=KEYWORD_SCAN_BYTES if monitor.keyword else 0,
+        keep_body_bytes=KEYWORD_SCAN_BYTES if _reads_body(monitor) else 0,
         policy=policy,
         ca_bundle=ca_bundle,
         tls_verify=monitor.tls_verify,
     )
+
+
+def _reads_body(monitor: Monitor) -> bool:
+    """A keyword, or a body or json assertion, needs the body; otherwise none is kept."""
+    return bool(monitor.keyword) or needs_body(_assertions(monitor))
+
+
+def _assertions(monitor: Monitor) -> tuple[Assertion, ...]:
+    return tuple(Assertion.from_stored(item) for item in monitor.assertions or ())
 
 
 def run(request: ProbeRequest | ConnectRequest | DnsRequest | EchoRequest) -> ProbeResult:
@@ -139,6 +150,7 @@ class Rules:
     redirect_success: bool = False
     degraded_after_ms: int | None = None  # a slower success warns; None: never
     tls_expiry_warn_days: int = 0  # a certificate expiring this soon is a warning; 0: off
+    assertions: tuple[Assertion, ...] = ()
 
 
 def monitor_rules(monitor: Monitor) -> Rules:
@@ -156,6 +168,7 @@ def monitor_rules(monitor: Monitor) -> Rules:
         monitor.keyword_absent,
         degraded_after_ms=monitor.degraded_after_ms,
         tls_expiry_warn_days=monitor.tls_expiry_warn_days,
+        assertions=_assertions(monitor),
     )
 
 
@@ -169,7 +182,7 @@ def cron_rules(job: CronJob) -> Rules:
 
 def judge(rules: Rules, result: ProbeResult) -> tuple[str, str | None]:
     """Transport first, then the expected status (3xx too with redirect_success), then the
-    keyword (present, or absent when so configured)."""
+    keyword (present, or absent when so configured), then every response assertion."""
     if result.outcome != OK or rules.expected_status is None:
         return result.outcome, result.error
     code = result.status_code
@@ -182,6 +195,8 @@ def judge(rules: Rules, result: ProbeResult) -> tuple[str, str | None]:
             return FAILED_KEYWORD, f"The response contains {rules.keyword!r}, which must not appear"
         if not rules.keyword_absent and not found:
             return FAILED_KEYWORD, f"The response does not contain {rules.keyword!r}"
+    if rules.assertions and (reason := evaluate(rules.assertions, result)):
+        return FAILED_ASSERTION, reason
     return OK, None
 
 

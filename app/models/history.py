@@ -23,6 +23,7 @@ FAILED_HTTP_STATUS = "failed_http_status"
 FAILED_KEYWORD = "failed_keyword"
 FAILED_DNS_ANSWER = "failed_dns_answer"  # a dns monitor's answer lacks an expected value
 FAILED_PACKET_LOSS = "failed_packet_loss"  # a ping monitor lost more echoes than allowed
+FAILED_ASSERTION = "failed_assertion"  # an http monitor's response assertion does not hold
 FAILED_BLOCKED_TARGET = "failed_blocked_target"
 FAILED_INTERNAL = "failed_internal"
 OUTCOMES = (
@@ -36,6 +37,7 @@ OUTCOMES = (
     FAILED_KEYWORD,
     FAILED_DNS_ANSWER,
     FAILED_PACKET_LOSS,
+    FAILED_ASSERTION,
     FAILED_BLOCKED_TARGET,
     FAILED_INTERNAL,
 )

@@ -89,6 +89,9 @@ class Monitor(db.Model):
     max_redirects: so.Mapped[int] = so.mapped_column(default=10)
     keyword: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     keyword_absent: so.Mapped[bool] = so.mapped_column(default=False)
+    # Response assertions (app.engine.assertions): a list of {source, path, op, value}, all
+    # of which must hold; None or [] asks nothing beyond the status and keyword.
+    assertions: so.Mapped[list[dict[str, Any]] | None] = so.mapped_column(sa.JSON)
     failure_threshold: so.Mapped[int] = so.mapped_column(default=2)
     recovery_threshold: so.Mapped[int] = so.mapped_column(default=1)
     consecutive_failures: so.Mapped[int] = so.mapped_column(default=0)

@@ -46,6 +46,15 @@ _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 _SECRET_HEADER_PARTS = ("token", "secret", "key", "password")
 
 
+class FieldErrors(ValueError):
+    """Errors in the parts of one field, by where they are in it: ``{"[2].path": "…"}``.
+    ``parse`` names each after the field, as ``assertions[2].path``."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
 def parse(data: Any, parsers: Mapping[str, Parser]) -> tuple[dict[str, Any], dict[str, str]]:
     """Parse every field present in ``data``; return (clean values, errors by field)."""
     if not isinstance(data, Mapping):
@@ -62,19 +71,25 @@ def parse(data: Any, parsers: Mapping[str, Parser]) -> tuple[dict[str, Any], dic
             continue
         try:
             values[name] = parser(raw)
+        except FieldErrors as exc:
+            errors.update({f"{name}{part}": message for part, message in exc.errors.items()})
         except ValueError as exc:
             errors[name] = str(exc)
     return values, errors
 
 
 def _has_nul(value: Any) -> bool:
-    """PostgreSQL text cannot hold NUL characters; refuse them before they reach SQL."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, Mapping):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(item) for item in value)
+    """PostgreSQL text cannot hold NUL characters; refuse them before they reach SQL.
+    Walks without recursion: a JSON value (an assertion's) can nest deeply."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, Mapping):
+            pending += [*item.keys(), *item.values()]
+        elif isinstance(item, list | tuple):
+            pending += item
     return False
 
 
@@ -338,6 +353,11 @@ def headers(value: Any) -> dict[str, str]:
             ) from None
         clean[key] = val
     return clean
+
+
+def is_header_name(name: str) -> bool:
+    """Whether ``name`` can be a header's name: an RFC 9110 token."""
+    return bool(_TOKEN_RE.fullmatch(name))
 
 
 def is_secret_header(name: str) -> bool:

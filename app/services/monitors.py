@@ -35,6 +35,7 @@ from app.models.monitor import (
 )
 from app.models.types import utcnow
 from app.services import (
+    assertions,
     certificate_alerts,
     channels,
     fields,
@@ -76,6 +77,7 @@ HTTP_ONLY = (
     "max_redirects",
     "keyword",
     "keyword_absent",
+    "assertions",
 )
 TCP_ONLY = ("host", "port", "tls")
 DNS_ONLY = ("record_type", "resolver", "expected_values")  # and host, shared with tcp
@@ -138,6 +140,7 @@ _SIMPLE = (
     "max_redirects",
     "keyword",
     "keyword_absent",
+    "assertions",
     "host",
     "port",
     "tls",
@@ -174,6 +177,7 @@ _PARSERS: dict[str, fields.Parser] = {
     "max_redirects": fields.whole_number(0, 10),
     "keyword": fields.optional(fields.text(KEYWORD_MAX)),
     "keyword_absent": fields.boolean,
+    "assertions": assertions.parse,
     "host": fields.host,
     "port": fields.whole_number(1, 65535),
     "tls": fields.boolean,

@@ -8,15 +8,26 @@ here their ids answer 404.
 
 from __future__ import annotations
 
+import re
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from htmx_flask import request as htmx_request
-from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 
 from app.models.monitor import KIND_DNS, KIND_HTTP, KIND_KEYWORD, KIND_PING, KIND_TCP, STATES
 from app.models.types import utcnow
-from app.services import fields, groups, history, incidents, monitors
+from app.services import assertions, fields, groups, history, incidents, monitors
 from app.services.errors import NotFound, ValidationError
 from app.services.fields import METHODS
 from app.services.history import RESPONSE_RANGES
@@ -58,6 +69,41 @@ _FOREIGN = {
 _FOREIGN_TO_HTTP = TCP_ONLY + DNS_ONLY + PING_ONLY
 
 
+# The words each op (assertions.OPS) stands for in the form's choices.
+_OP_LABELS = {
+    "eq": "eq: equals",
+    "ne": "ne: does not equal",
+    "lt": "lt: less than",
+    "lte": "lte: at most",
+    "gt": "gt: greater than",
+    "gte": "gte: at least",
+    "contains": "contains",
+    "not_contains": "not_contains: does not contain",
+    "matches": "matches: regular expression",
+    "exists": "exists",
+    "not_exists": "not_exists: missing or null",
+}
+_CODE = {"autocomplete": "off", "spellcheck": "false"}
+_NONE = SelectChoice("", "(none)")
+
+
+class AssertionRow(Form):
+    """One response assertion as a row of the form: the service judges every part."""
+
+    source = SelectField(
+        "Source",
+        choices=[_NONE, *(SelectChoice(source, source) for source in assertions.SOURCES)],
+        validate_choice=False,
+    )
+    path = StringField("Header or JMESPath", render_kw=_CODE)
+    op = SelectField(
+        "Operator",
+        choices=[_NONE, *(SelectChoice(op, _OP_LABELS[op]) for op in assertions.OPS)],
+        validate_choice=False,
+    )
+    value = StringField("Value", render_kw=_CODE)
+
+
 class MonitorForm(FlaskForm):
     """The fields of an uptime monitor, named as the service names them; the service judges
     every value (so a form and the API refuse the same things with the same words)."""
@@ -91,6 +137,9 @@ class MonitorForm(FlaskForm):
     body = TextAreaField("Request body", render_kw={"rows": 3})
     auth_username = StringField("Basic auth user", render_kw={"autocomplete": "off"})
     auth_password = PasswordField("Basic auth password", render_kw={"autocomplete": "new-password"})
+    assertions = FieldList(
+        FormField(AssertionRow), min_entries=1, max_entries=assertions.ASSERTIONS_MAX
+    )
     follow_redirects = BooleanField("Follow redirects", default=True)
     max_redirects = StringField("At most this many redirects", default="10", render_kw=_NUMERIC)
     failure_threshold = StringField("Down after this many failed checks", default="2",
@@ -156,6 +205,9 @@ _FLAGS = (
 LIVE_FIELDS = (frozenset(_TEXT) | {"expected_values"}) - {"kind", "method", "record_type"}
 # The button that, without JavaScript, asks for the form again with the chosen kind's fields.
 SHOW_KIND = "show_kind"
+# The button that adds a row of assertions: htmx swaps the rows, without it the form is sent.
+ADD_ASSERTION = "add_assertion"
+_ASSERTION_ERROR = re.compile(r"assertions\[(\d+)\]\.(source|path|op|value)")
 HINTS = {
     "name": "Shown on the dashboard, in alerts and, if public, on the status page.",
     "url": "The full http:// or https:// address to call, such as https://example.com/health.",
@@ -226,7 +278,57 @@ def _initial(monitor) -> dict:
     data["degraded_after_ms"] = (
         "" if monitor.degraded_after_ms is None else monitor.degraded_after_ms
     )
+    # The saved assertions, then an empty row for one more (if one more is allowed).
+    data["assertions"] = [
+        {
+            "source": item["source"],
+            "path": item["path"] or "",
+            "op": item["op"],
+            "value": assertions.to_text(item["source"], item["op"], item["value"]),
+        }
+        for item in monitor.assertions or []
+    ]
+    if len(data["assertions"]) < assertions.ASSERTIONS_MAX:
+        data["assertions"].append({})
     return data
+
+
+def _assertion_rows(form: MonitorForm) -> tuple[list[dict], list[int]]:
+    """The assertions typed into the form, as the API would send them, and the row each
+    came from: a blank row is none, so errors (by place in the list) need the way back."""
+    rows, positions = [], []
+    for position, entry in enumerate(form.assertions.entries):
+        source, path, op, value = (entry.form[name].data or "" for name in assertions.KEYS)
+        if not (source or path.strip() or op or value.strip()):
+            continue
+        rows.append(
+            {
+                "source": source or None,
+                "path": path.strip() or None,
+                "op": op or None,
+                "value": assertions.from_text(source, op, value),
+            }
+        )
+        positions.append(position)
+    return rows, positions
+
+
+def _add_row(form: MonitorForm) -> None:
+    if len(form.assertions) < assertions.ASSERTIONS_MAX:
+        form.assertions.append_entry()
+
+
+def _apply_errors(form: MonitorForm, exc: ValidationError) -> None:
+    """The service's errors inline; an assertion's next to the part of its row."""
+    _, positions = _assertion_rows(form)
+    rest = {}
+    for name, message in exc.fields.items():
+        match = _ASSERTION_ERROR.fullmatch(name)
+        if match and int(match[1]) < len(positions):
+            form.assertions[positions[int(match[1])]][match[2]].errors = [message]
+        else:
+            rest[name] = message
+    apply_errors(form, ValidationError(rest))
 
 
 def _submitted(form: MonitorForm, editing: bool) -> dict:
@@ -239,6 +341,8 @@ def _submitted(form: MonitorForm, editing: bool) -> dict:
     data["channels"] = form.channels.data or []
     if form.kind.data == KIND_DNS:
         data["expected_values"] = (form.expected_values.data or "").splitlines()
+    if "assertions" not in foreign:
+        data["assertions"] = _assertion_rows(form)[0]
     http = "auth_password" not in foreign
     if http and form.auth_password.data:
         data["auth_password"] = form.auth_password.data
@@ -320,11 +424,14 @@ def new():
     form = MonitorForm()
     if SHOW_KIND in request.form:  # without JavaScript: the fields of the kind chosen
         return _render_form(form)
+    if ADD_ASSERTION in request.form:  # without JavaScript: one more row of assertions
+        _add_row(form)
+        return _render_form(form)
     if form.validate_on_submit():
         try:
             monitor = monitors.create(_submitted(form, editing=False))
         except ValidationError as exc:
-            apply_errors(form, exc)
+            _apply_errors(form, exc)
             return _render_form(form, status=422)
         flash(f"Monitor {monitor.name} created; its first check runs in a moment.", "success")
         return redirect(url_for("monitors.detail", monitor_id=monitor.id))
@@ -337,11 +444,14 @@ def edit(monitor_id: int):
     form = MonitorForm(data=_initial(monitor) if request.method == "GET" else None)
     if SHOW_KIND in request.form:
         return _render_form(form, monitor)
+    if ADD_ASSERTION in request.form:
+        _add_row(form)
+        return _render_form(form, monitor)
     if form.validate_on_submit():
         try:
             monitor = monitors.update(monitor_id, _submitted(form, editing=True))
         except ValidationError as exc:
-            apply_errors(form, exc)
+            _apply_errors(form, exc)
             return _render_form(form, monitor, status=422)
         flash(f"Monitor {monitor.name} saved.", "success")
         return redirect(url_for("monitors.detail", monitor_id=monitor.id))
@@ -363,6 +473,15 @@ def kind_fields():
         live_fields=LIVE_FIELDS,
         hints=hints_for(form.kind.data),
     )
+
+
+@bp.post("/assertion-rows")
+def assertion_rows():
+    """The rows of assertions with one more, for htmx to swap in when "Add an assertion"
+    is pressed; what was typed into the others is kept."""
+    form = MonitorForm()
+    _add_row(form)
+    return render_template("monitors/partials/_assertions.html", form=form)
 
 
 @bp.post("/validate/<field>")
@@ -420,6 +539,7 @@ def detail(monitor_id: int):
         "incidents": incidents.list_incidents(monitor_id=monitor_id, per_page=10),
         "percent": status_svg.percent,
         "target": monitors.target,
+        "assertion_text": assertions.describe,
         "action_form": ActionForm(),
     }
     target = request.headers.get("HX-Target") if htmx_request.htmx else None

@@ -14,7 +14,7 @@ from app.models.channel import KINDS as CHANNEL_KINDS
 from app.models.history import OUTCOMES
 from app.models.monitor import STATES
 from app.models.notification import STATUSES as DELIVERY_STATUSES
-from app.services import api_keys, channels, history
+from app.services import api_keys, assertions, channels, history
 from app.services.monitors import RECORD_TYPES, TIMEOUT_MAX_MS
 from app.services.pagination import PER_PAGE_MAX
 
@@ -87,6 +87,34 @@ _CHANNEL_IDS = _array(_ID) | {
     "channels marked is_default."
 }
 
+_ASSERTION = _object(
+    {
+        "source": _str(enum=list(assertions.SOURCES)),
+        "path": _str(
+            nullable=True,
+            maxLength=assertions.PATH_MAX,
+            description="header: the header's name; json: a JMESPath expression into the "
+            "body; null for status, body and response_time_ms.",
+        ),
+        "op": _str(enum=list(assertions.OPS)),
+        "value": {
+            "description": "A number for lt, lte, gt, gte and for status and "
+            "response_time_ms; text for contains, not_contains and matches (a regular "
+            "expression) and for eq/ne on body and header; any JSON value for eq/ne on json; "
+            "null or left out for exists and not_exists."
+        },
+    },
+    ("source", "op"),
+    closed=True,
+)
+_ASSERTIONS = {
+    **_array(_ASSERTION),
+    "maxItems": assertions.ASSERTIONS_MAX,
+    "description": "http and keyword: response assertions, all of which must hold (after the "
+    "expected status and the keyword). A failed one fails the check as failed_assertion, "
+    "naming it and the actual value: json queue.depth = 57, expected lt 10.",
+}
+
 # --- schemas -------------------------------------------------------------------------------
 
 _WITHIN = (
@@ -151,6 +179,7 @@ _MONITOR_WRITABLE = {
     "max_redirects": _int(minimum=0, maximum=10),
     "keyword": _str(nullable=True, maxLength=500),
     "keyword_absent": _bool(),
+    "assertions": _ASSERTIONS | {"type": ["array", "null"]},
     "host": _str(
         minLength=1,
         maxLength=253,
@@ -332,6 +361,7 @@ SCHEMAS: dict[str, Any] = {
             "max_redirects": _int(),
             "keyword": _str(nullable=True),
             "keyword_absent": _bool(),
+            "assertions": _ASSERTIONS,
             "host": _str(description="tcp, dns and ping monitors."),
             "port": _int(description="tcp monitors."),
             "tls": _bool(description="tcp monitors."),

@@ -112,6 +112,7 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
                 "max_redirects": row.max_redirects,
                 "keyword": row.keyword,
                 "keyword_absent": row.keyword_absent,
+                "assertions": list(row.assertions or []),
             }
         if row.kind != KIND_DNS:
             data |= _tls(row)
