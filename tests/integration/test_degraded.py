@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from app.engine.certificates import Certificate
 from app.engine.checks import Outcome, Rules, warning
 from app.engine.probe import ProbeResult
 from app.extensions import db
-from app.models import Incident, Monitor, NotificationLog
+from app.models import Incident, Monitor
 from app.models.history import FAILED_HTTP_STATUS, OK, SUBJECT_MONITOR
 from app.services import channels, history, monitors, results
 from app.services.errors import ValidationError
@@ -80,13 +82,38 @@ class Clock:
 
 
 def test_checks_warn_only_when_slower_than_the_limit():
+    now = datetime(2026, 12, 6, tzinfo=UTC)
     rules = Rules("200-399", degraded_after_ms=1000)
-    assert warning(rules, ProbeResult(OK, total_us=2_340_400)) == (
+    assert warning(rules, ProbeResult(OK, total_us=2_340_400), now) == (
         "slow",
         "Answered in 2,340 ms, slower than 1,000 ms",
     )
-    assert warning(rules, ProbeResult(OK, total_us=1_000_000)) is None
-    assert warning(Rules("200-399"), ProbeResult(OK, total_us=9_000_000)) is None
+    assert warning(rules, ProbeResult(OK, total_us=1_000_000), now) is None
+    assert warning(Rules("200-399"), ProbeResult(OK, total_us=9_000_000), now) is None
+    # A ping is judged by its average round trip, not the whole check's pauses between echoes.
+    pinged = ProbeResult(OK, total_us=2_500_000, rtt_avg_us=1_200_000)
+    assert warning(Rules(None, degraded_after_ms=1000), pinged, now) == (
+        "slow",
+        "Round trips took 1,200 ms, slower than 1,000 ms",
+    )
+    pinged.rtt_avg_us = 900_000
+    assert warning(Rules(None, degraded_after_ms=1000), pinged, now) is None
+
+
+def test_an_expiring_certificate_warns_before_slowness():
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    expires = now + timedelta(days=5)
+    cert = Certificate("CN=shop", "CN=CA", ("shop",), now - timedelta(days=85), expires, "ab")
+    slow = ProbeResult(OK, total_us=2_000_000, certificate=cert)
+    rules = Rules("200-399", degraded_after_ms=1000, tls_expiry_warn_days=14)
+    assert warning(rules, slow, now) == (
+        "certificate",
+        "The certificate expires on 2026-12-11, in 5 days",
+    )
+    assert warning(replace(rules, tls_expiry_warn_days=3), slow, now)[0] == "slow"
+    assert (
+        warning(replace(rules, tls_expiry_warn_days=0, degraded_after_ms=None), slow, now) is None
+    )
 
 
 def test_a_slow_target_degrades_the_monitor_and_counts_as_up(ctx, scheduler, target):
@@ -195,32 +222,41 @@ def test_down_after_an_unannounced_degraded_spell_is_announced_both_ways(ctx, sc
     assert [p["event"] for p in hook_posts(target)] == ["monitor.down", "monitor.up"]
 
 
-def test_a_certificate_warning_is_announced_by_default(ctx, target):
-    """The certificate check reports its warning through the same Outcome fields."""
+def test_a_certificate_spell_is_announced_by_its_thresholds_and_its_end(ctx, target):
+    """A certificate warning makes the monitor degraded through the same Outcome fields; the
+    certificate's threshold alerts announce it (not a second "degraded"), and its end, the
+    renewed certificate, is announced while notify_degraded_certificate is on."""
     hook = target.route("/hook", status=204)
     channels.create({"name": "Ops", "kind": "webhook", "url": hook, "is_default": True})
     monitor = monitors.create({"name": "Shop", "url": "https://shop.example.com/"})
-    now = datetime.now(UTC)
+    earlier, now = datetime.now(UTC) - timedelta(minutes=1), datetime.now(UTC)
     sentence = "The certificate expires on 2026-12-11, in 5 days"
-    outcome = Outcome(
-        kind="m",
-        subject_id=monitor.id,
-        planned_at=now,
-        started_at=now,
-        trigger="schedule",
-        missed=0,
-        outcome=OK,
-        error=None,
-        result=ProbeResult(OK, total_us=40_000, status_code=200),
-        warning=sentence,
-        warning_kind="certificate",
-    )
-    assert results.record([outcome], now) == [("monitor", monitor.id, "degraded")]
+
+    def checked(at: datetime, warned: bool) -> Outcome:
+        return Outcome(
+            kind="m",
+            subject_id=monitor.id,
+            planned_at=at,
+            started_at=at,
+            trigger="schedule",
+            missed=0,
+            outcome=OK,
+            error=None,
+            result=ProbeResult(OK, total_us=40_000, status_code=200),
+            warning=sentence if warned else None,
+            warning_kind="certificate" if warned else None,
+        )
+
+    assert results.record([checked(earlier, True)], earlier) == [
+        ("monitor", monitor.id, "degraded")
+    ]
+    work()
+    assert hook_posts(target) == []
+    assert results.record([checked(now, False)], now) == [("monitor", monitor.id, "up")]
     work()
     [alert] = hook_posts(target)
-    assert alert["warning"] == {"kind": "certificate", "message": sentence}
-    rows = db.session.execute(sa.select(NotificationLog.event)).scalars().all()
-    assert rows == ["monitor.degraded"]
+    assert alert["event"] == "monitor.up"
+    assert alert["detail"] == "It answers without a warning again."
 
 
 # --- what people see -----------------------------------------------------------------------
@@ -379,7 +415,7 @@ def test_the_migration_goes_down_and_up_with_the_defaults_for_existing_monitors(
     with app.app_context():
         kept = monitors.create({"name": "Old", "url": "https://example.com/"})
         db.session.remove()
-        downgrade(revision="-1")  # this migration, the newest
+        downgrade(revision="0011")  # before this migration
         columns = {c["name"] for c in sa.inspect(db.engine).get_columns("monitors")}
         assert not columns & {"degraded_after_ms", "last_warning", "notify_degraded_slow"}
         assert "warning" not in {

@@ -544,7 +544,7 @@ def test_the_migration_goes_down_and_up_keeping_monitors(app):
     with app.app_context():
         kept = monitors.create({"name": "Web", "url": "https://example.com/"})
         db.session.remove()
-        downgrade(revision="-1")
+        downgrade(revision="0010")  # before this migration
         columns = {c["name"] for c in sa.inspect(db.engine).get_columns("monitors")}
         assert "assertions" not in columns
         upgrade()

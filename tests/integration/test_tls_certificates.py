@@ -254,8 +254,12 @@ def test_expiry_alerts_reach_a_webhook_once_per_certificate_through_the_schedule
         run_due(scheduler, start + timedelta(seconds=20))
         assert [r.outcome for r in check_results(monitor.id)] == [OK, OK, OK]
 
+        # The expiring certificate makes the monitor degraded; its one alert is the
+        # threshold's, not a second "degraded" one.
         shop = db.session.get(Monitor, monitor.id)
-        assert shop.state == "up"
+        assert shop.state == "degraded"
+        assert shop.last_warning.startswith("The certificate expires on ")
+        assert [r.warning for r in check_results(monitor.id)] == [shop.last_warning] * 3
         assert shop.tls_sans == ["localhost"] and shop.tls_issuer == ca_name(ca)
         assert 4.9 * DAY < shop.tls_expires_at - datetime.now(UTC) <= 5 * DAY
         first = shop.tls_fingerprint
@@ -298,7 +302,11 @@ def test_each_threshold_of_one_certificate_is_announced_once_as_days_pass(ctx, c
         slot = dataclasses.replace(outcome, planned_at=planned + timedelta(minutes=minute))
         return results.record([slot], planned + after)
 
-    assert record(timedelta(0), 0) == [("monitor", monitor.id, "certificate_expiring")]
+    # The first warning makes the new monitor degraded; only the threshold is announced.
+    assert record(timedelta(0), 0) == [
+        ("monitor", monitor.id, "degraded"),
+        ("monitor", monitor.id, "certificate_expiring"),
+    ]
     assert record(timedelta(hours=1), 1) == []
     assert record(timedelta(hours=1), 1) == []  # the same slot again: skipped entirely
     assert record(3.2 * DAY, 2) == [("monitor", monitor.id, "certificate_expiring")]
