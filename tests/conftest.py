@@ -206,6 +206,19 @@ def post_form(client, path: str, data: dict, form_path: str | None = None, **kwa
     )
 
 
+def page_text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def swap_kind_fields(client, data: dict):
+    """The monitor form's fields for ``data["kind"]``, as htmx asks for them when the kind
+    select changes (the other fields typed so far ride along)."""
+    token = csrf_token(client, "/monitors/new")
+    return client.post(
+        "/monitors/kind-fields", data=data, headers={"HX-Request": "true", "X-CSRFToken": token}
+    )
+
+
 @pytest.fixture
 def logged_in(client, admin):
     """A client signed in as the admin, with the session signing in leaves behind.

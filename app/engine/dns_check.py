@@ -17,7 +17,6 @@ unreachable); ``failed_blocked_target``; ``failed_internal`` (a bug, logged).
 from __future__ import annotations
 
 import ipaddress
-import logging
 from dataclasses import dataclass
 
 import dns.exception
@@ -29,18 +28,22 @@ import dns.rdatatype
 import dns.resolver
 import dns.reversename
 
-from app.engine.address_policy import resolve
-from app.engine.probe import ProbeResult, _checked_addresses, _Clock, _Failure, _step, _Target
+from app.engine.address_policy import Resolver
+from app.engine.probe import (
+    ProbeResult,
+    _checked_addresses,
+    _Clock,
+    _Failure,
+    _step,
+    _Target,
+    within_budget,
+)
 from app.models.history import (
     FAILED_CONNECT,
     FAILED_DNS,
     FAILED_DNS_ANSWER,
-    FAILED_INTERNAL,
     FAILED_TIMEOUT,
-    OK,
 )
-
-log = logging.getLogger(__name__)
 
 RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "TXT", "SOA", "SRV", "CAA", "PTR")
 DNS_PORT = 53
@@ -100,28 +103,25 @@ def normalise(value: str) -> str:
     return value.strip().lower().rstrip(".")
 
 
-def query(request: DnsRequest) -> ProbeResult:
-    """Ask and judge within the budget; never raises for what the resolver does."""
-    clock = _Clock(request.timeout_ms)
-    result = ProbeResult(outcome=OK, final_url=f"{request.record_type} {request.host}")
-    try:
-        _run(request, clock, result)
-    except _Failure as failure:
-        result.outcome, result.error = failure.outcome, failure.message
-    except Exception:
-        log.exception("DNS check of %s failed unexpectedly", result.final_url)
-        result.outcome = FAILED_INTERNAL
-        result.error = "Internal error while querying; the worker log has the details"
-    result.total_us = clock.elapsed_us()
-    return result
+def query(request: DnsRequest, resolver: Resolver | None = None) -> ProbeResult:
+    """Ask and judge within the budget; never raises for what the resolver does.
+
+    Args:
+        resolver: ``(host, port) -> IP addresses``, which judges a resolver given by address
+            (the system's lookup by default).
+    """
+    shown = f"{request.record_type} {request.host}"
+    return within_budget(_run, request, shown, "querying", resolver)
 
 
-def _servers(request: DnsRequest, clock: _Clock, result: ProbeResult) -> list[tuple[str, int]]:
+def _servers(
+    request: DnsRequest, resolver: Resolver, clock: _Clock, result: ProbeResult
+) -> list[tuple[str, int]]:
     """The monitor's resolver, once the guard allows it, or the system's."""
     if request.resolver:
         address, port = parse_resolver(request.resolver)
         target = _Target(url=request.resolver, https=False, host=address, port=port, path="")
-        _checked_addresses(target, request.policy, resolve, clock, result)  # a literal
+        _checked_addresses(target, request.policy, resolver, clock, result)  # a literal
         return [(address, port)]
     try:
         system = dns.resolver.Resolver()
@@ -131,10 +131,10 @@ def _servers(request: DnsRequest, clock: _Clock, result: ProbeResult) -> list[tu
     return [(server, system.port) for server in system.nameservers]
 
 
-def _run(request: DnsRequest, clock: _Clock, result: ProbeResult) -> None:
+def _run(request: DnsRequest, resolver: Resolver, clock: _Clock, result: ProbeResult) -> None:
     name = _query_name(request)
     rdtype = dns.rdatatype.from_text(request.record_type)
-    servers = _servers(request, clock, result)
+    servers = _servers(request, resolver, clock, result)
     response, server = _ask(dns.message.make_query(name, rdtype), servers, clock)
     result.first_byte_us = clock.elapsed_us()
     shown = request.host.strip()

@@ -26,18 +26,22 @@ address's IP version, as on a machine without IPv6); ``failed_blocked_target``;
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from icmplib import ICMPRequest, ICMPv4Socket, ICMPv6Socket
 from icmplib.exceptions import ICMPError, ICMPSocketError, SocketPermissionError, TimeoutExceeded
 from icmplib.utils import unique_identifier
 
-from app.engine.address_policy import IPAddress, Refused, parse_host, resolve
-from app.engine.probe import ProbeResult, _checked_addresses, _Clock, _Failure, _Target
-from app.models.history import FAILED_CONNECT, FAILED_INTERNAL, FAILED_PACKET_LOSS, OK, loss_pct
-
-log = logging.getLogger(__name__)
+from app.engine.address_policy import IPAddress, Refused, Resolver, parse_host
+from app.engine.probe import (
+    ProbeResult,
+    _checked_addresses,
+    _Clock,
+    _Failure,
+    _Target,
+    within_budget,
+)
+from app.models.history import FAILED_CONNECT, FAILED_INTERNAL, FAILED_PACKET_LOSS, loss_pct
 
 PACKETS_MAX = 10
 
@@ -90,30 +94,23 @@ def unavailable() -> str | None:
     return NO_ICMP
 
 
-def ping(request: EchoRequest) -> ProbeResult:
-    """Ping within the budget and judge the loss; never raises for what the host does."""
-    clock = _Clock(request.timeout_ms)
-    result = ProbeResult(outcome=OK, final_url=request.host.strip())
-    try:
-        _run(request, clock, result)
-    except _Failure as failure:
-        result.outcome, result.error = failure.outcome, failure.message
-    except Exception:
-        log.exception("Ping of %s failed unexpectedly", result.final_url)
-        result.outcome = FAILED_INTERNAL
-        result.error = "Internal error while pinging; the worker log has the details"
-    result.total_us = clock.elapsed_us()
-    return result
+def ping(request: EchoRequest, resolver: Resolver | None = None) -> ProbeResult:
+    """Ping within the budget and judge the loss; never raises for what the host does.
+
+    Args:
+        resolver: ``(host, port) -> IP addresses``; the system's by default.
+    """
+    return within_budget(_run, request, request.host.strip(), "pinging", resolver)
 
 
-def _run(request: EchoRequest, clock: _Clock, result: ProbeResult) -> None:
+def _run(request: EchoRequest, resolver: Resolver, clock: _Clock, result: ProbeResult) -> None:
     host = request.host.strip()
     try:
         literal = parse_host(host)
     except Refused:
         literal = None  # not a host at all: the guard refuses it before any packet
     target = _Target(url=host, https=False, host=str(literal) if literal else host, port=0, path="")
-    address = _checked_addresses(target, request.policy, resolve, clock, result)[0]
+    address = _checked_addresses(target, request.policy, resolver, clock, result)[0]
     rtts, problem = _echo(address, request.packets, clock, result)
     result.packets_received = len(rtts)
     if rtts:

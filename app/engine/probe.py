@@ -228,7 +228,8 @@ def probe(request: ProbeRequest, resolver: Resolver | None = None) -> ProbeResul
 def within_budget(run, request, target: str, doing: str, resolver: Resolver | None):
     """Run a check's steps, ``run(request, resolver, clock, result)``, on one time budget:
     a step's failure becomes the result's outcome, anything unexpected ``failed_internal``
-    with a log line, so a check never raises. The HTTP probe and the tcp check share it."""
+    with a log line, so a check never raises. The HTTP probe and the tcp, dns and ping checks
+    share it."""
     clock = _Clock(request.timeout_ms)
     result = ProbeResult(outcome=OK, final_url=target)
     try:

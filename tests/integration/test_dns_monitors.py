@@ -21,7 +21,7 @@ from app.models.history import (
 )
 from app.services import monitors
 from app.services.errors import ValidationError
-from tests.conftest import csrf_token, post_form
+from tests.conftest import csrf_token, page_text, post_form, swap_kind_fields
 from tests.dns_server import DnsServer, SilentResolver
 from tests.pipeline import check_results, run_due
 from tests.targets import SilentListener
@@ -337,19 +337,10 @@ DNS_FORM = {
 }
 
 
-def page_text(response) -> str:
-    return response.get_data(as_text=True)
-
-
 def test_the_kind_select_swaps_in_the_fields_of_a_dns_monitor(logged_in):
     form = page_text(logged_in.get("/monitors/new"))
     assert '<option value="dns">' in form and 'id="record_type"' not in form
-    token = csrf_token(logged_in, "/monitors/new")
-    response = logged_in.post(
-        "/monitors/kind-fields",
-        data={"kind": "dns", "host": "example.com"},
-        headers={"HX-Request": "true", "X-CSRFToken": token},
-    )
+    response = swap_kind_fields(logged_in, {"kind": "dns", "host": "example.com"})
     assert response.status_code == 200
     fragment = page_text(response)
     assert fragment.strip().startswith('<div id="kind-fields"')

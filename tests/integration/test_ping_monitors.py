@@ -17,7 +17,7 @@ from app.models import CheckResult, Incident, Monitor
 from app.models.history import FAILED_BLOCKED_TARGET, FAILED_PACKET_LOSS, OK
 from app.services import monitors
 from app.services.errors import ValidationError
-from tests.conftest import csrf_token, post_form
+from tests.conftest import page_text, post_form, swap_kind_fields
 from tests.icmp import EchoCanary, isolated_unavailable_reason, run_isolated
 from tests.pipeline import check_results, run_due
 
@@ -420,19 +420,10 @@ PING_FORM = {
 }
 
 
-def page_text(response) -> str:
-    return response.get_data(as_text=True)
-
-
 def test_the_kind_select_swaps_in_only_the_fields_of_a_ping_monitor(logged_in):
     form = page_text(logged_in.get("/monitors/new"))
     assert '<option value="ping">' in form and 'id="packets"' not in form
-    token = csrf_token(logged_in, "/monitors/new")
-    response = logged_in.post(
-        "/monitors/kind-fields",
-        data={"kind": "ping", "host": "switch.example.com"},
-        headers={"HX-Request": "true", "X-CSRFToken": token},
-    )
+    response = swap_kind_fields(logged_in, {"kind": "ping", "host": "switch.example.com"})
     assert response.status_code == 200
     fragment = page_text(response)
     assert fragment.strip().startswith('<div id="kind-fields"')

@@ -18,7 +18,7 @@ from app.models import CheckResult, Monitor
 from app.models.history import FAILED_ASSERTION, OK
 from app.services import monitors
 from app.services.errors import ValidationError
-from tests.conftest import csrf_token, post_form
+from tests.conftest import csrf_token, page_text, post_form, swap_kind_fields
 from tests.pipeline import check_results, run_due
 from tests.targets import TargetServer
 
@@ -421,21 +421,12 @@ def rows(*items) -> dict:
     return data
 
 
-def page_text(response) -> str:
-    return response.get_data(as_text=True)
-
-
 def test_the_form_offers_labelled_assertion_rows_for_http_kinds_only(logged_in):
     page = page_text(logged_in.get("/monitors/new"))
     for label in ("Source", "Path", "Operator", "Value"):
         assert f'<label for="assertions-0-{label.lower().replace("operator", "op")}">' in page
     assert 'name="add_assertion"' in page
-    token = csrf_token(logged_in, "/monitors/new")
-    tcp = logged_in.post(
-        "/monitors/kind-fields",
-        data={"kind": "tcp"},
-        headers={"HX-Request": "true", "X-CSRFToken": token},
-    )
+    tcp = swap_kind_fields(logged_in, {"kind": "tcp"})
     assert "assertions-0-source" not in page_text(tcp)
 
 

@@ -24,7 +24,7 @@ from app.models.history import (
 )
 from app.services import monitors
 from app.services.errors import ValidationError
-from tests.conftest import csrf_token, post_form
+from tests.conftest import page_text, post_form, swap_kind_fields
 from tests.pipeline import check_results, run_due
 from tests.targets import SilentListener, TargetServer, closed_port
 
@@ -316,20 +316,11 @@ TCP_FORM = {
 }
 
 
-def page_text(response) -> str:
-    return response.get_data(as_text=True)
-
-
 def test_the_kind_select_swaps_in_the_fields_of_the_kind(logged_in):
     form = page_text(logged_in.get("/monitors/new"))
     assert 'hx-post="/monitors/kind-fields"' in form and 'hx-target="#kind-fields"' in form
     assert '<label for="url">URL</label>' in form and 'id="host"' not in form
-    token = csrf_token(logged_in, "/monitors/new")
-    response = logged_in.post(
-        "/monitors/kind-fields",
-        data={"kind": "tcp", "host": "db.example.com"},
-        headers={"HX-Request": "true", "X-CSRFToken": token},
-    )
+    response = swap_kind_fields(logged_in, {"kind": "tcp", "host": "db.example.com"})
     assert response.status_code == 200
     fragment = page_text(response)
     assert "<html" not in fragment and fragment.strip().startswith('<div id="kind-fields"')

@@ -26,7 +26,7 @@ from app.models.history import FAILED_TLS, OK
 from app.services import channels, cron_jobs, monitors, results
 from app.services.errors import ValidationError
 from app.tasks import jobs
-from tests.conftest import csrf_token, post_form
+from tests.conftest import page_text, post_form, swap_kind_fields
 from tests.pipeline import check_results, run_due, work
 from tests.targets import TargetServer, ca_name
 
@@ -532,10 +532,6 @@ HTTPS_FORM = {
 }
 
 
-def page_text(response) -> str:
-    return response.get_data(as_text=True)
-
-
 def test_the_monitor_form_sets_the_tls_fields_and_the_page_shows_the_certificate(logged_in):
     form = page_text(logged_in.get("/monitors/new"))
     assert 'id="tls_verify"' in form and 'name="tls_verify" type="checkbox" value="y"' in form
@@ -581,12 +577,7 @@ def test_the_monitor_form_sets_the_tls_fields_and_the_page_shows_the_certificate
 
 
 def test_dns_monitor_forms_have_no_tls_fields(logged_in):
-    token = csrf_token(logged_in, "/monitors/new")
-    response = logged_in.post(
-        "/monitors/kind-fields",
-        data={"kind": "dns"},
-        headers={"HX-Request": "true", "X-CSRFToken": token},
-    )
+    response = swap_kind_fields(logged_in, {"kind": "dns"})
     assert 'id="host"' in page_text(response) and "tls_verify" not in page_text(response)
 
 
