@@ -1,4 +1,5 @@
-"""Fixtures for the JSON API tests: keys, a client that sends them, and seeded objects."""
+"""Fixtures for the JSON API tests (keys, a client that sends them, seeded objects) and for
+the TLS targets (a certificate authority of the tests' own)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,25 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import trustme
 
 from app.engine.scheduler import Scheduler
 from app.extensions import db, redis_client
 from app.models import CheckResult, CronExecution
 from app.services import api_keys, channels, cron_jobs, incidents, monitors
+
+
+@pytest.fixture(scope="session")
+def ca():
+    """A CA for the tests' HTTPS and TLS targets, trusted through ``ca_bundle``."""
+    return trustme.CA()
+
+
+@pytest.fixture
+def ca_bundle(ca, tmp_path):
+    path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
 
 
 class Api:

@@ -12,7 +12,6 @@ import threading
 import time
 
 import pytest
-import trustme
 
 from app.engine.probe import USER_AGENT, ProbeRequest, probe
 from app.models.history import (
@@ -82,18 +81,6 @@ def canary():
     yield listener
     listener.close()
     assert listener.accepted == 0
-
-
-@pytest.fixture(scope="module")
-def ca():
-    return trustme.CA()
-
-
-@pytest.fixture
-def ca_bundle(ca, tmp_path):
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
 
 
 def resolving(table):

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-import trustme
 
 from app.engine.tcp import ConnectRequest, connect
 from app.extensions import db
@@ -27,18 +26,6 @@ from app.services.errors import ValidationError
 from tests.conftest import page_text, post_form, swap_kind_fields
 from tests.pipeline import check_results, run_due
 from tests.targets import SilentListener, TargetServer, closed_port
-
-
-@pytest.fixture(scope="module")
-def ca():
-    return trustme.CA()
-
-
-@pytest.fixture
-def ca_bundle(ca, tmp_path):
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
 
 
 @pytest.fixture

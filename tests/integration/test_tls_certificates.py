@@ -34,18 +34,6 @@ BASE_URL = "https://upcron.example.com"
 DAY = timedelta(days=1)
 
 
-@pytest.fixture(scope="module")
-def ca():
-    return trustme.CA()
-
-
-@pytest.fixture
-def ca_bundle(ca, tmp_path):
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
-
-
 def leaf(ca: trustme.CA, name: str = "localhost", days: float = 5, *extra: str):
     """A certificate for ``name`` (and ``extra`` names) that expires in ``days`` days
     (negative: expired that long ago); valid since 30 days before."""
