@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,19 @@ def sign_in(page, live_server: str, app) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+@contextmanager
+def signed_in_without_javascript(browser, live_server: str):
+    """A page of its own browser context with JavaScript off, signed in through the login form
+    as the admin ``sign_in`` created; the context is closed afterwards."""
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/login")
+        page.get_by_label("E-mail").fill(EMAIL)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        yield page
+    finally:
+        context.close()

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from app.extensions import db
 from app.models import CheckResult
 from app.services import history, incidents, monitors
-from tests.e2e.conftest import EMAIL, PASSWORD, screenshot, sign_in
+from tests.e2e.conftest import EMAIL, screenshot, sign_in, signed_in_without_javascript
 
 
 def call_api(live_server: str, path: str, secret: str) -> tuple[int, object]:
@@ -221,14 +221,6 @@ def test_the_main_navigation_is_boosted_and_works_without_javascript(
     assert page.evaluate("window.notReloaded") is True  # htmx swapped the pages in
 
     # Without JavaScript the same links are ordinary page loads.
-    context = browser.new_context(java_script_enabled=False)
-    plain = context.new_page()
-    try:
-        plain.goto(live_server + "/login")
-        plain.get_by_label("E-mail").fill(EMAIL)
-        plain.get_by_label("Password").fill(PASSWORD)
-        plain.get_by_role("button", name="Sign in").click()
+    with signed_in_without_javascript(browser, live_server) as plain:
         plain.get_by_role("navigation", name="Main").get_by_role("link", name="Incidents").click()
         expect(plain.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()
-    finally:
-        context.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import EMAIL, PASSWORD, screenshot, sign_in
+from tests.e2e.conftest import screenshot, sign_in, signed_in_without_javascript
 
 
 def fill_row(page, index: int, source: str, path: str, op: str, value: str) -> None:
@@ -38,13 +38,7 @@ def test_add_rows_in_place_and_save_with_enter(page, live_server, app):
 
 def test_without_javascript_the_button_posts_back_one_more_row(browser, live_server, app):
     sign_in(browser.new_page(), live_server, app)
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
-    try:
-        page.goto(live_server + "/login")
-        page.get_by_label("E-mail").fill(EMAIL)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+    with signed_in_without_javascript(browser, live_server) as page:
         page.goto(live_server + "/monitors/new")
         page.get_by_label("Name").fill("Queue")
         page.get_by_label("URL", exact=True).fill("https://example.com/health")
@@ -55,5 +49,3 @@ def test_without_javascript_the_button_posts_back_one_more_row(browser, live_ser
         expect(page.get_by_role("heading", name="Queue")).to_be_visible()
         expect(page.get_by_text("status lt 400")).to_be_visible()
         expect(page.get_by_text('body contains "ok"')).to_be_visible()
-    finally:
-        context.close()

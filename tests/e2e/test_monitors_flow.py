@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.engine.icmp import unavailable
-from tests.e2e.conftest import EMAIL, PASSWORD, screenshot, sign_in
+from tests.e2e.conftest import screenshot, sign_in, signed_in_without_javascript
 from tests.targets import TargetServer
 
 # One check every 10 s (the least the service allows) plus one 10-second poll, with room.
@@ -117,13 +117,7 @@ def test_without_javascript_the_kind_shows_its_fields_and_enter_saves(browser, l
     """Without JavaScript the kind's fields come with a button that posts the form back; Enter
     in a field still saves, rather than pressing that button."""
     sign_in(browser.new_page(), live_server, app)
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
-    try:
-        page.goto(live_server + "/login")
-        page.get_by_label("E-mail").fill(EMAIL)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+    with signed_in_without_javascript(browser, live_server) as page:
         page.goto(live_server + "/monitors/new")
         page.get_by_label("Check", exact=True).select_option("tcp")
         page.get_by_role("button", name="Show the fields of this kind").click()
@@ -133,8 +127,6 @@ def test_without_javascript_the_kind_shows_its_fields_and_enter_saves(browser, l
         page.get_by_label("Name").press("Enter")
         expect(page.get_by_role("heading", name="Database port")).to_be_visible()
         expect(page.get_by_text("db.example.com:5432")).to_be_visible()
-    finally:
-        context.close()
 
 
 def test_choosing_dns_swaps_in_the_record_fields(page, live_server, app):
