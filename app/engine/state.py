@@ -31,11 +31,15 @@ EVENT_RECOVERED = "recovered"
 EVENT_DISABLED = "disabled"
 
 
-def apply_check(monitor: Monitor, success: bool, error: str | None, now: datetime) -> list[str]:
+def apply_check(
+    monitor: Monitor, success: bool, error: str | None, now: datetime, maintenance: bool = False
+) -> list[str]:
     """Count a check result against the monitor's thresholds.
 
     pending → up on the first success; pending or up → down after ``failure_threshold``
     consecutive failures; down → up after ``recovery_threshold`` consecutive successes.
+    Under ``maintenance`` the counters move but the state does not: the first check after
+    the window then finds them as they are and moves the state (with its alert) at once.
     """
     if monitor.paused or monitor.state == STATE_PAUSED:
         return []
@@ -44,6 +48,8 @@ def apply_check(monitor: Monitor, success: bool, error: str | None, now: datetim
         monitor.consecutive_successes += 1
         monitor.consecutive_failures = 0
         monitor.last_error = None
+        if maintenance:
+            return []
         if monitor.state == STATE_PENDING:
             _set_state(monitor, STATE_UP, now)
         elif monitor.state == STATE_DOWN and (
@@ -55,6 +61,8 @@ def apply_check(monitor: Monitor, success: bool, error: str | None, now: datetim
     monitor.consecutive_failures += 1
     monitor.consecutive_successes = 0
     monitor.last_error = error
+    if maintenance:
+        return []
     if monitor.state != STATE_DOWN and monitor.consecutive_failures >= monitor.failure_threshold:
         _set_state(monitor, STATE_DOWN, now)
         return [EVENT_DOWN]

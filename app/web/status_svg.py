@@ -183,6 +183,7 @@ STATUS_COLORS = {
     ub.DOWN: "red",
     sp.PENDING: "lightgrey",
     sp.PAUSED: "lightgrey",
+    sp.MAINTENANCE: "blue",
 }
 
 
