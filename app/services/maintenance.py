@@ -417,10 +417,14 @@ def target_choices() -> dict[str, list[tuple[int, str]]]:
     return {
         "monitors": [(i, n) for i, n, kind in monitor_rows if kind != KIND_HEARTBEAT],
         "heartbeats": [(i, n) for i, n, kind in monitor_rows if kind == KIND_HEARTBEAT],
-        "cron_jobs": list(
-            db.session.execute(sa.select(CronJob.id, CronJob.name).order_by(CronJob.name)).tuples()
-        ),
-        "groups": list(
-            db.session.execute(sa.select(Group.id, Group.name).order_by(Group.name)).tuples()
-        ),
+        "cron_jobs": [
+            (i, n)
+            for i, n in db.session.execute(
+                sa.select(CronJob.id, CronJob.name).order_by(CronJob.name)
+            )
+        ],
+        "groups": [
+            (i, n)
+            for i, n in db.session.execute(sa.select(Group.id, Group.name).order_by(Group.name))
+        ],
     }

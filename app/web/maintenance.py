@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import RadioField, StringField, TextAreaField
+from wtforms import RadioField, SelectChoice, StringField, TextAreaField
 
 from app.engine import schedule
 from app.models.types import utcnow
@@ -35,7 +35,10 @@ class WindowForm(FlaskForm):
     message = TextAreaField("Message")
     kind = RadioField(
         "When",
-        choices=[(ONE_OFF, "Once, from a start to an end"), (RECURRING, "On a schedule")],
+        choices=[
+            SelectChoice(ONE_OFF, "Once, from a start to an end"),
+            SelectChoice(RECURRING, "On a schedule"),
+        ],
         default=ONE_OFF,
     )
     starts_at = StringField("Starts")
@@ -248,3 +251,17 @@ def now(kind: str, item_id: int):
     else:
         flash(f"Under maintenance until {window.ends_at:%Y-%m-%d %H:%M} UTC.", "success")
     return redirect(url_for(endpoint, **{id_name: item_id}))
+
+
+@bp.app_context_processor
+def _panel():
+    """``maintenance_panel(kind, id)`` for the detail pages' maintenance card: until when a
+    window covers the item now, and the windows that name it (directly or by its group)."""
+
+    def maintenance_panel(kind: str, item_id: int) -> dict:
+        subject = "cron_job" if kind == "cron_job" else "monitor"
+        under = maintenance.covered()
+        held = under.cron_jobs if subject == "cron_job" else under.monitors
+        return {"until": held.get(item_id), "windows": maintenance.targets_of(subject, item_id)}
+
+    return {"maintenance_panel": maintenance_panel}
