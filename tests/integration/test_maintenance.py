@@ -269,3 +269,37 @@ def test_the_status_page_badge_and_feed_show_maintenance(ctx, client):
     feed = client.get("/status/feed.atom").get_data(as_text=True)
     assert "[Maintenance now] Upgrade" in feed and "[Scheduled maintenance] Next week" in feed
     assert "Private work" not in feed
+
+
+def test_a_day_of_maintenance_only_is_drawn_as_maintenance(ctx, client):
+    from app.services import status_page
+
+    monitor = monitors.create({"name": "Shop", "url": "https://shop.example.com/", "public": True})
+    today = datetime.now(UTC).date()
+    for days_ago, checks, failures, held in ((3, 100, 0, 0), (2, 0, 0, 1440), (1, 50, 50, 10)):
+        db.session.add(
+            DailyRollup(
+                subject_type="monitor",
+                subject_id=monitor.id,
+                day=today - timedelta(days=days_ago),
+                checks=checks,
+                failures=failures,
+                maintenance_checks=held,
+            )
+        )
+    db.session.add(
+        DailyRollup(
+            subject_type="monitor", subject_id=monitor.id, day=today, checks=0, maintenance_checks=9
+        )
+    )
+    db.session.commit()
+    [item] = status_page.page().items
+    levels = {bar.first_day: bar.level for bar in item.bars if bar.length == 1}
+    assert levels[today - timedelta(days=2)] == "maintenance"
+    assert levels[today - timedelta(days=1)] == "down"
+    assert levels[today] == "maintenance"
+    assert item.uptime_90d == round(100 / 150 * 100, 3)  # maintenance counted out
+    db.session.remove()  # ends the read (on SQLite it holds the write lock)
+    page = client.get("/status").get_data(as_text=True)
+    assert page.count("bar bar-maintenance") == 2
+    assert f"{today - timedelta(days=2)} · maintenance" in page
