@@ -171,3 +171,19 @@ def test_maintenance_now_from_each_detail_page(app, logged_in):
         follow_redirects=True,
     )
     assert "Enter minutes from 1 to 10080." in refused.get_data(as_text=True)
+
+
+def test_the_command_line_lists_the_windows(app):
+    from tests.integration.test_cli import run_cli
+
+    monitor_id = make_monitor(app)
+    with app.app_context():
+        maintenance.create(
+            {"title": "Nightly", "cron_expr": "0 1 * * *", "duration_min": 5,
+             "monitor_ids": [monitor_id]}
+        )  # fmt: skip
+    result = run_cli(app, "maintenance", "list")
+    assert result.exit_code == 0, result.output
+    [line] = result.output.splitlines()
+    assert line.split("\t")[1] == "scheduled" and line.endswith("\tNightly")
+    assert " 01:00 to " in line and line.count("01:05") == 1
