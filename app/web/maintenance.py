@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, StringField, TextAreaField
 
@@ -256,7 +256,8 @@ def now(kind: str, item_id: int):
 @bp.app_context_processor
 def _panel():
     """``maintenance_panel(kind, id)`` for the detail pages' maintenance card: until when a
-    window covers the item now, and the windows that name it (directly or by its group)."""
+    window covers the item now, and the windows that name it (directly or by its group);
+    ``under_maintenance(kind, id)`` for the lists' status column."""
 
     def maintenance_panel(kind: str, item_id: int) -> dict:
         subject = "cron_job" if kind == "cron_job" else "monitor"
@@ -264,4 +265,11 @@ def _panel():
         held = under.cron_jobs if subject == "cron_job" else under.monitors
         return {"until": held.get(item_id), "windows": maintenance.targets_of(subject, item_id)}
 
-    return {"maintenance_panel": maintenance_panel}
+    def under_maintenance(kind: str, item_id: int) -> bool:
+        """Whether a window covers the item now; the lists ask per row, SQL once a request."""
+        if "maintenance_covered" not in g:
+            g.maintenance_covered = maintenance.covered()
+        under = g.maintenance_covered
+        return item_id in (under.cron_jobs if kind == "cron_job" else under.monitors)
+
+    return {"maintenance_panel": maintenance_panel, "under_maintenance": under_maintenance}

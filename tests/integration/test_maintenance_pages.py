@@ -163,6 +163,10 @@ def test_maintenance_now_from_each_detail_page(app, logged_in):
     assert under.cron_jobs.keys() == {job_id}
     overview = logged_in.get("/").get_data(as_text=True)
     assert overview.count("pill-maintenance") == 3
+    for listing in ("/monitors/", "/heartbeats/", "/cron-jobs/"):
+        assert 'class="pill pill-maintenance">maintenance' in logged_in.get(listing).get_data(
+            as_text=True
+        )
     refused = post_form(
         logged_in,
         f"/maintenance/now/monitor/{monitor_id}",
