@@ -267,8 +267,8 @@ def _apply(runner, pending: _Ping):
     runner.insert({**ping, "monitor_id": monitor.id, "created_at": now})
     changes = {n: getattr(monitor, n) for n in _CHANGEABLE if getattr(monitor, n) != row[n]}
     if held:
-        runner.rollup({**results.rollup_row(SUBJECT_MONITOR, monitor.id, now, 0, 0),
-                       "maintenance_checks": 1})  # fmt: skip
+        counted_apart = results.rollup_row(SUBJECT_MONITOR, monitor.id, now, 0, 0)
+        runner.rollup(counted_apart | {"maintenance_checks": 1})
     elif kind in (PING_SUCCESS, PING_FAIL) and not monitor.paused:
         # The heartbeat's checks in its uptime: a success, or a failure (a failure ping, or a
         # run too short) that leaves it down. A missed deadline is the other failure.

@@ -108,7 +108,7 @@ def record(
             [
                 _execution_row(jobs[o.subject_id], o, o.subject_id in under.cron_jobs)
                 for o in executions
-            ],  # fmt: skip
+            ],
             "cron_job_id",
         )
         for outcome in checks:
@@ -120,9 +120,9 @@ def record(
                 job, held = jobs[outcome.subject_id], outcome.subject_id in under.cron_jobs
                 events += _apply_execution(job, outcome, rollups, now, held)
         for heartbeat_id, deadline in deadlines:
-            monitor = monitors.get(heartbeat_id)
             if heartbeat_id in under.monitors:
-                continue
+                continue  # judged when the window ends (see tasks.jobs.run_batch)
+            monitor = monitors.get(heartbeat_id)
             if monitor is not None and monitor.kind == KIND_HEARTBEAT:
                 # The scheduler saw the deadline pass; a worker whose clock is behind must
                 # still judge at or after it, or the same deadline would be set again and
