@@ -76,12 +76,13 @@ def test_crud_with_status_and_periods(api, key, seeded):
     assert recurring["cron_job_ids"] == [seeded["cron_job_id"]]
 
     listing = api.get("/api/maintenance?per_page=1", key)
-    assert listing.status_code == 200 and listing.headers["X-Total-Count"] == "1"
-    assert [w["id"] for w in listing.json] == [window["id"]]
+    assert listing.status_code == 200 and listing.headers["X-Total-Count"] == "2"
+    assert [w["id"] for w in listing.json] == [seeded["window_id"]]  # starts latest
+    assert 'rel="next"' in listing.headers["Link"]
 
     assert api.delete(path, key).json == {"success": True}
     assert api.get(path, key).status_code == 404
-    assert api.get("/api/maintenance", key).json == []
+    assert [w["id"] for w in api.get("/api/maintenance", key).json] == [seeded["window_id"]]
 
 
 @pytest.mark.parametrize(
@@ -123,7 +124,8 @@ def test_bad_bodies_get_422_naming_each_field(api, key, seeded, body, fields):
     response = api.post("/api/maintenance", key, json=body)
     assert response.status_code == 422, response.json
     assert set(response.json["fields"]) == fields
-    assert api.get("/api/maintenance", key).json == []  # nothing half-written
+    # Nothing half-written: only the seeded window is there.
+    assert [w["id"] for w in api.get("/api/maintenance", key).json] == [seeded["window_id"]]
 
 
 def test_an_update_is_checked_as_a_whole(api, key, seeded):
