@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -28,8 +29,9 @@ from app.processes import (
     listening_socket,
     stop_stale_redis,
 )
-from app.services import accounts, api_keys, two_factor
+from app.services import accounts, api_keys, maintenance, two_factor
 from app.services.errors import NotFound, ValidationError
+from app.services.pagination import PER_PAGE_MAX
 
 cli = FlaskGroup(
     create_app=lambda: create_app(),
@@ -315,3 +317,23 @@ def create_api_key(name, scopes, expires_at, allowed_networks, rate_limit_per_se
         err=True,
     )
     click.echo(secret)
+
+
+@cli.group("maintenance")
+def maintenance_group():
+    """Maintenance windows."""
+
+
+@maintenance_group.command("list")
+def maintenance_list():
+    """Every maintenance window: id, status, its current or next period, title."""
+    now = datetime.now(UTC)
+    page = maintenance.list_windows(per_page=PER_PAGE_MAX)
+    for window in page.items:
+        period = maintenance.periods(window, now, 1)
+        when = (
+            f"{period[0][0]:%Y-%m-%d %H:%M} to {period[0][1]:%Y-%m-%d %H:%M} UTC" if period else "-"
+        )
+        click.echo(f"{window.id}\t{maintenance.status(window, now)}\t{when}\t{window.title}")
+    if page.total > len(page.items):
+        click.echo(f"… and {page.total - len(page.items)} more (see GET /api/maintenance).")

@@ -178,9 +178,12 @@ def _heartbeat_entry(row, now: datetime) -> tuple[None, int] | None:
     return None if deadline is None else (None, to_ms(max(deadline, now)))
 
 
-def refresh(kind: str, subject_id: int, row=None) -> None:
+def refresh(kind: str, subject_id: int, row=None, not_before: datetime | None = None) -> None:
     """Make the scheduler see a created, changed, paused or deleted item within a tick, or a
     heartbeat's new deadline after a ping or an evaluation.
+
+    ``not_before``: a heartbeat's deadline is evaluated no earlier (the end of a maintenance
+    window that held it back; evaluating it again within the window would change nothing).
 
     Writes the item's due time straight into Redis. Never raises: with Redis down the
     change is in SQL already, and the scheduler rebuilds from SQL when Redis returns.
@@ -208,6 +211,8 @@ def refresh(kind: str, subject_id: int, row=None) -> None:
         entry = _monitor_entry(row, now)
     elif kind == "heartbeat":
         entry = _heartbeat_entry(row, now)
+        if entry is not None and not_before is not None:
+            entry = (None, max(entry[1], to_ms(not_before)))
     else:
         entry = _cron_entry(row, now)
     try:

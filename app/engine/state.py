@@ -40,6 +40,7 @@ def apply_check(
     now: datetime,
     warning: str | None = None,
     warning_kind: str | None = None,
+    maintenance: bool = False,
 ) -> list[str]:
     """Count a check result against the monitor's thresholds.
 
@@ -52,6 +53,9 @@ def apply_check(
       outage is over, and a warning that persists makes it degraded by the count below;
     - up → degraded after ``failure_threshold`` consecutive degraded answers;
     - degraded → up after ``recovery_threshold`` consecutive clean answers.
+
+    Under ``maintenance`` the counters move but the state does not: the first check after
+    the window then finds them as they are and moves the state (with its alert) at once.
     """
     if monitor.paused or monitor.state == STATE_PAUSED:
         return []
@@ -63,6 +67,8 @@ def apply_check(
         monitor.consecutive_clean = 0
         monitor.last_error = error
         monitor.last_warning = None
+        if maintenance:
+            return []
         if monitor.state != STATE_DOWN and (
             monitor.consecutive_failures >= monitor.failure_threshold
         ):
@@ -80,6 +86,8 @@ def apply_check(
     else:
         monitor.consecutive_clean += 1
         monitor.consecutive_warnings = 0
+    if maintenance:
+        return []
     if monitor.state == STATE_PENDING:
         if warning:
             _degrade(monitor, warning_kind, now)

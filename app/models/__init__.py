@@ -7,6 +7,7 @@ from app.models.cron_job import CronJob
 from app.models.group import Group
 from app.models.history import CheckResult, CronExecution, DailyRollup, Ping
 from app.models.incident import Incident, IncidentUpdate
+from app.models.maintenance import MaintenanceWindow
 from app.models.monitor import Monitor
 from app.models.notification import NotificationAttempt, NotificationLog
 from app.models.setting import Setting
@@ -22,6 +23,7 @@ __all__ = [
     "Group",
     "Incident",
     "IncidentUpdate",
+    "MaintenanceWindow",
     "Monitor",
     "NotificationAttempt",
     "NotificationChannel",

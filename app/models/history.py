@@ -93,6 +93,8 @@ class CheckResult(_Timings, db.Model):
 
     # A successful check's warning (slow, certificate expiring soon): a degraded answer.
     warning: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # Made while a maintenance window covered the monitor: changed no state.
+    maintenance: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
 
 class CronExecution(_Timings, db.Model):
@@ -122,6 +124,8 @@ class CronExecution(_Timings, db.Model):
     error: so.Mapped[str | None] = so.mapped_column(sa.Text)
     response_headers: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
     response_body: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # Made while a maintenance window covered the job: counted towards no alert.
+    maintenance: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
 
 PING_SUCCESS = "success"
@@ -175,3 +179,6 @@ class DailyRollup(db.Model):
     latency_min_ms: so.Mapped[int | None] = so.mapped_column()
     latency_max_ms: so.Mapped[int | None] = so.mapped_column()
     downtime_sec: so.Mapped[int] = so.mapped_column(default=0)
+    # Results made under maintenance: counted here only, never in checks or failures, so
+    # uptime leaves them out; a day with only these is drawn as maintenance.
+    maintenance_checks: so.Mapped[int] = so.mapped_column(default=0, server_default="0")

@@ -43,6 +43,7 @@ RESOURCES = {
     "monitors": ("read", "write"),
     "cron-jobs": ("read", "write"),
     "incidents": ("read", "write"),
+    "maintenance": ("read", "write"),
     "settings": ("read", "write"),
     "api-keys": ("read", "write"),
     "system": ("read",),

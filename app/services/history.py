@@ -163,6 +163,7 @@ def uptime(subject_type: str, subject_id: int, now: datetime) -> dict[str, float
             subject_column == subject_id,
             model.started_at > now - timedelta(hours=24),
             model.started_at <= now,
+            model.maintenance.is_(False),  # out of uptime, as in the rollups
         )
     ).one()
     figures = {"24h": percent(checks, checks - successes)}
@@ -303,7 +304,12 @@ def response_times(
             sa.func.sum(sa.case((ok, 0), else_=1)),
             sa.func.avg(sa.case((ok, model.total_us))),
         )
-        .where(subject_column.in_(subject_ids), model.started_at > start, model.started_at <= now)
+        .where(
+            subject_column.in_(subject_ids),
+            model.started_at > start,
+            model.started_at <= now,
+            model.maintenance.is_(False),  # out of uptime and latency, as in the rollups
+        )
         .group_by(subject_column, index)
     )
     found: dict[tuple[int, int], tuple[int, int, float | None]] = {}

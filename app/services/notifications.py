@@ -57,7 +57,7 @@ from app.models.notification import (
     NotificationLog,
 )
 from app.models.types import utcnow
-from app.services import certificate_alerts, fields, smtp
+from app.services import certificate_alerts, fields, maintenance, smtp
 from app.services.errors import ValidationError
 from app.services.pagination import Page, paginate
 
@@ -679,10 +679,11 @@ def remind(now: datetime | None = None) -> int:
             Monitor.paused.is_(False),
         )
     ).all()
+    held = maintenance.covered(now).monitors if rows else {}
     events = [
         (KIND_MONITOR, monitor_id, "reminder")
         for monitor_id, since, hours in rows
-        if since is not None and now - since >= timedelta(hours=hours)
+        if since is not None and now - since >= timedelta(hours=hours) and monitor_id not in held
     ]
     return len(dispatch(events, now))
 

@@ -19,7 +19,7 @@ from app.models import CronJob, Group, Monitor
 from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
 from app.models.monitor import KIND_HEARTBEAT, STATE_NEW
 from app.models.types import utcnow
-from app.services import history
+from app.services import history, maintenance
 from app.services.errors import ValidationError
 from app.services.monitors import target as monitor_target
 from app.services.pagination import Page, group_order, matching, paginate
@@ -31,6 +31,8 @@ LATE = "late"
 PENDING = "pending"
 PAUSED = "paused"
 STATUSES = (UP, DEGRADED, DOWN, LATE, PENDING, PAUSED)
+# Shown, not filtered on: a maintenance window covers the item now (its stored state stays).
+MAINTENANCE = "maintenance"
 
 TYPE_MONITOR = "monitor"
 TYPE_HEARTBEAT = "heartbeat"
@@ -148,6 +150,7 @@ def _rows(keys: list[Any], now: datetime) -> list[Row]:
             SUBJECT_CRON_JOB, job_ids, now, SPARK_SPAN, SPARK_BUCKETS
         ),
     }
+    under = maintenance.covered(now)
     rows = []
     for key in keys:
         if key.type == TYPE_CRON_JOB:
@@ -183,6 +186,9 @@ def _rows(keys: list[Any], now: datetime) -> list[Row]:
                 monitor.last_error if key.status == DOWN and not heartbeat else None,
                 monitor.last_warning if key.status == DEGRADED else None,
             )
+        held = under.cron_jobs if row.type == TYPE_CRON_JOB else under.monitors
+        if row.id in held and row.status != PAUSED:
+            row.status = MAINTENANCE
         buckets = series.get(row.type, {}).get(row.id)
         if buckets:
             row.uptime_24h = history.series_uptime(buckets)

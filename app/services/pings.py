@@ -36,7 +36,7 @@ from app.models import Monitor, Ping
 from app.models.history import PING_FAIL, PING_KINDS, PING_SUCCESS, SUBJECT_MONITOR
 from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN
 from app.models.types import utcnow
-from app.services import monitors, notifications, results
+from app.services import maintenance, monitors, notifications, results
 from app.services.errors import NotFound, Throttled, ValidationError
 from app.services.pagination import Page, paginate
 
@@ -256,9 +256,20 @@ def _apply(runner, pending: _Ping):
     events = state.apply_ping(monitor, kind, pending.exit_status, now)
     if events and not runner.records_transitions:
         return _TRANSITION
+    # Asked only of pings that would move the state (so in the session's runner): under a
+    # maintenance window the ping is kept but the state stays; the window's end judges the
+    # heartbeat afresh by its schedule.
+    held = bool(events) and monitor.id in maintenance.covered(now).monitors
+    if held:
+        for name in ("paused", "state", "state_changed_at"):
+            setattr(monitor, name, row[name])
+        events = []
     runner.insert({**ping, "monitor_id": monitor.id, "created_at": now})
     changes = {n: getattr(monitor, n) for n in _CHANGEABLE if getattr(monitor, n) != row[n]}
-    if kind in (PING_SUCCESS, PING_FAIL) and not monitor.paused:
+    if held:
+        counted_apart = results.rollup_row(SUBJECT_MONITOR, monitor.id, now, 0, 0)
+        runner.rollup(counted_apart | {"maintenance_checks": 1})
+    elif kind in (PING_SUCCESS, PING_FAIL) and not monitor.paused:
         # The heartbeat's checks in its uptime: a success, or a failure (a failure ping, or a
         # run too short) that leaves it down. A missed deadline is the other failure.
         failed = int(monitor.state == STATE_DOWN)

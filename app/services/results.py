@@ -7,6 +7,12 @@ Each result is inserted with "ON CONFLICT DO NOTHING" on (subject, planned time)
 that is retried after a worker died records every slot exactly once, and a slot already
 recorded changes no state twice. Heartbeat deadlines in the batch are evaluated against the
 heartbeat as it is now, so evaluating one twice changes nothing twice either.
+
+Items under a maintenance window (asked once per batch) are checked and recorded as usual,
+their results marked ``maintenance`` and counted in the rollups' ``maintenance_checks``
+instead of checks and failures; but no state moves, so no incident opens and nothing is
+sent, and a heartbeat's deadline is passed over (the worker sets it again for the window's
+end, when the heartbeat is judged afresh).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from app.extensions import db
 from app.models import CheckResult, CronExecution, CronJob, DailyRollup, Monitor
 from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
 from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN
-from app.services import certificate_alerts, incidents, notifications
+from app.services import certificate_alerts, incidents, maintenance, notifications
 
 log = logging.getLogger(__name__)
 
@@ -89,20 +95,33 @@ def record(
     checks = [o for o in outcomes if o.kind == "m" and o.subject_id in monitors]
     executions = [o for o in outcomes if o.kind == "c" and o.subject_id in jobs]
     events, rollups = [], _Rollups()
+    # Once per batch, in the same transaction: the items under maintenance now.
+    under = maintenance.covered(now) if monitors or jobs else maintenance.Covered()
     with db.session.no_autoflush:
-        new_checks = _insert_new(CheckResult, [_check_row(o) for o in checks], "monitor_id")
+        new_checks = _insert_new(
+            CheckResult,
+            [_check_row(o, o.subject_id in under.monitors) for o in checks],
+            "monitor_id",
+        )
         new_executions = _insert_new(
             CronExecution,
-            [_execution_row(jobs[o.subject_id], o) for o in executions],
+            [
+                _execution_row(jobs[o.subject_id], o, o.subject_id in under.cron_jobs)
+                for o in executions
+            ],
             "cron_job_id",
         )
         for outcome in checks:
             if (outcome.subject_id, outcome.planned_at) in new_checks:
-                events += _apply_check(monitors[outcome.subject_id], outcome, rollups, now)
+                monitor, held = monitors[outcome.subject_id], outcome.subject_id in under.monitors
+                events += _apply_check(monitor, outcome, rollups, now, held)
         for outcome in executions:
             if (outcome.subject_id, outcome.planned_at) in new_executions:
-                events += _apply_execution(jobs[outcome.subject_id], outcome, rollups, now)
+                job, held = jobs[outcome.subject_id], outcome.subject_id in under.cron_jobs
+                events += _apply_execution(job, outcome, rollups, now, held)
         for heartbeat_id, deadline in deadlines:
+            if heartbeat_id in under.monitors:
+                continue  # judged when the window ends (see tasks.jobs.run_batch)
             monitor = monitors.get(heartbeat_id)
             if monitor is not None and monitor.kind == KIND_HEARTBEAT:
                 # The scheduler saw the deadline pass; a worker whose clock is behind must
@@ -174,9 +193,10 @@ def _echoes(outcome: Outcome) -> dict:
     }
 
 
-def _check_row(outcome: Outcome) -> dict:
+def _check_row(outcome: Outcome, held: bool) -> dict:
     return {
         "monitor_id": outcome.subject_id,
+        "maintenance": held,
         "planned_at": outcome.planned_at,
         "started_at": outcome.started_at,
         "outcome": outcome.outcome,
@@ -188,7 +208,9 @@ def _check_row(outcome: Outcome) -> dict:
     }
 
 
-def _apply_check(monitor: Monitor, outcome: Outcome, rollups: _Rollups, now: datetime) -> list:
+def _apply_check(
+    monitor: Monitor, outcome: Outcome, rollups: _Rollups, now: datetime, held: bool
+) -> list:
     success = outcome.outcome == OK
     events = state.apply_check(
         monitor,
@@ -197,22 +219,28 @@ def _apply_check(monitor: Monitor, outcome: Outcome, rollups: _Rollups, now: dat
         outcome.started_at,
         warning=outcome.warning,
         warning_kind=outcome.warning_kind,
+        maintenance=held,
     )
     monitor.last_response_ms = _latency_ms(outcome)
     monitor_incidents(monitor, events, now)
-    events += _certificate_events(monitor, outcome, now)
+    events += _certificate_events(monitor, outcome, now, held)
     # Each check that leaves the monitor down stands for one interval of downtime.
     downtime = monitor.interval_sec if monitor.state == STATE_DOWN else 0
-    rollups.add(SUBJECT_MONITOR, monitor.id, outcome, downtime)
+    rollups.add(SUBJECT_MONITOR, monitor.id, outcome, downtime, held)
     return [("monitor", monitor.id, e) for e in events]
 
 
-def _certificate_events(subject: Monitor | CronJob, outcome: Outcome, now: datetime) -> list:
+def _certificate_events(
+    subject: Monitor | CronJob, outcome: Outcome, now: datetime, held: bool
+) -> list:
     """Keep the check's certificate on its subject; an expiry alert when it crossed a
-    threshold not announced before for this certificate."""
+    threshold not announced before for this certificate. Under maintenance nothing is
+    claimed, so the first check after the window announces what was crossed."""
     certificate = outcome.result.certificate
     certificate_alerts.remember(subject, certificate, outcome.outcome == OK)
-    return [certificate_alerts.EVENT] if certificate_alerts.claim(subject, certificate, now) else []
+    if held or not certificate_alerts.claim(subject, certificate, now):
+        return []
+    return [certificate_alerts.EVENT]
 
 
 def _jitter_ms(outcome: Outcome) -> int:
@@ -222,11 +250,12 @@ def _jitter_ms(outcome: Outcome) -> int:
     return min(max(0, late), 2**31 - 1)
 
 
-def _execution_row(job: CronJob, outcome: Outcome) -> dict:
+def _execution_row(job: CronJob, outcome: Outcome, held: bool) -> dict:
     result = outcome.result
     saved = job.save_responses
     return {
         "cron_job_id": job.id,
+        "maintenance": held,
         "execution_uid": outcome.execution_uid,
         "trigger": outcome.trigger,
         "planned_at": outcome.planned_at,
@@ -243,13 +272,16 @@ def _execution_row(job: CronJob, outcome: Outcome) -> dict:
     }
 
 
-def _apply_execution(job: CronJob, outcome: Outcome, rollups: _Rollups, now: datetime) -> list:
+def _apply_execution(
+    job: CronJob, outcome: Outcome, rollups: _Rollups, now: datetime, held: bool
+) -> list:
     success = outcome.outcome == OK
     job.last_run_at = outcome.started_at
     job.last_outcome = outcome.outcome
     job.last_duration_ms = round(outcome.result.total_us / 1000)
-    events = state.apply_execution(job, success, now)
-    events += _certificate_events(job, outcome, now)
+    # Under maintenance an execution counts towards nothing: no failure streak, no alert.
+    events = [] if held else state.apply_execution(job, success, now)
+    events += _certificate_events(job, outcome, now, held)
     for event in events:
         if event == state.EVENT_FAILED:
             incidents.open_incident(
@@ -264,7 +296,7 @@ def _apply_execution(job: CronJob, outcome: Outcome, rollups: _Rollups, now: dat
             )
         elif event == state.EVENT_DISABLED:
             incidents.note_open(cron_job_id=job.id, message=job.disabled_reason, now=now)
-    rollups.add(SUBJECT_CRON_JOB, job.id, outcome, 0)
+    rollups.add(SUBJECT_CRON_JOB, job.id, outcome, 0, held)
     return [("cron_job", job.id, e) for e in events]
 
 
@@ -287,9 +319,15 @@ class _Rollups:
         row["checks"] += 1
         row["failures"] += 0 if ok else 1
 
-    def add(self, subject_type: str, subject_id: int, outcome: Outcome, downtime: int) -> None:
+    def add(
+        self, subject_type: str, subject_id: int, outcome: Outcome, downtime: int, held: bool
+    ) -> None:
         latency = _latency_ms(outcome)
         row = self._row(subject_type, subject_id, outcome.started_at)
+        if held:
+            # Out of the uptime: counted apart, without failures, downtime or latency.
+            row["maintenance_checks"] += 1
+            return
         row["checks"] += 1
         row["failures"] += 0 if outcome.outcome == OK else 1
         row["downtime_sec"] += downtime
@@ -317,6 +355,7 @@ def rollup_row(subject_type: str, subject_id: int, at: datetime, checks: int, fa
         "latency_min_ms": None,
         "latency_max_ms": None,
         "downtime_sec": 0,
+        "maintenance_checks": 0,
     }
 
 
@@ -346,5 +385,6 @@ def rollup_upsert(dialect_name: str):
                 else_=table.c.latency_max_ms,
             ),
             "downtime_sec": table.c.downtime_sec + new.downtime_sec,
+            "maintenance_checks": table.c.maintenance_checks + new.maintenance_checks,
         },
     )

@@ -11,9 +11,9 @@ Privacy is decided here, once, for the page, the status JSON, the badges and the
   messages written by an admin are shown as written; automatic updates (no author) show a
   fixed sentence for their kind, because their stored text repeats the error.
 
-Statuses shown to the public: ``up``, ``degraded``, ``down``, ``pending`` (no result yet) and
-``paused``. The overall banner counts only items that are up, degraded or down (see
-``overall``).
+Statuses shown to the public: ``up``, ``degraded``, ``down``, ``pending`` (no result yet),
+``paused`` and ``maintenance`` (a maintenance window covers the item now). The overall
+banner counts only items that are up, degraded or down (see ``overall``).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from app.models.monitor import (
     STATE_UP,
 )
 from app.models.types import utcnow
-from app.services import fields, history, page_cache, settings, uptime_bars
+from app.services import fields, history, maintenance, page_cache, settings, uptime_bars
 from app.services.errors import NotFound, ValidationError
 from app.services.uptime_bars import DEGRADED, DOWN, UP, Bar
 
@@ -76,6 +76,7 @@ FEED_ENTRIES = 50
 # What the public sees of an item (up, degraded and down are also the bars' levels).
 PENDING = "pending"
 PAUSED = "paused"
+MAINTENANCE = "maintenance"
 
 # The overall banner.
 OPERATIONAL = "operational"
@@ -161,6 +162,21 @@ class PublicIncident:
 
 
 @dataclass(frozen=True, slots=True)
+class PublicMaintenance:
+    """A maintenance window as the public sees it: its period now or next, never its
+    targets' ids (the page names the public items it covers)."""
+
+    id: int
+    title: str
+    message: str
+    starts_at: datetime
+    ends_at: datetime
+    active: bool
+    items: tuple[str, ...]
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Section:
     name: str | None
     items: list[Item]
@@ -175,6 +191,7 @@ class Page:
     active_incidents: list[PublicIncident]
     resolved_incidents: list[PublicIncident]
     days: list[date]
+    maintenance: list[PublicMaintenance] = ()
 
     @property
     def items(self) -> list[Item]:
@@ -534,7 +551,42 @@ def _public_items(condition_monitor=None, condition_job=None) -> list[Item]:
         )
         for r in db.session.execute(jobs)
     ]
+    under = maintenance.covered()
+    if under:
+        for item in items:
+            held = under.monitors if item.subject_type == SUBJECT_MONITOR else under.cron_jobs
+            if item.id in held and item.status != PAUSED:
+                item.status = MAINTENANCE
     return items
+
+
+def public_maintenance(now: datetime | None = None) -> list[PublicMaintenance]:
+    """Windows covering a public item, active now or starting within the next 7 days."""
+    now = now or utcnow()
+    shown = []
+    for window, start, end in maintenance.announced(now):
+        groups = {g.id for g in window.groups}
+        names = [m.name for m in window.monitors if m.public] + [
+            j.name for j in window.cron_jobs if j.public
+        ]
+        if groups:
+            for model in (Monitor, CronJob):
+                names += db.session.execute(
+                    sa.select(model.name).where(model.group_id.in_(groups), model.public.is_(True))
+                ).scalars()
+        shown.append(
+            PublicMaintenance(
+                window.id,
+                window.title,
+                window.message,
+                start,
+                end,
+                start <= now,
+                tuple(sorted(set(names), key=str.lower)),
+                window.updated_at,
+            )
+        )
+    return shown
 
 
 def _sorted(items: list[Item], by_group: bool) -> list[Item]:
@@ -714,6 +766,7 @@ def page(now: datetime | None = None) -> Page:
         active_incidents=active,
         resolved_incidents=sorted(resolved, key=lambda i: i.resolved_at, reverse=True),
         days=days,
+        maintenance=public_maintenance(now),
     )
 
 

@@ -36,6 +36,9 @@ UP = "up"
 DEGRADED = "degraded"
 DOWN = "down"
 NO_DATA = "none"
+# A day whose every result was made under a maintenance window: out of the uptime, and drawn
+# apart rather than as up or down.
+MAINTENANCE = "maintenance"
 # A day is up at 99.9 % or more, degraded from 99 % (about 14 minutes of a day), else down.
 UP_PERCENT = 99.9
 DEGRADED_PERCENT = 99.0
@@ -87,8 +90,9 @@ class Rollups:
     failures_30d: int
     checks: int
     failures: int
-    # Days with a failure or downtime, by index: (index, checks, failures, downtime seconds).
-    # Tuples, so that the whole is hashable: the bars are memoised by it.
+    # Days with a failure or downtime, by index: (index, checks, failures, downtime seconds);
+    # also the days with results under maintenance only, as (index, 0, 0, 0). Tuples, so
+    # that the whole is hashable: the bars are memoised by it.
     details: tuple[tuple[int, int, int, int], ...] = ()
     # Only when the days with data have gaps: all their indexes.
     data_days: tuple[int, ...] | None = None
@@ -121,16 +125,20 @@ def read(keys: list[Key], days: list[date]) -> dict[Key, Rollups]:
         DailyRollup.checks,
         DailyRollup.failures,
         DailyRollup.downtime_sec,
+        DailyRollup.maintenance_checks,
     ).where(_of(keys), DailyRollup.day == days[-1])
-    for subject_type, subject_id, checks, failures, downtime in db.session.execute(query):
+    for subject_type, subject_id, checks, failures, downtime, held in db.session.execute(query):
         key = (subject_type, subject_id)
-        rollups[key] = _with_day(rollups.get(key), today, checks, failures, downtime)
+        rollups[key] = _with_day(rollups.get(key), today, checks, failures, downtime, held)
     return rollups
 
 
-def _with_day(rollups: Rollups | None, n: int, checks: int, failures: int, downtime: int):
+def _with_day(
+    rollups: Rollups | None, n: int, checks: int, failures: int, downtime: int, held: int = 0
+):
     """``rollups`` plus the newest day ``n`` (today), which falls in both windows."""
-    details = ((n, checks, failures, downtime),) if failures or downtime else ()
+    apart = failures or downtime or (held and not checks)
+    details = ((n, checks, failures, downtime),) if apart else ()
     if rollups is None:
         return Rollups(n, n, 1, checks, failures, checks, failures, details)
     data_days = rollups.data_days
@@ -208,7 +216,11 @@ def _aggregate(keys: list[Key], days: list[date], since_30d: date) -> dict[Key, 
     in_30d = DailyRollup.day >= since_30d
     detail = sa.case(
         (
-            sa.or_(DailyRollup.failures > 0, DailyRollup.downtime_sec > 0),
+            sa.or_(
+                DailyRollup.failures > 0,
+                DailyRollup.downtime_sec > 0,
+                sa.and_(DailyRollup.checks == 0, DailyRollup.maintenance_checks > 0),
+            ),
             day_text
             + " "
             + sa.cast(DailyRollup.checks, sa.String)
@@ -317,16 +329,21 @@ def bars(
                     Bar(position, n - position, days[position], days[n - 1], uptime, 0, (), level)
                 )
             checks, failures, downtime = details.get(n, (0, 0, 0))
+            day_level = bar_level(checks, failures) if checks else level
+            if n in details and not checks:  # results under maintenance only
+                uptime_of_day, day_level = None, MAINTENANCE
+            else:
+                uptime_of_day = percent(checks, failures) if checks else uptime
             result.append(
                 Bar(
                     n,
                     1,
                     days[n],
                     days[n],
-                    percent(checks, failures) if checks else uptime,
+                    uptime_of_day,
                     downtime,
                     by_day.get(n, ()),
-                    bar_level(checks, failures) if checks else level,
+                    day_level,
                 )
             )
             position = n + 1

@@ -21,7 +21,7 @@ from app.engine import batch, scheduler, state
 from app.engine.scheduler import KEY_PENDING, KEY_PENDING_JOB, KIND_DEADLINE, from_ms, slot_id
 from app.extensions import db, redis_client
 from app.models.notification import STATUS_PENDING
-from app.services import history, notifications, results
+from app.services import history, maintenance, notifications, results
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +84,11 @@ def run_batch(items: list, lease_ms: int = 45_000) -> dict:
         log.info("%s %s: %s", kind, subject_id, event)
         if event == state.EVENT_DISABLED:
             scheduler.refresh(kind, subject_id)  # takes the job off the schedule
-    # A dispatched deadline left the due set; put back the heartbeat's next one.
+    # A dispatched deadline left the due set; put back the heartbeat's next one, or for a
+    # heartbeat under maintenance the window's end, when it is judged afresh.
+    held = maintenance.covered().monitors if deadlines else {}
     for heartbeat_id, _ in deadlines:
-        scheduler.refresh("heartbeat", heartbeat_id)
+        scheduler.refresh("heartbeat", heartbeat_id, not_before=held.get(heartbeat_id))
     return {"checked": len(outcomes), "deadlines": len(deadlines), "events": len(events)}
 
 

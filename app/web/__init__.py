@@ -16,6 +16,7 @@ from app.web import (
     health,
     heartbeats,
     incidents,
+    maintenance,
     monitors,
     notifications,
     ping,
@@ -37,6 +38,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(cron_jobs.bp)
     app.register_blueprint(heartbeats.bp)
     app.register_blueprint(incidents.bp)
+    app.register_blueprint(maintenance.bp)
     app.register_blueprint(api_keys.bp)
     app.register_blueprint(settings.bp)
     app.register_blueprint(system.bp)

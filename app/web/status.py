@@ -170,11 +170,14 @@ def feed():
     def render() -> bytes:
         base = current_app.config["BASE_URL"]
         incidents = status_page.feed()
+        windows = status_page.public_maintenance()
+        changes = [i.updated_at for i in incidents] + [w.updated_at for w in windows]
         return render_template(
             "status/feed.xml",
             incidents=incidents,
+            windows=windows,
             # A feed without entries never changed: a fixed date keeps its ETag stable.
-            updated=incidents[0].updated_at if incidents else FEED_EPOCH,
+            updated=max(changes) if changes else FEED_EPOCH,
             settings=status_page.get_settings(),
             page_url=base + url_for("status.page"),
             feed_url=base + url_for("status.feed"),

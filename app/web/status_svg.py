@@ -55,7 +55,9 @@ def bar_text(bar: ub.Bar) -> str:
         parts = [bar.first_day.isoformat()]
     else:
         parts = [f"{bar.first_day.isoformat()} to {bar.last_day.isoformat()}"]
-    if bar.uptime is None:
+    if bar.level == ub.MAINTENANCE:
+        parts.append("maintenance")
+    elif bar.uptime is None:
         parts.append("no data")
     elif bar.length > 1:
         parts.append("100% uptime every day")
@@ -183,6 +185,7 @@ STATUS_COLORS = {
     ub.DOWN: "red",
     sp.PENDING: "lightgrey",
     sp.PAUSED: "lightgrey",
+    sp.MAINTENANCE: "blue",
 }
 
 

@@ -12,7 +12,7 @@ import trustme
 from app.engine.scheduler import Scheduler
 from app.extensions import db, redis_client
 from app.models import CheckResult, CronExecution
-from app.services import api_keys, channels, cron_jobs, incidents, monitors
+from app.services import api_keys, channels, cron_jobs, incidents, maintenance, monitors
 
 
 @pytest.fixture(scope="session")
@@ -81,8 +81,8 @@ def root_key(api):
 @pytest.fixture
 def seeded(app):
     """One of everything the API can address: monitor with a check, cron job with an
-    execution, an open incident on each, a spare API key and a notification channel. Returns
-    their ids.
+    execution, an open incident on each, a spare API key, a notification channel and a
+    maintenance window. Returns their ids.
 
     The channel sends e-mail and the tests configure no e-mail server, so a test send through
     it fails at once without touching the network, whoever calls it.
@@ -128,6 +128,15 @@ def seeded(app):
         db.session.commit()
         spare, _ = api_keys.create({"name": "spare", "scopes": ["api-keys:read"]})
         channel = channels.create({"name": "Ops", "kind": "email", "addresses": "ops@example.com"})
+        # Far ahead, so that it covers nothing while tests run.
+        window = maintenance.create(
+            {
+                "title": "Data centre move",
+                "starts_at": datetime(2099, 1, 1, tzinfo=UTC),
+                "ends_at": datetime(2099, 1, 2, tzinfo=UTC),
+                "monitor_ids": [monitor.id],
+            }
+        )
         return {
             "monitor_id": monitor.id,
             "cron_job_id": job.id,
@@ -137,6 +146,7 @@ def seeded(app):
             "job_incident_id": job_incident.id,
             "key_id": spare.id,
             "channel_id": channel.id,
+            "window_id": window.id,
         }
 
 

@@ -41,6 +41,7 @@ WRITE_ROUTES = [
     ("POST", "/api/cron-jobs", {"url": "https://example.com/", "cron_expr": "0 2 * * *"}, "name"),
     ("PUT", "/api/cron-jobs/{cron_job_id}", {}, "name"),
     ("POST", "/api/incidents/{incident_id}/updates", {}, "message"),
+    ("POST", "/api/maintenance", {"cron_expr": "0 2 * * *", "duration_min": 5}, "title"),
     ("POST", "/api/notification-channels", {"kind": "email", "addresses": "a@b.example"}, "name"),
     ("PUT", "/api/notification-channels/{channel_id}", {}, "name"),
     ("POST", "/api/api-keys", {"scopes": ["monitors:read"]}, "name"),

@@ -14,7 +14,7 @@ from app.models.channel import KINDS as CHANNEL_KINDS
 from app.models.history import OUTCOMES
 from app.models.monitor import STATES
 from app.models.notification import STATUSES as DELIVERY_STATUSES
-from app.services import api_keys, assertions, channels, history
+from app.services import api_keys, assertions, channels, history, maintenance
 from app.services.monitors import RECORD_TYPES, TIMEOUT_MAX_MS
 from app.services.pagination import PER_PAGE_MAX
 
@@ -325,8 +325,24 @@ _EXECUTION = {
     "outcome": _str(enum=list(OUTCOMES)),
     "status_code": _int(nullable=True),
     "error": _str(nullable=True),
+    "maintenance": _bool(description="Made while a maintenance window covered the job."),
     "timings": _ref("Timings"),
 }
+
+_IDS = _array(_int(minimum=1, maximum=ID_MAX))
+_MAINTENANCE_WRITABLE = {
+    "title": _str(minLength=1, maxLength=maintenance.TITLE_MAX),
+    "message": _str(nullable=True, maxLength=maintenance.MESSAGE_MAX),
+    "starts_at": _time(nullable=True),
+    "ends_at": _time(nullable=True),
+    "cron_expr": _str(nullable=True),
+    "duration_min": _int(nullable=True, minimum=1, maximum=maintenance.DURATION_MAX_MIN),
+    "timezone": _str(),
+    "monitor_ids": {**_IDS, "description": "Monitors and heartbeats."},
+    "cron_job_ids": _IDS,
+    "group_ids": {**_IDS, "description": "Groups: every item in them, as they are then."},
+}
+_PERIOD = _object({"starts_at": _time(), "ends_at": _time()}, ("starts_at", "ends_at"))
 
 SCHEMAS: dict[str, Any] = {
     "Error": _object({"error": _str()}, ("error",)),
@@ -474,11 +490,30 @@ SCHEMAS: dict[str, Any] = {
                 description="A successful check's warning (a degraded answer), such as: "
                 "Answered in 2,340 ms, slower than 1,000 ms.",
             ),
+            "maintenance": _bool(description="Made while a maintenance window covered it."),
             "timings": _ref("Timings"),
             "echo": _ECHO,
         },
         ("id", "monitor_id", "started_at", "outcome", "timings"),
     ),
+    "MaintenanceWindow": _object(
+        _MAINTENANCE_WRITABLE
+        | {
+            "id": _ID,
+            "message": _str(),
+            "kind": _str(enum=["one_off", "recurring"]),
+            "status": _str(enum=["scheduled", "active", "ended"]),
+            "occurrences": {
+                **_array(_PERIOD),
+                "description": "The current period, if any, and the next ones (up to 5).",
+            },
+            "created_at": _time(),
+            "updated_at": _time(),
+        },
+        ("id", "title", "kind", "status", "occurrences", "monitor_ids", "cron_job_ids"),
+    ),
+    "MaintenanceCreate": _object(_MAINTENANCE_WRITABLE, ("title",), closed=True),
+    "MaintenanceUpdate": _object(_MAINTENANCE_WRITABLE, closed=True),
     "Ping": _object(
         {
             "id": _ID,
@@ -823,6 +858,7 @@ _MONITOR_ID = _path("monitor_id", "The monitor's id.")
 _CRON_JOB_ID = _path("cron_job_id", "The cron job's id.")
 _INCIDENT_ID = _path("incident_id", "The incident's id.")
 _CHANNEL_ID = _path("channel_id", "The channel's id.")
+_WINDOW_ID = _path("window_id", "The maintenance window's id.")
 
 _LIST_HEADERS = {
     "X-Total-Count": {"description": "Items in the whole list.", "schema": _int()},
@@ -902,6 +938,7 @@ def _paths() -> dict[str, dict[str, Any]]:
     monitor = _ref("Monitor")
     cron_job = _ref("CronJob")
     channel = _ref("NotificationChannel")
+    window = _ref("MaintenanceWindow")
     return {
         "/api/monitors": {
             "get": _op(
@@ -1162,6 +1199,51 @@ def _paths() -> dict[str, dict[str, Any]]:
                 errors=(404,),
             ),
         },
+        "/api/maintenance": {
+            "get": _op(
+                "List maintenance windows, latest start first",
+                "Maintenance",
+                scope="maintenance:read",
+                ok=(200, "A page of windows, as a bare array.", _array(window)),
+                params=_PAGE,
+                errors=(422,),
+                listing=True,
+            ),
+            "post": _op(
+                "Create a maintenance window",
+                "Maintenance",
+                scope="maintenance:write",
+                ok=(201, "The new window.", window),
+                body="MaintenanceCreate",
+                description="One-off: starts_at and ends_at. Recurring: cron_expr, duration_min "
+                "and timezone. At least one of monitor_ids, cron_job_ids, group_ids.",
+            ),
+        },
+        "/api/maintenance/{window_id}": {
+            "parameters": [_WINDOW_ID],
+            "get": _op(
+                "Get a maintenance window",
+                "Maintenance",
+                scope="maintenance:read",
+                ok=(200, "The window.", window),
+                errors=(404,),
+            ),
+            "put": _op(
+                "Update a maintenance window (partial; null clears a field)",
+                "Maintenance",
+                scope="maintenance:write",
+                ok=(200, "The window after the change.", window),
+                body="MaintenanceUpdate",
+                errors=(404,),
+            ),
+            "delete": _op(
+                "Delete a maintenance window",
+                "Maintenance",
+                scope="maintenance:write",
+                ok=(200, "Deleted.", _ref("Success")),
+                errors=(404,),
+            ),
+        },
         "/api/settings/history": {
             "get": _op(
                 "How long raw history is kept",
@@ -1400,6 +1482,7 @@ def document(server_url: str = "/") -> dict[str, Any]:
                 "Monitors",
                 "Cron jobs",
                 "Incidents",
+                "Maintenance",
                 "Notifications",
                 "Settings",
                 "API keys",

@@ -22,6 +22,7 @@ from app.models import (
     CronJob,
     Incident,
     IncidentUpdate,
+    MaintenanceWindow,
     Monitor,
     NotificationChannel,
     NotificationLog,
@@ -29,7 +30,7 @@ from app.models import (
 )
 from app.models.monitor import KIND_DNS, KIND_HEARTBEAT, KIND_PING, KIND_TCP
 from app.models.notification import STATUS_PENDING
-from app.services import api_keys, channels, fields, incidents
+from app.services import api_keys, channels, fields, incidents, maintenance
 from app.services.pagination import Page
 
 
@@ -209,6 +210,7 @@ def check_result(row: CheckResult) -> dict[str, Any]:
         "status_code": row.status_code,
         "error": row.error,
         "warning": row.warning,
+        "maintenance": row.maintenance,
         "timings": _timings(row),
         "echo": _echo(row),
     }
@@ -258,12 +260,38 @@ def execution(row: CronExecution, detail: bool = False) -> dict[str, Any]:
         "outcome": row.outcome,
         "status_code": row.status_code,
         "error": row.error,
+        "maintenance": row.maintenance,
         "timings": _timings(row),
     }
     if detail:
         data["response_headers"] = row.response_headers
         data["response_body"] = row.response_body
     return data
+
+
+def maintenance_window(row: MaintenanceWindow, now: datetime) -> dict[str, Any]:
+    """A window with its status now and its current and next periods."""
+    return {
+        "id": row.id,
+        "title": row.title,
+        "message": row.message,
+        "kind": "recurring" if row.recurring else "one_off",
+        "starts_at": iso(row.starts_at),
+        "ends_at": iso(row.ends_at),
+        "cron_expr": row.cron_expr,
+        "duration_min": row.duration_min,
+        "timezone": row.timezone,
+        "status": maintenance.status(row, now),
+        "occurrences": [
+            {"starts_at": iso(start), "ends_at": iso(end)}
+            for start, end in maintenance.periods(row, now)
+        ],
+        "monitor_ids": [m.id for m in row.monitors],
+        "cron_job_ids": [j.id for j in row.cron_jobs],
+        "group_ids": [g.id for g in row.groups],
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+    }
 
 
 def incident_update(row: IncidentUpdate) -> dict[str, Any]:
