@@ -36,6 +36,7 @@ class Checks:
     def __init__(self, row: Monitor):
         self.row = row
         self.at = T0
+        self.maintenance = False
 
     def __call__(self, *kinds: str) -> list[list[str]]:
         events = []
@@ -51,6 +52,7 @@ class Checks:
                     self.at,
                     warning=text,
                     warning_kind=warning_kind,
+                    maintenance=self.maintenance,
                 )
             )
         return events
@@ -123,3 +125,18 @@ def test_resume_forgets_the_warnings():
         None,
         0,
     )
+
+
+def test_a_maintenance_window_holds_the_degraded_state_until_the_next_check_after_it():
+    row = monitor()
+    check = Checks(row)
+    check.maintenance = True
+    assert check("slow", "slow", "slow") == [[], [], []]
+    assert row.state == "up" and row.consecutive_warnings == 3
+    check.maintenance = False
+    assert check("slow") == [["degraded"]]
+    check.maintenance = True
+    assert check("ok", "fail", "fail") == [[], [], []]
+    assert row.state == "degraded"
+    check.maintenance = False
+    assert check("fail") == [["down"]]
