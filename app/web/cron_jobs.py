@@ -3,7 +3,6 @@ the execution log, one execution, run now, enable, disable, delete)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -16,7 +15,7 @@ from app.services import cron_jobs, fields, groups, history
 from app.services.errors import NotFound, Unavailable, ValidationError
 from app.services.fields import METHODS
 from app.web import admin
-from app.web.forms import apply_errors, channel_field, offer_channels
+from app.web.forms import apply_errors, channel_field, local_input, offer_channels, wall_time
 from app.web.lists import filter_args, fingerprint, render_list
 
 bp = admin.blueprint("cron_jobs", __name__, url_prefix="/cron-jobs")
@@ -80,31 +79,6 @@ def _job_or_404(cron_job_id: int):
         abort(404)
 
 
-def _local_input(moment: datetime | None, zone: str) -> str:
-    """A stored UTC moment as the form shows it: wall time in the job's zone."""
-    if moment is None:
-        return ""
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
-
-
-def _expires_at(text: str, zone: str) -> str | None:
-    """The form's wall time read in the job's zone, as the ISO moment the service takes.
-
-    Text that is not a wall time, or a zone we cannot read, goes through unchanged, so the
-    service's message explains what to type.
-    """
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(schedule.validate_timezone(zone or "UTC")))
-    except ValueError:
-        return text
-    return moment.isoformat()
-
-
 def _initial(job) -> dict:
     data = {name: getattr(job, name) for name in (*_TEXT, *_FLAGS, "description")}
     data |= {
@@ -113,7 +87,7 @@ def _initial(job) -> dict:
         "body": job.body or "",
         "auth_username": job.auth_username or "",
         "headers": fields.headers_text(job.headers),
-        "expires_at": _local_input(job.expires_at, job.timezone),
+        "expires_at": local_input(job.expires_at, job.timezone),
     }
     return {key: "" if value is None else value for key, value in data.items()}
 
@@ -133,7 +107,7 @@ def _submitted(form: CronJobForm, editing: bool) -> dict:
         data["auth_password"] = None
     elif form.auth_password.data:
         data["auth_password"] = form.auth_password.data
-    expires_at = _expires_at(form.expires_at.data, form.timezone.data)
+    expires_at = wall_time(form.expires_at.data, form.timezone.data)
     if expires_at is not None or editing:
         data["expires_at"] = expires_at
     data["channels"] = form.channels.data or []

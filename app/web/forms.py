@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, widgets
 
+from app.engine import schedule
 from app.services import channels
 from app.services.errors import ValidationError
 
@@ -17,6 +21,29 @@ def apply_errors(form: FlaskForm, exc: ValidationError) -> None:
             form.form_errors.append(message)
         else:
             field.errors = [*field.errors, message]
+
+
+def local_input(moment: datetime | None, zone: str) -> str:
+    """A stored UTC moment as a datetime-local field shows it: wall time in ``zone``."""
+    if moment is None:
+        return ""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+
+
+def wall_time(text: str, zone: str) -> str | None:
+    """A datetime-local field's wall time read in ``zone``, as the ISO moment the services
+    take. Text that is not a wall time, or a zone we cannot read, goes through unchanged,
+    so the service's message explains what to type."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(schedule.validate_timezone(zone or "UTC")))
+    except ValueError:
+        return text
+    return moment.isoformat()
 
 
 class MultiCheckboxField(SelectMultipleField):

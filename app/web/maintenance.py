@@ -3,7 +3,6 @@ periods, delete) and the "maintenance now" action of each monitor, heartbeat and
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
@@ -15,7 +14,7 @@ from app.models.types import utcnow
 from app.services import maintenance
 from app.services.errors import NotFound, ValidationError
 from app.web import admin
-from app.web.forms import MultiCheckboxField, apply_errors
+from app.web.forms import MultiCheckboxField, apply_errors, local_input, wall_time
 
 bp = admin.blueprint("maintenance", __name__, url_prefix="/maintenance")
 
@@ -63,25 +62,6 @@ def _window_or_404(window_id: int):
         abort(404)
 
 
-def _local_input(moment: datetime | None, zone: str) -> str:
-    return "" if moment is None else moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
-
-
-def _moment(text: str, zone: str) -> str | None:
-    """The form's wall time read in the window's zone, as the ISO moment the service takes;
-    text that is not a wall time goes through unchanged, for the service's message."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(schedule.validate_timezone(zone or "UTC")))
-    except ValueError:
-        return text
-    return moment.isoformat()
-
-
 def _offer_targets(form: WindowForm) -> None:
     choices = maintenance.target_choices()
     form.monitor_ids.choices = choices["monitors"]
@@ -96,8 +76,8 @@ def _initial(window) -> dict:
         "title": window.title,
         "message": window.message,
         "kind": RECURRING if window.recurring else ONE_OFF,
-        "starts_at": _local_input(window.starts_at, zone),
-        "ends_at": _local_input(window.ends_at, zone),
+        "starts_at": local_input(window.starts_at, zone),
+        "ends_at": local_input(window.ends_at, zone),
         "cron_expr": window.cron_expr or "0 2 * * 0",
         "duration_min": str(window.duration_min or 60),
         "timezone": zone,
@@ -125,8 +105,8 @@ def _submitted(form: WindowForm) -> dict:
     else:
         data |= {"cron_expr": None, "duration_min": None}
         data |= {
-            "starts_at": _moment(form.starts_at.data, zone) or "",
-            "ends_at": _moment(form.ends_at.data, zone) or "",
+            "starts_at": wall_time(form.starts_at.data, zone) or "",
+            "ends_at": wall_time(form.ends_at.data, zone) or "",
         }
     return data
 
