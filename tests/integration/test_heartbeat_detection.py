@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from rq import Queue, SimpleWorker
+from rq import Queue
 
 from app.engine import queues
 from app.engine import scheduler as sched
@@ -18,6 +18,7 @@ from app.extensions import db, redis_client
 from app.models import DailyRollup, Incident, Monitor
 from app.services import monitors, pings, results
 from app.tasks import jobs
+from tests.pipeline import run_due, work
 
 SECOND = timedelta(seconds=1)
 MINUTE = timedelta(minutes=1)
@@ -35,16 +36,6 @@ def scheduler(app):
 def t0():
     """A moment just ahead of the real clock, on a whole second."""
     return datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
-
-
-def work() -> None:
-    worker = SimpleWorker([queues.queue(name) for name in queues.ALL], connection=redis_client.conn)
-    worker.work(burst=True, with_scheduler=False)
-
-
-def run_due(scheduler: Scheduler, at: datetime) -> None:
-    scheduler.tick(at)
-    work()
 
 
 def make(**data) -> Monitor:

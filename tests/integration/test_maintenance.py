@@ -9,15 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from rq import SimpleWorker
 
-from app.engine import queues
 from app.engine import scheduler as sched
 from app.engine.scheduler import to_ms
 from app.extensions import db, redis_client
 from app.models import CheckResult, DailyRollup, Incident, MaintenanceWindow, Monitor
 from app.services import channels, cron_jobs, groups, maintenance, monitors, pings, results
 from app.tasks import jobs
+from tests.pipeline import work
 from tests.targets import TargetServer
 
 MINUTE = timedelta(minutes=1)
@@ -35,11 +34,6 @@ def ctx(make_app):
 def target():
     with TargetServer() as server:
         yield server
-
-
-def work() -> None:
-    worker = SimpleWorker([queues.queue(name) for name in queues.ALL], connection=redis_client.conn)
-    worker.work(burst=True, with_scheduler=False)
 
 
 def check(monitor_id: int, at: datetime) -> None:

@@ -19,6 +19,7 @@ from app.extensions import db, redis_client
 from app.models import Incident, IncidentUpdate, Monitor, NotificationLog
 from app.services import channels, cron_jobs, monitors, notifications, smtp
 from app.tasks import jobs
+from tests.pipeline import work
 from tests.targets import MailServer, TargetServer
 
 BASE_URL = "https://upcron.example.com"
@@ -37,12 +38,6 @@ def ctx(make_app):
 def target():
     with TargetServer() as server:
         yield server
-
-
-def work() -> None:
-    """Run an RQ worker until the queues are empty."""
-    worker = SimpleWorker([queues.queue(name) for name in queues.ALL], connection=redis_client.conn)
-    worker.work(burst=True, with_scheduler=False)
 
 
 def check(monitor_id: int, at: datetime) -> None:

@@ -17,16 +17,16 @@ import pytest
 import requests
 import sqlalchemy as sa
 from flask import current_app
-from rq import SimpleWorker
 
-from app.engine import address_policy, queues
+from app.engine import address_policy
 from app.engine.address_policy import Refused, guarded_resolution
 from app.engine.scheduler import to_ms
-from app.extensions import db, redis_client
+from app.extensions import db
 from app.models import CheckResult, CronExecution, NotificationLog
 from app.services import channels, cron_jobs, monitors, smtp
 from app.services.errors import ValidationError
 from app.tasks import jobs
+from tests.pipeline import work
 from tests.targets import MailServer, SilentListener
 
 T0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
@@ -93,11 +93,6 @@ def ctx(make_app):
 
 def strict(app) -> None:
     app.config["TARGET_POLICY"] = "strict"
-
-
-def work() -> None:
-    worker = SimpleWorker([queues.queue(name) for name in queues.ALL], connection=redis_client.conn)
-    worker.work(burst=True, with_scheduler=False)
 
 
 def log_rows() -> list[NotificationLog]:
