@@ -86,6 +86,14 @@ PING_ONLY = ("packets", "max_loss_pct")  # and host
 DEGRADED_FIELDS = ("degraded_after_ms", "notify_degraded_slow", "notify_degraded_certificate")
 # Kinds that may shake hands: http and keyword (https URLs), tcp (with tls).
 TLS_FIELDS = ("tls_verify", "tls_expiry_warn_days")
+# The uptime fields each kind does not use: the API refuses them, the form leaves them out.
+FOREIGN_FIELDS = {
+    KIND_HTTP: TCP_ONLY + DNS_ONLY + PING_ONLY,
+    KIND_KEYWORD: TCP_ONLY + DNS_ONLY + PING_ONLY,
+    KIND_TCP: HTTP_ONLY + DNS_ONLY + PING_ONLY,
+    KIND_DNS: HTTP_ONLY + ("port", "tls") + PING_ONLY + TLS_FIELDS,
+    KIND_PING: HTTP_ONLY + ("port", "tls") + DNS_ONLY + TLS_FIELDS,
+}
 _UPTIME_ONLY = (
     *HTTP_ONLY,
     *TCP_ONLY,
@@ -315,17 +323,11 @@ def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
     heartbeat = kind == KIND_HEARTBEAT
     if heartbeat:
         foreign, message = _UPTIME_ONLY, "Not used by heartbeat monitors."
-    elif kind == KIND_TCP:
-        foreign = HTTP_ONLY + DNS_ONLY + PING_ONLY + _HEARTBEAT_ONLY
-        message = "Not used by tcp monitors."
-    elif kind == KIND_DNS:
-        foreign = HTTP_ONLY + ("port", "tls") + PING_ONLY + TLS_FIELDS + _HEARTBEAT_ONLY
-        message = "Not used by dns monitors."
-    elif kind == KIND_PING:
-        foreign = HTTP_ONLY + ("port", "tls") + DNS_ONLY + TLS_FIELDS + _HEARTBEAT_ONLY
-        message = "Not used by ping monitors."
+    elif kind in (KIND_TCP, KIND_DNS, KIND_PING):
+        foreign = FOREIGN_FIELDS[kind] + _HEARTBEAT_ONLY
+        message = f"Not used by {kind} monitors."
     else:
-        foreign = TCP_ONLY + DNS_ONLY + PING_ONLY + _HEARTBEAT_ONLY
+        foreign = FOREIGN_FIELDS[KIND_HTTP] + _HEARTBEAT_ONLY
         message = "Not used by http and keyword monitors."
     for name in foreign:
         if name in data:

@@ -32,13 +32,9 @@ from app.services.errors import NotFound, ValidationError
 from app.services.fields import METHODS
 from app.services.history import RESPONSE_RANGES
 from app.services.monitors import (
-    DNS_ONLY,
+    FOREIGN_FIELDS,
     HTTP_KINDS,
-    HTTP_ONLY,
-    PING_ONLY,
     RECORD_TYPES,
-    TCP_ONLY,
-    TLS_FIELDS,
     UPTIME_KINDS,
 )
 from app.web import admin, charts, status_svg
@@ -60,13 +56,6 @@ KIND_CHOICES = {
     KIND_DNS: "DNS: a record and the values it must hold",
     KIND_PING: "Ping: ICMP echo requests and how many may be lost",
 }
-# The fields each kind does not use, left out of what the form sends to the service.
-_FOREIGN = {
-    KIND_TCP: HTTP_ONLY + DNS_ONLY + PING_ONLY,
-    KIND_DNS: HTTP_ONLY + ("port", "tls") + PING_ONLY + TLS_FIELDS,
-    KIND_PING: HTTP_ONLY + ("port", "tls") + DNS_ONLY + TLS_FIELDS,
-}
-_FOREIGN_TO_HTTP = TCP_ONLY + DNS_ONLY + PING_ONLY
 
 
 # The words each op (assertions.OPS) stands for in the form's choices.
@@ -335,7 +324,7 @@ def _submitted(form: MonitorForm, editing: bool) -> dict:
     """The service's fields from the form, those of the chosen kind only. On edit a blank
     password keeps the one saved, unless the user name was cleared too (then there is no
     sign-in any more)."""
-    foreign = _FOREIGN.get(form.kind.data, _FOREIGN_TO_HTTP)
+    foreign = FOREIGN_FIELDS.get(form.kind.data, FOREIGN_FIELDS[KIND_HTTP])
     data = {name: form[name].data or "" for name in _TEXT if name not in foreign}
     data.update({name: bool(form[name].data) for name in _FLAGS if name not in foreign})
     data["channels"] = form.channels.data or []
