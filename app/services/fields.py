@@ -116,15 +116,15 @@ def optional(parser: Parser) -> Parser:
     return parse_optional
 
 
-def name(max_len: int) -> Parser:
-    """A required name, trimmed."""
+def name(max_len: int, blank: str = "Enter a name.") -> Parser:
+    """A required name (or title), trimmed; ``blank`` says what to enter when it is empty."""
 
     def parse_name(value: Any) -> str:
         if value is not None and not isinstance(value, str):
             raise ValueError("Must be text.")
         value = (value or "").strip()
         if not value:
-            raise ValueError("Enter a name.")
+            raise ValueError(blank)
         if len(value) > max_len:
             raise ValueError(f"Use at most {max_len} characters.")
         return value

@@ -48,17 +48,6 @@ EITHER = "Give either starts_at and ends_at, or cron_expr and duration_min."
 TARGETS_NEEDED = "Choose at least one monitor, heartbeat, cron job or group."
 
 
-def _title(value: Any) -> str:
-    if value is not None and not isinstance(value, str):
-        raise ValueError("Must be text.")
-    value = (value or "").strip()
-    if not value:
-        raise ValueError("Enter a title.")
-    if len(value) > TITLE_MAX:
-        raise ValueError(f"Use at most {TITLE_MAX} characters.")
-    return value
-
-
 def _ids(model, noun: str):
     """A list of ids of existing ``model`` rows (numbers, or the strings a form sends)."""
 
@@ -83,7 +72,7 @@ def _ids(model, noun: str):
 
 
 _PARSERS: dict[str, fields.Parser] = {
-    "title": _title,
+    "title": fields.name(TITLE_MAX, "Enter a title."),
     "message": fields.text(MESSAGE_MAX),
     "starts_at": fields.optional(fields.aware_datetime),
     "ends_at": fields.optional(fields.aware_datetime),
