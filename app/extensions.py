@@ -11,6 +11,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from htmx_flask import Htmx
 from sqlalchemy import orm as so
+from sqlalchemy.dialects import postgresql, sqlite
 
 
 class Base(so.DeclarativeBase):
@@ -30,6 +31,15 @@ class Base(so.DeclarativeBase):
 # transaction, and on SQLite every transaction holds the write lock until it ends.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
+
+
+def dialect_insert(table, dialect_name: str | None = None):
+    """An INSERT that can say ON CONFLICT, for the database in use (PostgreSQL or SQLite);
+    ``dialect_name`` for a statement built once per kind of database."""
+    name = dialect_name or db.session.get_bind().dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
+
+
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()

@@ -13,11 +13,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.engine import certificates
 from app.engine.certificates import Certificate
-from app.extensions import db
+from app.extensions import db, dialect_insert
 from app.models import CertificateAlert, CronJob, Monitor
 from app.models.history import SUBJECT_CRON_JOB, SUBJECT_MONITOR
 
@@ -59,10 +58,8 @@ def claim(subject: Monitor | CronJob, certificate: Certificate | None, now: date
         }
         for days in crossed
     ]
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(CertificateAlert)
+        dialect_insert(CertificateAlert)
         .on_conflict_do_nothing(
             index_elements=["subject_type", "subject_id", "fingerprint", "threshold_days"]
         )

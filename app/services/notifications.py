@@ -33,11 +33,10 @@ from flask import current_app
 from rq import Retry
 from rq.job import Job, JobStatus
 from sqlalchemy import orm as so
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app import durations
 from app.engine import notify, queues
-from app.extensions import db, redis_client
+from app.extensions import db, dialect_insert, redis_client
 from app.models import CronJob, Incident, Monitor, NotificationChannel
 from app.models.incident import STATUS_OPEN, STATUS_RESOLVED
 from app.models.monitor import (
@@ -384,10 +383,8 @@ def _insert_new(rows: list[dict[str, Any]]) -> list[int]:
     """Insert log rows in one statement, skipping keys that exist; the new rows' ids."""
     if not rows:
         return []
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(NotificationLog)
+        dialect_insert(NotificationLog)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(NotificationLog.id)
     )

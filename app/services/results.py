@@ -22,22 +22,16 @@ import logging
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.engine import state
 from app.engine.checks import Outcome
-from app.extensions import db
+from app.extensions import db, dialect_insert
 from app.models import CheckResult, CronExecution, CronJob, DailyRollup, Monitor
 from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
 from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN
 from app.services import certificate_alerts, incidents, maintenance, notifications
 
 log = logging.getLogger(__name__)
-
-
-def _insert(table):
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def _insert_new(model, rows: list[dict], subject: str) -> set[tuple[int, datetime]]:
@@ -47,7 +41,7 @@ def _insert_new(model, rows: list[dict], subject: str) -> set[tuple[int, datetim
         return set()
     table = model.__table__
     statement = (
-        _insert(table)
+        dialect_insert(table)
         .on_conflict_do_nothing(index_elements=[subject, "planned_at"])
         .returning(table.c[subject], table.c.planned_at)
     )
@@ -364,9 +358,8 @@ def rollup_upsert(dialect_name: str):
     """Add rows of ``rollup_row``'s shape to their days' rollups, without reading them (built
     once per kind of database: the ping path compiles each statement once, keyed by it)."""
     table = DailyRollup.__table__
-    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
     columns = tuple(rollup_row("", 0, datetime.min, 0, 0))
-    statement = insert(table).values({c: sa.bindparam(c) for c in columns})
+    statement = dialect_insert(table, dialect_name).values({c: sa.bindparam(c) for c in columns})
     new = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=["subject_type", "subject_id", "day"],

@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
-from app.extensions import db
+from app.extensions import db, dialect_insert
 from app.models import Setting
 from app.models.types import utcnow
-
-_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def get(key: str, default: Any = None) -> Any:
@@ -29,10 +26,9 @@ def put_many(values: dict[str, Any]) -> None:
     An INSERT … ON CONFLICT rather than read-then-write: two processes saving the same new
     key at once would otherwise collide on the primary key.
     """
-    insert = _INSERT[db.session.get_bind().dialect.name]
     now = utcnow()
     for key, value in values.items():
-        statement = insert(Setting).values(key=key, value=value, updated_at=now)
+        statement = dialect_insert(Setting).values(key=key, value=value, updated_at=now)
         db.session.execute(
             statement.on_conflict_do_update(
                 index_elements=[Setting.key],
