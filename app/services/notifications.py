@@ -313,9 +313,12 @@ def _after_degraded(subject: Monitor | CronJob) -> bool:
     return isinstance(subject, Monitor) and subject.degraded_kind is not None
 
 
-def _announces_degraded(monitor: Monitor) -> bool:
+def _announces_degraded(monitor: Monitor, event: str) -> bool:
     """Whether the monitor announces the degraded spell it is in or just left: the toggle of
-    the warning kind that began it (an unknown kind is announced)."""
+    the warning kind that began it (an unknown kind is announced). A certificate's spell is
+    begun by its certificate_expiring alerts, one per threshold, so only its end is sent."""
+    if event == "degraded" and monitor.degraded_kind == WARNING_CERTIFICATE:
+        return False
     preference = _DEGRADED_PREFERENCES.get(monitor.degraded_kind)
     return preference is None or bool(getattr(monitor, preference))
 
@@ -457,11 +460,9 @@ def stage(events: list[tuple[str, int, str]], now: datetime) -> list[int]:
         if event == "late" and not subject.notify_late:
             continue  # the heartbeat announces only down and up
         if (event == "degraded" or (event == "up" and _after_degraded(subject))) and (
-            not _announces_degraded(subject)
+            not _announces_degraded(subject, event)
         ):
-            continue  # this kind of warning is not announced, nor is its end
-        if event == "degraded" and subject.degraded_kind == WARNING_CERTIFICATE:
-            continue  # its certificate_expiring alerts, one per threshold, announce it
+            continue
         alert = _subject_alert(subject, event, incidents.get((type(subject), subject.id)), now)
         if alert is not None:
             transition, payload = alert
