@@ -48,12 +48,25 @@ class DnsServer:
     def __init__(self, zone: str = ""):
         self.zone = _Zone()
         self.set_zone(zone)
-        quiet = DNSLogger(logf=lambda *_: None)
-        self._udp = DNSServer(self.zone, address="127.0.0.1", port=0, logger=quiet)
+        self._udp, self._tcp = self._bind_both()
         self.port = self._udp.server.server_address[1]
-        self._tcp = DNSServer(self.zone, address="127.0.0.1", port=self.port, tcp=True,
-                              logger=quiet)  # fmt: skip
         self.resolver = f"127.0.0.1:{self.port}"
+
+    def _bind_both(self) -> tuple[DNSServer, DNSServer]:
+        """A free UDP port, and TCP on the same number: the number the kernel gives for UDP
+        may be held by a TCP socket (a client's ephemeral port), so try again until both
+        bind."""
+        quiet = DNSLogger(logf=lambda *_: None)
+        for _ in range(50):
+            udp = DNSServer(self.zone, address="127.0.0.1", port=0, logger=quiet)
+            port = udp.server.server_address[1]
+            try:
+                tcp = DNSServer(self.zone, address="127.0.0.1", port=port, tcp=True, logger=quiet)
+            except OSError:
+                udp.server.server_close()
+                continue
+            return udp, tcp
+        raise RuntimeError("no port free for both UDP and TCP on 127.0.0.1")
 
     def set_zone(self, zone: str, failing: tuple[str, ...] = ()) -> None:
         self.zone.records = RR.fromZone(zone) if zone.strip() else []
