@@ -11,6 +11,7 @@ from app.models.maintenance import MaintenanceWindow
 from app.models.monitor import Monitor
 from app.models.notification import NotificationAttempt, NotificationLog
 from app.models.setting import Setting
+from app.models.tag import Tag
 from app.models.user import RecoveryCode, User
 
 __all__ = [
@@ -31,5 +32,6 @@ __all__ = [
     "Ping",
     "RecoveryCode",
     "Setting",
+    "Tag",
     "User",
 ]

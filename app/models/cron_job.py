@@ -77,3 +77,4 @@ class CronJob(db.Model):
 
     group = so.relationship("Group", lazy="joined")
     channels = so.relationship("NotificationChannel", secondary=cron_job_channels)
+    tags = so.relationship("Tag", secondary="cron_job_tags", order_by="Tag.name")

@@ -13,7 +13,7 @@ from app.models.types import UTCDateTime, utcnow
 
 # What a window covers. Monitors include heartbeats (one table holds both). A group covers
 # the items in it when the window is evaluated, so an item added to the group later is
-# covered too. (Tags, when they exist, get a table of the same shape.)
+# covered too; so does a tag (its table is maintenance_tags, in app/models/tag.py).
 maintenance_monitors = sa.Table(
     "maintenance_monitors",
     db.metadata,
@@ -73,6 +73,7 @@ class MaintenanceWindow(db.Model):
     monitors = so.relationship("Monitor", secondary=maintenance_monitors, order_by="Monitor.name")
     cron_jobs = so.relationship("CronJob", secondary=maintenance_cron_jobs, order_by="CronJob.name")
     groups = so.relationship("Group", secondary=maintenance_groups, order_by="Group.name")
+    tags = so.relationship("Tag", secondary="maintenance_tags", order_by="Tag.name")
 
     @property
     def recurring(self) -> bool:

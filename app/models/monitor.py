@@ -172,3 +172,4 @@ class Monitor(db.Model):
 
     group = so.relationship("Group", lazy="joined")
     channels = so.relationship("NotificationChannel", secondary=monitor_channels)
+    tags = so.relationship("Tag", secondary="monitor_tags", order_by="Tag.name")

@@ -22,6 +22,7 @@ from app.services import (
     incidents,
     rollups,
     settings,
+    tags,
 )
 from app.services.errors import NotFound, Unavailable, ValidationError
 from app.services.pagination import Page, group_order, matching, paginate
@@ -87,6 +88,7 @@ _PARSERS: dict[str, fields.Parser] = {
     "tls_expiry_warn_days": fields.whole_number(0, TLS_WARN_DAYS_MAX),
     "public": fields.boolean,
     "channels": channels.parse_ids,
+    "tags": tags.parse_names,
 }
 _REQUIRED = {
     "name": "Enter a name.",
@@ -134,6 +136,8 @@ def _apply(job: CronJob, values: dict[str, Any]) -> CronJob:
         job.group = groups.resolve(values["group"]) if values["group"] else None
     if "channels" in values:
         job.channels = channels.by_ids(values["channels"])
+    if "tags" in values:
+        job.tags = tags.resolve(values["tags"])
     for key in _SIMPLE:
         if key in values:
             setattr(job, key, values[key])
@@ -299,6 +303,7 @@ def preview(
 def list_cron_jobs(
     enabled: Any = None,
     group: str | None = None,
+    tag: str | list[str] | None = None,
     search: str | None = None,
     page: Any = 1,
     per_page: Any = 50,
@@ -306,14 +311,16 @@ def list_cron_jobs(
 ) -> Page:
     """One page of cron jobs: by group, then position and name.
 
-    ``enabled`` may be a form string; ``group`` is a group name (any case); ``search``
+    ``enabled`` may be a form string; ``group`` is a group name (any case); ``tag`` one or
+    more tag names, all of which a listed job carries; ``search``
     matches name or description; ``keyword`` matches name, URL or the id itself (what
     SetCronJob clients search by).
     """
     query = (
         sa.select(CronJob)
         .outerjoin(Group, CronJob.group_id == Group.id)
-        .options(so.selectinload(CronJob.channels))  # every listed item shows its channels
+        # Every listed item shows its channels and tags.
+        .options(so.selectinload(CronJob.channels), so.selectinload(CronJob.tags))
     )
     if enabled is not None and enabled != "":
         try:
@@ -322,6 +329,8 @@ def list_cron_jobs(
             raise ValidationError({"enabled": str(exc)}) from None
     if group:
         query = query.where(sa.func.lower(Group.name) == fields.search_term(group).lower())
+    if tag:
+        query = tags.filter_tagged(query, CronJob.id, tags.parse_filter(tag))
     if search and search.strip():
         query = query.where(matching(search, CronJob.name, CronJob.description))
     if keyword and keyword.strip():

@@ -3,8 +3,9 @@ now, and when their next periods are.
 
 A window is one-off (``starts_at`` to ``ends_at``) or recurring (each instant of
 ``cron_expr`` in ``timezone``, with the DST rules of cron jobs, for ``duration_min``
-minutes). It covers chosen monitors and heartbeats, cron jobs, and groups; a group's items
-are looked up when the window is evaluated, so an item added to the group later is covered.
+minutes). It covers chosen monitors and heartbeats, cron jobs, groups and tags; a group's or
+tag's items are looked up when the window is evaluated, so an item added to the group or
+given the tag later is covered.
 
 What coverage means is decided where results are recorded (``services/results.py``): checks
 still run and are stored, marked as made under maintenance, but change no state, so nothing
@@ -25,8 +26,9 @@ from app.extensions import db
 from app.models import CronJob, Group, MaintenanceWindow, Monitor
 from app.models.maintenance import maintenance_cron_jobs, maintenance_groups, maintenance_monitors
 from app.models.monitor import KIND_HEARTBEAT
+from app.models.tag import cron_job_tags, maintenance_tags, monitor_tags
 from app.models.types import utcnow
-from app.services import fields
+from app.services import fields, tags
 from app.services.errors import NotFound, ValidationError
 from app.services.pagination import Page, paginate
 
@@ -44,8 +46,11 @@ STATUS_PAGE_DAYS = 7
 
 _ONE_OFF = ("starts_at", "ends_at")
 _RECURRING = ("cron_expr", "duration_min")
+# A new tag named by a window, created at the same moment elsewhere (see tags.resolve).
+_CONFLICT = "A tag changed at the same moment; try again."
 EITHER = "Give either starts_at and ends_at, or cron_expr and duration_min."
-TARGETS_NEEDED = "Choose at least one monitor, heartbeat, cron job or group."
+TARGETS_NEEDED = "Choose at least one monitor, heartbeat, cron job, group or tag."
+_TARGETS = ("monitor_ids", "cron_job_ids", "group_ids", "tags")
 
 
 def _ids(model, noun: str):
@@ -84,6 +89,7 @@ _PARSERS: dict[str, fields.Parser] = {
     "monitor_ids": _ids(Monitor, "monitor or heartbeat"),
     "cron_job_ids": _ids(CronJob, "cron job"),
     "group_ids": _ids(Group, "group"),
+    "tags": tags.parse_names,
 }
 
 
@@ -116,6 +122,7 @@ def _validate(data: Any, current: MaintenanceWindow | None) -> dict[str, Any]:
         "monitor_ids": [m.id for m in current.monitors] if current else [],
         "cron_job_ids": [j.id for j in current.cron_jobs] if current else [],
         "group_ids": [g.id for g in current.groups] if current else [],
+        "tags": [t.name for t in current.tags] if current else [],
     }
     merged.update(values)
     if current is None and "title" not in data and "title" not in errors:
@@ -141,9 +148,7 @@ def _validate(data: Any, current: MaintenanceWindow | None) -> dict[str, Any]:
                 errors["ends_at"] = "The end must come after the start."
             elif (current is None or "ends_at" in values) and merged["ends_at"] <= utcnow():
                 errors["ends_at"] = "Choose an end in the future."
-    if not errors.keys() & {"monitor_ids", "cron_job_ids", "group_ids"} and not any(
-        merged[n] for n in ("monitor_ids", "cron_job_ids", "group_ids")
-    ):
+    if not errors.keys() & set(_TARGETS) and not any(merged[n] for n in _TARGETS):
         errors["targets"] = TARGETS_NEEDED
     if errors:
         raise ValidationError(errors)
@@ -160,6 +165,8 @@ def _apply(window: MaintenanceWindow, values: dict[str, Any]) -> MaintenanceWind
         window.cron_jobs = _rows(CronJob, values["cron_job_ids"])
     if "group_ids" in values:
         window.groups = _rows(Group, values["group_ids"])
+    if "tags" in values:
+        window.tags = tags.resolve(values["tags"])
     return window
 
 
@@ -172,20 +179,20 @@ def _rows(model, ids: list[int]) -> list:
 def create(data: Any) -> MaintenanceWindow:
     """A new window from API or form fields; raises ValidationError naming each bad field."""
     values = _validate(data, None)
-    window = _apply(MaintenanceWindow(message="", timezone="UTC"), values)
-    db.session.add(window)
-    db.session.commit()
-    return window
+
+    def build() -> MaintenanceWindow:
+        window = _apply(MaintenanceWindow(message="", timezone="UTC"), values)
+        db.session.add(window)
+        return window
+
+    return fields.commit_retrying(build, _CONFLICT)
 
 
 def update(window_id: int, data: Any) -> MaintenanceWindow:
     """Change the fields given; a field sent as null clears it (to switch a window between
     one-off and recurring, clear the other pair)."""
-    window = get(window_id)
-    values = _validate(data, window)
-    _apply(window, values)
-    db.session.commit()
-    return window
+    values = _validate(data, get(window_id))
+    return fields.commit_retrying(lambda: _apply(get(window_id), values), _CONFLICT)
 
 
 def delete(window_id: int) -> None:
@@ -289,7 +296,7 @@ def covered(now: datetime | None = None) -> Covered:
     """Which monitors, heartbeats and cron jobs are under maintenance at ``now``.
 
     Asked once per batch of results, per page and per badge: one query when no window is
-    active (one-off windows that have ended are skipped by the index on ends_at), and three
+    active (one-off windows that have ended are skipped by the index on ends_at), and four
     more when some are, however many items they cover.
     """
     now = now or utcnow()
@@ -333,6 +340,18 @@ def covered(now: datetime | None = None) -> Covered:
         .where(table.c.window_id.in_(ids))
     ):
         cover(monitors if kind == "m" else cron_jobs, item_id, window_id)
+    # Tags as items carry them now, likewise.
+    tagged = sa.union_all(
+        sa.select(sa.literal("m"), monitor_tags.c.monitor_id, monitor_tags.c.tag_id),
+        sa.select(sa.literal("c"), cron_job_tags.c.cron_job_id, cron_job_tags.c.tag_id),
+    ).subquery()
+    table = maintenance_tags
+    for window_id, kind, item_id in db.session.execute(
+        sa.select(table.c.window_id, tagged.c[0], tagged.c[1])
+        .join(tagged, tagged.c[2] == table.c.tag_id)
+        .where(table.c.window_id.in_(ids))
+    ):
+        cover(monitors if kind == "m" else cron_jobs, item_id, window_id)
     return Covered(monitors, cron_jobs)
 
 
@@ -365,34 +384,49 @@ def _covers_public(window: MaintenanceWindow) -> bool:
     if any(m.public for m in window.monitors) or any(j.public for j in window.cron_jobs):
         return True
     group_ids = [g.id for g in window.groups]
-    if not group_ids:
-        return False
-    return any(
-        db.session.execute(
-            sa.select(sa.literal(1))
-            .where(model.group_id.in_(group_ids), model.public.is_(True))
-            .limit(1)
-        ).first()
-        for model in (Monitor, CronJob)
-    )
+    tag_ids = [t.id for t in window.tags]
+    members = []
+    for model, link, column in (
+        (Monitor, monitor_tags, monitor_tags.c.monitor_id),
+        (CronJob, cron_job_tags, cron_job_tags.c.cron_job_id),
+    ):
+        if group_ids:
+            members.append(sa.select(model.id).where(model.group_id.in_(group_ids)))
+        if tag_ids:
+            members.append(sa.select(column).where(link.c.tag_id.in_(tag_ids)))
+        if members and any(
+            db.session.execute(
+                sa.select(sa.literal(1))
+                .where(model.id.in_(member), model.public.is_(True))
+                .limit(1)
+            ).first()
+            for member in members
+        ):
+            return True
+        members = []
+    return False
 
 
 def targets_of(kind: str, item_id: int) -> list[MaintenanceWindow]:
-    """The windows naming this item directly or through its group (its detail page)."""
-    model, table, column = (
-        (CronJob, maintenance_cron_jobs, "cron_job_id")
+    """The windows naming this item directly, through its group or one of its tags (its
+    detail page)."""
+    model, table, column, link = (
+        (CronJob, maintenance_cron_jobs, "cron_job_id", cron_job_tags)
         if kind == "cron_job"
-        else (Monitor, maintenance_monitors, "monitor_id")
+        else (Monitor, maintenance_monitors, "monitor_id", monitor_tags)
     )
     item = db.session.get(model, item_id)
     direct = sa.select(table.c.window_id).where(table.c[column] == item_id)
     via_group = sa.select(maintenance_groups.c.window_id).where(
         maintenance_groups.c.group_id == (item.group_id if item else None)
     )
+    via_tag = sa.select(maintenance_tags.c.window_id).where(
+        maintenance_tags.c.tag_id.in_(sa.select(link.c.tag_id).where(link.c[column] == item_id))
+    )
     return list(
         db.session.execute(
             sa.select(MaintenanceWindow)
-            .where(MaintenanceWindow.id.in_(direct.union(via_group)))
+            .where(MaintenanceWindow.id.in_(sa.union(direct, via_group, via_tag)))
             .order_by(MaintenanceWindow.id.desc())
         ).scalars()
     )
@@ -416,4 +450,5 @@ def target_choices() -> dict[str, list[tuple[int, str]]]:
             (i, n)
             for i, n in db.session.execute(sa.select(Group.id, Group.name).order_by(Group.name))
         ],
+        "tags": [(tag.name, tag.name) for tag, _uses in tags.list_tags()],
     }

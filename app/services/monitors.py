@@ -43,6 +43,7 @@ from app.services import (
     incidents,
     results,
     rollups,
+    tags,
 )
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.pagination import Page, group_order, matching, paginate
@@ -204,6 +205,7 @@ _PARSERS: dict[str, fields.Parser] = {
     "reminder_hours": fields.optional(fields.whole_number(1, REMINDER_HOURS_MAX)),
     "public": fields.boolean,
     "channels": channels.parse_ids,
+    "tags": tags.parse_names,
     "paused": fields.boolean,
     "period_sec": fields.optional(fields.whole_number(PERIOD_MIN_SEC, RUN_TIME_MAX_SEC)),
     "cron_expr": fields.optional(fields.cron_expr),
@@ -479,6 +481,8 @@ def _apply(monitor: Monitor, values: dict[str, Any]) -> Monitor:
         monitor.group = groups.resolve(values["group"]) if values["group"] else None
     if "channels" in values:
         monitor.channels = channels.by_ids(values["channels"])
+    if "tags" in values:
+        monitor.tags = tags.resolve(values["tags"])
     for key in _SIMPLE + _HEARTBEAT_STORED:
         if key in values:
             setattr(monitor, key, values[key])
@@ -650,6 +654,7 @@ def list_monitors(
     kind: str | Iterable[str] | None = None,
     state: str | None = None,
     group: str | None = None,
+    tag: str | list[str] | None = None,
     search: str | None = None,
     page: Any = 1,
     per_page: Any = 50,
@@ -657,7 +662,8 @@ def list_monitors(
     """One page of monitors as the dashboard shows them: by group, then position and name.
 
     ``kind`` is one kind or several (``UPTIME_KINDS``: the uptime monitors); ``group`` is a
-    group name (any case); ``search`` matches name or description.
+    group name (any case); ``tag`` one or more tag names, all of which a listed monitor
+    carries; ``search`` matches name or description.
     """
     errors = {}
     kinds = tuple(k for k in ((kind,) if isinstance(kind, str) else kind or ()) if k)
@@ -670,7 +676,8 @@ def list_monitors(
     query = (
         sa.select(Monitor)
         .outerjoin(Group, Monitor.group_id == Group.id)
-        .options(so.selectinload(Monitor.channels))  # every listed item shows its channels
+        # Every listed item shows its channels and tags.
+        .options(so.selectinload(Monitor.channels), so.selectinload(Monitor.tags))
     )
     if kinds:
         query = query.where(Monitor.kind.in_(kinds))
@@ -678,6 +685,8 @@ def list_monitors(
         query = query.where(Monitor.state == state)
     if group:
         query = query.where(sa.func.lower(Group.name) == fields.search_term(group).lower())
+    if tag:
+        query = tags.filter_tagged(query, Monitor.id, tags.parse_filter(tag))
     if search and search.strip():
         query = query.where(matching(search, Monitor.name, Monitor.description))
     query = query.order_by(*group_order(), Monitor.position, Monitor.name, Monitor.id)

@@ -49,6 +49,7 @@ class WindowForm(FlaskForm):
     heartbeat_ids = MultiCheckboxField("Heartbeats", coerce=int)
     cron_job_ids = MultiCheckboxField("Cron jobs", coerce=int)
     group_ids = MultiCheckboxField("Groups (every item in them, now and later)", coerce=int)
+    tags = MultiCheckboxField("Tags (every item carrying them, now and later)")
 
 
 class ActionForm(FlaskForm):
@@ -68,6 +69,7 @@ def _offer_targets(form: WindowForm) -> None:
     form.heartbeat_ids.choices = choices["heartbeats"]
     form.cron_job_ids.choices = choices["cron_jobs"]
     form.group_ids.choices = choices["groups"]
+    form.tags.choices = choices["tags"]
 
 
 def _initial(window) -> dict:
@@ -85,6 +87,7 @@ def _initial(window) -> dict:
         "heartbeat_ids": [m.id for m in window.monitors],
         "cron_job_ids": [j.id for j in window.cron_jobs],
         "group_ids": [g.id for g in window.groups],
+        "tags": [t.name for t in window.tags],
     }
 
 
@@ -98,6 +101,7 @@ def _submitted(form: WindowForm) -> dict:
         "monitor_ids": [*(form.monitor_ids.data or []), *(form.heartbeat_ids.data or [])],
         "cron_job_ids": form.cron_job_ids.data or [],
         "group_ids": form.group_ids.data or [],
+        "tags": form.tags.data or [],
     }
     if form.kind.data == RECURRING:
         data |= {"cron_expr": form.cron_expr.data or "", "duration_min": form.duration_min.data}

@@ -18,6 +18,7 @@ def list_cron_jobs():
     page = cron_jobs.list_cron_jobs(
         enabled=args.get("enabled"),
         group=args.get("group"),
+        tag=args.getlist("tag"),
         search=args.get("search"),
         page=args.get("page", 1),
         per_page=args.get("per_page", 50),

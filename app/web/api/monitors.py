@@ -46,6 +46,7 @@ def list_monitors():
         kind=args.get("type"),
         state=args.get("state"),
         group=args.get("group"),
+        tag=args.getlist("tag"),
         search=args.get("search"),
         page=args.get("page", 1),
         per_page=args.get("per_page", 50),

@@ -134,6 +134,7 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
         }
     data |= {
         "channels": sorted(channel.id for channel in row.channels),
+        "tags": [tag.name for tag in row.tags],
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
@@ -191,6 +192,7 @@ def cron_job(row: CronJob) -> dict[str, Any]:
         "notify_on_disable": row.notify_on_disable,
         **_tls(row),
         "channels": sorted(channel.id for channel in row.channels),
+        "tags": [tag.name for tag in row.tags],
         "consecutive_failures": row.consecutive_failures,
         "last_run_at": iso(row.last_run_at),
         "last_outcome": row.last_outcome,
@@ -289,6 +291,7 @@ def maintenance_window(row: MaintenanceWindow, now: datetime) -> dict[str, Any]:
         "monitor_ids": [m.id for m in row.monitors],
         "cron_job_ids": [j.id for j in row.cron_jobs],
         "group_ids": [g.id for g in row.groups],
+        "tags": [t.name for t in row.tags],
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
