@@ -31,7 +31,7 @@ from app.models import (
 )
 from app.models.monitor import KIND_DNS, KIND_HEARTBEAT, KIND_PING, KIND_TCP
 from app.models.notification import STATUS_PENDING
-from app.services import api_keys, channels, fields, incidents, maintenance
+from app.services import api_keys, channels, fields, incidents, maintenance, tags
 from app.services.pagination import Page
 
 
@@ -135,7 +135,7 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
         }
     data |= {
         "channels": sorted(channel.id for channel in row.channels),
-        "tags": tag_names(row),
+        "tags": tags.names_of(row),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
@@ -166,11 +166,6 @@ def _tls(row: Monitor | CronJob) -> dict[str, Any]:
         "tls_sans": list(row.tls_sans) if row.tls_sans is not None else None,
         "tls_fingerprint": row.tls_fingerprint,
     }
-
-
-def tag_names(row: Monitor | CronJob | MaintenanceWindow) -> list[str]:
-    """An item's tags by name, in any case, whether loaded or just assigned."""
-    return sorted((tag.name for tag in row.tags), key=str.lower)
 
 
 def tag(row: Tag, uses: int | None = None) -> dict[str, Any]:
@@ -206,7 +201,7 @@ def cron_job(row: CronJob) -> dict[str, Any]:
         "notify_on_disable": row.notify_on_disable,
         **_tls(row),
         "channels": sorted(channel.id for channel in row.channels),
-        "tags": tag_names(row),
+        "tags": tags.names_of(row),
         "consecutive_failures": row.consecutive_failures,
         "last_run_at": iso(row.last_run_at),
         "last_outcome": row.last_outcome,
@@ -305,7 +300,7 @@ def maintenance_window(row: MaintenanceWindow, now: datetime) -> dict[str, Any]:
         "monitor_ids": [m.id for m in row.monitors],
         "cron_job_ids": [j.id for j in row.cron_jobs],
         "group_ids": [g.id for g in row.groups],
-        "tags": tag_names(row),
+        "tags": tags.names_of(row),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
