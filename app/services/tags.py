@@ -95,6 +95,14 @@ def names_of(item: Any) -> list[str]:
     return sorted((tag.name for tag in item.tags), key=str.lower)
 
 
+def find(name: str) -> Tag:
+    """The tag called ``name`` in any case, or NotFound (the CLI addresses tags by name)."""
+    tag = _find(fields.search_term(name))
+    if tag is None:
+        raise NotFound(f"No tag is called {name}.")
+    return tag
+
+
 def get(tag_id: int) -> Tag:
     tag = db.session.get(Tag, tag_id)
     if tag is None:

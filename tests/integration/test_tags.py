@@ -179,3 +179,28 @@ def test_the_migration_goes_down_and_up_keeping_items(app):
         with db.engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), db.metadata) == []
         assert monitors.get(kept.id).tags == []
+
+
+def test_the_cli_lists_renames_recolours_and_deletes_tags(app):
+    from tests.integration.test_cli import run_cli
+
+    with app.app_context():
+        monitors.create({"name": "a", "url": "https://a.example.com/", "tags": ["prod", "db"]})
+        db_id = tags.find("DB").id
+    listed = run_cli(app, "tags", "list")
+    assert listed.exit_code == 0
+    assert listed.output.splitlines()[0] == f"{db_id}\t{tags.PALETTE[1]}\t1\tdb"
+
+    renamed = run_cli(app, "tags", "rename", "DB", "database")
+    assert renamed.exit_code == 0 and renamed.output.endswith("\tdatabase\n")
+    refused = run_cli(app, "tags", "rename", "database", "PROD")
+    assert refused.exit_code == 1 and "already exists" in refused.output
+    assert run_cli(app, "tags", "colour", "database", "#000000").exit_code == 0
+    bad = run_cli(app, "tags", "colour", "database", "black")
+    assert bad.exit_code == 1 and "#rrggbb" in bad.output
+    missing = run_cli(app, "tags", "delete", "nothing")
+    assert missing.exit_code == 1 and "No tag is called nothing." in missing.output
+    assert run_cli(app, "tags", "delete", "database").output == "Deleted the tag database.\n"
+    with app.app_context():
+        assert [t.name for t, _ in tags.list_tags()] == ["prod"]
+        assert tags.names_of(monitors.list_monitors().items[0]) == ["prod"]
