@@ -263,14 +263,21 @@ def run_duration_ms(monitor: Monitor, now: datetime) -> int | None:
     return max(0, round((now - monitor.last_start_at).total_seconds() * 1000))
 
 
-def apply_ping(monitor: Monitor, kind: str, exit_status: int | None, now: datetime) -> list[str]:
+def apply_ping(
+    monitor: Monitor,
+    kind: str,
+    exit_status: int | None,
+    now: datetime,
+    duration_ms: int | None = None,
+) -> list[str]:
     """Apply one ping (success, start, fail or log) to a heartbeat.
 
     A log ping changes nothing. Any other ping resumes a paused heartbeat, unless it is set to
     resume only by hand; then the ping is kept but changes nothing. A start ping begins a run.
     A success or failure ping ends it (its duration is the time since the start ping) and
     restarts the schedule; a failure, or a run shorter than min_run_sec, is down, and a
-    success after down is up again.
+    success after down is up again. ``duration_ms``, when given, is the run's length as the
+    job reported it, taken instead of the time since the start ping.
     """
     if kind == PING_LOG:
         return []
@@ -281,7 +288,7 @@ def apply_ping(monitor: Monitor, kind: str, exit_status: int | None, now: dateti
     if kind == PING_START:
         monitor.last_start_at = now
         return []
-    duration = run_duration_ms(monitor, now)
+    duration = run_duration_ms(monitor, now) if duration_ms is None else duration_ms
     monitor.last_ping_at = now
     monitor.last_start_at = None
     monitor.last_duration_ms = duration

@@ -5,6 +5,9 @@ next ping."""
 from __future__ import annotations
 
 import logging
+import re
+import secrets
+import string
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -118,6 +121,7 @@ _HEARTBEAT_ONLY = (
     "max_run_sec",
     "min_run_sec",
     "manual_resume",
+    "push_token",
 )
 # Stored as given, once validated (grace_period and running_time are converted first).
 _HEARTBEAT_STORED = (
@@ -129,6 +133,7 @@ _HEARTBEAT_STORED = (
     "min_run_sec",
     "manual_resume",
     "notify_late",
+    "push_token",
 )
 _SCHEDULE = ("period_sec", "cron_expr", "timezone", "grace_sec")
 
@@ -166,6 +171,23 @@ _SIMPLE = (
     "public",
     *DEGRADED_FIELDS,
 )
+
+
+# Uptime Kuma makes 32 letters and digits (20 before 2.0) and lets people type their own;
+# any text that sits in a URL path unescaped is taken, so imported tokens keep working.
+_PUSH_TOKEN_RE = re.compile(r"[A-Za-z0-9._~-]{1,32}")
+_PUSH_TOKEN_ALPHABET = string.ascii_letters + string.digits
+
+
+def _push_token(value: Any) -> str:
+    if not isinstance(value, str) or not _PUSH_TOKEN_RE.fullmatch(value):
+        raise ValueError("Use 1 to 32 letters, digits, dots, dashes, underscores or tildes.")
+    return value
+
+
+def new_push_token() -> str:
+    """A fresh push token, as Uptime Kuma makes them: 32 random letters and digits."""
+    return "".join(secrets.choice(_PUSH_TOKEN_ALPHABET) for _ in range(32))
 
 
 _PARSERS: dict[str, fields.Parser] = {
@@ -219,6 +241,7 @@ _PARSERS: dict[str, fields.Parser] = {
     "max_run_sec": fields.optional(fields.whole_number(1, RUN_TIME_MAX_SEC)),
     "min_run_sec": fields.optional(fields.whole_number(1, RUN_TIME_MAX_SEC)),
     "manual_resume": fields.boolean,
+    "push_token": _push_token,
     "notify_late": fields.boolean,
 }
 _REQUIRED = {"name": "Enter a name.", "url": "Enter the URL to call."}
@@ -303,6 +326,18 @@ def get_by_code(code: str) -> Monitor:
     heartbeats by that code (Cronhub's monitor uuid) look them up here."""
     monitor = db.session.execute(
         sa.select(Monitor).where(Monitor.code == code, Monitor.kind == KIND_HEARTBEAT)
+    ).scalar_one_or_none()
+    if monitor is None:
+        raise NotFound("Heartbeat monitor not found.")
+    return monitor
+
+
+def get_by_push_token(token: str) -> Monitor:
+    """The heartbeat whose push token is ``token``, or NotFound (Uptime Kuma's push URL)."""
+    if not _PUSH_TOKEN_RE.fullmatch(token):
+        raise NotFound("Heartbeat monitor not found.")  # no token has such characters
+    monitor = db.session.execute(
+        sa.select(Monitor).where(Monitor.push_token == token, Monitor.kind == KIND_HEARTBEAT)
     ).scalar_one_or_none()
     if monitor is None:
         raise NotFound("Heartbeat monitor not found.")
@@ -418,6 +453,11 @@ def _heartbeat_rules(
     minutes and running times to the seconds stored; a minimum run must be below the limit."""
     if current is None:
         fields.require(data, errors, {"name": "Enter a name."})
+    token = values.get("push_token")
+    if token is not None and (current is None or token != current.push_token):
+        taken = sa.select(Monitor.id).where(Monitor.push_token == token)
+        if db.session.execute(taken).first() is not None:
+            errors["push_token"] = "Another heartbeat has this push token."
     schedule_ok = "period_sec" not in errors and "cron_expr" not in errors
     if schedule_ok and values.get("period_sec") and values.get("cron_expr"):
         errors["cron_expr"] = "Give a period or a cron expression, not both."
@@ -518,6 +558,7 @@ def create(data: dict[str, Any], unique_name: bool = False) -> Monitor:
             state_changed_at=utcnow(),
             slug=fields.unique_slug(Monitor.slug, values["name"], "monitor"),
             code=str(uuid.uuid4()) if heartbeat else None,
+            push_token=new_push_token() if heartbeat else None,
         )
         if "channels" not in values:
             monitor.channels = channels.defaults()
@@ -603,11 +644,13 @@ def run_checks(monitor_ids: list[int]) -> list[Outcome]:
 
 
 def regenerate_code(monitor_id: int) -> Monitor:
-    """Give a heartbeat a new ping code; the old ping URL answers 404 from now on."""
+    """Give a heartbeat a new ping code and push token; the old ping URL and push URL
+    answer 404 from now on."""
     monitor = get(monitor_id)
     if monitor.kind != KIND_HEARTBEAT:
         raise Conflict("Only heartbeat monitors have a ping code.")
     monitor.code = str(uuid.uuid4())
+    monitor.push_token = new_push_token()
     db.session.commit()
     return monitor
 

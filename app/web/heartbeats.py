@@ -297,6 +297,7 @@ def detail(monitor_id: int):
         status=status,
         page=page,
         ping_url=ping_url(monitor),
+        push_url=f"{current_app.config['BASE_URL']}/api/push/{monitor.push_token}",
         action_form=ActionForm(),
     )
 

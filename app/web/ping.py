@@ -44,7 +44,14 @@ def read_body() -> tuple[bytes, int]:
     return bytes(kept), size
 
 
-def record(code: str, kind: str | None, exit_status: int | None, body: bytes, size: int) -> int:
+def record(
+    code: str,
+    kind: str | None,
+    exit_status: int | None,
+    body: bytes,
+    size: int,
+    duration_ms: int | None = None,
+) -> int:
     """Record a ping that came in this request, with its method, address and user agent;
     shared by /ping and the facades' ping URLs. Returns the heartbeat's id."""
     return pings.record_ping(
@@ -56,6 +63,7 @@ def record(code: str, kind: str | None, exit_status: int | None, body: bytes, si
         request.headers.get("User-Agent"),
         body,
         body_size=size,
+        duration_ms=duration_ms,
     )
 
 

@@ -26,9 +26,9 @@ def make(name="API", **data):
     return monitors.create({"name": name, "url": URL, **data})
 
 
-def errors_of(call, *args) -> dict[str, str]:
+def errors_of(call, *args, **kwargs) -> dict[str, str]:
     with pytest.raises(ValidationError) as info:
-        call(*args)
+        call(*args, **kwargs)
     return info.value.fields
 
 
@@ -427,9 +427,8 @@ def test_list_pages(ctx):
     ],
 )
 def test_list_page_bounds(ctx, page, per_page, field):
-    assert list(errors_of(monitors.list_monitors, None, None, None, None, page, per_page)) == [
-        field
-    ]
+    errors = errors_of(monitors.list_monitors, page=page, per_page=per_page)
+    assert list(errors) == [field]
 
 
 def test_a_unique_collision_is_retried_with_a_fresh_read(ctx):

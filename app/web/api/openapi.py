@@ -420,6 +420,14 @@ SCHEMAS: dict[str, Any] = {
             "notify_degraded_certificate": _bool(),
             "code": _str(nullable=True, description="Heartbeats; only with monitors:write."),
             "ping_url": _str(nullable=True, description="Heartbeats; only with monitors:write."),
+            "push_token": _str(
+                nullable=True, description="Heartbeats' Uptime Kuma push token; only with "
+                "monitors:write."
+            ),
+            "push_url": _str(
+                nullable=True, description="Heartbeats' Uptime Kuma push URL; only with "
+                "monitors:write."
+            ),
             "period_sec": _int(nullable=True),
             "cron_expr": _str(nullable=True),
             "timezone": _str(),

@@ -81,6 +81,8 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
         if show_code:
             data["code"] = row.code
             data["ping_url"] = f"{current_app.config['BASE_URL']}/ping/{row.code}"
+            data["push_token"] = row.push_token
+            data["push_url"] = f"{current_app.config['BASE_URL']}/api/push/{row.push_token}"
         data |= {
             "period_sec": row.period_sec,
             "cron_expr": row.cron_expr,
