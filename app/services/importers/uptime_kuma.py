@@ -32,6 +32,7 @@ NAME_MAX = 200
 INTERVAL_MIN, INTERVAL_MAX = 10, 86400
 TIMEOUT_MIN_MS = 100
 THRESHOLD_MAX = 100
+LARGEST = 10**15
 GRACE_MIN_SEC, GRACE_MAX_SEC = 60, 3600
 # Heartbeat ping codes are UUIDs; a push token is not one, so the code is derived from it
 # (the same token gives the same code, so converting twice plans the same import).
@@ -96,23 +97,22 @@ def _read(raw: bytes) -> dict[str, list[dict[str, Any]]]:
 
 def _int(value: Any, default: int = 0) -> int:
     """A whole number from a column that SQLite may fill with anything."""
-    if isinstance(value, bool):
-        return int(value)
     if isinstance(value, int):
-        return value
+        return min(max(value, -LARGEST), LARGEST)
+    number = _float(value, None)
+    return default if number is None else round(number)
+
+
+def _float(value: Any, default: float | None = 0.0) -> float | None:
+    """A number from a column that SQLite may fill with anything; beyond ±1e15 (where no
+    setting makes sense) it is ±1e15, for the clamping to say what it did."""
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
         return default
-    return round(number) if abs(number) < 1e15 else default
-
-
-def _float(value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return 0.0
-    return number if abs(number) < 1e15 else 0.0
+    if number != number:  # NaN
+        return default
+    return min(max(number, -LARGEST), LARGEST)
 
 
 def _text(value: Any) -> str:
