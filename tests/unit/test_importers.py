@@ -618,3 +618,30 @@ def test_healthchecks_odd_checks_are_skipped_or_clamped():
     assert "Tag 'a,b' left out: A tag name cannot contain commas or control characters." in [
         w["message"] for w in conversion.warnings
     ]
+
+
+def test_kuma_tags_are_listed_once_and_only_when_an_imported_monitor_carries_them(tmp_path):
+    path = tmp_path / "tags.db"
+    connection = kuma_schema.create(path, "2")
+    connection.execute("INSERT INTO monitor (id, name, type) VALUES (1, 'Box', 'docker')")
+    connection.execute(
+        "INSERT INTO monitor (id, name, type, hostname, port) "
+        "VALUES (2, 'DB', 'port', 'db.example.com', 5432)"
+    )
+    names = ["docker-only", "Env", "env", "bad,name", *(f"t{n}" for n in range(25))]
+    for n, name in enumerate(names, start=1):
+        connection.execute("INSERT INTO tag (id, name, color) VALUES (?, ?, 'red')", [n, name])
+        connection.execute(
+            "INSERT INTO monitor_tag (monitor_id, tag_id, value) VALUES (?, ?, '')",
+            [1 if name == "docker-only" else 2, n],
+        )
+    connection.commit()
+    connection.close()
+    conversion = uptime_kuma.convert(path.read_bytes())
+    [monitor] = conversion.document["monitors"]
+    assert monitor["tags"] == ["Env", *(f"t{n}" for n in range(19))]
+    assert conversion.document["tags"] == [{"name": name} for name in monitor["tags"]]
+    assert [w["message"] for w in conversion.warnings] == [
+        "Tag 'bad,name' left out: A tag name cannot contain commas or control characters.",
+        "Only 20 tags fit on one item; left out: t19, t20, t21, t22, t23, t24.",
+    ]

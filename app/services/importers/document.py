@@ -44,6 +44,7 @@ class DocumentBuilder:
         self.skipped: list[dict[str, str]] = []
         self.warnings: list[dict[str, str]] = []
         self._tags: dict[str, dict[str, str]] = {}  # by lower-case name, first spelling kept
+        self._used_tags: set[str] = set()  # those an item added carries
         self._slugs: set[str] = set()
         self._names: dict[str, set[str]] = {"group": set(), "channel": set()}
 
@@ -86,8 +87,8 @@ class DocumentBuilder:
         return candidate
 
     def tag(self, name: str, colour: str | None, item: str, kind: str) -> str | None:
-        """The tag called ``name`` (added to the document's tags the first time), or None with
-        a warning when Upcron cannot have such a name."""
+        """The tag called ``name``, or None with a warning when Upcron cannot have such a
+        name. The document lists it once an item that carries it is added."""
         try:
             clean = tags.parse_name(name)
         except ValueError as exc:
@@ -99,8 +100,9 @@ class DocumentBuilder:
         return entry["name"]
 
     def item_tags(self, names: list[str], item: str, kind: str) -> list[str]:
-        """An item's tags without repeats, at most as many as Upcron allows on one item."""
-        unique = list({name.lower(): name for name in reversed(names)}.values())[::-1]
+        """An item's tags (as ``tag`` spells them) without repeats, at most as many as Upcron
+        allows on one item."""
+        unique = list(dict.fromkeys(names))
         if len(unique) > tags.PER_ITEM_MAX:
             left_out = ", ".join(unique[tags.PER_ITEM_MAX :])
             self.warn(
@@ -114,13 +116,14 @@ class DocumentBuilder:
             self.skip(str(item.get("name", ""))[:200], kind, UNSTORABLE)
             return False
         collection.append(item)
+        self._used_tags.update(name.lower() for name in item.get("tags", []))
         return True
 
     def conversion(self) -> Conversion:
         document: dict[str, Any] = {"upcron": FORMAT_VERSION}
         for key, items in (
             ("groups", self.groups),
-            ("tags", list(self._tags.values())),
+            ("tags", [tag for key, tag in self._tags.items() if key in self._used_tags]),
             ("channels", self.channels),
             ("monitors", self.monitors),
             ("heartbeats", self.heartbeats),
