@@ -18,8 +18,8 @@ KUMA_2 = {
     "groups": [{"name": "Production"}, {"name": "Databases"}, {"name": "Old"}],
     "tags": [
         {"name": "env:prod", "colour": "#059669"},
-        {"name": "env", "colour": "#059669"},
         {"name": "team", "colour": "#2563eb"},
+        {"name": "env", "colour": "#059669"},
     ],
     "channels": [
         {
@@ -644,4 +644,62 @@ def test_kuma_tags_are_listed_once_and_only_when_an_imported_monitor_carries_the
     assert [w["message"] for w in conversion.warnings] == [
         "Tag 'bad,name' left out: A tag name cannot contain commas or control characters.",
         "Only 20 tags fit on one item; left out: t19, t20, t21, t22, t23, t24.",
+    ]
+
+
+def test_kuma_skipped_monitors_take_no_slug(tmp_path):
+    raw = kuma_with(
+        tmp_path,
+        {"id": 1, "name": "API", "type": "http", "auth_method": "mtls"},
+        {"id": 2, "name": "API", "type": "port", "hostname": "db.example.com", "port": 1},
+        {"id": 3, "name": "API", "type": "push"},
+    )
+    conversion = uptime_kuma.convert(raw)
+    assert [m["slug"] for m in conversion.document["monitors"]] == ["api"]
+    assert [h["slug"] for h in conversion.document["heartbeats"]] == ["api-2"]
+    assert conversion.skipped == [
+        {"name": "API", "kind": "http", "reason": "Upcron cannot authenticate with mtls."}
+    ]
+
+
+def test_kuma_refuses_a_monitor_table_that_is_not_kumas(tmp_path):
+    path = tmp_path / "other.db"
+    connection = sqlite3.connect(path)
+    for statement in (kuma_schema.TAG, kuma_schema.MONITOR_TAG, kuma_schema.NOTIFICATION):
+        connection.execute(statement)
+    connection.execute(kuma_schema.MONITOR_NOTIFICATION)
+    connection.execute("CREATE TABLE monitor (x TEXT)")
+    connection.execute("INSERT INTO monitor VALUES ('a'), ('b')")
+    connection.commit()
+    connection.close()
+    with pytest.raises(ValueError, match="its monitor table has no id, name, type"):
+        uptime_kuma.convert(path.read_bytes())
+
+
+def test_kuma_notifications_without_an_address_are_skipped(tmp_path):
+    kuma_with(tmp_path)  # an empty Kuma 2.x database at tmp_path / "hostile.db"
+    path = tmp_path / "hostile.db"
+    connection = sqlite3.connect(path)
+    configs = [
+        {"type": "webhook", "webhookURL": " "},
+        {"type": "telegram", "telegramBotToken": "123:abc"},
+        {"type": "slack"},
+        {"type": "smtp", "smtpTo": ", "},
+        "not json",
+    ]
+    for n, config in enumerate(configs, start=1):
+        connection.execute(
+            "INSERT INTO notification (id, name, user_id, config) VALUES (?, ?, 1, ?)",
+            [n, f"N{n}", config if isinstance(config, str) else json.dumps(config)],
+        )
+    connection.commit()
+    connection.close()
+    conversion = uptime_kuma.convert(path.read_bytes())
+    assert "channels" not in conversion.document
+    assert [(s["name"], s["reason"]) for s in conversion.skipped] == [
+        ("N1", "The webhook notification has no URL."),
+        ("N2", "The telegram notification has no address to send to."),
+        ("N3", "The slack notification has no address to send to."),
+        ("N4", "The e-mail notification has no recipients."),
+        ("N5", "Upcron has no untyped channel; if Apprise can send it, add it as an Apprise URL."),
     ]

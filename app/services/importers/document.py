@@ -110,11 +110,17 @@ class DocumentBuilder:
             )
         return unique[: tags.PER_ITEM_MAX]
 
-    def add(self, collection: list[dict[str, Any]], item: dict[str, Any], kind: str) -> bool:
-        """Add ``item`` to ``collection`` unless it cannot be stored (then it is skipped)."""
+    def add(
+        self, collection: list[dict[str, Any]], item: dict[str, Any], kind: str, slug_of: str = ""
+    ) -> bool:
+        """Add ``item`` to ``collection`` unless it cannot be stored (then it is skipped); with
+        ``slug_of``, a monitor or heartbeat, it first gets the slug of that text, so that
+        only items added take slugs."""
         if not storable(item):
             self.skip(str(item.get("name", ""))[:200], kind, UNSTORABLE)
             return False
+        if slug_of:
+            item = {"slug": self.slug(slug_of), **item}
         collection.append(item)
         self._used_tags.update(name.lower() for name in item.get("tags", []))
         return True

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.engine import schedule
-from app.services.importers.document import DocumentBuilder, name_of
+from app.services.importers.document import Conversion, DocumentBuilder, name_of
 from app.services.monitors import PERIOD_MIN_SEC, RUN_TIME_MAX_SEC
 
 KIND = "heartbeat"
@@ -33,7 +33,7 @@ NO_UUID = "Its ping URL has no UUID to keep as the ping code."
 FILTERS = ("filter_subject", "filter_body", "filter_http_body", "filter_default_fail")
 
 
-def convert(raw: bytes):
+def convert(raw: bytes) -> Conversion:
     """The checks in ``raw`` as heartbeats; ValueError when ``raw`` is not such a list."""
     try:
         data = json.loads(raw)
@@ -67,11 +67,7 @@ def _heartbeat(builder: DocumentBuilder, check: dict[str, Any], index: int) -> N
     if code is None:
         builder.skip(name, KIND, READ_ONLY if "unique_key" in check else NO_UUID)
         return
-    item: dict[str, Any] = {
-        "slug": builder.slug(check["slug"] if _text(check.get("slug")) else name),
-        "name": name,
-        "code": code,
-    }
+    item: dict[str, Any] = {"name": name, "code": code}
     if _text(check.get("desc")):
         item["description"] = check["desc"]
     if not _schedule(builder, check, item, name):
@@ -95,7 +91,7 @@ def _heartbeat(builder: DocumentBuilder, check: dict[str, Any], index: int) -> N
             "Its keyword filters (start, success and failure keywords) are not carried over: "
             "ping /start and /fail for those instead.",
         )
-    builder.add(builder.heartbeats, item, KIND)
+    builder.add(builder.heartbeats, item, KIND, slug_of=_text(check.get("slug")) or name)
 
 
 def ping_code(check: dict[str, Any]) -> str | None:

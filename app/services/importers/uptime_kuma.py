@@ -18,12 +18,13 @@ import json
 import re
 import sqlite3
 import uuid
+from collections import defaultdict
 from typing import Any
 
 from app.engine import icmp
 from app.engine.dns_check import DNS_PORT, RECORD_TYPES
 from app.services import assertions, fields
-from app.services.importers.document import DocumentBuilder, name_of
+from app.services.importers.document import Conversion, DocumentBuilder, name_of
 from app.services.monitors import PERIOD_MIN_SEC, RUN_TIME_MAX_SEC, TIMEOUT_MAX_MS
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -40,7 +41,6 @@ PUSH_NAMESPACE = uuid.UUID("5e0c3a52-7d0b-4a8e-9a57-0d9f1c6b2f10")
 
 UPTIME_TYPES = {"http": "http", "keyword": "keyword", "json-query": "http"}
 UPTIME_TYPES |= {"port": "tcp", "dns": "dns", "ping": "ping"}
-HTTP_TYPES = ("http", "keyword", "json-query")
 # How Kuma sends a body of each encoding: the Content-Type it adds.
 BODY_TYPES = {
     "json": "application/json",
@@ -56,7 +56,7 @@ _PLAIN_PATH = re.compile(
 )
 
 
-def convert(raw: bytes):
+def convert(raw: bytes) -> Conversion:
     """The monitors of the Kuma database in ``raw``; ValueError when it is not one."""
     rows = _read(raw)
     return _Converter(rows).run()
@@ -85,11 +85,16 @@ def _read(raw: bytes) -> dict[str, list[dict[str, Any]]]:
                 f"Not an Uptime Kuma database: it has no {', '.join(missing)} table"
                 f"{'s' if len(missing) > 1 else ''}."
             )
+        columns = {row[1] for row in connection.execute('PRAGMA table_info("monitor")')}
+        if not {"id", "name", "type"} <= columns:
+            raise ValueError(
+                "Not an Uptime Kuma database: its monitor table has no id, name, type."
+            )
         return {
             table: [dict(row) for row in connection.execute(f'SELECT * FROM "{table}"')]
             for table in TABLES
         }
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OverflowError) as exc:
         raise ValueError(f"The Uptime Kuma database cannot be read: {exc}.") from None
     finally:
         connection.close()
@@ -116,6 +121,9 @@ def _float(value: Any, default: float | None = 0.0) -> float | None:
 
 
 def _text(value: Any) -> str:
+    """Text from a column that SQLite may fill with anything (a BLOB is read as UTF-8)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
     return value if isinstance(value, str) else "" if value is None else str(value)
 
 
@@ -133,33 +141,27 @@ class _Converter:
         self.monitors = {_int(row.get("id"), -1): row for row in rows["monitor"]}
         self.channel_names: dict[int, str] = {}  # Kuma notification id → channel name
         self.group_names: dict[int, str] = {}  # Kuma group monitor id → group name
+        self.links: dict[int, list[int]] = defaultdict(list)  # monitor id → notification ids
+        for link in rows["monitor_notification"]:
+            self.links[_int(link.get("monitor_id"))].append(_int(link.get("notification_id")))
+        self.tags: dict[int, list[tuple[str, str]]] = defaultdict(list)  # → (name, colour)
+        kuma_tags = {_int(row.get("id")): row for row in rows["tag"]}
+        for link in rows["monitor_tag"]:
+            tag = kuma_tags.get(_int(link.get("tag_id")))
+            if tag is not None:
+                name, value = _text(tag.get("name")).strip(), _text(link.get("value")).strip()
+                self.tags[_int(link.get("monitor_id"))].append(
+                    (f"{name}:{value}" if value else name, _text(tag.get("color")))
+                )
 
-    def run(self):
+    def run(self) -> Conversion:
         self._channels()
         self._groups()
-        tags = self._tags()
-        links: dict[int, list[int]] = {}
-        for row in self.rows["monitor_notification"]:
-            links.setdefault(_int(row.get("monitor_id")), []).append(
-                _int(row.get("notification_id"))
-            )
         for monitor_id, row in self.monitors.items():
             kind = _text(row.get("type"))
             name = name_of(row.get("name"), f"Monitor {monitor_id}", NAME_MAX)
             if kind == "group":
                 continue
-            common = {
-                "group": self._group_of(row),
-                "tags": self.out.item_tags(
-                    [tag for tag in tags.get(monitor_id, []) if tag], name, "monitor"
-                ),
-                "channels": [
-                    self.channel_names[n]
-                    for n in links.get(monitor_id, [])
-                    if n in self.channel_names
-                ],
-                "paused": not self._active(row),
-            }
             if _int(row.get("upside_down")):
                 self.out.skip(
                     name,
@@ -167,14 +169,29 @@ class _Converter:
                     "Upside-down mode (up when the check fails) has no Upcron equivalent.",
                 )
             elif kind == "push":
-                self._heartbeat(row, name, common)
+                self._heartbeat(monitor_id, row, name)
             elif kind in UPTIME_TYPES:
-                self._uptime(row, name, kind, common)
+                self._uptime(monitor_id, row, name, kind)
             else:
                 self.out.skip(
                     name, kind or "monitor", f"Upcron has no {kind or 'untyped'} monitors."
                 )
         return self.out.conversion()
+
+    def _common(self, monitor_id: int, row: dict[str, Any], name: str) -> dict[str, Any]:
+        """What every imported monitor and heartbeat has: its group, tags (a Kuma tag with a
+        value becomes "name:value"), channels and whether it is paused."""
+        found = [
+            self.out.tag(tag, colour, name, "monitor") for tag, colour in self.tags[monitor_id]
+        ]
+        return {
+            "group": self.group_names.get(_int(row.get("parent"), -1)),
+            "tags": self.out.item_tags([tag for tag in found if tag], name, "monitor"),
+            "channels": [
+                self.channel_names[n] for n in self.links[monitor_id] if n in self.channel_names
+            ],
+            "paused": not self._active(row),
+        }
 
     # Groups, tags and channels
 
@@ -187,9 +204,6 @@ class _Converter:
             seen.add(_int(row.get("id"), -1))
             row = self.monitors.get(_int(row.get("parent"), -1))
         return True
-
-    def _group_of(self, row: dict[str, Any]) -> str | None:
-        return self.group_names.get(_int(row.get("parent"), -1))
 
     def _groups(self) -> None:
         """Each group monitor becomes a group; Upcron's groups do not nest, so a group in a
@@ -210,23 +224,6 @@ class _Converter:
                         "Upcron groups do not nest: this group's monitors are in a group "
                         "of their own, not inside its parent.",
                     )
-
-    def _tags(self) -> dict[int, list[str | None]]:
-        """Each monitor's tags by name: a Kuma tag with a value becomes "name:value"."""
-        kuma_tags = {_int(row.get("id")): row for row in self.rows["tag"]}
-        by_monitor: dict[int, list[str | None]] = {}
-        for link in self.rows["monitor_tag"]:
-            tag = kuma_tags.get(_int(link.get("tag_id")))
-            monitor = self.monitors.get(_int(link.get("monitor_id")))
-            if tag is None or monitor is None or _text(monitor.get("type")) == "group":
-                continue
-            name, value = _text(tag.get("name")).strip(), _text(link.get("value")).strip()
-            item = name_of(monitor.get("name"), "Monitor", NAME_MAX)
-            full = f"{name}:{value}" if value else name
-            by_monitor.setdefault(_int(link.get("monitor_id")), []).append(
-                self.out.tag(full, _text(tag.get("color")), item, "monitor")
-            )
-        return by_monitor
 
     def _channels(self) -> None:
         """Notifications Upcron can send the same way become channels; the rest are skipped."""
@@ -275,7 +272,11 @@ class _Converter:
             )
             return {"type": "email", "addresses": addresses}
         if kuma_type == "webhook":
-            settings: dict[str, Any] = {"type": "webhook", "url": _text(config.get("webhookURL"))}
+            url = _text(config.get("webhookURL")).strip()
+            if not url:
+                self.out.skip(name, skip, "The webhook notification has no URL.")
+                return None
+            settings: dict[str, Any] = {"type": "webhook", "url": url}
             headers = _json(config.get("webhookAdditionalHeaders"))
             if isinstance(headers, dict) and headers:
                 settings["headers"] = {str(k): _text(v) for k, v in headers.items()}
@@ -292,12 +293,19 @@ class _Converter:
             "discord": _text(config.get("discordWebhookUrl")),
             "slack": _text(config.get("slackwebhookURL")),
             "telegram": (
-                f"tgram://{_text(config.get('telegramBotToken'))}/"
-                f"{_text(config.get('telegramChatID'))}"
+                f"tgram://{_text(config.get('telegramBotToken')).strip()}/"
+                f"{_text(config.get('telegramChatID')).strip()}"
+                if config.get("telegramBotToken") and config.get("telegramChatID")
+                else ""
             ),
         }
         if kuma_type in urls:
-            return {"type": "apprise", "url": urls[kuma_type]}
+            if not urls[kuma_type].strip():
+                self.out.skip(
+                    name, skip, f"The {kuma_type} notification has no address to send to."
+                )
+                return None
+            return {"type": "apprise", "url": urls[kuma_type].strip()}
         self.out.skip(
             name,
             skip,
@@ -308,10 +316,10 @@ class _Converter:
 
     # Monitors
 
-    def _heartbeat(self, row: dict[str, Any], name: str, common: dict[str, Any]) -> None:
+    def _heartbeat(self, monitor_id: int, row: dict[str, Any], name: str) -> None:
         """A push monitor: down when no push came within its interval, after its retries."""
         kind = "push"
-        item: dict[str, Any] = {"slug": self.out.slug(name), "name": name}
+        item: dict[str, Any] = {"name": name}
         token = _text(row.get("push_token"))
         if token:
             item["code"] = str(uuid.uuid5(PUSH_NAMESPACE, token))
@@ -331,7 +339,8 @@ class _Converter:
                 f"Its retries wait {retries * retry:,} seconds; Upcron's grace time is at "
                 f"most {GRACE_MAX_SEC:,}.",
             )
-        if self.out.add(self.out.heartbeats, item | common, kind):
+        item |= self._common(monitor_id, row, name)
+        if self.out.add(self.out.heartbeats, item, kind, slug_of=name):
             self.out.warn(
                 name,
                 kind,
@@ -339,12 +348,8 @@ class _Converter:
                 "and /ping/<code>/fail instead of ?status=down.",
             )
 
-    def _uptime(self, row: dict[str, Any], name: str, kind: str, common: dict[str, Any]) -> None:
-        item: dict[str, Any] = {
-            "slug": self.out.slug(name),
-            "type": UPTIME_TYPES[kind],
-            "name": name,
-        }
+    def _uptime(self, monitor_id: int, row: dict[str, Any], name: str, kind: str) -> None:
+        item: dict[str, Any] = {"type": UPTIME_TYPES[kind], "name": name}
         if _text(row.get("description")):
             item["description"] = _text(row.get("description"))
         target = {
@@ -368,7 +373,8 @@ class _Converter:
             kind,
             "Failure threshold (retries + 1)",
         )
-        self.out.add(self.out.monitors, item | common, kind)
+        item |= self._common(monitor_id, row, name)
+        self.out.add(self.out.monitors, item, kind, slug_of=name)
 
     def _timeout(self, row: dict[str, Any], interval: int, name: str, kind: str) -> int:
         """Kuma's timeout is seconds; 0 (older monitors) means 80% of the interval."""
