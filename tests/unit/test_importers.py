@@ -512,6 +512,12 @@ def test_kuma_values_of_any_type_or_size_are_clamped_or_skipped(tmp_path):
         {"id": 3, "name": "Bad codes", "type": "http", "accepted_statuscodes_json": '["999-1"]'},
         {"id": 4, "name": "Bad headers", "type": "http", "headers": "[1, 2]"},
         {
+            "id": 9,
+            "name": "Deep headers",
+            "type": "http",
+            "headers": '{"a":' + "[" * 900 + "]" * 900 + "}",
+        },
+        {
             "id": 5,
             "name": "Huge value",
             "type": "json-query",
@@ -540,7 +546,8 @@ def test_kuma_values_of_any_type_or_size_are_clamped_or_skipped(tmp_path):
         "Nul\x00name": "Its settings contain NUL characters or broken Unicode, which Upcron "
         "cannot store.",
         "Bad codes": reasons["Bad codes"],
-        "Bad headers": "Its headers are not a JSON object.",
+        "Bad headers": "Its headers are not a JSON object of text values.",
+        "Deep headers": "Its headers are not a JSON object of text values.",
         "Huge value": "Its JSON query cannot be an assertion: Use at most 1000 characters, "
         "written as JSON.",
         "Bad record": "Upcron cannot look up ANY records.",
@@ -599,7 +606,7 @@ def test_healthchecks_odd_checks_are_skipped_or_clamped():
                 {"name": "No schedule", "uuid": code, "timeout": "soon"},
                 {"name": "Bad zone", "uuid": code, "schedule": "* * * * *", "tz": "Mars/Base"},
                 {"name": "Huge", "uuid": code, "timeout": 1e300, "grace": -5, "tags": "a,b ok"},
-                {"uuid": code, "timeout": 3600, "slug": "by-slug"},
+                {"uuid": import_sources.HC_BACKUP, "timeout": 3600, "slug": "by-slug"},
             ]
         }
     ).encode()
@@ -703,3 +710,25 @@ def test_kuma_notifications_without_an_address_are_skipped(tmp_path):
         ("N4", "The e-mail notification has no recipients."),
         ("N5", "Upcron has no untyped channel; if Apprise can send it, add it as an Apprise URL."),
     ]
+
+
+def test_a_ping_code_is_given_to_one_heartbeat_only(tmp_path):
+    raw = kuma_with(
+        tmp_path,
+        {"id": 1, "name": "One", "type": "push", "push_token": "same"},
+        {"id": 2, "name": "Two", "type": "push", "push_token": "same"},
+    )
+    conversion = uptime_kuma.convert(raw)
+    assert [h["name"] for h in conversion.document["heartbeats"]] == ["One"]
+    assert conversion.skipped == [
+        {
+            "name": "Two",
+            "kind": "push",
+            "reason": "Another heartbeat in the file has the same ping code.",
+        }
+    ]
+    code = import_sources.HC_BACKUP
+    checks = [{"name": name, "uuid": code, "timeout": 60} for name in ("One", "Two")]
+    conversion = healthchecks.convert(json.dumps({"checks": checks}).encode())
+    assert [h["name"] for h in conversion.document["heartbeats"]] == ["One"]
+    assert [s["name"] for s in conversion.skipped] == ["Two"]

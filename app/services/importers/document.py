@@ -20,6 +20,7 @@ FORMAT_VERSION = 1
 SLUG_FALLBACK = "monitor"
 _COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}")
 UNSTORABLE = "Its settings contain NUL characters or broken Unicode, which Upcron cannot store."
+DUPLICATE_CODE = "Another heartbeat in the file has the same ping code."
 
 
 @dataclass
@@ -46,6 +47,7 @@ class DocumentBuilder:
         self._tags: dict[str, dict[str, str]] = {}  # by lower-case name, first spelling kept
         self._used_tags: set[str] = set()  # those an item added carries
         self._slugs: set[str] = set()
+        self._codes: set[str] = set()
         self._names: dict[str, set[str]] = {"group": set(), "channel": set()}
 
     def skip(self, name: str, kind: str, reason: str) -> None:
@@ -119,6 +121,11 @@ class DocumentBuilder:
         if not storable(item):
             self.skip(str(item.get("name", ""))[:200], kind, UNSTORABLE)
             return False
+        if "code" in item:
+            if item["code"] in self._codes:
+                self.skip(item["name"], kind, DUPLICATE_CODE)
+                return False
+            self._codes.add(item["code"])
         if slug_of:
             item = {"slug": self.slug(slug_of), **item}
         collection.append(item)
@@ -142,7 +149,10 @@ class DocumentBuilder:
 def storable(value: Any) -> bool:
     """Whether every text in ``value`` can be stored: PostgreSQL text holds no NUL, and UTF-8
     has no lone surrogates (which JSON's \\ud800 escapes can make)."""
-    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except RecursionError:
+        return False
     if "\\u0000" in text:
         return False
     try:

@@ -134,6 +134,23 @@ def _json(value: Any) -> Any:
         return None
 
 
+def _headers(value: Any) -> dict[str, str] | None:
+    """Headers stored as a JSON object; numbers and booleans are sent as their JSON text (as
+    Kuma's HTTP client does), anything else makes them unreadable (None)."""
+    parsed = _json(value)
+    if not isinstance(parsed, dict):
+        return None
+    headers = {}
+    for key, item in parsed.items():
+        if isinstance(item, str):
+            headers[key] = item
+        elif isinstance(item, bool | int | float):
+            headers[key] = json.dumps(item)
+        else:
+            return None
+    return headers
+
+
 class _Converter:
     def __init__(self, rows: dict[str, list[dict[str, Any]]]):
         self.rows = rows
@@ -277,9 +294,9 @@ class _Converter:
                 self.out.skip(name, skip, "The webhook notification has no URL.")
                 return None
             settings: dict[str, Any] = {"type": "webhook", "url": url}
-            headers = _json(config.get("webhookAdditionalHeaders"))
-            if isinstance(headers, dict) and headers:
-                settings["headers"] = {str(k): _text(v) for k, v in headers.items()}
+            headers = _headers(config.get("webhookAdditionalHeaders"))
+            if headers:
+                settings["headers"] = headers
             self.out.warn(
                 name,
                 skip,
@@ -396,13 +413,10 @@ class _Converter:
             return None
         headers: dict[str, str] = {}
         if _text(row.get("headers")).strip():
-            parsed = _json(row.get("headers"))
-            if not isinstance(parsed, dict):
-                self.out.skip(name, kind, "Its headers are not a JSON object.")
+            headers = _headers(row.get("headers"))
+            if headers is None:
+                self.out.skip(name, kind, "Its headers are not a JSON object of text values.")
                 return None
-            headers = {
-                str(k): v if isinstance(v, str) else json.dumps(v) for k, v in parsed.items()
-            }
         target: dict[str, Any] = {"url": _text(row.get("url")).strip(), "method": method}
         body = _text(row.get("body"))
         if body.strip():
