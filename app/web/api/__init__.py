@@ -123,6 +123,7 @@ from app.web.api import (  # noqa: E402
     notifications,
     settings,
     system,
+    tags,
 )
 
 __all__ = [
@@ -136,4 +137,5 @@ __all__ = [
     "notifications",
     "settings",
     "system",
+    "tags",
 ]
