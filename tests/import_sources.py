@@ -13,6 +13,14 @@ from typing import Any
 from tests import kuma_schema
 
 PUSH_TOKEN = "Zk3pQ9xLmN2vB7cR4tY8uW1sA6dE5fGh"
+# A Kuma 2.x dns monitor's condition, as its editor saves it.
+EQUALS_MAIL = {
+    "type": "expression",
+    "andOr": "and",
+    "variable": "record",
+    "operator": "equals",
+    "value": "mail.example.com",
+}
 
 
 def _insert(connection, table: str, row: dict[str, Any]) -> None:
@@ -101,7 +109,7 @@ def kuma_monitors(version: str) -> list[dict[str, Any]]:
             "port": 5353,
             "interval": 300,
             "timeout": 5,
-            **({"conditions": '[{"type":"expression","variable":"record"}]'} if v2 else {}),
+            **({"conditions": json.dumps([EQUALS_MAIL])} if v2 else {}),
         },
         {
             "id": 22,

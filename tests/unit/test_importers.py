@@ -130,7 +130,7 @@ KUMA_2 = {
             "host": "example.com",
             "record_type": "MX",
             "resolver": "1.1.1.1:5353",
-            "expected_values": [],
+            "expected_values": ["mail.example.com"],
             "interval_sec": 300,
             "timeout_ms": 5000,
             "failure_threshold": 1,
@@ -248,11 +248,6 @@ KUMA_WARNINGS_2 = [
             "Upcron groups do not nest: this group's monitors are in a group of "
             "their own, not inside its parent."
         ),
-    },
-    {
-        "name": "Mail exchanger",
-        "kind": "dns",
-        "message": "Its conditions are not carried over; list the answers to expect instead.",
     },
     {
         "name": "Backup",
@@ -374,13 +369,14 @@ HC_WARNINGS = [
 
 def kuma_1_23() -> dict:
     """What 1.23 gives for the same rows: its JSON query is always "==" (here on "status"),
-    and its ping sends one packet."""
+    its ping sends one packet, and its dns monitors have no conditions."""
     document = json.loads(json.dumps(KUMA_2))
     by_slug = {item["slug"]: item for item in document["monitors"]}
     by_slug["queue"]["assertions"] = [
         {"source": "json", "path": "status", "op": "eq", "value": "ok"}
     ]
     by_slug["router"] |= {"packets": 1, "max_loss_pct": 0}
+    by_slug["mail-exchanger"]["expected_values"] = []
     return document
 
 
@@ -395,7 +391,7 @@ def test_kuma_1_23_database_becomes_the_document(tmp_path):
     conversion = importers.convert("uptime-kuma", import_sources.kuma_database(tmp_path, "1.23"))
     assert conversion.document == kuma_1_23()
     assert conversion.skipped == KUMA_SKIPPED
-    assert conversion.warnings == [w for w in KUMA_WARNINGS_2 if w["kind"] != "dns"]
+    assert conversion.warnings == KUMA_WARNINGS_2
 
 
 def test_kuma_push_code_is_a_uuid_derived_from_the_push_token(tmp_path):
@@ -732,3 +728,32 @@ def test_a_ping_code_is_given_to_one_heartbeat_only(tmp_path):
     conversion = healthchecks.convert(json.dumps({"checks": checks}).encode())
     assert [h["name"] for h in conversion.document["heartbeats"]] == ["One"]
     assert [s["name"] for s in conversion.skipped] == ["Two"]
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [
+        [{**import_sources.EQUALS_MAIL, "operator": "contains"}],
+        [import_sources.EQUALS_MAIL, {**import_sources.EQUALS_MAIL, "andOr": "or"}],
+        [{"type": "group", "children": [import_sources.EQUALS_MAIL]}],
+        [{**import_sources.EQUALS_MAIL, "value": " "}],
+        ["record"],
+    ],
+)
+def test_kuma_dns_conditions_beyond_one_equals_are_a_warning(tmp_path, conditions):
+    raw = kuma_with(
+        tmp_path,
+        {
+            "id": 1,
+            "name": "DNS",
+            "type": "dns",
+            "hostname": "example.com",
+            "conditions": json.dumps(conditions),
+        },
+    )
+    conversion = uptime_kuma.convert(raw)
+    assert conversion.document["monitors"][0]["expected_values"] == []
+    assert [w["message"] for w in conversion.warnings] == [
+        'Its conditions are not carried over (only one "record equals" can be); '
+        "list the answers to expect instead."
+    ]

@@ -503,12 +503,28 @@ class _Converter:
             target["resolver"] = server if port == DNS_PORT else f"{server}:{port}"
             if len(servers) > 1:
                 self.out.warn(name, kind, f"Upcron asks one resolver: {servers[0]} is kept.")
+        target["expected_values"] = []
         conditions = _json(row.get("conditions"))
         if isinstance(conditions, list) and conditions:
-            self.out.warn(
-                name,
-                kind,
-                "Its conditions are not carried over; list the answers to expect instead.",
-            )
-        target["expected_values"] = []
+            # Kuma: some record meets the conditions. One "record equals" condition is
+            # Upcron's expected value; any more can ask what expected values cannot.
+            [first, *more] = conditions
+            first = first if isinstance(first, dict) else {}
+            value = first.get("value")
+            if (
+                not more
+                and first.get("type") == "expression"
+                and first.get("variable") == "record"
+                and first.get("operator") == "equals"
+                and isinstance(value, str)
+                and value.strip()
+            ):
+                target["expected_values"] = [value.strip()]
+            else:
+                self.out.warn(
+                    name,
+                    kind,
+                    'Its conditions are not carried over (only one "record equals" can be); '
+                    "list the answers to expect instead.",
+                )
         return target
