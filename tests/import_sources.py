@@ -326,3 +326,128 @@ def healthchecks_checks() -> dict[str, Any]:
             ),
         ]
     }
+
+
+# The examples of GET /api/v3/checks/ in Healthchecks' API documentation (templates/docs/api.md),
+# with its SITE_ROOT and PING_ENDPOINT as healthchecks.io has them: a read-write key's answer,
+# and a read-only key's.
+HC_DOCS_READ_WRITE = """
+{
+  "checks": [
+    {
+      "name": "Filesystem Backup",
+      "slug": "filesystem-backup",
+      "tags": "backup fs",
+      "desc": "Runs incremental backup every hour",
+      "grace": 600,
+      "n_pings": 1,
+      "status": "up",
+      "started": false,
+      "last_ping": "2020-03-24T14:02:03+00:00",
+      "next_ping": "2020-03-24T15:02:03+00:00",
+      "manual_resume": false,
+      "methods": "",
+      "start_kw": "START",
+      "success_kw": "SUCCESS",
+      "failure_kw": "ERROR",
+      "filter_subject": true,
+      "filter_body": false,
+      "filter_http_body": false,
+      "filter_default_fail": false,
+      "badge_url": "https://healthchecks.io/b/2/1b9d0386-d07e-44b0-8995-4a9a372de43c.svg",
+      "uuid": "31365bce-8da9-4729-8ff3-aaa71d56b712",
+      "ping_url": "https://hc-ping.com/31365bce-8da9-4729-8ff3-aaa71d56b712",
+      "update_url": "https://healthchecks.io/api/v3/checks/31365bce-8da9-4729-8ff3-aaa71d56b712",
+      "pause_url": "https://healthchecks.io/api/v3/checks/31365bce-8da9-4729-8ff3-aaa71d56b712/pause",
+      "resume_url": "https://healthchecks.io/api/v3/checks/31365bce-8da9-4729-8ff3-aaa71d56b712/resume",
+      "channels": "1bdea468-03bf-47b8-ab27-29a9dd0e4b94,51c6eb2b-2ae1-456b-99fe-6f1e0a36cd3c",
+      "timeout": 3600
+    },
+    {
+      "name": "Database Backup",
+      "slug": "database-backup",
+      "tags": "production db",
+      "desc": "Runs ~/db-backup.sh",
+      "grace": 1200,
+      "n_pings": 7,
+      "status": "down",
+      "started": false,
+      "last_ping": "2020-03-23T10:19:32+00:00",
+      "next_ping": null,
+      "manual_resume": false,
+      "methods": "",
+      "start_kw": "",
+      "success_kw": "",
+      "failure_kw": "",
+      "filter_subject": false,
+      "filter_body": false,
+      "filter_http_body": false,
+      "filter_default_fail": false,
+      "badge_url": "https://healthchecks.io/b/2/7d3ab93d-836e-4505-bbda-fcbd5e07adf9.svg",
+      "uuid": "803f680d-e89b-492b-82ef-2be7b774a92d",
+      "ping_url": "https://hc-ping.com/803f680d-e89b-492b-82ef-2be7b774a92d",
+      "update_url": "https://healthchecks.io/api/v3/checks/803f680d-e89b-492b-82ef-2be7b774a92d",
+      "pause_url": "https://healthchecks.io/api/v3/checks/803f680d-e89b-492b-82ef-2be7b774a92d/pause",
+      "resume_url": "https://healthchecks.io/api/v3/checks/803f680d-e89b-492b-82ef-2be7b774a92d/resume",
+      "channels": "1bdea468-03bf-47b8-ab27-29a9dd0e4b94,51c6eb2b-2ae1-456b-99fe-6f1e0a36cd3c",
+      "schedule": "15 5 * * *",
+      "tz": "UTC"
+    }
+  ]
+}
+"""  # noqa: E501
+HC_DOCS_READ_ONLY = """
+{
+  "checks": [
+    {
+      "name": "Filesystem Backup",
+      "slug": "filesystem-backup",
+      "tags": "backup fs",
+      "desc": "Runs incremental backup every hour",
+      "grace": 600,
+      "n_pings": 1,
+      "status": "up",
+      "started": false,
+      "last_ping": "2020-03-24T14:02:03+00:00",
+      "next_ping": "2020-03-24T15:02:03+00:00",
+      "manual_resume": false,
+      "methods": "",
+      "start_kw": "START",
+      "success_kw": "SUCCESS",
+      "failure_kw": "ERROR",
+      "filter_subject": true,
+      "filter_body": false,
+      "filter_http_body": false,
+      "filter_default_fail": false,
+      "badge_url": "https://healthchecks.io/b/2/1b9d0386-d07e-44b0-8995-4a9a372de43c.svg",
+      "unique_key": "a6c7b0a8a66bed0df66abfdab3c77736861703ee",
+      "timeout": 3600
+    },
+    {
+      "name": "Database Backup",
+      "slug": "database-backup",
+      "tags": "production db",
+      "desc": "Runs ~/db-backup.sh",
+      "grace": 1200,
+      "n_pings": 7,
+      "status": "down",
+      "started": false,
+      "last_ping": "2020-03-23T10:19:32+00:00",
+      "next_ping": null,
+      "manual_resume": false,
+      "methods": "",
+      "start_kw": "",
+      "success_kw": "",
+      "failure_kw": "",
+      "filter_subject": false,
+      "filter_body": false,
+      "filter_http_body": false,
+      "filter_default_fail": false,
+      "badge_url": "https://healthchecks.io/b/2/7d3ab93d-836e-4505-bbda-fcbd5e07adf9.svg",
+      "unique_key": "124f983e0e3dcaeba921cfcef46efd084576e783",
+      "schedule": "15 5 * * *",
+      "tz": "UTC"
+    }
+  ]
+}
+"""  # noqa: E501

@@ -757,3 +757,50 @@ def test_kuma_dns_conditions_beyond_one_equals_are_a_warning(tmp_path, condition
         'Its conditions are not carried over (only one "record equals" can be); '
         "list the answers to expect instead."
     ]
+
+
+def test_healthchecks_documented_example_becomes_two_heartbeats():
+    conversion = healthchecks.convert(import_sources.HC_DOCS_READ_WRITE.encode())
+    assert conversion.document == {
+        "upcron": 1,
+        "tags": [{"name": "backup"}, {"name": "fs"}, {"name": "production"}, {"name": "db"}],
+        "heartbeats": [
+            {
+                "slug": "filesystem-backup",
+                "name": "Filesystem Backup",
+                "code": "31365bce-8da9-4729-8ff3-aaa71d56b712",
+                "description": "Runs incremental backup every hour",
+                "period_sec": 3600,
+                "grace_sec": 600,
+                "manual_resume": False,
+                "tags": ["backup", "fs"],
+                "paused": False,
+            },
+            {
+                "slug": "database-backup",
+                "name": "Database Backup",
+                "code": "803f680d-e89b-492b-82ef-2be7b774a92d",
+                "description": "Runs ~/db-backup.sh",
+                "cron_expr": "15 5 * * *",
+                "timezone": "UTC",
+                "grace_sec": 1200,
+                "manual_resume": False,
+                "tags": ["production", "db"],
+                "paused": False,
+            },
+        ],
+    }
+    assert conversion.skipped == []
+    assert [(w["name"], w["kind"]) for w in conversion.warnings] == [
+        ("Filesystem Backup", "heartbeat"),  # its subject filter
+        ("Integrations", "channel"),
+    ]
+
+
+def test_healthchecks_documented_read_only_example_is_skipped_with_the_way_out():
+    conversion = healthchecks.convert(import_sources.HC_DOCS_READ_ONLY.encode())
+    assert conversion.document == {"upcron": 1}
+    assert conversion.skipped == [
+        {"name": name, "kind": "heartbeat", "reason": healthchecks.READ_ONLY}
+        for name in ("Filesystem Backup", "Database Backup")
+    ]
