@@ -128,6 +128,7 @@ def _text(value: Any) -> str:
 
 
 def _json(value: Any) -> Any:
+    """The JSON a text column holds, or None when it holds none."""
     try:
         return json.loads(_text(value))
     except (ValueError, RecursionError):
@@ -152,6 +153,8 @@ def _headers(value: Any) -> dict[str, str] | None:
 
 
 class _Converter:
+    """One conversion: the rows of the database, indexed once, and the document built."""
+
     def __init__(self, rows: dict[str, list[dict[str, Any]]]):
         self.rows = rows
         self.out = DocumentBuilder()
@@ -172,6 +175,7 @@ class _Converter:
                 )
 
     def run(self) -> Conversion:
+        """Channels and groups first, as the monitors refer to them by name."""
         self._channels()
         self._groups()
         for monitor_id, row in self.monitors.items():
@@ -366,6 +370,7 @@ class _Converter:
             )
 
     def _uptime(self, monitor_id: int, row: dict[str, Any], name: str, kind: str) -> None:
+        """An http, keyword, json-query, port, dns or ping monitor, with what all share."""
         item: dict[str, Any] = {"type": UPTIME_TYPES[kind], "name": name}
         if _text(row.get("description")):
             item["description"] = _text(row.get("description"))
@@ -403,9 +408,10 @@ class _Converter:
         return min(max(round(interval * 800), TIMEOUT_MIN_MS), TIMEOUT_MAX_MS)
 
     def _http(self, row: dict[str, Any], name: str, kind: str) -> dict[str, Any] | None:
+        """The request an http, keyword or json-query monitor makes, and what it expects."""
         auth = _text(row.get("auth_method"))
         if auth not in ("", "basic", "bearer"):
-            self.out.skip(name, kind, f"Upcron cannot authenticate with {auth}.")
+            self.out.skip(name, kind, f"Upcron cannot authenticate with {auth[:40]}.")
             return None
         method = _text(row.get("method")).upper() or "GET"
         if method not in fields.METHODS:
@@ -476,6 +482,7 @@ class _Converter:
             return None
 
     def _tcp(self, row: dict[str, Any], name: str, kind: str) -> dict[str, Any]:
+        """A port monitor connects without TLS."""
         return {"host": _text(row.get("hostname")).strip(), "port": _int(row.get("port"))}
 
     def _ping(self, row: dict[str, Any], name: str, kind: str) -> dict[str, Any]:
@@ -491,6 +498,7 @@ class _Converter:
         }
 
     def _dns(self, row: dict[str, Any], name: str, kind: str) -> dict[str, Any] | None:
+        """The name, record type and resolver (Kuma's port is the resolver's)."""
         record = _text(row.get("dns_resolve_type")).upper() or "A"
         if record not in RECORD_TYPES:
             self.out.skip(name, kind, f"Upcron cannot look up {record[:20]} records.")
