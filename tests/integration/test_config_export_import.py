@@ -17,8 +17,16 @@ from flask.cli import ScriptInfo
 from app.cli import cli
 from app.extensions import db
 from app.models import CronJob, Group, MaintenanceWindow, Monitor, NotificationChannel, Tag
-from app.services import channels, config, cron_jobs, groups, maintenance, monitors
-from app.services import status_page, tags
+from app.services import (
+    channels,
+    config,
+    cron_jobs,
+    groups,
+    maintenance,
+    monitors,
+    status_page,
+    tags,
+)
 from app.services.errors import ValidationError
 
 CODE = "3f1c2a9e-8d4b-4c67-9a1e-2b5d7c0e4f81"
@@ -162,9 +170,10 @@ def test_round_trip_restores_an_equal_configuration_and_reimport_is_a_no_op(app)
 
         again = config.plan(copy.deepcopy(original))
         assert not again["create"] and not again["update"] and not again["delete"]
-        assert len(again["unchanged"]) == sum(
-            len(original[s]) for s in config.KEYS if s in original
-        ) + 1  # the status page's settings
+        assert (
+            len(again["unchanged"])
+            == sum(len(original[s]) for s in config.KEYS if s in original) + 1
+        )  # the status page's settings
 
 
 def test_reimport_of_an_export_without_secrets_keeps_them(app):
@@ -242,7 +251,8 @@ def test_invalid_items_are_all_listed_and_nothing_is_written(app, api, root_key)
         }
         assert "ghost" in errors["maintenance[Sunday patching].monitors"]
         assert counts() == before
-        assert db.session.execute(sa.select(Monitor).where(Monitor.slug == "new-one")).first() is None
+        new_one = sa.select(Monitor).where(Monitor.slug == "new-one")
+        assert db.session.execute(new_one).first() is None
 
     response = api.post("/api/import", root_key, json=document)
     assert response.status_code == 422
@@ -298,12 +308,16 @@ def test_hostile_files_are_refused_with_a_message(app, raw, message):
         ({"upcron": 1, "monitors": {}}, "monitors"),
         ({"upcron": 1, "monitors": ["api"]}, "monitors[0]"),
         ({"upcron": 1, "monitors": [{"name": "x"}]}, "monitors[0].slug"),
-        ({"upcron": 1, "monitors": [{"slug": "a", "name": "A", "colour": 1}]}, "monitors[a].colour"),
+        ({"upcron": 1, "monitors": [{"slug": "a", "name": "A", "hue": 1}]}, "monitors[a].hue"),
         ({"upcron": 1, "monitors": [{"slug": "A B", "name": "x"}]}, "monitors[A B].slug"),
-        ({"upcron": 1, "monitors": [{"slug": "a", "name": 5, "url": "https://a.test"}]},
-         "monitors[a].name"),
-        ({"upcron": 1, "heartbeats": [{"slug": "a", "name": "a", "period_sec": "x"}]},
-         "heartbeats[a].period_sec"),
+        (
+            {"upcron": 1, "monitors": [{"slug": "a", "name": 5, "url": "https://a.test"}]},
+            "monitors[a].name",
+        ),
+        (
+            {"upcron": 1, "heartbeats": [{"slug": "a", "name": "a", "period_sec": "x"}]},
+            "heartbeats[a].period_sec",
+        ),
         ({"upcron": 1, "status_page": {"title": ["x"]}}, "status_page.title"),
         ({"upcron": 1, "status_page": {"colour": "red"}}, "status_page.colour"),
         ({"upcron": 1, "tags": [{"name": "a"}, {"name": "A"}]}, "tags[A].name"),
