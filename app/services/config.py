@@ -444,19 +444,27 @@ def import_file(
     it, and apply it unless ``dry_run``: ``{"applied", "plan", "skipped"}``, where
     ``skipped`` lists what a conversion could not carry over. ValidationError lists every
     error by item and field; nothing is written then."""
-    skipped: list[dict[str, str]] = []
-    if source == "upcron":
-        document = load(raw, fmt)
-    elif source in importers.SOURCES:
-        try:
-            conversion = importers.convert(source, raw)
-        except ValueError as exc:
-            raise ValidationError({}, f"The file cannot be read as {source}: {exc}") from None
-        document, skipped = conversion.document, conversion.skipped
-    else:
-        raise ValidationError({"source": f"Choose one of {', '.join(SOURCES)}."})
+    document, skipped = read_file(raw, source, fmt)
     result = plan(document, prune) if dry_run else apply(document, prune)
     return {"applied": not dry_run, "plan": result, "skipped": skipped}
+
+
+def read_file(
+    raw: bytes, source: str = "upcron", fmt: str | None = None
+) -> tuple[Any, list[dict[str, str]]]:
+    """The document in a file, and what converting it left out (``importers``): for a
+    caller that shows the plan first and applies the same document after confirmation."""
+    if source == "upcron":
+        return load(raw, fmt), []
+    if source not in importers.SOURCES:
+        raise ValidationError({"source": f"Choose one of {', '.join(SOURCES)}."})
+    if len(raw) > SIZE_MAX:
+        raise ValidationError({}, f"The file is larger than {SIZE_MAX // 2**20} MB.")
+    try:
+        conversion = importers.convert(source, raw)
+    except ValueError as exc:
+        raise ValidationError({}, f"The file cannot be read as {source}: {exc}") from None
+    return conversion.document, conversion.skipped
 
 
 def plan(document: Any, prune: bool = False) -> dict[str, list[dict[str, Any]]]:
