@@ -813,6 +813,11 @@ class _Import:
             data = {k: v for k, v in item.items() if k not in ("slug", "code", "position", "type")}
             if section == "monitors":
                 data["kind"] = item.get("type", KIND_HTTP)
+                if data["kind"] not in monitors.UPTIME_KINDS:
+                    errors["type"] = (
+                        f"Choose one of {', '.join(monitors.UPTIME_KINDS)} "
+                        "(heartbeats have a section of their own)."
+                    )
                 names = (*MONITOR_FIELDS.get(data["kind"], ()), *UPTIME_FIELDS)
                 export = monitor_item
             elif section == "heartbeats":

@@ -318,6 +318,10 @@ def test_hostile_files_are_refused_with_a_message(app, raw, message):
             {"upcron": 1, "heartbeats": [{"slug": "a", "name": "a", "period_sec": "x"}]},
             "heartbeats[a].period_sec",
         ),
+        (
+            {"upcron": 1, "monitors": [{"slug": "a", "name": "A", "type": "heartbeat"}]},
+            "monitors[a].type",
+        ),
         ({"upcron": 1, "status_page": {"title": ["x"]}}, "status_page.title"),
         ({"upcron": 1, "status_page": {"colour": "red"}}, "status_page.colour"),
         ({"upcron": 1, "tags": [{"name": "a"}, {"name": "A"}]}, "tags[A].name"),
