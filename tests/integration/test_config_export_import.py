@@ -454,3 +454,24 @@ def test_api_import_dry_run_then_apply(app, api):
     assert api.post("/api/import?source=nope", writer, json=document).status_code == 422
     response = api.post("/api/import", writer, data=b"\x00", content_type="application/json")
     assert response.status_code in (400, 422)
+
+
+def test_api_import_refuses_hostile_bodies(app, api):
+    writer = api.key("settings:write")
+    cases = [
+        (b"{" + b" " * (config.SIZE_MAX + 1) + b"}", 413),
+        (b'{"upcron": 1, "tags": [{"name": "\\ud800"}]}', 422),
+        (b'{"upcron": 1, "tags": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", 422),
+        (b'{"upcron": 1, "tags": [{"name": 5}], "monitors": [{"slug": 1}]}', 422),
+        (b"", 400),
+    ]
+    for body, status in cases:
+        response = api.post("/api/import", writer, data=body, content_type="application/json")
+        assert response.status_code == status, (body[:60], response.json)
+        assert "error" in response.json
+    response = api.post(
+        "/api/import", writer, data=b"a: &x [1]\nb: *x\n", content_type="application/yaml"
+    )
+    assert response.status_code == 422 and "aliases" in response.json["error"]
+    with app.app_context():
+        assert counts() == dict.fromkeys(counts(), 0)
