@@ -14,7 +14,7 @@ from app.models.channel import KINDS as CHANNEL_KINDS
 from app.models.history import OUTCOMES
 from app.models.monitor import STATES
 from app.models.notification import STATUSES as DELIVERY_STATUSES
-from app.services import api_keys, assertions, channels, history, maintenance
+from app.services import api_keys, assertions, channels, history, maintenance, tags
 from app.services.monitors import RECORD_TYPES, TIMEOUT_MAX_MS
 from app.services.pagination import PER_PAGE_MAX
 
@@ -85,6 +85,13 @@ _ID = _int(minimum=1)
 _CHANNEL_IDS = _array(_ID) | {
     "description": "Ids of the notification channels to alert; on create, without it, the "
     "channels marked is_default."
+}
+
+_TAG_NAMES = {
+    **_array(_str(minLength=1, maxLength=tags.NAME_MAX, pattern="^[^,\\x00-\\x1f\\x7f]+$")),
+    "maxItems": tags.PER_ITEM_MAX,
+    "description": "Tag names, any case; a name no tag has yet becomes a new tag. The list "
+    "replaces the item's tags. One text of names separated by commas is taken too.",
 }
 
 _ASSERTION = _object(
@@ -238,6 +245,7 @@ _MONITOR_WRITABLE = {
     "public": _bool(),
     "paused": _bool(),
     "channels": _CHANNEL_IDS,
+    "tags": _TAG_NAMES,
 }
 
 _CRON_WRITABLE = {
@@ -266,6 +274,7 @@ _CRON_WRITABLE = {
     **_TLS_WRITABLE,
     "public": _bool(),
     "channels": _CHANNEL_IDS,
+    "tags": _TAG_NAMES,
 }
 
 _CHANNEL_WRITABLE = {
@@ -341,6 +350,13 @@ _MAINTENANCE_WRITABLE = {
     "monitor_ids": {**_IDS, "description": "Monitors and heartbeats."},
     "cron_job_ids": _IDS,
     "group_ids": {**_IDS, "description": "Groups: every item in them, as they are then."},
+    "tags": {**_TAG_NAMES, "description": "Tags: every item carrying them, as they are then."},
+}
+_TAG_WRITABLE = {
+    "name": _str(
+        minLength=1, maxLength=tags.NAME_MAX, description="Unique in any case; no commas."
+    ),
+    "colour": _str(description="#rrggbb; a new tag without one takes the next palette colour."),
 }
 _PERIOD = _object({"starts_at": _time(), "ends_at": _time()}, ("starts_at", "ends_at"))
 
@@ -416,6 +432,7 @@ SCHEMAS: dict[str, Any] = {
             "last_start_at": _time(nullable=True),
             "last_duration_ms": _int(nullable=True),
             "channels": _array(_ID),
+            "tags": _array(_str()),
             "created_at": _time(),
             "updated_at": _time(),
         },
@@ -454,6 +471,7 @@ SCHEMAS: dict[str, Any] = {
             "notify_on_disable": _bool(),
             **_TLS,
             "channels": _array(_ID),
+            "tags": _array(_str()),
             "consecutive_failures": _int(),
             "last_run_at": _time(nullable=True),
             "last_outcome": _str(nullable=True),
@@ -512,6 +530,17 @@ SCHEMAS: dict[str, Any] = {
         },
         ("id", "title", "kind", "status", "occurrences", "monitor_ids", "cron_job_ids"),
     ),
+    "Tag": _object(
+        {
+            "id": _ID,
+            "name": _str(),
+            "colour": _str(pattern="^#[0-9a-f]{6}$"),
+            "uses": _int(description="Monitors, heartbeats and cron jobs carrying it (lists)."),
+        },
+        ("id", "name", "colour"),
+    ),
+    "TagCreate": _object(_TAG_WRITABLE, ("name",), closed=True),
+    "TagUpdate": _object(_TAG_WRITABLE, closed=True),
     "MaintenanceCreate": _object(_MAINTENANCE_WRITABLE, ("title",), closed=True),
     "MaintenanceUpdate": _object(_MAINTENANCE_WRITABLE, closed=True),
     "Ping": _object(
@@ -881,6 +910,13 @@ def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str
     return param
 
 
+_TAG_FILTER = _query(
+    "tag",
+    _array(_str()),
+    "A tag name, any case; repeat it (or separate names with commas) to list only items "
+    "carrying every one of them.",
+)
+_TAG_ID = _path("tag_id", "The tag's id.")
 _PAGE = [
     _query("page", _int(minimum=1, maximum=1_000_000), "Page number, from 1."),
     _query("per_page", _int(minimum=1, maximum=PER_PAGE_MAX), "Items per page (default 50)."),
@@ -1020,6 +1056,7 @@ def _paths() -> dict[str, dict[str, Any]]:
     cron_job = _ref("CronJob")
     channel = _ref("NotificationChannel")
     window = _ref("MaintenanceWindow")
+    tag = _ref("Tag")
     return {
         "/api/monitors": {
             "get": _op(
@@ -1033,6 +1070,7 @@ def _paths() -> dict[str, dict[str, Any]]:
                     ),
                     _query("state", _str(enum=list(STATES))),
                     _query("group", _str(), "A group name, any case."),
+                    _TAG_FILTER,
                     _query("search", _str(), "Matches name or description."),
                     *_PAGE,
                 ],
@@ -1150,6 +1188,7 @@ def _paths() -> dict[str, dict[str, Any]]:
                 params=[
                     _query("enabled", _bool()),
                     _query("group", _str()),
+                    _TAG_FILTER,
                     _query("search", _str()),
                     *_PAGE,
                 ],
@@ -1321,6 +1360,43 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "Delete a maintenance window",
                 "Maintenance",
                 scope="maintenance:write",
+                ok=(200, "Deleted.", _ref("Success")),
+                errors=(404,),
+            ),
+        },
+        "/api/tags": {
+            "get": _op(
+                "List every tag with how many items carry it",
+                "Tags",
+                scope="tags:read",
+                ok=(200, "Every tag, by name.", _array(tag)),
+            ),
+            "post": _op(
+                "Create a tag",
+                "Tags",
+                scope="tags:write",
+                ok=(201, "The new tag.", tag),
+                body="TagCreate",
+                errors=(409,),
+            ),
+        },
+        "/api/tags/{tag_id}": {
+            "parameters": [_TAG_ID],
+            "get": _op(
+                "Get a tag", "Tags", scope="tags:read", ok=(200, "The tag.", tag), errors=(404,)
+            ),
+            "put": _op(
+                "Rename or recolour a tag (partial)",
+                "Tags",
+                scope="tags:write",
+                ok=(200, "The tag after the change.", tag),
+                body="TagUpdate",
+                errors=(404,),
+            ),
+            "delete": _op(
+                "Delete a tag; the items carrying it stay",
+                "Tags",
+                scope="tags:write",
                 ok=(200, "Deleted.", _ref("Success")),
                 errors=(404,),
             ),
@@ -1574,6 +1650,7 @@ def document(server_url: str = "/") -> dict[str, Any]:
                 "Cron jobs",
                 "Incidents",
                 "Maintenance",
+                "Tags",
                 "Notifications",
                 "Settings",
                 "API keys",
