@@ -289,7 +289,7 @@ def describe(channel: NotificationChannel) -> dict[str, Any]:
     }
 
 
-# --- Building blocks of an import (services/config.py), which writes everything in one
+# --- Building blocks of an import (services/config/), which writes everything in one
 # transaction: they change the session and leave the commit to the caller.
 
 

@@ -332,7 +332,7 @@ def list_cron_jobs(
     return paginate(query, page, per_page)
 
 
-# --- Building blocks of an import (services/config.py), which writes everything in one
+# --- Building blocks of an import (services/config/), which writes everything in one
 # transaction: they change the session and leave the commit (and the scheduler) to the caller.
 
 

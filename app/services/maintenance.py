@@ -449,7 +449,7 @@ def target_choices() -> dict[str, list[tuple[int, str]]]:
     }
 
 
-# --- Building blocks of an import (services/config.py), which writes everything in one
+# --- Building blocks of an import (services/config/), which writes everything in one
 # transaction: they change the session and leave the commit to the caller.
 
 

@@ -868,7 +868,7 @@ def feed(now: datetime | None = None) -> list[PublicIncident]:
     return public[:FEED_ENTRIES]
 
 
-# --- Building blocks of an import (services/config.py), which writes everything in one
+# --- Building blocks of an import (services/config/), which writes everything in one
 # transaction: they change the session and leave the commit to the caller.
 
 
