@@ -30,6 +30,7 @@ from app.processes import (
     stop_stale_redis,
 )
 from app.services import accounts, api_keys, maintenance, tags, two_factor
+from app.services import config as configuration
 from app.services.errors import NotFound, ValidationError
 from app.services.pagination import PER_PAGE_MAX
 
@@ -337,6 +338,66 @@ def maintenance_list():
         click.echo(f"{window.id}\t{maintenance.status(window, now)}\t{when}\t{window.title}")
     if page.total > len(page.items):
         click.echo(f"… and {page.total - len(page.items)} more (see GET /api/maintenance).")
+
+
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(configuration.FORMATS), default="json")
+@click.option("--with-secrets", is_flag=True, help="Include passwords, secret headers and tokens.")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE.")
+def export_command(fmt, with_secrets, output):
+    """Write the whole configuration as one document (to stdout unless --output)."""
+    text = configuration.dump(configuration.export_document(with_secrets), fmt)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Show the plan; change nothing.")
+@click.option(
+    "--prune", is_flag=True, help="Delete items of the document's sections it leaves out."
+)
+@click.option(
+    "--from",
+    "source",
+    type=click.Choice(configuration.SOURCES),
+    default="upcron",
+    help="Whose export FILE is.",
+)
+def import_command(file, dry_run, prune, source):
+    """Import a configuration document: print the plan, then apply it in one transaction."""
+    raw = Path(file).read_bytes()
+    try:
+        result = configuration.import_file(raw, source=source, prune=prune, dry_run=dry_run)
+    except ValidationError as exc:
+        click.echo(f"{exc.message}", err=True)
+        for field, message in exc.fields.items():
+            click.echo(f"  {field}: {message}", err=True)
+        sys.exit(1)
+    click.echo(plan_text(result["plan"], result["skipped"]))
+    click.echo("Applied." if result["applied"] else "Dry run: nothing was changed.")
+
+
+def plan_text(plan: dict, skipped: list[dict]) -> str:
+    """An import's plan for a terminal: what is created, updated (with the fields that
+    change), deleted and left as it is, then what a conversion could not carry over."""
+    lines = []
+    for action in ("create", "update", "delete", "unchanged"):
+        entries = plan[action]
+        if not entries:
+            continue
+        lines.append(f"{action.capitalize()} ({len(entries)}):")
+        for entry in entries:
+            changed = f" ({', '.join(entry['fields'])})" if entry.get("fields") else ""
+            lines.append(f"  {entry['section']}: {entry['name']}{changed}")
+    if not any(plan.values()):
+        lines.append("The document is empty: nothing to do.")
+    if skipped:
+        lines.append(f"Skipped ({len(skipped)}):")
+        lines += [f"  {s['kind']}: {s['name']} ({s['reason']})" for s in skipped]
+    return "\n".join(lines)
 
 
 @cli.group("tags")

@@ -155,16 +155,7 @@ def create(data: dict[str, Any]) -> CronJob:
     values = _validate(data, None)
 
     def build() -> CronJob:
-        job = CronJob(
-            enabled=values.get("enabled", True),
-            slug=fields.unique_slug(CronJob.slug, values["name"], "cron-job"),
-        )
-        if "channels" not in values:
-            job.channels = channels.defaults()
-        if "timezone" not in values:
-            job.timezone = default_timezone()
-        db.session.add(_apply(job, values))
-        return job
+        return add(values, fields.unique_slug(CronJob.slug, values["name"], "cron-job"))
 
     job = fields.commit_retrying(build, _CONFLICT)
     scheduler.refresh("cron_job", job.id)
@@ -207,10 +198,7 @@ def disable(cron_job_id: int, reason: str | None = None) -> CronJob:
 
 def delete(cron_job_id: int) -> None:
     """Delete a job with its executions and incidents (they cascade in SQL)."""
-    job = get(cron_job_id)
-    rollups.forget(SUBJECT_CRON_JOB, cron_job_id)
-    certificate_alerts.forget(SUBJECT_CRON_JOB, cron_job_id)
-    db.session.delete(job)
+    remove(get(cron_job_id))
     db.session.commit()
     scheduler.refresh("cron_job", cron_job_id)
 
@@ -342,3 +330,36 @@ def list_cron_jobs(
         query = query.where(condition)
     query = query.order_by(*group_order(), CronJob.position, CronJob.name, CronJob.id)
     return paginate(query, page, per_page)
+
+
+# --- Building blocks of an import (services/config/), which writes everything in one
+# transaction: they change the session and leave the commit (and the scheduler) to the caller.
+
+
+def validated(data: Any, current: CronJob | None) -> dict[str, Any]:
+    """``data`` judged as ``create`` (``current`` None) or ``update`` would judge it."""
+    return _validate(data, current)
+
+
+def add(values: dict[str, Any], slug: str) -> CronJob:
+    """A new job from validated values, added to the session; without ``channels`` it gets
+    the default channels, without ``timezone`` the default time zone."""
+    job = CronJob(enabled=values.get("enabled", True), slug=slug)
+    if "channels" not in values:
+        job.channels = channels.defaults()
+    if "timezone" not in values:
+        job.timezone = default_timezone()
+    db.session.add(_apply(job, values))
+    return job
+
+
+def assign(job: CronJob, values: dict[str, Any]) -> CronJob:
+    """Apply validated values to a job in the session, as ``update`` does."""
+    return _apply(job, values)
+
+
+def remove(job: CronJob) -> None:
+    """Delete a job in the caller's transaction, with what refers to it without a key."""
+    rollups.forget(SUBJECT_CRON_JOB, job.id)
+    certificate_alerts.forget(SUBJECT_CRON_JOB, job.id)
+    db.session.delete(job)

@@ -451,6 +451,20 @@ def slugify(source: str, fallback: str) -> str:
     return slug[:SLUG_MAX].rstrip("-") or fallback
 
 
+_SLUG_RE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
+
+def slug(value: Any) -> str:
+    """A slug given rather than made: what ``slugify`` makes (a-z, 0-9, single dashes)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("Enter a slug, such as api-health.")
+    if len(value) > SLUG_MAX:
+        raise ValueError(f"Use at most {SLUG_MAX} characters.")
+    if not _SLUG_RE.fullmatch(value):
+        raise ValueError("Use lower-case letters, digits and single dashes, such as api-health.")
+    return value
+
+
 def unique_slug(column: sa.orm.InstrumentedAttribute, source: str, fallback: str) -> str:
     """The slug of ``source``, with -2, -3… appended when the table already uses it.
 

@@ -180,12 +180,7 @@ def create(data: Any) -> MaintenanceWindow:
     """A new window from API or form fields; raises ValidationError naming each bad field."""
     values = _validate(data, None)
 
-    def build() -> MaintenanceWindow:
-        window = _apply(MaintenanceWindow(message="", timezone="UTC"), values)
-        db.session.add(window)
-        return window
-
-    return fields.commit_retrying(build, _CONFLICT)
+    return fields.commit_retrying(lambda: add(values), _CONFLICT)
 
 
 def update(window_id: int, data: Any) -> MaintenanceWindow:
@@ -452,3 +447,24 @@ def target_choices() -> dict[str, list[tuple[int, str]]]:
         ],
         "tags": [(tag.name, tag.name) for tag, _uses in tags.list_tags()],
     }
+
+
+# --- Building blocks of an import (services/config/), which writes everything in one
+# transaction: they change the session and leave the commit to the caller.
+
+
+def validated(data: Any, current: MaintenanceWindow | None) -> dict[str, Any]:
+    """``data`` judged as ``create`` (``current`` None) or ``update`` would judge it."""
+    return _validate(data, current)
+
+
+def add(values: dict[str, Any]) -> MaintenanceWindow:
+    """A new window from validated values, added to the session."""
+    window = _apply(MaintenanceWindow(message="", timezone="UTC"), values)
+    db.session.add(window)
+    return window
+
+
+def assign(window: MaintenanceWindow, values: dict[str, Any]) -> MaintenanceWindow:
+    """Apply validated values to a window in the session, as ``update`` does."""
+    return _apply(window, values)

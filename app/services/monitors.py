@@ -545,25 +545,11 @@ def create(data: dict[str, Any], unique_name: bool = False) -> Monitor:
     With ``unique_name``, a name another monitor of the same kind has is refused (Conflict).
     """
     values = _validate(data, None)
-    heartbeat = values.get("kind") == KIND_HEARTBEAT
     if unique_name:
         _require_unique_name(values["name"], values.get("kind", KIND_HTTP), None)
 
     def build() -> Monitor:
-        paused = values.get("paused", False)
-        monitor = Monitor(
-            kind=KIND_HTTP,
-            paused=paused,
-            state=STATE_PAUSED if paused else STATE_NEW if heartbeat else STATE_PENDING,
-            state_changed_at=utcnow(),
-            slug=fields.unique_slug(Monitor.slug, values["name"], "monitor"),
-            code=str(uuid.uuid4()) if heartbeat else None,
-            push_token=new_push_token() if heartbeat else None,
-        )
-        if "channels" not in values:
-            monitor.channels = channels.defaults()
-        db.session.add(_apply(monitor, values))
-        return monitor
+        return add(values, fields.unique_slug(Monitor.slug, values["name"], "monitor"))
 
     monitor = fields.commit_retrying(build, _CONFLICT)
     _refresh(monitor)
@@ -686,9 +672,7 @@ def heartbeat_status(monitor_id: int, now: datetime | None = None) -> dict[str, 
 def delete(monitor_id: int) -> None:
     """Delete a monitor with its history (results, pings and incidents cascade in SQL)."""
     monitor = get(monitor_id)
-    rollups.forget(SUBJECT_MONITOR, monitor_id)
-    certificate_alerts.forget(SUBJECT_MONITOR, monitor_id)
-    db.session.delete(monitor)
+    remove(monitor)
     db.session.commit()
     _refresh(monitor)
 
@@ -734,3 +718,46 @@ def list_monitors(
         query = query.where(matching(search, Monitor.name, Monitor.description))
     query = query.order_by(*group_order(), Monitor.position, Monitor.name, Monitor.id)
     return paginate(query, page, per_page)
+
+
+# --- Building blocks of an import (services/config/), which writes everything in one
+# transaction: they change the session and leave the commit (and the scheduler) to the caller.
+
+
+def validated(data: Any, current: Monitor | None) -> dict[str, Any]:
+    """``data`` judged as ``create`` (``current`` None) or ``update`` would judge it: the clean
+    values, or ValidationError with every field's error."""
+    return _validate(data, current)
+
+
+def add(values: dict[str, Any], slug: str, code: str | None = None) -> Monitor:
+    """A new monitor from validated values, added to the session: "pending" (a heartbeat
+    "new", with ``code`` or a fresh ping code) or "paused"; without ``channels`` it gets the
+    channels marked "default for new items"."""
+    heartbeat = values.get("kind") == KIND_HEARTBEAT
+    paused = values.get("paused", False)
+    monitor = Monitor(
+        kind=KIND_HTTP,
+        paused=paused,
+        state=STATE_PAUSED if paused else STATE_NEW if heartbeat else STATE_PENDING,
+        state_changed_at=utcnow(),
+        slug=slug,
+        code=(code or str(uuid.uuid4())) if heartbeat else None,
+        push_token=new_push_token() if heartbeat else None,
+    )
+    if "channels" not in values:
+        monitor.channels = channels.defaults()
+    db.session.add(_apply(monitor, values))
+    return monitor
+
+
+def assign(monitor: Monitor, values: dict[str, Any]) -> Monitor:
+    """Apply validated values to a monitor in the session, as ``update`` does."""
+    return _apply(monitor, values)
+
+
+def remove(monitor: Monitor) -> None:
+    """Delete a monitor in the caller's transaction, with what refers to it without a key."""
+    rollups.forget(SUBJECT_MONITOR, monitor.id)
+    certificate_alerts.forget(SUBJECT_MONITOR, monitor.id)
+    db.session.delete(monitor)

@@ -9,6 +9,7 @@ from app.web import (
     api_keys,
     auth,
     compat,
+    configuration,
     cron_jobs,
     dashboard,
     decoding,
@@ -42,6 +43,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(maintenance.bp)
     app.register_blueprint(api_keys.bp)
     app.register_blueprint(settings.bp)
+    app.register_blueprint(configuration.bp)
     app.register_blueprint(tags.bp)
     app.register_blueprint(system.bp)
     app.register_blueprint(notifications.bp)

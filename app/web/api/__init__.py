@@ -115,6 +115,7 @@ def _rate_limit_headers(response):
 # The route modules add their views to ``bp``.
 from app.web.api import (  # noqa: E402
     api_keys,
+    configuration,
     cron_jobs,
     docs,
     incidents,
@@ -129,6 +130,7 @@ from app.web.api import (  # noqa: E402
 __all__ = [
     "bp",
     "api_keys",
+    "configuration",
     "cron_jobs",
     "docs",
     "incidents",

@@ -704,6 +704,37 @@ SCHEMAS: dict[str, Any] = {
         "description": "Any of the settings; items: [{type, id, public?, position?}]; "
         "groups: [{id, position}].",
     },
+    "ConfigDocument": {
+        "type": "object",
+        "description": "A configuration document: groups, tags, channels, monitors, heartbeats, "
+        "cron jobs, maintenance windows and status page settings, by slug, name or title. Its "
+        "JSON Schema is served at /api/export.schema.json; docs/configuration.md explains it.",
+    },
+    "ImportResult": _object(
+        {
+            "applied": _bool(description="False for a dry run: nothing was written."),
+            "plan": _object(
+                {
+                    action: _array(
+                        _object(
+                            {
+                                "section": _str(),
+                                "name": _str(),
+                                "fields": _array(_str()),
+                            },
+                            ("section", "name"),
+                        )
+                    )
+                    for action in ("create", "update", "delete", "unchanged")
+                },
+                ("create", "update", "delete", "unchanged"),
+            ),
+            "skipped": _array(
+                _object({"name": _str(), "kind": _str(), "reason": _str()}, ("name", "reason"))
+            ),
+        },
+        ("applied", "plan", "skipped"),
+    ),
     "HistoryCleared": _object(
         {
             "success": _bool(),
@@ -920,7 +951,7 @@ _ERRORS = {
     403: "The key lacks the scope, or is used from an address outside its allowlist.",
     404: "No such object.",
     409: "The change conflicts with the current state.",
-    413: "Body over 1 MiB.",
+    413: "Body over 1 MiB (5 MB for an import).",
     415: "Body not sent as application/json.",
     422: "Validation failed; `fields` names each bad field.",
     429: "Rate limit or daily quota exceeded (see Retry-After).",
@@ -975,6 +1006,56 @@ def _op(
         operation["security"] = [{"bearerAuth": []}, {"apiKeyHeader": []}]
     else:
         operation["security"] = []
+    return operation
+
+
+def _export() -> dict[str, Any]:
+    operation = _op(
+        "Export the whole configuration as one document",
+        "Settings",
+        scope="settings:read",
+        ok=(200, "The document, in JSON or YAML.", _ref("ConfigDocument")),
+        params=[
+            _query("format", _str(enum=["json", "yaml"]), "json (the default) or yaml."),
+            _query(
+                "with_secrets",
+                _str(enum=["0", "1"]),
+                "1: include passwords, secret headers and channel secrets (settings:write).",
+            ),
+        ],
+        errors=(422,),
+    )
+    operation["responses"]["200"]["content"]["application/yaml"] = {
+        "schema": _ref("ConfigDocument")
+    }
+    return operation
+
+
+def _import() -> dict[str, Any]:
+    operation = _op(
+        "Import a configuration document: plan it, and apply it unless a dry run",
+        "Settings",
+        scope="settings:write",
+        ok=(200, "The plan, and whether it was applied.", _ref("ImportResult")),
+        params=[
+            _query("dry_run", _str(enum=["0", "1"]), "1: return the plan, change nothing."),
+            _query("prune", _str(enum=["0", "1"]), "1: delete what the document leaves out."),
+            _query(
+                "source",
+                _str(enum=["upcron", "uptime-kuma", "healthchecks"]),
+                "Whose file the body is; anything but upcron is converted first.",
+            ),
+        ],
+        body="ConfigDocument",
+        errors=(409,),
+        description="The body is the file itself: an Upcron document as JSON (or as YAML with "
+        "Content-Type: application/yaml), up to 5 MB, or with `source` another tool's export. "
+        "Items are matched by slug, name or title; every invalid item is listed in `fields` "
+        "(422) and nothing is written.",
+    )
+    content = operation["requestBody"]["content"]
+    content["application/yaml"] = {"schema": _str()}
+    content["application/octet-stream"] = {"schema": _str(format="binary")}
     return operation
 
 
@@ -1359,6 +1440,16 @@ def _paths() -> dict[str, dict[str, Any]]:
                 errors=(422,),
             ),
         },
+        "/api/export": {"get": _export()},
+        "/api/export.schema.json": {
+            "get": _op(
+                "The JSON Schema of configuration documents",
+                "Settings",
+                scope=None,
+                ok=(200, "JSON Schema (2020-12).", {"type": "object"}),
+            ),
+        },
+        "/api/import": {"post": _import()},
         "/api/history": {
             "delete": _op(
                 "Delete all check, execution and ping history",
