@@ -115,6 +115,7 @@ def _rate_limit_headers(response):
 # The route modules add their views to ``bp``.
 from app.web.api import (  # noqa: E402
     api_keys,
+    bulk,
     cron_jobs,
     docs,
     incidents,
@@ -128,6 +129,7 @@ from app.web.api import (  # noqa: E402
 __all__ = [
     "bp",
     "api_keys",
+    "bulk",
     "cron_jobs",
     "docs",
     "incidents",
