@@ -373,17 +373,23 @@ def _render_form(form: MonitorForm, monitor=None, status: int = 200):
     )
 
 
+def list_filters(args) -> dict:
+    """The list's filters from its query (or the bulk form, which carries them), as
+    ``monitors.list_monitors`` and ``monitors.matching_ids`` take them."""
+    return {
+        "kind": UPTIME_KINDS,
+        "state": args.get("state") or None,
+        "search": args.get("q", "").strip(),
+    }
+
+
 @bp.get("/")
 def index():
     search = request.args.get("q", "").strip()
     state = request.args.get("state", "")
     try:
         page = monitors.list_monitors(
-            kind=UPTIME_KINDS,
-            state=state or None,
-            search=search,
-            page=request.args.get("page", 1),
-            per_page=PER_PAGE,
+            **list_filters(request.args), page=request.args.get("page", 1), per_page=PER_PAGE
         )
     except ValidationError:
         abort(400)
