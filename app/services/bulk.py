@@ -130,7 +130,8 @@ def _apply(values: dict[str, Any]) -> tuple[Result, list[tuple[str, int]]]:
     # Tags made here must reach SQL at the commit, not at a flush (see tags.resolve).
     with db.session.no_autoflush:
         for key, item in items:
-            item_id, kind = item.id, getattr(item, "kind", "cron_job")
+            item_id = item.id
+            kind = "cron_job" if isinstance(item, CronJob) else item.kind
             if change(item):
                 result.changed[key].append(item_id)
                 if action in ("pause", "resume", "delete"):
