@@ -29,7 +29,7 @@ from app.processes import (
     listening_socket,
     stop_stale_redis,
 )
-from app.services import accounts, api_keys, bulk, maintenance, two_factor
+from app.services import accounts, api_keys, bulk, maintenance, tags, two_factor
 from app.services.errors import NotFound, ValidationError
 from app.services.pagination import PER_PAGE_MAX
 
@@ -374,3 +374,55 @@ def maintenance_list():
         click.echo(f"{window.id}\t{maintenance.status(window, now)}\t{when}\t{window.title}")
     if page.total > len(page.items):
         click.echo(f"… and {page.total - len(page.items)} more (see GET /api/maintenance).")
+
+
+@cli.group("tags")
+def tags_group():
+    """Tags on monitors, heartbeats and cron jobs."""
+
+
+@tags_group.command("list")
+def tags_list():
+    """Every tag: id, colour, how many items carry it, name."""
+    for tag, uses in tags.list_tags():
+        click.echo(f"{tag.id}\t{tag.colour}\t{uses}\t{tag.name}")
+
+
+@tags_group.command("rename")
+@click.argument("name")
+@click.argument("new_name")
+def tags_rename(name, new_name):
+    """Rename the tag NAME (any case) to NEW_NAME; every item carrying it follows."""
+    _tag_change(name, {"name": new_name})
+
+
+@tags_group.command("colour")
+@click.argument("name")
+@click.argument("colour")
+def tags_colour(name, colour):
+    """Give the tag NAME the COLOUR #rrggbb."""
+    _tag_change(name, {"colour": colour})
+
+
+@tags_group.command("delete")
+@click.argument("name")
+def tags_delete(name):
+    """Delete the tag NAME; the items that carried it stay."""
+    tag = _tag_named(name)
+    tags.delete(tag.id)
+    click.echo(f"Deleted the tag {tag.name}.")
+
+
+def _tag_named(name: str):
+    try:
+        return tags.find(name)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _tag_change(name: str, data: dict) -> None:
+    try:
+        tag = tags.update(_tag_named(name).id, data)
+    except ValidationError as exc:
+        raise click.ClickException(" ".join(exc.fields.values())) from None
+    click.echo(f"{tag.id}\t{tag.colour}\t{tag.name}")

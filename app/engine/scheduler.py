@@ -236,6 +236,18 @@ def refresh(kind: str, subject_id: int, row=None, not_before: datetime | None = 
         log.warning("could not update the schedule of %s (%s); it follows on rebuild", member, exc)
 
 
+def check_by(monitor_id: int, moment: datetime) -> None:
+    """Check an uptime monitor at ``moment`` if it is not due before then: the end of the
+    maintenance window that held its results back, so that it is judged afresh as the window
+    ends rather than at its next check after. Only moves an item that is scheduled (not a
+    paused one), and only earlier. Never raises, like ``refresh``."""
+    member = f"{_KIND_OF['monitor']}:{monitor_id}"
+    try:
+        redis_client.conn.zadd(KEY_DUE, {member: to_ms(moment)}, xx=True, lt=True)
+    except redis.RedisError as exc:
+        log.warning("could not move the next check of %s (%s)", member, exc)
+
+
 def run_now(cron_job_id: int) -> datetime:
     """Enqueue one immediate execution of a cron job (a "run now" click or API call)."""
     now = datetime.now(UTC)

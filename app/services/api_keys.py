@@ -44,6 +44,7 @@ RESOURCES = {
     "cron-jobs": ("read", "write"),
     "incidents": ("read", "write"),
     "maintenance": ("read", "write"),
+    "tags": ("read", "write"),
     "settings": ("read", "write"),
     "api-keys": ("read", "write"),
     "system": ("read",),

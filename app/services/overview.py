@@ -19,7 +19,7 @@ from app.models import CronJob, Group, Monitor
 from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
 from app.models.monitor import KIND_HEARTBEAT, STATE_NEW
 from app.models.types import utcnow
-from app.services import history, maintenance
+from app.services import history, maintenance, tags
 from app.services.errors import ValidationError
 from app.services.monitors import target as monitor_target
 from app.services.pagination import Page, group_order, matching, paginate
@@ -30,9 +30,9 @@ DOWN = "down"
 LATE = "late"
 PENDING = "pending"
 PAUSED = "paused"
-STATUSES = (UP, DEGRADED, DOWN, LATE, PENDING, PAUSED)
-# Shown, not filtered on: a maintenance window covers the item now (its stored state stays).
+# A maintenance window covers the item now: shown instead of its stored state, which stays.
 MAINTENANCE = "maintenance"
+STATUSES = (UP, DEGRADED, DOWN, LATE, PENDING, PAUSED, MAINTENANCE)
 
 TYPE_MONITOR = "monitor"
 TYPE_HEARTBEAT = "heartbeat"
@@ -90,12 +90,15 @@ def _cron_status() -> sa.ColumnElement[str]:
 def list_items(
     search: str | None = None,
     status: str | None = None,
+    tag: str | list[str] | None = None,
     page: Any = 1,
     per_page: Any = 50,
     now: datetime | None = None,
 ) -> Page:
-    """One page of everything monitored, grouped; ``status`` is one of STATUSES and
-    ``search`` matches names and descriptions. Items are :class:`Row`."""
+    """One page of everything monitored, grouped; ``status`` is one of STATUSES (as the
+    rows show it: an item under maintenance matches "maintenance", not its stored state),
+    ``tag`` one or more tag names all of which an item carries, and ``search`` matches names
+    and descriptions. Items are :class:`Row`."""
     if status and status not in STATUSES:
         raise ValidationError({"status": f"Choose one of {', '.join(STATUSES)}."})
     now = now or utcnow()
@@ -121,6 +124,10 @@ def list_items(
     if search and search.strip():
         monitors = monitors.where(matching(search, Monitor.name, Monitor.description))
         jobs = jobs.where(matching(search, CronJob.name, CronJob.description))
+    if tag:
+        names = tags.parse_filter(tag)
+        monitors = tags.filter_tagged(monitors, Monitor.id, names)
+        jobs = tags.filter_tagged(jobs, CronJob.id, names)
     union = sa.union_all(monitors, jobs).subquery()
     query = (
         sa.select(union.c.type, union.c.id, union.c.status)
@@ -128,7 +135,18 @@ def list_items(
         .order_by(*group_order(), union.c.position, union.c.name, union.c.type, union.c.id)
     )
     if status:
-        query = query.where(union.c.status == status)
+        held = maintenance.covered(now)
+        under = sa.and_(
+            union.c.status != PAUSED,
+            sa.or_(
+                sa.and_(union.c.type != TYPE_CRON_JOB, union.c.id.in_(list(held.monitors))),
+                sa.and_(union.c.type == TYPE_CRON_JOB, union.c.id.in_(list(held.cron_jobs))),
+            ),
+        )
+        if status == MAINTENANCE:
+            query = query.where(under)
+        else:
+            query = query.where(union.c.status == status, sa.not_(under))
     found = paginate(query, page, per_page, rows=True)
     rows = _rows(found.items, now)
     return Page(rows, found.total, found.page, found.per_page, found.pages, found.offset)

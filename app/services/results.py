@@ -12,7 +12,8 @@ Items under a maintenance window (asked once per batch) are checked and recorded
 their results marked ``maintenance`` and counted in the rollups' ``maintenance_checks``
 instead of checks and failures; but no state moves, so no incident opens and nothing is
 sent, and a heartbeat's deadline is passed over (the worker sets it again for the window's
-end, when the heartbeat is judged afresh).
+end, when the heartbeat is judged afresh). An uptime monitor's next check moves to the
+window's end likewise, when it comes earlier than the monitor's next interval.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from app.engine import state
+from app.engine import scheduler, state
 from app.engine.checks import Outcome
 from app.extensions import db, dialect_insert
 from app.models import CheckResult, CronExecution, CronJob, DailyRollup, Monitor
@@ -128,6 +129,10 @@ def record(
     deliveries = notifications.stage(events, now)
     db.session.commit()
     notifications.enqueue(deliveries)
+    # A check the window held back runs again as the window ends, and is judged then.
+    for outcome in checks:
+        if (ends := under.monitors.get(outcome.subject_id)) is not None:
+            scheduler.check_by(outcome.subject_id, ends)
     return events
 
 

@@ -89,6 +89,20 @@ def resolve(names: list[str]) -> list[Tag]:
     return found
 
 
+def names_of(item: Any) -> list[str]:
+    """A monitor's, cron job's or window's tags by name in any case, whether loaded from the
+    database (ordered there by a collation that may differ) or just assigned."""
+    return sorted((tag.name for tag in item.tags), key=str.lower)
+
+
+def find(name: str) -> Tag:
+    """The tag called ``name`` in any case, or NotFound (the CLI addresses tags by name)."""
+    tag = _find(fields.search_term(name))
+    if tag is None:
+        raise NotFound(f"No tag is called {name}.")
+    return tag
+
+
 def get(tag_id: int) -> Tag:
     tag = db.session.get(Tag, tag_id)
     if tag is None:

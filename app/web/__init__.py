@@ -25,6 +25,7 @@ from app.web import (
     settings,
     status,
     system,
+    tags,
 )
 
 
@@ -43,6 +44,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(maintenance.bp)
     app.register_blueprint(api_keys.bp)
     app.register_blueprint(settings.bp)
+    app.register_blueprint(tags.bp)
     app.register_blueprint(system.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(api.bp)

@@ -45,17 +45,18 @@ class BulkList:
 LISTS = {
     "monitors": BulkList(
         "monitors.index", "monitor_ids", ("monitor", "monitors"), monitor_pages.list_filters,
-        monitors.list_monitors, monitors.matching_ids, monitor_pages.PER_PAGE, ("q", "state"),
+        monitors.list_monitors, monitors.matching_ids, monitor_pages.PER_PAGE,
+        ("q", "state", "tag"),
     ),
     "heartbeats": BulkList(
         "heartbeats.index", "monitor_ids", ("heartbeat", "heartbeats"),
         heartbeat_pages.list_filters, monitors.list_monitors, monitors.matching_ids,
-        heartbeat_pages.PER_PAGE, ("q", "state"),
+        heartbeat_pages.PER_PAGE, ("q", "state", "tag"),
     ),
     "cron_jobs": BulkList(
         "cron_jobs.index", "cron_job_ids", ("cron job", "cron jobs"),
         cron_job_pages.list_filters, cron_jobs.list_cron_jobs, cron_jobs.matching_ids,
-        cron_job_pages.PER_PAGE, ("q", "status"),
+        cron_job_pages.PER_PAGE, ("q", "status", "tag"),
     ),
 }  # fmt: skip
 

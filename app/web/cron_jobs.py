@@ -15,8 +15,15 @@ from app.services import cron_jobs, fields, groups, history
 from app.services.errors import NotFound, Unavailable, ValidationError
 from app.services.fields import METHODS
 from app.web import admin
-from app.web.forms import apply_errors, channel_field, local_input, offer_channels, wall_time
-from app.web.lists import filter_args, fingerprint, render_list
+from app.web.forms import (
+    apply_errors,
+    channel_field,
+    local_input,
+    offer_channels,
+    tag_text,
+    wall_time,
+)
+from app.web.lists import filter_args, fingerprint, render_list, tag_names
 
 bp = admin.blueprint("cron_jobs", __name__, url_prefix="/cron-jobs")
 
@@ -31,7 +38,7 @@ _TEXT += ("auto_disable_after", "notify_failure_after", "tls_expiry_warn_days")
 # Always sent: the service says what a blank one lacks.
 _REQUIRED = ("name", "url", "cron_expr")
 # Sent even when blank: blank means "none" for these.
-_CLEARABLE = ("description", "group", "body", "auth_username")
+_CLEARABLE = ("description", "group", "tags", "body", "auth_username")
 _FLAGS = ("enabled", "redirect_success", "save_responses", "public")
 _FLAGS += ("notify_on_failure", "notify_on_recovery", "notify_on_disable", "tls_verify")
 
@@ -40,6 +47,7 @@ class CronJobForm(FlaskForm):
     name = StringField("Name")
     description = TextAreaField("Description")
     group = StringField("Group")
+    tags = StringField("Tags")
     url = StringField("URL")
     method = SelectField("Method", choices=list(METHODS), default="GET")
     headers = TextAreaField("Request headers")
@@ -83,6 +91,7 @@ def _initial(job) -> dict:
     data = {name: getattr(job, name) for name in (*_TEXT, *_FLAGS, "description")}
     data |= {
         "group": job.group.name if job.group else "",
+        "tags": tag_text(job),
         "method": job.method,
         "body": job.body or "",
         "auth_username": job.auth_username or "",
@@ -167,13 +176,18 @@ def list_filters(args) -> dict:
     status = args.get("status", "")
     if status and status not in LIST_STATUSES:
         raise ValidationError({"status": f"Choose one of {', '.join(LIST_STATUSES)}."})
-    return {"enabled": LIST_STATUSES.get(status), "search": args.get("q", "").strip() or None}
+    return {
+        "enabled": LIST_STATUSES.get(status),
+        "tag": args.get("tag", "").strip() or None,
+        "search": args.get("q", "").strip() or None,
+    }
 
 
 @bp.get("/")
 def index():
     search = request.args.get("q", "").strip()
     status = request.args.get("status", "")
+    tag = request.args.get("tag", "").strip()
     try:
         page = cron_jobs.list_cron_jobs(
             **list_filters(request.args), page=request.args.get("page", 1), per_page=PER_PAGE
@@ -185,7 +199,9 @@ def index():
         "search": search,
         "status": status,
         "statuses": tuple(LIST_STATUSES),
-        "args": filter_args(q=search, status=status),
+        "tag": tag,
+        "tag_names": tag_names(),
+        "args": filter_args(q=search, status=status, tag=tag),
     }
     return render_list(
         "cron_jobs/index.html", "cron_jobs/partials/_list.html", "cron-job-list", **context

@@ -23,7 +23,7 @@ from app.services import accounts, overview, status_page
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.web import charts, status, status_svg
 from app.web.forms import apply_errors
-from app.web.lists import filter_args, fingerprint, render_list
+from app.web.lists import filter_args, fingerprint, render_list, tag_names
 
 bp = Blueprint("dashboard", __name__)
 
@@ -83,10 +83,12 @@ def index():
         return status.render_page(shared=False)
     search = request.args.get("q", "").strip()
     wanted = request.args.get("status", "")
+    tag = request.args.get("tag", "").strip()
     try:
         page = overview.list_items(
             search=search,
             status=wanted or None,
+            tag=tag or None,
             page=request.args.get("page", 1),
             per_page=OVERVIEW_PER_PAGE,
         )
@@ -109,7 +111,9 @@ def index():
             "heartbeat": url_for("heartbeats.new"),
             "cron_job": url_for("cron_jobs.new"),
         },
-        "args": filter_args(q=search, status=wanted),
+        "tag": tag,
+        "tag_names": tag_names(),
+        "args": filter_args(q=search, status=wanted, tag=tag),
     }
     if request.headers.get("HX-Request") and request.args.get("poll"):
         if request.args.get("layout") != layout:

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, widgets
 
 from app.engine import schedule
-from app.services import channels
+from app.services import channels, tags
 from app.services.errors import ValidationError
 
 
@@ -66,3 +66,8 @@ def offer_channels(field: MultiCheckboxField, item=None) -> None:
     if field.data is None:
         chosen = item.channels if item is not None else channels.defaults()
         field.data = [channel.id for channel in chosen]
+
+
+def tag_text(item) -> str:
+    """An item's tags as its form's text field holds them: names separated by commas."""
+    return ", ".join(tags.names_of(item))

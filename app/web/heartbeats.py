@@ -39,8 +39,8 @@ from app.services.errors import NotFound, ValidationError
 from app.services.monitors import RUNNING_TIME_UNITS
 from app.web import admin
 from app.web.cron_jobs import schedule_preview
-from app.web.forms import apply_errors, channel_field, offer_channels
-from app.web.lists import filter_args, render_list
+from app.web.forms import apply_errors, channel_field, offer_channels, tag_text
+from app.web.lists import filter_args, render_list, tag_names
 
 bp = admin.blueprint("heartbeats", __name__, url_prefix="/heartbeats")
 
@@ -56,6 +56,7 @@ class HeartbeatForm(FlaskForm):
     name = StringField("Name")
     description = TextAreaField("Description")
     group = StringField("Group")
+    tags = StringField("Tags")
     schedule = RadioField(
         "Schedule",
         choices=[
@@ -109,6 +110,7 @@ def _initial(monitor) -> dict:
         "name": monitor.name,
         "description": monitor.description,
         "group": monitor.group.name if monitor.group else "",
+        "tags": tag_text(monitor),
         "schedule": "cron" if monitor.cron_expr else "period",
         "period": period,
         "period_unit": period_unit or "minutes",
@@ -131,6 +133,7 @@ def _submitted(form: HeartbeatForm, monitor=None) -> dict:
         "name": form.name.data or "",
         "description": form.description.data or "",
         "group": form.group.data or "",
+        "tags": form.tags.data or "",
         "timezone": (form.timezone.data or "").strip() or "UTC",
         "running_time": form.running_time.data or "",
         "running_time_unit": form.running_time_unit.data,
@@ -234,6 +237,7 @@ def list_filters(args) -> dict:
     return {
         "kind": KIND_HEARTBEAT,
         "state": state or None,
+        "tag": args.get("tag", "").strip() or None,
         "search": args.get("q", "").strip() or None,
     }
 
@@ -242,6 +246,7 @@ def list_filters(args) -> dict:
 def index():
     search = request.args.get("q", "").strip()
     state = request.args.get("state", "")
+    tag = request.args.get("tag", "").strip()
     try:
         page = monitors.list_monitors(
             **list_filters(request.args), page=request.args.get("page", 1), per_page=PER_PAGE
@@ -253,7 +258,9 @@ def index():
         "search": search,
         "state": state,
         "states": LIST_STATES,
-        "args": filter_args(q=search, state=state),
+        "tag": tag,
+        "tag_names": tag_names(),
+        "args": filter_args(q=search, state=state, tag=tag),
     }
     return render_list(
         "heartbeats/index.html", "heartbeats/partials/_list.html", "heartbeat-list", **context

@@ -8,11 +8,18 @@ import hashlib
 from flask import render_template
 from htmx_flask import request as htmx_request
 
+from app.services import tags
+
 
 def filter_args(**values: str) -> dict[str, str]:
     """The filters that are set, by query name: what the pager carries from page to page and
     what tells a list's empty state "nothing matches" from "nothing yet"."""
     return {name: value for name, value in values.items() if value}
+
+
+def tag_names() -> list[str]:
+    """Every tag's name, for a list's tag filter."""
+    return [tag.name for tag, _uses in tags.list_tags()]
 
 
 def render_list(page_template: str, list_template: str, list_id: str, **context) -> str:

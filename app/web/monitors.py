@@ -38,8 +38,8 @@ from app.services.monitors import (
     UPTIME_KINDS,
 )
 from app.web import admin, charts, status_svg
-from app.web.forms import apply_errors, channel_field, offer_channels
-from app.web.lists import filter_args, render_list
+from app.web.forms import apply_errors, channel_field, offer_channels, tag_text
+from app.web.lists import filter_args, render_list, tag_names
 
 bp = admin.blueprint("monitors", __name__, url_prefix="/monitors")
 
@@ -143,6 +143,7 @@ class MonitorForm(FlaskForm):
         "Alert when a certificate expiring soon makes it degraded", default=True
     )
     group = StringField("Group", render_kw={"list": "group-names", "autocomplete": "off"})
+    tags = StringField("Tags", render_kw={"autocomplete": "off"})
     public = BooleanField("Show on the public status page")
     paused = BooleanField("Create it paused")
     channels = channel_field()
@@ -179,6 +180,7 @@ _TEXT = (
     "reminder_hours",
     "degraded_after_ms",
     "group",
+    "tags",
 )
 _FLAGS = (
     "keyword_absent",
@@ -213,6 +215,7 @@ HINTS = {
     "degraded_after_ms": "Optional. A slower answer is a warning; as many in a row as make it "
     "down make it degraded (amber, still up). Below the timeout.",
     "group": "Optional. Groups sort the overview and the status page; a new name creates one.",
+    "tags": "Optional. Separate names with commas, such as prod, db; a new name creates the tag.",
     "tls_expiry_warn_days": "From 0 (off) to 365. The monitor turns degraded, and alerts go "
     "out at this many days, then at 7, 3 and 1 days, once per certificate.",
     "resolver": "Optional. The IP address of the DNS server to ask, with a port if not 53, "
@@ -246,8 +249,11 @@ def _monitor_or_404(monitor_id: int):
 
 def _initial(monitor) -> dict:
     """The edit form's values. The password stays empty: blank means "keep"."""
-    data = {name: getattr(monitor, name) for name in _TEXT + _FLAGS if name != "group"}
+    data = {
+        name: getattr(monitor, name) for name in _TEXT + _FLAGS if name not in ("group", "tags")
+    }
     data["group"] = monitor.group.name if monitor.group else ""
+    data["tags"] = tag_text(monitor)
     data["headers"] = fields.headers_text(monitor.headers)
     for name in (
         "description",
@@ -379,6 +385,7 @@ def list_filters(args) -> dict:
     return {
         "kind": UPTIME_KINDS,
         "state": args.get("state") or None,
+        "tag": args.get("tag", "").strip() or None,
         "search": args.get("q", "").strip(),
     }
 
@@ -387,6 +394,7 @@ def list_filters(args) -> dict:
 def index():
     search = request.args.get("q", "").strip()
     state = request.args.get("state", "")
+    tag = request.args.get("tag", "").strip()
     try:
         page = monitors.list_monitors(
             **list_filters(request.args), page=request.args.get("page", 1), per_page=PER_PAGE
@@ -407,7 +415,9 @@ def index():
         "sparkline": charts.sparkline,
         "percent": status_svg.percent,
         "target": monitors.target,
-        "args": filter_args(q=search, state=state),
+        "tag": tag,
+        "tag_names": tag_names(),
+        "args": filter_args(q=search, state=state, tag=tag),
     }
     return render_list(
         "monitors/index.html", "monitors/partials/_list.html", "monitor-list", **context

@@ -38,7 +38,7 @@ def test_plan_a_recurring_window_with_its_preview(page, live_server, app):
     page.get_by_label("Title").fill("Weekly database upgrade")
     page.get_by_role("button", name="Create maintenance window").click()
     expect(
-        page.get_by_text("Choose at least one monitor, heartbeat, cron job or group.")
+        page.get_by_text("Choose at least one monitor, heartbeat, cron job, group or tag.")
     ).to_be_visible()
     expect(page.get_by_label("Starts on the cron schedule")).to_have_value("0 3 * * 0")
     page.get_by_label("Shop").check()

@@ -95,6 +95,16 @@ def test_a_failing_monitor_alerts_only_once_its_window_ends(ctx, target):
     assert events_at(target) == []
     assert maintenance.covered().monitors.keys() == {monitor.id}
 
+    # Its next check is the window's end, not its next interval after it.
+    member = f"m:{monitor.id}"
+    redis_client.conn.zadd(sched.KEY_DUE, {member: to_ms(T0 + timedelta(days=1))})
+    check(monitor.id, T0 + 2 * MINUTE)  # the same slot again: recorded once, moves it
+    ends_at = fresh(MaintenanceWindow, window.id).ends_at
+    assert redis_client.conn.zscore(sched.KEY_DUE, member) == to_ms(ends_at)
+    redis_client.conn.zadd(sched.KEY_DUE, {member: to_ms(T0)})
+    check(monitor.id, T0 + 2 * MINUTE)
+    assert redis_client.conn.zscore(sched.KEY_DUE, member) == to_ms(T0)  # never later
+
     end(window.id)
     check(monitor.id, T0 + 3 * MINUTE)  # still failing: down now, with its alert
     assert fresh(Monitor, monitor.id).state == "down"

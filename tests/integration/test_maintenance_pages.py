@@ -103,7 +103,7 @@ def test_form_errors_are_inline_and_nothing_is_saved(app, logged_in):
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'id="ends_at-error">The end must come after the start.' in page
-    assert "Choose at least one monitor, heartbeat, cron job or group." in page
+    assert "Choose at least one monitor, heartbeat, cron job, group or tag." in page
     assert "&lt;b&gt;x&lt;/b&gt;" in page
     assert windows(app) == []
 

@@ -124,6 +124,7 @@ from app.web.api import (  # noqa: E402
     notifications,
     settings,
     system,
+    tags,
 )
 
 __all__ = [
@@ -138,4 +139,5 @@ __all__ = [
     "notifications",
     "settings",
     "system",
+    "tags",
 ]

@@ -87,6 +87,13 @@ _CHANNEL_IDS = _array(_ID) | {
     "channels marked is_default."
 }
 
+_TAG_NAMES = {
+    **_array(_str(minLength=1, maxLength=tags.NAME_MAX, pattern="^[^,\\x00-\\x1f\\x7f]+$")),
+    "maxItems": tags.PER_ITEM_MAX,
+    "description": "Tag names, any case; a name no tag has yet becomes a new tag. The list "
+    "replaces the item's tags. One text of names separated by commas is taken too.",
+}
+
 _ASSERTION = _object(
     {
         "source": _str(enum=list(assertions.SOURCES)),
@@ -238,6 +245,7 @@ _MONITOR_WRITABLE = {
     "public": _bool(),
     "paused": _bool(),
     "channels": _CHANNEL_IDS,
+    "tags": _TAG_NAMES,
 }
 
 _CRON_WRITABLE = {
@@ -266,6 +274,7 @@ _CRON_WRITABLE = {
     **_TLS_WRITABLE,
     "public": _bool(),
     "channels": _CHANNEL_IDS,
+    "tags": _TAG_NAMES,
 }
 
 _CHANNEL_WRITABLE = {
@@ -341,6 +350,13 @@ _MAINTENANCE_WRITABLE = {
     "monitor_ids": {**_IDS, "description": "Monitors and heartbeats."},
     "cron_job_ids": _IDS,
     "group_ids": {**_IDS, "description": "Groups: every item in them, as they are then."},
+    "tags": {**_TAG_NAMES, "description": "Tags: every item carrying them, as they are then."},
+}
+_TAG_WRITABLE = {
+    "name": _str(
+        minLength=1, maxLength=tags.NAME_MAX, description="Unique in any case; no commas."
+    ),
+    "colour": _str(description="#rrggbb; a new tag without one takes the next palette colour."),
 }
 _BULK_IDS = _IDS | {"maxItems": bulk.IDS_MAX}
 _BULK_ITEMS = _object(
@@ -420,6 +436,7 @@ SCHEMAS: dict[str, Any] = {
             "last_start_at": _time(nullable=True),
             "last_duration_ms": _int(nullable=True),
             "channels": _array(_ID),
+            "tags": _array(_str()),
             "created_at": _time(),
             "updated_at": _time(),
         },
@@ -458,6 +475,7 @@ SCHEMAS: dict[str, Any] = {
             "notify_on_disable": _bool(),
             **_TLS,
             "channels": _array(_ID),
+            "tags": _array(_str()),
             "consecutive_failures": _int(),
             "last_run_at": _time(nullable=True),
             "last_outcome": _str(nullable=True),
@@ -516,17 +534,27 @@ SCHEMAS: dict[str, Any] = {
         },
         ("id", "title", "kind", "status", "occurrences", "monitor_ids", "cron_job_ids"),
     ),
+    "Tag": _object(
+        {
+            "id": _ID,
+            "name": _str(),
+            "colour": _str(pattern="^#[0-9a-f]{6}$"),
+            "uses": _int(description="Monitors, heartbeats and cron jobs carrying it (lists)."),
+        },
+        ("id", "name", "colour"),
+    ),
+    "TagCreate": _object(_TAG_WRITABLE, ("name",), closed=True),
+    "TagUpdate": _object(_TAG_WRITABLE, closed=True),
     "MaintenanceCreate": _object(_MAINTENANCE_WRITABLE, ("title",), closed=True),
     "BulkAction": _object(
         {
             "action": _str(enum=list(bulk.ACTIONS)),
             "monitor_ids": _BULK_IDS | {"description": "Monitors and heartbeats."},
             "cron_job_ids": _BULK_IDS,
-            "tags": _array(_str(minLength=1, maxLength=tags.NAME_MAX))
+            "tags": _TAG_NAMES
             | {
-                "maxItems": tags.PER_ITEM_MAX,
                 "description": "tag and untag only: the tag names to add (a new name becomes "
-                "a tag) or to remove.",
+                "a tag) or to remove, any case.",
             },
             "channel_ids": _CHANNEL_IDS
             | {"description": "set_channels only: the channels that replace each item's."},
@@ -885,6 +913,13 @@ def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str
     return param
 
 
+_TAG_FILTER = _query(
+    "tag",
+    _array(_str()),
+    "A tag name, any case; repeat it (or separate names with commas) to list only items "
+    "carrying every one of them.",
+)
+_TAG_ID = _path("tag_id", "The tag's id.")
 _PAGE = [
     _query("page", _int(minimum=1, maximum=1_000_000), "Page number, from 1."),
     _query("per_page", _int(minimum=1, maximum=PER_PAGE_MAX), "Items per page (default 50)."),
@@ -974,6 +1009,7 @@ def _paths() -> dict[str, dict[str, Any]]:
     cron_job = _ref("CronJob")
     channel = _ref("NotificationChannel")
     window = _ref("MaintenanceWindow")
+    tag = _ref("Tag")
     return {
         "/api/monitors": {
             "get": _op(
@@ -987,6 +1023,7 @@ def _paths() -> dict[str, dict[str, Any]]:
                     ),
                     _query("state", _str(enum=list(STATES))),
                     _query("group", _str(), "A group name, any case."),
+                    _TAG_FILTER,
                     _query("search", _str(), "Matches name or description."),
                     *_PAGE,
                 ],
@@ -1104,6 +1141,7 @@ def _paths() -> dict[str, dict[str, Any]]:
                 params=[
                     _query("enabled", _bool()),
                     _query("group", _str()),
+                    _TAG_FILTER,
                     _query("search", _str()),
                     *_PAGE,
                 ],
@@ -1292,6 +1330,43 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "monitor_ids, cron-jobs:write for cron_job_ids and maintenance:write for "
                 "maintenance. Everything is checked first (unknown ids are named in a 422 "
                 "and nothing changes), then applied in one transaction.",
+            ),
+        },
+        "/api/tags": {
+            "get": _op(
+                "List every tag with how many items carry it",
+                "Tags",
+                scope="tags:read",
+                ok=(200, "Every tag, by name.", _array(tag)),
+            ),
+            "post": _op(
+                "Create a tag",
+                "Tags",
+                scope="tags:write",
+                ok=(201, "The new tag.", tag),
+                body="TagCreate",
+                errors=(409,),
+            ),
+        },
+        "/api/tags/{tag_id}": {
+            "parameters": [_TAG_ID],
+            "get": _op(
+                "Get a tag", "Tags", scope="tags:read", ok=(200, "The tag.", tag), errors=(404,)
+            ),
+            "put": _op(
+                "Rename or recolour a tag (partial)",
+                "Tags",
+                scope="tags:write",
+                ok=(200, "The tag after the change.", tag),
+                body="TagUpdate",
+                errors=(404,),
+            ),
+            "delete": _op(
+                "Delete a tag; the items carrying it stay",
+                "Tags",
+                scope="tags:write",
+                ok=(200, "Deleted.", _ref("Success")),
+                errors=(404,),
             ),
         },
         "/api/settings/history": {
@@ -1534,6 +1609,7 @@ def document(server_url: str = "/") -> dict[str, Any]:
                 "Incidents",
                 "Maintenance",
                 "Bulk",
+                "Tags",
                 "Notifications",
                 "Settings",
                 "API keys",

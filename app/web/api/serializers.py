@@ -27,10 +27,11 @@ from app.models import (
     NotificationChannel,
     NotificationLog,
     Ping,
+    Tag,
 )
 from app.models.monitor import KIND_DNS, KIND_HEARTBEAT, KIND_PING, KIND_TCP
 from app.models.notification import STATUS_PENDING
-from app.services import api_keys, bulk, channels, fields, incidents, maintenance
+from app.services import api_keys, bulk, channels, fields, incidents, maintenance, tags
 from app.services.pagination import Page
 
 
@@ -134,7 +135,7 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
         }
     data |= {
         "channels": sorted(channel.id for channel in row.channels),
-        "tags": [tag.name for tag in row.tags],
+        "tags": tags.names_of(row),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
@@ -167,6 +168,14 @@ def _tls(row: Monitor | CronJob) -> dict[str, Any]:
     }
 
 
+def tag(row: Tag, uses: int | None = None) -> dict[str, Any]:
+    """A tag; ``uses`` (how many monitors, heartbeats and cron jobs carry it) when counted."""
+    data = {"id": row.id, "name": row.name, "colour": row.colour}
+    if uses is not None:
+        data["uses"] = uses
+    return data
+
+
 def cron_job(row: CronJob) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -192,7 +201,7 @@ def cron_job(row: CronJob) -> dict[str, Any]:
         "notify_on_disable": row.notify_on_disable,
         **_tls(row),
         "channels": sorted(channel.id for channel in row.channels),
-        "tags": [tag.name for tag in row.tags],
+        "tags": tags.names_of(row),
         "consecutive_failures": row.consecutive_failures,
         "last_run_at": iso(row.last_run_at),
         "last_outcome": row.last_outcome,
@@ -291,7 +300,7 @@ def maintenance_window(row: MaintenanceWindow, now: datetime) -> dict[str, Any]:
         "monitor_ids": [m.id for m in row.monitors],
         "cron_job_ids": [j.id for j in row.cron_jobs],
         "group_ids": [g.id for g in row.groups],
-        "tags": [t.name for t in row.tags],
+        "tags": tags.names_of(row),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
