@@ -183,3 +183,26 @@ def test_deleting_a_few_needs_only_the_confirmation_page(app, logged_in):
     assert "Deleted 2 cron jobs" in page_text(logged_in.get(done.location))
     with app.app_context():
         assert list(db.session.execute(sa.select(CronJob.id)).scalars()) == [ids[2]]
+
+
+def test_select_all_matching_honours_the_tag_filter(app, logged_in):
+    with app.app_context():
+        jobs = [
+            cron_jobs.create(
+                {"name": f"Job {n:02}", "url": "https://e.com/", "cron_expr": "0 2 * * *",
+                 "tags": ["prod"] if n % 2 else []}
+            ).id
+            for n in range(30)
+        ]  # fmt: skip
+    html = page_text(logged_in.get("/cron-jobs/?tag=prod"))
+    assert '<input type="hidden" name="tag" value="prod">' in html
+    response = bulk_post(
+        logged_in, {"list": "cron_jobs", "action": "pause", "all_matching": "1", "tag": "prod"},
+        "/cron-jobs/",
+    )  # fmt: skip
+    assert response.location.endswith("/cron-jobs/?tag=prod")
+    assert "Disabled 15 cron jobs." in page_text(logged_in.get(response.location))
+    with app.app_context():
+        db.session.remove()
+        enabled = {j.id: j.enabled for j in db.session.execute(sa.select(CronJob)).scalars()}
+    assert [job_id for job_id in jobs if not enabled[job_id]] == jobs[1::2]
