@@ -29,7 +29,7 @@ from app.processes import (
     listening_socket,
     stop_stale_redis,
 )
-from app.services import accounts, api_keys, maintenance, tags, two_factor
+from app.services import accounts, api_keys, bulk, maintenance, tags, two_factor
 from app.services import config as configuration
 from app.services.errors import NotFound, ValidationError
 from app.services.pagination import PER_PAGE_MAX
@@ -318,6 +318,43 @@ def create_api_key(name, scopes, expires_at, allowed_networks, rate_limit_per_se
         err=True,
     )
     click.echo(secret)
+
+
+@cli.command("bulk")
+@click.argument("action", type=click.Choice(bulk.ACTIONS))
+@click.option("--monitor", "monitor_ids", multiple=True, help="A monitor or heartbeat id.")
+@click.option("--cron-job", "cron_job_ids", multiple=True, help="A cron job id.")
+@click.option("--tag", "tags", multiple=True, help="tag, untag: a tag name.")
+@click.option("--channel", "channel_ids", multiple=True, help="set_channels: a channel id.")
+@click.option("--no-channels", is_flag=True, help="set_channels: remove every channel.")
+@click.option("--minutes", help="maintenance: how long, from now.")
+def bulk_command(action, monitor_ids, cron_job_ids, tags, channel_ids, no_channels, minutes):
+    """Apply ACTION to many items at once, in one transaction, and say what changed.
+
+    Options repeat: upcron bulk pause --monitor 3 --monitor 4 --cron-job 7.
+    """
+    data = {"action": action, "monitor_ids": list(monitor_ids), "cron_job_ids": list(cron_job_ids)}
+    if tags:
+        data["tags"] = list(tags)
+    if channel_ids or no_channels:
+        data["channel_ids"] = list(channel_ids)
+    if minutes is not None:
+        data["minutes"] = minutes
+    options = {"monitor_ids": "--monitor", "cron_job_ids": "--cron-job", "tags": "--tag",
+               "channel_ids": "--channel", "minutes": "--minutes"}  # fmt: skip
+    try:
+        result = bulk.run(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{options.get(k, k)}: {v}" for k, v in exc.fields.items())
+        raise click.ClickException(problems or exc.message) from None
+    click.echo(bulk.describe(result))
+    for key, option in (("monitor_ids", "monitors"), ("cron_job_ids", "cron jobs")):
+        if result.changed[key]:
+            click.echo(f"Changed {option}: {', '.join(map(str, result.changed[key]))}")
+        if result.unchanged[key]:
+            click.echo(f"Unchanged {option}: {', '.join(map(str, result.unchanged[key]))}")
+    if result.window_id is not None:
+        click.echo(f"Maintenance window: {result.window_id}")
 
 
 @cli.group("maintenance")

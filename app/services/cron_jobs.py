@@ -187,13 +187,17 @@ def disable(cron_job_id: int, reason: str | None = None) -> CronJob:
     if reason is not None and not isinstance(reason, str):
         raise ValidationError({"reason": "Must be text."})
     job = get(cron_job_id)
-    if job.enabled:
-        # A disabled job is not watched: its open incident ends here (see monitors.pause).
-        incidents.resolve_open(message=DISABLED_RESOLUTION, now=utcnow(), cron_job_id=job.id)
-    _set_enabled(job, False, (reason or "").strip() or None)
+    _disable(job, (reason or "").strip() or None)
     db.session.commit()
     scheduler.refresh("cron_job", job.id)
     return job
+
+
+def _disable(job: CronJob, reason: str | None) -> None:
+    if job.enabled:
+        # A disabled job is not watched: its open incident ends here (see monitors.pause).
+        incidents.resolve_open(message=DISABLED_RESOLUTION, now=utcnow(), cron_job_id=job.id)
+    _set_enabled(job, False, reason)
 
 
 def delete(cron_job_id: int) -> None:
@@ -310,6 +314,27 @@ def list_cron_jobs(
         # Every listed item shows its channels and tags.
         .options(so.selectinload(CronJob.channels), so.selectinload(CronJob.tags))
     )
+    query = _filtered(query, enabled, group, tag, search, keyword)
+    query = query.order_by(*group_order(), CronJob.position, CronJob.name, CronJob.id)
+    return paginate(query, page, per_page)
+
+
+def matching_ids(
+    enabled: Any = None,
+    group: str | None = None,
+    tag: str | list[str] | None = None,
+    search: str | None = None,
+) -> list[int]:
+    """The ids of every job ``list_cron_jobs`` lists with these filters, on any page, in
+    list order: what "select all matching" in the list acts on."""
+    query = sa.select(CronJob.id).outerjoin(Group, CronJob.group_id == Group.id)
+    query = _filtered(query, enabled, group, tag, search, None)
+    query = query.order_by(*group_order(), CronJob.position, CronJob.name, CronJob.id)
+    return list(db.session.execute(query).scalars())
+
+
+def _filtered(query, enabled, group, tag, search, keyword):
+    """``query`` narrowed by the list's filters: one place for the page and its ids."""
     if enabled is not None and enabled != "":
         try:
             query = query.where(CronJob.enabled == fields.boolean(enabled))
@@ -328,12 +353,29 @@ def list_cron_jobs(
         if term.isascii() and term.isdigit() and len(term) <= 10 and int(term) < 2**31:
             condition = sa.or_(condition, CronJob.id == int(term))
         query = query.where(condition)
-    query = query.order_by(*group_order(), CronJob.position, CronJob.name, CronJob.id)
-    return paginate(query, page, per_page)
+    return query
 
 
-# --- Building blocks of an import (services/config/), which writes everything in one
-# transaction: they change the session and leave the commit (and the scheduler) to the caller.
+# --- Building blocks of operations that write many items in one transaction (services/bulk.py,
+# services/config/): they change the session and leave the commit, and telling the scheduler
+# (``refresh``), to the caller.
+
+
+def set_enabled(job: CronJob, enabled: bool) -> bool:
+    """Enable or disable ``job`` as ``enable``/``disable`` do, without committing; False
+    when it already was so. Call ``refresh`` after the commit."""
+    if job.enabled == enabled:
+        return False
+    if enabled:
+        _set_enabled(job, True)
+    else:
+        _disable(job, None)
+    return True
+
+
+def refresh(cron_job_id: int) -> None:
+    """Tell the scheduler, after the commit, that the job changed or went."""
+    scheduler.refresh("cron_job", cron_job_id)
 
 
 def validated(data: Any, current: CronJob | None) -> dict[str, Any]:

@@ -53,8 +53,9 @@ TARGETS_NEEDED = "Choose at least one monitor, heartbeat, cron job, group or tag
 _TARGETS = ("monitor_ids", "cron_job_ids", "group_ids", "tags")
 
 
-def _ids(model, noun: str):
-    """A list of ids of existing ``model`` rows (numbers, or the strings a form sends)."""
+def existing_ids(model, noun: str):
+    """A parser of a list of ids of existing ``model`` rows (numbers, or the strings a form
+    sends), at most TARGETS_MAX, naming any that do not exist; bulk actions use it too."""
 
     def parse(value: Any) -> list[int]:
         if value is None or value == "":
@@ -86,9 +87,9 @@ _PARSERS: dict[str, fields.Parser] = {
         fields.whole_number(1, DURATION_MAX_MIN, f"Enter minutes from 1 to {DURATION_MAX_MIN}.")
     ),
     "timezone": fields.timezone,
-    "monitor_ids": _ids(Monitor, "monitor or heartbeat"),
-    "cron_job_ids": _ids(CronJob, "cron job"),
-    "group_ids": _ids(Group, "group"),
+    "monitor_ids": existing_ids(Monitor, "monitor or heartbeat"),
+    "cron_job_ids": existing_ids(CronJob, "cron job"),
+    "group_ids": existing_ids(Group, "group"),
     "tags": tags.parse_names,
 }
 

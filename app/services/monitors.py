@@ -534,8 +534,7 @@ def _apply(monitor: Monitor, values: dict[str, Any]) -> Monitor:
 
 
 def _refresh(monitor: Monitor) -> None:
-    kind = "heartbeat" if monitor.kind == KIND_HEARTBEAT else "monitor"
-    scheduler.refresh(kind, monitor.id)
+    refresh(monitor.kind, monitor.id)
 
 
 def create(data: dict[str, Any], unique_name: bool = False) -> Monitor:
@@ -692,20 +691,48 @@ def list_monitors(
     group name (any case); ``tag`` one or more tag names, all of which a listed monitor
     carries; ``search`` matches name or description.
     """
-    errors = {}
     kinds = tuple(k for k in ((kind,) if isinstance(kind, str) else kind or ()) if k)
-    if any(k not in KINDS for k in kinds):
-        errors["kind"] = f"Choose one of {', '.join(KINDS)}."
-    if state and state not in STATES:
-        errors["state"] = f"Choose one of {', '.join(STATES)}."
-    if errors:
-        raise ValidationError(errors)
+    _check_filters(kinds, state)
     query = (
         sa.select(Monitor)
         .outerjoin(Group, Monitor.group_id == Group.id)
         # Every listed item shows its channels and tags.
         .options(so.selectinload(Monitor.channels), so.selectinload(Monitor.tags))
     )
+    query = _filtered(query, kinds, state, group, tag, search)
+    query = query.order_by(*group_order(), Monitor.position, Monitor.name, Monitor.id)
+    return paginate(query, page, per_page)
+
+
+def matching_ids(
+    kind: str | Iterable[str] | None = None,
+    state: str | None = None,
+    group: str | None = None,
+    tag: str | list[str] | None = None,
+    search: str | None = None,
+) -> list[int]:
+    """The ids of every monitor ``list_monitors`` lists with these filters, on any page, in
+    list order: what "select all matching" in a list acts on."""
+    kinds = tuple(k for k in ((kind,) if isinstance(kind, str) else kind or ()) if k)
+    _check_filters(kinds, state)
+    query = sa.select(Monitor.id).outerjoin(Group, Monitor.group_id == Group.id)
+    query = _filtered(query, kinds, state, group, tag, search)
+    query = query.order_by(*group_order(), Monitor.position, Monitor.name, Monitor.id)
+    return list(db.session.execute(query).scalars())
+
+
+def _check_filters(kinds: tuple[str, ...], state: str | None) -> None:
+    errors = {}
+    if any(k not in KINDS for k in kinds):
+        errors["kind"] = f"Choose one of {', '.join(KINDS)}."
+    if state and state not in STATES:
+        errors["state"] = f"Choose one of {', '.join(STATES)}."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _filtered(query, kinds, state, group, tag, search):
+    """``query`` narrowed by the list's filters: one place for the page and its ids."""
     if kinds:
         query = query.where(Monitor.kind.in_(kinds))
     if state:
@@ -716,12 +743,27 @@ def list_monitors(
         query = tags.filter_tagged(query, Monitor.id, tags.parse_filter(tag))
     if search and search.strip():
         query = query.where(matching(search, Monitor.name, Monitor.description))
-    query = query.order_by(*group_order(), Monitor.position, Monitor.name, Monitor.id)
-    return paginate(query, page, per_page)
+    return query
 
 
-# --- Building blocks of an import (services/config/), which writes everything in one
-# transaction: they change the session and leave the commit (and the scheduler) to the caller.
+# --- Building blocks of operations that write many items in one transaction (services/bulk.py,
+# services/config/): they change the session and leave the commit, and telling the scheduler
+# (``refresh``), to the caller.
+
+
+def set_paused(monitor: Monitor, paused: bool) -> bool:
+    """Pause or resume ``monitor`` as ``pause``/``resume`` do, without committing; False
+    when it already was so. Call ``refresh`` after the commit."""
+    if monitor.paused == paused:
+        return False
+    _set_paused(monitor, paused)
+    return True
+
+
+def refresh(kind: str, monitor_id: int) -> None:
+    """Tell the scheduler, after the commit, that the monitor (or heartbeat, by ``kind``)
+    changed or went."""
+    scheduler.refresh("heartbeat" if kind == KIND_HEARTBEAT else "monitor", monitor_id)
 
 
 def validated(data: Any, current: Monitor | None) -> dict[str, Any]:

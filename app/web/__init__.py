@@ -8,6 +8,7 @@ from app.web import (
     api,
     api_keys,
     auth,
+    bulk,
     compat,
     configuration,
     cron_jobs,
@@ -39,6 +40,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(monitors.bp)
     app.register_blueprint(cron_jobs.bp)
     app.register_blueprint(heartbeats.bp)
+    app.register_blueprint(bulk.bp)
     app.register_blueprint(incidents.bp)
     app.register_blueprint(maintenance.bp)
     app.register_blueprint(api_keys.bp)

@@ -115,6 +115,7 @@ def _rate_limit_headers(response):
 # The route modules add their views to ``bp``.
 from app.web.api import (  # noqa: E402
     api_keys,
+    bulk,
     configuration,
     cron_jobs,
     docs,
@@ -130,6 +131,7 @@ from app.web.api import (  # noqa: E402
 __all__ = [
     "bp",
     "api_keys",
+    "bulk",
     "configuration",
     "cron_jobs",
     "docs",

@@ -14,7 +14,7 @@ from app.models.channel import KINDS as CHANNEL_KINDS
 from app.models.history import OUTCOMES
 from app.models.monitor import STATES
 from app.models.notification import STATUSES as DELIVERY_STATUSES
-from app.services import api_keys, assertions, channels, history, maintenance, tags
+from app.services import api_keys, assertions, bulk, channels, history, maintenance, tags
 from app.services.monitors import RECORD_TYPES, TIMEOUT_MAX_MS
 from app.services.pagination import PER_PAGE_MAX
 
@@ -358,6 +358,10 @@ _TAG_WRITABLE = {
     ),
     "colour": _str(description="#rrggbb; a new tag without one takes the next palette colour."),
 }
+_BULK_IDS = _IDS | {"maxItems": bulk.IDS_MAX}
+_BULK_ITEMS = _object(
+    {"monitor_ids": _array(_ID), "cron_job_ids": _array(_ID)}, ("monitor_ids", "cron_job_ids")
+)
 _PERIOD = _object({"starts_at": _time(), "ends_at": _time()}, ("starts_at", "ends_at"))
 
 SCHEMAS: dict[str, Any] = {
@@ -421,12 +425,12 @@ SCHEMAS: dict[str, Any] = {
             "code": _str(nullable=True, description="Heartbeats; only with monitors:write."),
             "ping_url": _str(nullable=True, description="Heartbeats; only with monitors:write."),
             "push_token": _str(
-                nullable=True, description="Heartbeats' Uptime Kuma push token; only with "
-                "monitors:write."
+                nullable=True,
+                description="Heartbeats' Uptime Kuma push token; only with monitors:write.",
             ),
             "push_url": _str(
-                nullable=True, description="Heartbeats' Uptime Kuma push URL; only with "
-                "monitors:write."
+                nullable=True,
+                description="Heartbeats' Uptime Kuma push URL; only with monitors:write.",
             ),
             "period_sec": _int(nullable=True),
             "cron_expr": _str(nullable=True),
@@ -550,6 +554,36 @@ SCHEMAS: dict[str, Any] = {
     "TagCreate": _object(_TAG_WRITABLE, ("name",), closed=True),
     "TagUpdate": _object(_TAG_WRITABLE, closed=True),
     "MaintenanceCreate": _object(_MAINTENANCE_WRITABLE, ("title",), closed=True),
+    "BulkAction": _object(
+        {
+            "action": _str(enum=list(bulk.ACTIONS)),
+            "monitor_ids": _BULK_IDS | {"description": "Monitors and heartbeats."},
+            "cron_job_ids": _BULK_IDS,
+            "tags": _TAG_NAMES
+            | {
+                "description": "tag and untag only: the tag names to add (a new name becomes "
+                "a tag) or to remove, any case.",
+            },
+            "channel_ids": _CHANNEL_IDS
+            | {"description": "set_channels only: the channels that replace each item's."},
+            "minutes": _int(
+                minimum=1,
+                maximum=maintenance.NOW_MAX_MIN,
+                description="maintenance only: how long the window from now lasts.",
+            ),
+        },
+        ("action",),
+        closed=True,
+    ),
+    "BulkResult": _object(
+        {
+            "action": _str(enum=list(bulk.ACTIONS)),
+            "changed": _BULK_ITEMS,
+            "unchanged": _BULK_ITEMS,
+            "window_id": _ID | {"description": "maintenance: the new window."},
+        },
+        ("action", "changed", "unchanged"),
+    ),
     "MaintenanceUpdate": _object(_MAINTENANCE_WRITABLE, closed=True),
     "Ping": _object(
         {
@@ -1372,6 +1406,21 @@ def _paths() -> dict[str, dict[str, Any]]:
                 errors=(404,),
             ),
         },
+        "/api/bulk": {
+            "post": _op(
+                "Apply one action to many monitors, heartbeats and cron jobs",
+                "Bulk",
+                scope="monitors:write",
+                ok=(200, "What changed and what already was so.", _ref("BulkResult")),
+                body="BulkAction",
+                description="Actions: pause, resume (cron jobs: disable, enable), delete, "
+                "tag and untag (tags), set_channels (channel_ids), maintenance (minutes: one "
+                "window from now covering exactly these items). Needs monitors:write for "
+                "monitor_ids, cron-jobs:write for cron_job_ids and maintenance:write for "
+                "maintenance. Everything is checked first (unknown ids are named in a 422 "
+                "and nothing changes), then applied in one transaction.",
+            ),
+        },
         "/api/tags": {
             "get": _op(
                 "List every tag with how many items carry it",
@@ -1658,6 +1707,7 @@ def document(server_url: str = "/") -> dict[str, Any]:
                 "Cron jobs",
                 "Incidents",
                 "Maintenance",
+                "Bulk",
                 "Tags",
                 "Notifications",
                 "Settings",
