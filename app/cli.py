@@ -413,13 +413,14 @@ def import_command(file, dry_run, prune, source):
         for field, message in exc.fields.items():
             click.echo(f"  {field}: {message}", err=True)
         sys.exit(1)
-    click.echo(plan_text(result["plan"], result["skipped"]))
+    click.echo(plan_text(result["plan"], result["skipped"], result["warnings"]))
     click.echo("Applied." if result["applied"] else "Dry run: nothing was changed.")
 
 
-def plan_text(plan: dict, skipped: list[dict]) -> str:
+def plan_text(plan: dict, skipped: list[dict], warnings: list[dict]) -> str:
     """An import's plan for a terminal: what is created, updated (with the fields that
-    change), deleted and left as it is, then what a conversion could not carry over."""
+    change), deleted and left as it is, then what a conversion could not carry over and
+    what it carried over differently."""
     lines = []
     for action in ("create", "update", "delete", "unchanged"):
         entries = plan[action]
@@ -434,6 +435,9 @@ def plan_text(plan: dict, skipped: list[dict]) -> str:
     if skipped:
         lines.append(f"Skipped ({len(skipped)}):")
         lines += [f"  {s['kind']}: {s['name']} ({s['reason']})" for s in skipped]
+    if warnings:
+        lines.append(f"Carried over differently ({len(warnings)}):")
+        lines += [f"  {w['kind']}: {w['name']} ({w['message']})" for w in warnings]
     return "\n".join(lines)
 
 

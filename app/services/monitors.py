@@ -179,7 +179,7 @@ _PUSH_TOKEN_RE = re.compile(r"[A-Za-z0-9._~-]{1,32}")
 _PUSH_TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 
-def _push_token(value: Any) -> str:
+def parse_push_token(value: Any) -> str:
     if not isinstance(value, str) or not _PUSH_TOKEN_RE.fullmatch(value):
         raise ValueError("Use 1 to 32 letters, digits, dots, dashes, underscores or tildes.")
     return value
@@ -241,7 +241,7 @@ _PARSERS: dict[str, fields.Parser] = {
     "max_run_sec": fields.optional(fields.whole_number(1, RUN_TIME_MAX_SEC)),
     "min_run_sec": fields.optional(fields.whole_number(1, RUN_TIME_MAX_SEC)),
     "manual_resume": fields.boolean,
-    "push_token": _push_token,
+    "push_token": parse_push_token,
     "notify_late": fields.boolean,
 }
 _REQUIRED = {"name": "Enter a name.", "url": "Enter the URL to call."}

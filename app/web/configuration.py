@@ -101,19 +101,20 @@ def preview():
         form.file.errors = ["Choose a file to import."]
         return _render(form, status=422)
     try:
-        document, skipped = config.read_file(upload.read(config.SIZE_MAX + 1), form.source.data)
-        plan = config.plan(document, form.prune.data)
+        conversion = config.read_file(upload.read(config.SIZE_MAX + 1), form.source.data)
+        plan = config.plan(conversion.document, form.prune.data)
     except ValidationError as exc:
         return _render(form, exc.fields, exc.message, status=422)
     apply_form = ApplyForm(
         formdata=None,
-        document=json.dumps(document, ensure_ascii=False),
+        document=json.dumps(conversion.document, ensure_ascii=False),
         prune="1" if form.prune.data else "",
     )
     return render_template(
         "settings/configuration_plan.html",
         plan=plan,
-        skipped=skipped,
+        skipped=conversion.skipped,
+        warnings=conversion.warnings,
         prune=form.prune.data,
         changes=bool(plan["create"] or plan["update"] or plan["delete"]),
         apply_form=apply_form,

@@ -179,6 +179,7 @@ KUMA_2 = {
             "slug": "backup",
             "name": "Backup",
             "code": "c8e78d48-3324-55dc-b563-36f737adf806",
+            "push_token": "Zk3pQ9xLmN2vB7cR4tY8uW1sA6dE5fGh",
             "period_sec": 86400,
             "grace_sec": 600,
             "group": None,
@@ -250,14 +251,6 @@ KUMA_WARNINGS_2 = [
         ),
     },
     {
-        "name": "Backup",
-        "kind": "push",
-        "message": (
-            "Push to the new ping URL: /ping/<code> (its code is in the "
-            "heartbeat), and /ping/<code>/fail instead of ?status=down."
-        ),
-    },
-    {
         "name": "Quick",
         "kind": "push",
         "message": "Heartbeat interval (seconds) 20 is outside 60–31,536,000; using 60.",
@@ -266,8 +259,8 @@ KUMA_WARNINGS_2 = [
         "name": "Quick",
         "kind": "push",
         "message": (
-            "Push to the new ping URL: /ping/<code> (its code is in the "
-            "heartbeat), and /ping/<code>/fail instead of ?status=down."
+            "Its push token cannot be kept: push to the new push URL on its page, or to its "
+            "ping URL (/ping/<code>, and /ping/<code>/fail instead of ?status=down)."
         ),
     },
 ]

@@ -263,12 +263,13 @@ def monitor_item(row: Monitor, with_secrets: bool) -> dict[str, Any]:
 
 
 def heartbeat_item(row: Monitor, with_secrets: bool = False) -> dict[str, Any]:
-    """A heartbeat as the document has it, with its ping code."""
+    """A heartbeat as the document has it, with its ping code and push token."""
     return {
         "slug": row.slug,
         "name": row.name,
         "description": row.description,
         "code": row.code,
+        "push_token": row.push_token,
         **_copy(row, (*HEARTBEAT_FIELDS, "reminder_hours", "public", "position"), with_secrets),
         **_links(row),
         "paused": row.paused,

@@ -51,6 +51,7 @@ from app.services.config.document import (
     window_item,
 )
 from app.services.errors import Conflict, ValidationError
+from app.services.importers import Conversion
 
 INVALID = "The document has errors; nothing was imported."
 _CONFLICT = "Another change was saved at the same moment; try again."
@@ -77,6 +78,7 @@ _ALLOWED = {
         "name",
         "description",
         "code",
+        "push_token",
         *HEARTBEAT_FIELDS,
         "reminder_hours",
         "public",
@@ -122,21 +124,27 @@ def import_file(
     dry_run: bool = False,
 ) -> dict[str, Any]:
     """Read a file (an Upcron document, or another tool's export with ``source``), plan
-    it, and apply it unless ``dry_run``: ``{"applied", "plan", "skipped"}``, where
-    ``skipped`` lists what a conversion could not carry over. ValidationError lists every
-    error by item and field; nothing is written then."""
-    document, skipped = read_file(raw, source, fmt)
+    it, and apply it unless ``dry_run``: ``{"applied", "plan", "skipped", "warnings"}``,
+    where ``skipped`` lists what a conversion could not carry over and ``warnings`` what it
+    carried over differently. ValidationError lists every error by item and field; nothing
+    is written then."""
+    conversion = read_file(raw, source, fmt)
+    document = conversion.document
     result = plan(document, prune) if dry_run else apply(document, prune)
-    return {"applied": not dry_run, "plan": result, "skipped": skipped}
+    return {
+        "applied": not dry_run,
+        "plan": result,
+        "skipped": conversion.skipped,
+        "warnings": conversion.warnings,
+    }
 
 
-def read_file(
-    raw: bytes, source: str = "upcron", fmt: str | None = None
-) -> tuple[Any, list[dict[str, str]]]:
-    """The document in a file, and what converting it left out (``importers``): for a
-    caller that shows the plan first and applies the same document after confirmation."""
+def read_file(raw: bytes, source: str = "upcron", fmt: str | None = None) -> Conversion:
+    """The document in a file, with what converting it left out or changed (``importers``):
+    for a caller that shows the plan first and applies the same document after
+    confirmation."""
     if source == "upcron":
-        return load(raw, fmt), []
+        return Conversion(load(raw, fmt))
     if source not in importers.SOURCES:
         raise ValidationError({"source": f"Choose one of {', '.join(SOURCES)}."})
     if len(raw) > SIZE_MAX:
@@ -145,7 +153,7 @@ def read_file(
         conversion = importers.convert(source, raw)
     except ValueError as exc:
         raise ValidationError({}, f"The file cannot be read as {source}: {exc}") from None
-    return conversion.document, conversion.skipped
+    return conversion
 
 
 def plan(document: Any, prune: bool = False) -> dict[str, list[dict[str, Any]]]:
@@ -478,6 +486,7 @@ class _Import:
         model = CronJob if section == "cron_jobs" else Monitor
         existing = {row.slug: row for row in db.session.execute(sa.select(model)).scalars()}
         codes = dict(db.session.execute(sa.select(Monitor.code, Monitor.slug)).all())
+        tokens = dict(db.session.execute(sa.select(Monitor.push_token, Monitor.slug)).all())
         for label, item in self._items_of(section):
             errors: dict[str, str] = {}
             try:
@@ -536,6 +545,11 @@ class _Import:
                     if codes.get(code, slug) != slug:
                         errors["code"] = "Another heartbeat has this ping code."
                     codes[code] = slug
+            token = item.get("push_token")
+            if section == "heartbeats" and isinstance(token, str):
+                if tokens.get(token, slug) != slug:
+                    errors["push_token"] = "Another heartbeat has this push token."
+                tokens[token] = slug
             channel_ids = self._channel_ids(label, item.get("channels"))
             before = export(row, True) if row else None
             _drop_unchanged(data, before)

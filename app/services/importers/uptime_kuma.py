@@ -23,7 +23,7 @@ from typing import Any
 
 from app.engine import icmp
 from app.engine.dns_check import DNS_PORT, RECORD_TYPES
-from app.services import assertions, fields
+from app.services import assertions, fields, monitors
 from app.services.importers.document import Conversion, DocumentBuilder, name_of
 from app.services.monitors import PERIOD_MIN_SEC, RUN_TIME_MAX_SEC, TIMEOUT_MAX_MS
 
@@ -35,8 +35,9 @@ TIMEOUT_MIN_MS = 100
 THRESHOLD_MAX = 100
 LARGEST = 10**15
 GRACE_MIN_SEC, GRACE_MAX_SEC = 60, 3600
-# Heartbeat ping codes are UUIDs; a push token is not one, so the code is derived from it
-# (the same token gives the same code, so converting twice plans the same import).
+# A push monitor keeps its push token, so /api/push/<token> keeps working. Its ping code must
+# be a UUID, which a push token is not, so the code is derived from the token (the same token
+# gives the same code, so converting twice plans the same import).
 PUSH_NAMESPACE = uuid.UUID("5e0c3a52-7d0b-4a8e-9a57-0d9f1c6b2f10")
 
 UPTIME_TYPES = {"http": "http", "keyword": "keyword", "json-query": "http"}
@@ -342,8 +343,14 @@ class _Converter:
         kind = "push"
         item: dict[str, Any] = {"name": name}
         token = _text(row.get("push_token"))
+        kept = False
         if token:
             item["code"] = str(uuid.uuid5(PUSH_NAMESPACE, token))
+            try:
+                item["push_token"] = monitors.parse_push_token(token)
+                kept = True
+            except ValueError:
+                pass
         if _text(row.get("description")):
             item["description"] = _text(row.get("description"))
         interval = _int(row.get("interval"), 60)
@@ -361,12 +368,12 @@ class _Converter:
                 f"most {GRACE_MAX_SEC:,}.",
             )
         item |= self._common(monitor_id, row, name)
-        if self.out.add(self.out.heartbeats, item, kind, slug_of=name):
+        if self.out.add(self.out.heartbeats, item, kind, slug_of=name) and not kept:
             self.out.warn(
                 name,
                 kind,
-                "Push to the new ping URL: /ping/<code> (its code is in the heartbeat), "
-                "and /ping/<code>/fail instead of ?status=down.",
+                "Its push token cannot be kept: push to the new push URL on its page, or to "
+                "its ping URL (/ping/<code>, and /ping/<code>/fail instead of ?status=down).",
             )
 
     def _uptime(self, monitor_id: int, row: dict[str, Any], name: str, kind: str) -> None:

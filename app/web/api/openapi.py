@@ -765,9 +765,14 @@ SCHEMAS: dict[str, Any] = {
             ),
             "skipped": _array(
                 _object({"name": _str(), "kind": _str(), "reason": _str()}, ("name", "reason"))
-            ),
+            )
+            | {"description": "What converting another tool's export could not carry over."},
+            "warnings": _array(
+                _object({"name": _str(), "kind": _str(), "message": _str()}, ("name", "message"))
+            )
+            | {"description": "What it carried over differently (a value moved into range…)."},
         },
-        ("applied", "plan", "skipped"),
+        ("applied", "plan", "skipped", "warnings"),
     ),
     "HistoryCleared": _object(
         {
