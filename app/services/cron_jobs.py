@@ -32,9 +32,8 @@ NEXT_RUNS_MAX = 20
 TLS_WARN_DAYS_MAX = 365
 TIMEZONE_KEY = "cron_jobs.default_timezone"
 
-_SIMPLE = (
-    "name",
-    "description",
+# A job's settings, stored as given once validated (also the configuration document's).
+SETTINGS = (
     "url",
     "method",
     "headers",
@@ -55,8 +54,8 @@ _SIMPLE = (
     "notify_on_disable",
     "tls_verify",
     "tls_expiry_warn_days",
-    "public",
 )
+_SIMPLE = ("name", "description", *SETTINGS, "public")
 
 
 _count = fields.whole_number(1, NEXT_RUNS_MAX)

@@ -123,8 +123,9 @@ _HEARTBEAT_ONLY = (
     "manual_resume",
     "push_token",
 )
-# Stored as given, once validated (grace_period and running_time are converted first).
-_HEARTBEAT_STORED = (
+# A heartbeat's settings, stored as given once validated (grace_period and running_time are
+# converted first); the configuration document's too, which carries the push token apart.
+HEARTBEAT_SETTINGS = (
     "period_sec",
     "cron_expr",
     "timezone",
@@ -133,8 +134,8 @@ _HEARTBEAT_STORED = (
     "min_run_sec",
     "manual_resume",
     "notify_late",
-    "push_token",
 )
+_HEARTBEAT_STORED = (*HEARTBEAT_SETTINGS, "push_token")
 _SCHEDULE = ("period_sec", "cron_expr", "timezone", "grace_sec")
 
 _SIMPLE = (
@@ -324,20 +325,19 @@ def get_heartbeat(monitor_id: int) -> Monitor:
 def get_by_code(code: str) -> Monitor:
     """The heartbeat whose ping code is ``code``, or NotFound: facades whose clients address
     heartbeats by that code (Cronhub's monitor uuid) look them up here."""
-    monitor = db.session.execute(
-        sa.select(Monitor).where(Monitor.code == code, Monitor.kind == KIND_HEARTBEAT)
-    ).scalar_one_or_none()
-    if monitor is None:
-        raise NotFound("Heartbeat monitor not found.")
-    return monitor
+    return _heartbeat_where(Monitor.code == code)
 
 
 def get_by_push_token(token: str) -> Monitor:
     """The heartbeat whose push token is ``token``, or NotFound (Uptime Kuma's push URL)."""
     if not _PUSH_TOKEN_RE.fullmatch(token):
         raise NotFound("Heartbeat monitor not found.")  # no token has such characters
+    return _heartbeat_where(Monitor.push_token == token)
+
+
+def _heartbeat_where(condition: sa.ColumnElement[bool]) -> Monitor:
     monitor = db.session.execute(
-        sa.select(Monitor).where(Monitor.push_token == token, Monitor.kind == KIND_HEARTBEAT)
+        sa.select(Monitor).where(condition, Monitor.kind == KIND_HEARTBEAT)
     ).scalar_one_or_none()
     if monitor is None:
         raise NotFound("Heartbeat monitor not found.")

@@ -26,6 +26,7 @@ from app.models.monitor import (
 )
 from app.services import (
     channels,
+    cron_jobs,
     fields,
     groups,
     importers,
@@ -91,32 +92,8 @@ UPTIME_FIELDS = (
     "recovery_threshold",
     *monitors.DEGRADED_FIELDS,
 )
-HEARTBEAT_FIELDS = (
-    "period_sec",
-    "cron_expr",
-    "timezone",
-    "grace_sec",
-    "max_run_sec",
-    "min_run_sec",
-    "manual_resume",
-    "notify_late",
-)
-CRON_JOB_FIELDS = (
-    *_REQUEST,
-    "cron_expr",
-    "timezone",
-    "timeout_ms",
-    "expected_status",
-    "redirect_success",
-    "expires_at",
-    "save_responses",
-    "auto_disable_after",
-    "notify_on_failure",
-    "notify_failure_after",
-    "notify_on_recovery",
-    "notify_on_disable",
-    *_TLS,
-)
+HEARTBEAT_FIELDS = monitors.HEARTBEAT_SETTINGS
+CRON_JOB_FIELDS = cron_jobs.SETTINGS
 CHANNEL_FIELDS = {
     KIND_EMAIL: ("addresses",),
     KIND_WEBHOOK: ("url", "headers", "secret"),
