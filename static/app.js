@@ -9,18 +9,41 @@ document.addEventListener("submit", function (event) {
   }
 });
 
-// Times arrive in UTC (kept on hover); show them in the viewer's own timezone.
+// Times arrive in UTC (exact UTC stays on hover); show them in the viewer's locale and zone,
+// or as "3 min ago" where recency matters (data-local="relative"). Chart and beat-bar
+// tooltips (SVG <title data-at>) start with their moment: that part is rewritten the same way.
+var RELATIVE_UNITS = [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+function relative(moment) {
+  var seconds = (moment.getTime() - Date.now()) / 1000;
+  var words = new Intl.RelativeTimeFormat(undefined, { numeric: "auto", style: "short" });
+  for (var i = 0; i < RELATIVE_UNITS.length; i++) {
+    var unit = RELATIVE_UNITS[i];
+    if (Math.abs(seconds) >= unit[1] || unit[0] === "second") {
+      return words.format(Math.round(seconds / unit[1]), unit[0]);
+    }
+  }
+}
 function localTimes(root) {
   root.querySelectorAll("time[data-local]").forEach(function (node) {
     var moment = new Date(node.getAttribute("datetime"));
     if (isNaN(moment)) { return; }
-    node.textContent = node.dataset.local === "time"
-      ? moment.toLocaleTimeString()
-      : moment.toLocaleString();
-    node.removeAttribute("data-local");
+    var kind = node.dataset.local;
+    node.textContent = kind === "relative" ? relative(moment)
+      : kind === "time" ? moment.toLocaleTimeString() : moment.toLocaleString();
+    if (kind !== "relative") { node.removeAttribute("data-local"); }
+  });
+  root.querySelectorAll("title[data-at]").forEach(function (node) {
+    var moment = new Date(node.getAttribute("data-at"));
+    var text = node.textContent;
+    var cut = text.indexOf(" · ");
+    if (isNaN(moment) || cut < 0) { return; }
+    node.textContent = moment.toLocaleString() + text.slice(cut);
+    node.removeAttribute("data-at");
   });
 }
 document.addEventListener("DOMContentLoaded", function () { localTimes(document); });
+// "3 min ago" would grow stale on a page left open: keep it current.
+setInterval(function () { localTimes(document); }, 30000);
 document.addEventListener("htmx:afterSettle", function (event) { localTimes(event.target); });
 
 // Copy buttons (<button data-copy="id of the element to copy">) stay hidden without script,

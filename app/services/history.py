@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import CheckResult, CronExecution, DailyRollup, NotificationLog, Ping
 from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
-from app.services import cron_jobs, fields, monitors, settings
+from app.services import beats, cron_jobs, fields, monitors, reasons, settings
 from app.services.errors import NotFound, ValidationError
 from app.services.pagination import Page, paginate
 
@@ -273,6 +273,8 @@ class Bucket:
     checks: int
     failures: int
     mean_ms: int | None
+    min_ms: int | None = None  # fastest and slowest successful check of the slice
+    max_ms: int | None = None
 
 
 def response_times(
@@ -303,6 +305,8 @@ def response_times(
             sa.func.count(),
             sa.func.sum(sa.case((ok, 0), else_=1)),
             sa.func.avg(sa.case((ok, model.total_us))),
+            sa.func.min(sa.case((ok, model.total_us))),
+            sa.func.max(sa.case((ok, model.total_us))),
         )
         .where(
             subject_column.in_(subject_ids),
@@ -312,22 +316,23 @@ def response_times(
         )
         .group_by(subject_column, index)
     )
-    found: dict[tuple[int, int], tuple[int, int, float | None]] = {}
-    for subject_id, n, checks, failures, mean_us in db.session.execute(query):
+    found: dict[tuple[int, int], tuple] = {}
+    for subject_id, n, checks, failures, mean_us, min_us, max_us in db.session.execute(query):
         # A check at exactly ``now`` falls one past the end: count it in the last bucket.
         n = min(int(n), buckets - 1)
         before = found.get((subject_id, n))
         if before is None:
-            found[(subject_id, n)] = (checks, failures or 0, mean_us)
+            found[(subject_id, n)] = (checks, failures or 0, mean_us, min_us, max_us)
         else:  # merge: only the rare check at exactly ``now`` lands here
-            found[(subject_id, n)] = (before[0] + checks, before[1] + (failures or 0), before[2])
+            found[(subject_id, n)] = (before[0] + checks, before[1] + (failures or 0), *before[2:])
     series = {}
     for subject_id in subject_ids:
         row = []
         for n in range(buckets):
-            checks, failures, mean_us = found.get((subject_id, n), (0, 0, None))
-            mean = None if mean_us is None else round(float(mean_us) / 1000)
-            row.append(Bucket(start + n * timedelta(seconds=width), checks, failures, mean))
+            checks, failures, *times = found.get((subject_id, n), (0, 0, None, None, None))
+            mean, fastest, slowest = (None if t is None else round(float(t) / 1000) for t in times)
+            moment = start + n * timedelta(seconds=width)
+            row.append(Bucket(moment, checks, failures, mean, fastest, slowest))
         series[subject_id] = row
     return series
 
@@ -335,3 +340,38 @@ def response_times(
 def series_uptime(buckets: list[Bucket]) -> float | None:
     """Uptime over a series of buckets (None: no checks), as ``percent`` computes it."""
     return percent(sum(b.checks for b in buckets), sum(b.failures for b in buckets))
+
+
+# Up to this many raw checks a chart plots each one; more (a 24-hour range of a monitor
+# checked more often than once a minute) are drawn as buckets, so the page stays light.
+POINTS_MAX = 1440
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One check as a chart draws it: when, its total time in microseconds (None: it has
+    none), its status (up, degraded, down, maintenance) and why, in words."""
+
+    at: datetime
+    us: int | None
+    status: str
+    reason: str
+
+
+def response_points(monitor_id: int, now: datetime, span: timedelta) -> list[Point] | None:
+    """A monitor's checks started in (now - span, now], oldest first; None when there are
+    more than POINTS_MAX of them (the caller then asks for buckets)."""
+    query = (
+        sa.select(CheckResult)
+        .where(
+            CheckResult.monitor_id == monitor_id,
+            CheckResult.started_at > now - span,
+            CheckResult.started_at <= now,
+        )
+        .order_by(CheckResult.started_at, CheckResult.id)
+        .limit(POINTS_MAX + 1)
+    )
+    rows = list(db.session.scalars(query))
+    if len(rows) > POINTS_MAX:
+        return None
+    return [Point(r.started_at, r.total_us, beats.status_of(r), reasons.of_check(r)) for r in rows]

@@ -2,8 +2,8 @@
 
 Monitors and cron jobs live in two tables; the list is one UNION query (filtered, ordered by
 group and paged in SQL), then a fixed handful of queries for the page's details whatever its
-length: the rows of each table by id, and one grouped query per table for the 24-hour
-response times and uptime.
+length: the rows of each table by id, one grouped query per table for the 24-hour uptime,
+and one per table for the last results of the beat bars and sparklines (``beats``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from app.models import CronJob, Group, Monitor
 from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
 from app.models.monitor import KIND_HEARTBEAT, STATE_NEW
 from app.models.types import utcnow
-from app.services import history, maintenance, tags
+from app.services import beats, history, maintenance, reasons, tags
+from app.services.beats import Beat
 from app.services.errors import ValidationError
 from app.services.monitors import target as monitor_target
 from app.services.pagination import Page, group_order, matching, paginate
@@ -57,7 +58,7 @@ class Row:
     problem: str | None  # why it is failing, when it is
     warning: str | None = None  # what a degraded monitor warns about
     uptime_24h: float | None = None
-    spark: tuple[int | None, ...] = ()
+    beats: tuple[Beat, ...] = ()  # the last results, oldest first
 
     @property
     def key(self) -> str:
@@ -160,6 +161,12 @@ def _rows(keys: list[Any], now: datetime) -> list[Row]:
     }
     jobs = {j.id: j for j in db.session.scalars(sa.select(CronJob).where(CronJob.id.in_(job_ids)))}
     uptime_ids = [i for i in monitor_ids if i in monitors and monitors[i].kind != KIND_HEARTBEAT]
+    heartbeat_ids = [i for i in monitor_ids if i in monitors and i not in uptime_ids]
+    recent = {
+        TYPE_MONITOR: beats.of_monitors(uptime_ids),
+        TYPE_HEARTBEAT: beats.of_heartbeats(heartbeat_ids),
+        TYPE_CRON_JOB: beats.of_cron_jobs(job_ids),
+    }
     series = {
         TYPE_MONITOR: history.response_times(
             SUBJECT_MONITOR, uptime_ids, now, SPARK_SPAN, SPARK_BUCKETS
@@ -175,7 +182,10 @@ def _rows(keys: list[Any], now: datetime) -> list[Row]:
             job = jobs.get(key.id)
             if job is None:  # deleted between the two queries
                 continue
-            failing = job.last_outcome not in (None, OK)
+            last = recent[TYPE_CRON_JOB].get(job.id)
+            problem = reasons.of_cron_job(job)
+            if problem and not job.disabled_reason and last and last[-1].status == beats.DOWN:
+                problem = last[-1].reason  # the run's own sentence says more than its code
             row = Row(
                 TYPE_CRON_JOB,
                 job.id,
@@ -185,7 +195,7 @@ def _rows(keys: list[Any], now: datetime) -> list[Row]:
                 job.url,
                 job.last_run_at,
                 job.last_duration_ms,
-                (job.disabled_reason or job.last_outcome) if failing else None,
+                problem,
             )
         else:
             monitor = monitors.get(key.id)
@@ -210,6 +220,6 @@ def _rows(keys: list[Any], now: datetime) -> list[Row]:
         buckets = series.get(row.type, {}).get(row.id)
         if buckets:
             row.uptime_24h = history.series_uptime(buckets)
-            row.spark = tuple(b.mean_ms for b in buckets)
+        row.beats = tuple(recent[row.type].get(row.id, ()))
         rows.append(row)
     return rows

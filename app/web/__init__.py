@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.services import beats, reasons
 from app.web import (
     api,
     api_keys,
     auth,
     bulk,
+    charts,
     compat,
     configuration,
     cron_jobs,
@@ -31,6 +33,17 @@ from app.web import (
 
 
 def register(app: Flask) -> None:
+    # What every list and detail page draws the same way: beat bars, sparklines, durations.
+    app.add_template_global(charts.beat_bar, "beat_bar")
+    app.add_template_global(charts.sparkline, "sparkline")
+    app.add_template_filter(charts.ms, "ms")
+    app.add_template_global(beats.LIMIT, "beat_limit")
+    # Outcomes in words, the same on every page (the API and notifications use them too).
+    app.add_template_global(reasons.outcome, "outcome_words")
+    app.add_template_global(reasons.of_check, "check_reason")
+    app.add_template_global(reasons.of_execution, "run_reason")
+    app.add_template_global(reasons.of_cron_job, "cron_reason")
+    app.add_template_filter(charts.localised_times, "times")
     decoding.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -11,7 +11,7 @@ from htmx_flask import request as htmx_request
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 
 from app.engine import schedule
-from app.services import cron_jobs, fields, groups, history
+from app.services import beats, cron_jobs, fields, groups, history
 from app.services.errors import NotFound, Unavailable, ValidationError
 from app.services.fields import METHODS
 from app.web import admin
@@ -199,6 +199,7 @@ def index():
         "search": search,
         "status": status,
         "statuses": tuple(LIST_STATUSES),
+        "recent": beats.of_cron_jobs([j.id for j in page.items]),
         "tag": tag,
         "tag_names": tag_names(),
         "args": filter_args(q=search, status=status, tag=tag),
@@ -247,7 +248,6 @@ def detail(cron_job_id: int):
         page=page,
         seen=seen,
         next_runs=cron_jobs.next_runs(cron_job_id, PREVIEW_RUNS),
-        zone=ZoneInfo(job.timezone),
         action_form=ActionForm(),
     )
 

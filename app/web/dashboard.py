@@ -21,7 +21,7 @@ from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAr
 from app.extensions import login_manager
 from app.services import accounts, overview, status_page
 from app.services.errors import Conflict, NotFound, ValidationError
-from app.web import charts, status, status_svg
+from app.web import status, status_svg
 from app.web.forms import apply_errors
 from app.web.lists import filter_args, fingerprint, render_list, tag_names
 
@@ -103,7 +103,6 @@ def index():
         "statuses": overview.STATUSES,
         "fingerprints": fingerprints,
         "layout": layout,
-        "sparkline": charts.sparkline,
         "item_url": _item_url,
         "percent": status_svg.percent,
         "create_urls": {

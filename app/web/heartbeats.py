@@ -34,7 +34,7 @@ from app.models.monitor import (
     STATE_PAUSED,
     STATE_UP,
 )
-from app.services import groups, monitors, pings
+from app.services import beats, groups, monitors, pings
 from app.services.errors import NotFound, ValidationError
 from app.services.monitors import RUNNING_TIME_UNITS
 from app.web import admin
@@ -258,6 +258,7 @@ def index():
         "search": search,
         "state": state,
         "states": LIST_STATES,
+        "recent": beats.of_heartbeats([m.id for m in page.items]),
         "tag": tag,
         "tag_names": tag_names(),
         "args": filter_args(q=search, state=state, tag=tag),

@@ -9,6 +9,7 @@ here their ids answer 404.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -27,7 +28,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.models.monitor import KIND_DNS, KIND_HTTP, KIND_KEYWORD, KIND_PING, KIND_TCP, STATES
 from app.models.types import utcnow
-from app.services import assertions, fields, groups, history, incidents, monitors
+from app.services import assertions, beats, fields, groups, history, incidents, monitors
 from app.services.errors import NotFound, ValidationError
 from app.services.fields import METHODS
 from app.services.history import RESPONSE_RANGES
@@ -411,8 +412,8 @@ def index():
         "state": state,
         "states": LIST_STATES,
         "series": series,
+        "recent": beats.of_monitors([m.id for m in page.items]),
         "uptime": history.series_uptime,
-        "sparkline": charts.sparkline,
         "percent": status_svg.percent,
         "target": monitors.target,
         "tag": tag,
@@ -512,6 +513,20 @@ def validate(field: str):
     )
 
 
+def response_chart(monitor, chosen: str, now) -> charts.Chart:
+    """Each check up to 24 hours (when there are not too many), buckets beyond."""
+    span, count = RESPONSE_RANGES[chosen]
+    if span <= timedelta(hours=24):
+        points = history.response_points(monitor.id, now, span)
+        if points is not None:
+            return charts.point_chart(
+                monitor.name, chosen, points, now, span, monitor.degraded_after_ms
+            )
+        count = 288  # five-minute buckets over a day of frequent checks
+    buckets = history.response_times("monitor", [monitor.id], now, span, count)[monitor.id]
+    return charts.bucket_chart(monitor.name, chosen, buckets, now, span, monitor.degraded_after_ms)
+
+
 @bp.get("/<int:monitor_id>")
 def detail(monitor_id: int):
     monitor = _monitor_or_404(monitor_id)
@@ -525,17 +540,17 @@ def detail(monitor_id: int):
         )
     except ValidationError:
         abort(400)
-    span, count = RESPONSE_RANGES[chosen]
-    buckets = history.response_times("monitor", [monitor_id], now, span, count)[monitor_id]
     recent = checks.items[:TIMINGS_SHOWN] if checks.page == 1 else []
     context = {
         "monitor": monitor,
         "uptime": history.uptime("monitor", monitor_id, now),
         "ranges": list(RESPONSE_RANGES),
         "chosen": chosen,
-        "chart": charts.response_chart(monitor.name, chosen, buckets, monitor.degraded_after_ms),
-        "chart_summary": charts.summary([b.mean_ms for b in buckets]),
-        "failed_checks": sum(b.failures for b in buckets),
+        "chart": response_chart(monitor, chosen, now),
+        "range_endpoint": "monitors.detail",
+        "range_args": {"monitor_id": monitor_id},
+        "chart_limit": monitor.degraded_after_ms,
+        "recent_beats": beats.of_monitors([monitor_id])[monitor_id],
         "checks": checks,
         "recent": recent,
         "longest_us": max((c.total_us or 0 for c in recent), default=0),

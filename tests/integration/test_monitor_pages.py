@@ -271,12 +271,14 @@ def test_detail_shows_status_uptime_chart_timings_history_and_incidents(logged_i
     assert "95.83%" in page  # 23 of 24 checks in the last 24 hours
     assert f'href="/incidents/{incident_id}"' in page and "Shop is down" in page
     [chart] = re.findall(r'<svg class="response-chart".*?</svg>', page)
-    assert 'role="img"' in chart and "Response time of Shop, last 24h" in chart
-    assert "<polyline" in chart and 'class="chart-failure"' in chart
+    assert 'role="img"' in chart and "Response time of Shop. Last 24h, 24 checks" in chart
+    # Each check is a point; the failed one a red cross on the base line.
+    assert chart.count('class="chart-point') == 24 and chart.count("chart-failed") == 1
+    assert "<polyline" in chart
     assert 'aria-current="true">24h</a>' in page
     assert "Timing of recent checks" in page and 'class="timing"' in page
     assert "TLS 6.0 ms" in page  # 9 ms at the TLS mark minus 3 ms at connect
-    assert "HTTP 503 Service Unavailable" in page and "http status" in page
+    assert "HTTP 503 Service Unavailable" in page and "failed_http_status" not in page
     assert 'data-confirm="Delete the monitor Shop' in page
 
 
@@ -285,14 +287,14 @@ def test_the_chart_range_and_its_htmx_fragment(logged_in):
     add_checks(logged_in, monitor_id, [(60 * 24 * 3, "ok", 200), (60 * 24 * 5, "ok", 250)])
     page = text(logged_in.get(f"/monitors/{monitor_id}?range=7d"))
     assert 'aria-current="true">7d</a>' in page
-    assert "Response time of Shop, last 7d: mean 225 ms" in page
+    assert "Last 7d, 2 checks: mean 225 ms, fastest 200 ms, slowest 250 ms" in page
     fragment = text(
         logged_in.get(
             f"/monitors/{monitor_id}?range=30d", headers={**HTMX, "HX-Target": "response-chart"}
         )
     )
     assert fragment.lstrip().startswith('<section id="response-chart"') and "<html" not in fragment
-    assert "last 30d" in fragment
+    assert "Last 30d" in fragment
     # An unknown range falls back to 24 hours.
     assert 'aria-current="true">24h</a>' in text(logged_in.get(f"/monitors/{monitor_id}?range=x"))
     status = text(
@@ -366,13 +368,13 @@ def test_monitor_list_pages_searches_and_filters(logged_in):
     assert logged_in.get("/monitors/?state=sleepy").status_code == 400
 
 
-def test_the_list_draws_a_sparkline_from_the_last_24_hours(logged_in):
+def test_the_list_draws_a_sparkline_of_the_last_checks(logged_in):
     monitor_id = create(logged_in, name="Shop")
     add_checks(logged_in, monitor_id, [(60 * n + 5, "ok", 100 + 10 * n) for n in range(6)])
     page = text(logged_in.get("/monitors/"))
     [spark] = re.findall(r'<svg class="spark".*?</svg>', page)
     assert "<polyline" in spark
-    assert "Response time of Shop, last 24 hours: mean 125 ms, fastest 100 ms" in spark
+    assert "Response time of Shop, last 6 checks: mean 125 ms, fastest 100 ms" in spark
     assert "100%" in page
 
 
@@ -422,12 +424,14 @@ def test_overview_lists_everything_by_group_with_status_uptime_and_sparkline(log
     names = re.findall(r'<tr id="row-([a-z_]+-\d+)"', page)
     assert names == [f"cron_job-{mixed['job']}", f"monitor-{mixed['shop']}", names[2]]
     assert names[2].startswith("heartbeat-")
-    groups = re.findall(r'<th colspan="5" scope="colgroup">([^<]+)</th>', page)
+    groups = re.findall(r'<th colspan="6" scope="colgroup">([^<]+)</th>', page)
     assert groups == ["Ops", "Web", "Not grouped"]
     assert '<span class="pill pill-up">up</span>' in page
     assert '<span class="pill pill-down">down</span>' in page  # the failing job
     assert '<span class="pill pill-pending">pending</span>' in page  # the new heartbeat
-    assert "failed_timeout" in page and "0.00%" in page and "100%" in page
+    # The job's failure in words, never as its raw code.
+    assert '<span class="problem">Timed out</span>' in page and "failed_timeout" not in page
+    assert "0.00%" in page and "100%" in page
     assert page.count('<svg class="spark"') == 1  # only the monitor has response times
     assert f'href="/monitors/{mixed["shop"]}"' in page
 
