@@ -56,7 +56,7 @@ from app.models.notification import (
     NotificationLog,
 )
 from app.models.types import utcnow
-from app.services import certificate_alerts, fields, maintenance, smtp
+from app.services import certificate_alerts, fields, maintenance, reasons, smtp
 from app.services.errors import ValidationError
 from app.services.pagination import Page, paginate
 
@@ -288,8 +288,10 @@ def _subject_alert(subject: Monitor | CronJob, event: str, incident: Incident | 
         detail = f"The incident lasted {_duration(incident.resolved_at - incident.started_at)}."
     elif incident is not None:
         detail = incident.cause
+    elif isinstance(subject, CronJob):
+        detail = reasons.of_cron_job(subject)
     else:
-        detail = getattr(subject, "last_error", None)
+        detail = subject.last_error
     described = _subject(subject)
     incident_data = _incident(incident) if incident is not None else None
     payload = {

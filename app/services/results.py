@@ -30,7 +30,7 @@ from app.extensions import db, dialect_insert
 from app.models import CheckResult, CronExecution, CronJob, DailyRollup, Monitor
 from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
 from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN
-from app.services import certificate_alerts, incidents, maintenance, notifications
+from app.services import certificate_alerts, incidents, maintenance, notifications, reasons
 
 log = logging.getLogger(__name__)
 
@@ -286,7 +286,7 @@ def _apply_execution(
             incidents.open_incident(
                 cron_job_id=job.id,
                 title=f"Cron job {job.name} is failing",
-                cause=outcome.error,
+                cause=reasons.outcome(outcome.outcome, outcome.error, outcome.result.status_code),
                 now=now,
             )
         elif event == state.EVENT_RECOVERED:

@@ -395,7 +395,8 @@ def test_a_failed_execution_without_timings_says_so(logged_in):
         logged_in, job_id, outcome="failed_connect", status_code=None, error="Connection refused"
     )
     page = text(logged_in.get(f"/cron-jobs/{job_id}/executions/{execution_id}"))
-    assert '<span class="pill pill-down">failed</span> <span class="reason">Connection refused' in page
+    failed = '<span class="pill pill-down">failed</span> <span class="reason">Connection refused'
+    assert failed in page
     assert "No timings were recorded" in page and "does not save responses" in page
 
 

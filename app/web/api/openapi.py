@@ -321,6 +321,12 @@ _ECHO = _object(
     "those answered (the check's whole time is timings.total_us); null for the other kinds.",
 }
 
+# An outcome in words (app.services.reasons), beside the machine-readable outcome code.
+_REASON = _str(
+    description="The outcome in words, as the dashboard and notifications say it: the "
+    'recorded error when there is one ("HTTP 500, expected 200-399"), else the outcome '
+    "described.",
+)
 _EXECUTION = {
     "id": _ID,
     "cron_job_id": _ID,
@@ -334,6 +340,7 @@ _EXECUTION = {
     "outcome": _str(enum=list(OUTCOMES)),
     "status_code": _int(nullable=True),
     "error": _str(nullable=True),
+    "reason": _REASON,
     "maintenance": _bool(description="Made while a maintenance window covered the job."),
     "timings": _ref("Timings"),
 }
@@ -487,6 +494,9 @@ SCHEMAS: dict[str, Any] = {
             "consecutive_failures": _int(),
             "last_run_at": _time(nullable=True),
             "last_outcome": _str(nullable=True),
+            "last_reason": _str(
+                nullable=True, description="Why the job is failing, in words; null when it is not."
+            ),
             "last_duration_ms": _int(nullable=True),
             "created_at": _time(),
             "updated_at": _time(),
@@ -520,6 +530,7 @@ SCHEMAS: dict[str, Any] = {
                 description="A successful check's warning (a degraded answer), such as: "
                 "Answered in 2,340 ms, slower than 1,000 ms.",
             ),
+            "reason": _REASON,
             "maintenance": _bool(description="Made while a maintenance window covered it."),
             "timings": _ref("Timings"),
             "echo": _ECHO,
@@ -598,6 +609,7 @@ SCHEMAS: dict[str, Any] = {
             "body": _str(nullable=True),
             "body_size": _int(),
             "duration_ms": _int(nullable=True),
+            "reason": _REASON,
         },
         ("id", "monitor_id", "created_at", "kind", "method", "body_size"),
     ),

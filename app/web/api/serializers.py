@@ -31,7 +31,7 @@ from app.models import (
 )
 from app.models.monitor import KIND_DNS, KIND_HEARTBEAT, KIND_PING, KIND_TCP
 from app.models.notification import STATUS_PENDING
-from app.services import api_keys, bulk, channels, fields, incidents, maintenance, tags
+from app.services import api_keys, bulk, channels, fields, incidents, maintenance, reasons, tags
 from app.services.pagination import Page
 
 
@@ -207,6 +207,7 @@ def cron_job(row: CronJob) -> dict[str, Any]:
         "consecutive_failures": row.consecutive_failures,
         "last_run_at": iso(row.last_run_at),
         "last_outcome": row.last_outcome,
+        "last_reason": reasons.of_cron_job(row),
         "last_duration_ms": row.last_duration_ms,
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
@@ -223,6 +224,7 @@ def check_result(row: CheckResult) -> dict[str, Any]:
         "status_code": row.status_code,
         "error": row.error,
         "warning": row.warning,
+        "reason": reasons.of_check(row),
         "maintenance": row.maintenance,
         "timings": _timings(row),
         "echo": _echo(row),
@@ -256,6 +258,7 @@ def ping(row: Ping) -> dict[str, Any]:
         "body": row.body,
         "body_size": row.body_size,
         "duration_ms": row.duration_ms,
+        "reason": reasons.of_ping(row),
     }
 
 
@@ -273,6 +276,7 @@ def execution(row: CronExecution, detail: bool = False) -> dict[str, Any]:
         "outcome": row.outcome,
         "status_code": row.status_code,
         "error": row.error,
+        "reason": reasons.of_execution(row),
         "maintenance": row.maintenance,
         "timings": _timings(row),
     }
