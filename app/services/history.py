@@ -9,8 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import CheckResult, CronExecution, DailyRollup, NotificationLog, Ping
-from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
+from app.models import CheckResult, CronExecution, DailyRollup, Monitor, NotificationLog, Ping
+from app.models.history import OK, PING_FAIL, PING_SUCCESS, SUBJECT_CRON_JOB, SUBJECT_MONITOR
+from app.models.monitor import KIND_HEARTBEAT
 from app.services import beats, cron_jobs, fields, monitors, reasons, settings
 from app.services.errors import NotFound, ValidationError
 from app.services.pagination import Page, paginate
@@ -147,25 +148,37 @@ def uptime(subject_type: str, subject_id: int, now: datetime) -> dict[str, float
     The day windows sum the daily rollups of the UTC days now.date()-N+1 … now.date(), so
     they never scan raw rows. A rollup is a whole UTC day and cannot answer "the last 24
     hours", so that figure counts the raw check results (monitor) or executions (cron job)
-    started in (now - 24h, now] instead.
+    started in (now - 24h, now] instead; for a heartbeat, its success and failure pings
+    (a missed deadline leaves no raw row, so only the day windows count it).
     """
     if subject_type not in (SUBJECT_MONITOR, SUBJECT_CRON_JOB):
         raise ValidationError({"subject_type": f"Choose {SUBJECT_MONITOR} or {SUBJECT_CRON_JOB}."})
-    if subject_type == SUBJECT_MONITOR:
-        model, subject_column = CheckResult, CheckResult.monitor_id
+    day_ago = now - timedelta(hours=24)
+    if subject_type == SUBJECT_MONITOR and _is_heartbeat(subject_id):
+        query = sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(sa.case((Ping.kind == PING_SUCCESS, 1), else_=0)), 0),
+        ).where(
+            Ping.monitor_id == subject_id,
+            Ping.kind.in_((PING_SUCCESS, PING_FAIL)),
+            Ping.created_at > day_ago,
+            Ping.created_at <= now,
+        )
     else:
-        model, subject_column = CronExecution, CronExecution.cron_job_id
-    checks, successes = db.session.execute(
-        sa.select(
+        if subject_type == SUBJECT_MONITOR:
+            model, subject_column = CheckResult, CheckResult.monitor_id
+        else:
+            model, subject_column = CronExecution, CronExecution.cron_job_id
+        query = sa.select(
             sa.func.count(),
             sa.func.coalesce(sa.func.sum(sa.case((model.outcome == OK, 1), else_=0)), 0),
         ).where(
             subject_column == subject_id,
-            model.started_at > now - timedelta(hours=24),
+            model.started_at > day_ago,
             model.started_at <= now,
             model.maintenance.is_(False),  # out of uptime, as in the rollups
         )
-    ).one()
+    checks, successes = db.session.execute(query).one()
     figures = {"24h": percent(checks, checks - successes)}
 
     today = now.astimezone(UTC).date()
@@ -186,6 +199,11 @@ def uptime(subject_type: str, subject_id: int, now: datetime) -> dict[str, float
     for i, name in enumerate(starts):
         figures[name] = percent(row[2 * i] or 0, row[2 * i + 1] or 0)
     return figures
+
+
+def _is_heartbeat(monitor_id: int) -> bool:
+    kind = db.session.scalar(sa.select(Monitor.kind).where(Monitor.id == monitor_id))
+    return kind == KIND_HEARTBEAT
 
 
 def _period(start: Any, end: Any) -> tuple[datetime | None, datetime | None]:
@@ -375,3 +393,31 @@ def response_points(monitor_id: int, now: datetime, span: timedelta) -> list[Poi
     if len(rows) > POINTS_MAX:
         return None
     return [Point(r.started_at, r.total_us, beats.status_of(r), reasons.of_check(r)) for r in rows]
+
+
+def run_points(monitor_id: int, now: datetime, span: timedelta) -> list[Point]:
+    """A heartbeat's runs in (now - span, now], oldest first, for its run-time chart: each
+    success ping that closed a started run (its start→success duration) and each failure
+    ping; the newest POINTS_MAX when there are more."""
+    ran = sa.and_(Ping.kind == PING_SUCCESS, Ping.duration_ms.is_not(None))
+    query = (
+        sa.select(Ping)
+        .where(
+            Ping.monitor_id == monitor_id,
+            sa.or_(ran, Ping.kind == PING_FAIL),
+            Ping.created_at > now - span,
+            Ping.created_at <= now,
+        )
+        .order_by(Ping.created_at.desc(), Ping.id.desc())
+        .limit(POINTS_MAX)
+    )
+    rows = reversed(list(db.session.scalars(query)))
+    return [
+        Point(
+            r.created_at,
+            r.duration_ms * 1000 if r.duration_ms is not None else None,
+            beats.UP if r.kind == PING_SUCCESS else beats.DOWN,
+            reasons.of_ping(r),
+        )
+        for r in rows
+    ]

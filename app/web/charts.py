@@ -131,11 +131,11 @@ def _segments(values: list[float | None], width: float, height: float, top: floa
     return [" ".join(f"{x},{y}" for x, y in run) for run in runs]
 
 
-def summary(values: list[float | None]) -> str:
+def summary(values: list[float | None], noun: str = "checks") -> str:
     """Mean, fastest and slowest of the known values (milliseconds), in words."""
     known = [v for v in values if v is not None]
     if not known:
-        return "no successful checks"
+        return f"no successful {noun}"
     mean = sum(known) / len(known)
     return (
         f"mean {ms(mean * 1000)}, fastest {ms(min(known) * 1000)}, slowest {ms(max(known) * 1000)}"
@@ -153,7 +153,8 @@ def sparkline(name: str, beats: list[Beat], noun: str = "checks") -> Markup:
         f'<polyline class="spark-line" points="{points}"></polyline>'
         for points in _segments(values, SPARK_WIDTH, SPARK_HEIGHT, top)
     )
-    label = xml_text(f"Response time of {name}, last {len(beats)} {noun}: {summary(values)}")
+    what = "Response time" if noun == "checks" else "Run time"
+    label = xml_text(f"{what} of {name}, last {len(beats)} {noun}: {summary(values, noun)}")
     return Markup(
         f'<svg class="spark" viewBox="0 0 {SPARK_WIDTH} {SPARK_HEIGHT}" '
         f'preserveAspectRatio="none" role="img" aria-label="{label}">'
@@ -212,6 +213,7 @@ def point_chart(
     span: timedelta,
     limit_ms: int | None = None,
     noun: str = "checks",
+    what: str = "Response time",
 ) -> Chart:
     """Each result as a point, from the first one on (a new monitor's three checks fill the
     width instead of a dash at its right edge); failures as red crosses on the base line."""
@@ -246,7 +248,7 @@ def point_chart(
     failed = sum(1 for p in points if p.status == "down")
     since = "" if start <= now - span else " since the first"
     words = (
-        f"{len(points)} {noun}{since}: {summary([us / 1000 for us in timed])}"
+        f"{len(points)} {noun}{since}: {summary([us / 1000 for us in timed], noun)}"
         if points
         else f"no {noun} yet"
     )
@@ -256,7 +258,7 @@ def point_chart(
         words += f"; degraded above {limit_ms:,} ms"
     caption = f"Last {range_name}, {words}"
     return Chart(
-        _svg(f"Response time of {name}. {caption}", parts),
+        _svg(f"{what} of {name}. {caption}", parts),
         _axis_labels(top),
         [start, start + (now - start) / 2, now],
         caption,

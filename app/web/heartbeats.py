@@ -3,6 +3,8 @@ ping log, pause, resume, regenerate the code, delete)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import (
     abort,
     current_app,
@@ -34,10 +36,11 @@ from app.models.monitor import (
     STATE_PAUSED,
     STATE_UP,
 )
-from app.services import beats, groups, monitors, pings
+from app.models.types import utcnow
+from app.services import beats, groups, history, incidents, monitors, pings
 from app.services.errors import NotFound, ValidationError
 from app.services.monitors import RUNNING_TIME_UNITS
-from app.web import admin
+from app.web import admin, charts, status_svg
 from app.web.cron_jobs import schedule_preview
 from app.web.forms import apply_errors, channel_field, offer_channels, tag_text
 from app.web.lists import filter_args, render_list, tag_names
@@ -45,6 +48,9 @@ from app.web.lists import filter_args, render_list, tag_names
 bp = admin.blueprint("heartbeats", __name__, url_prefix="/heartbeats")
 
 PER_PAGE = 25
+# The run-time chart's ranges: every run is drawn (heartbeats report far less often than
+# monitors check).
+RUN_RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 # The states a heartbeat can be in, for the list's filter.
 LIST_STATES = (STATE_NEW, STATE_UP, STATE_LATE, STATE_DOWN, STATE_PAUSED)
 PERIOD_UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
@@ -284,14 +290,35 @@ def detail(monitor_id: int):
         page = pings.list_pings(monitor_id, request.args.get("page", 1), PER_PAGE)
     except ValidationError:
         abort(400)
-    status = monitors.heartbeat_status(monitor_id)
+    chosen = request.args.get("range", "24h")
+    if chosen not in RUN_RANGES:
+        chosen = "24h"
+    now = utcnow()
+    span = RUN_RANGES[chosen]
+    points = history.run_points(monitor_id, now, span)
+    context = {
+        "heartbeat": monitor,
+        "status": monitors.heartbeat_status(monitor_id),
+        "page": page,
+        "uptime": history.uptime("monitor", monitor_id, now),
+        "percent": status_svg.percent,
+        "recent_beats": beats.of_heartbeats([monitor_id])[monitor_id],
+        "incidents": incidents.list_incidents(monitor_id=monitor_id, per_page=10),
+        "chart": charts.point_chart(
+            monitor.name, chosen, points, now, span, noun="runs", what="Run time"
+        ),
+        "chart_heading": "Run time",
+        "chart_limit": None,
+        "ranges": list(RUN_RANGES),
+        "chosen": chosen,
+        "range_endpoint": "heartbeats.detail",
+        "range_args": {"monitor_id": monitor_id},
+    }
     target = htmx_request.htmx.target if htmx_request.htmx else None
+    if target == "response-chart":
+        return render_template("monitors/partials/_chart.html", **context)
     if target == "heartbeat-status":
-        response = make_response(
-            render_template(
-                "heartbeats/partials/_status.html", heartbeat=monitor, status=status, page=page
-            )
-        )
+        response = make_response(render_template("heartbeats/partials/_status.html", **context))
         # The status polls; the ping log reloads only when the count of pings changed, so
         # a body someone opened in it is not folded away every few seconds.
         if request.args.get("seen") != str(page.total):
@@ -301,9 +328,7 @@ def detail(monitor_id: int):
         return render_template("heartbeats/partials/_pings.html", heartbeat=monitor, page=page)
     return render_template(
         "heartbeats/detail.html",
-        heartbeat=monitor,
-        status=status,
-        page=page,
+        **context,
         ping_url=ping_url(monitor),
         push_url=f"{current_app.config['BASE_URL']}/api/push/{monitor.push_token}",
         action_form=ActionForm(),
