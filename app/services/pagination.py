@@ -18,6 +18,7 @@ PER_PAGE_MAX = 200
 _page = fields.whole_number(1, 1_000_000)
 _per_page = fields.whole_number(1, PER_PAGE_MAX)
 _offset = fields.whole_number(0, 1_000_000_000)
+_PAGE_PARSERS = {"page": _page, "per_page": _per_page}
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,17 @@ def paginate(
         pages=pages,
         offset=start,
     )
+
+
+def page_of(items: list[Any], page: Any = 1, per_page: Any = 50) -> Page:
+    """One page of a list already in memory, with the same bounds as ``paginate``."""
+    values, errors = fields.parse({"page": page, "per_page": per_page}, _PAGE_PARSERS)
+    if errors:
+        raise ValidationError(errors)
+    size = values["per_page"]
+    start = (values["page"] - 1) * size
+    pages = max(1, -(-len(items) // size))
+    return Page(items[start : start + size], len(items), values["page"], size, pages, start)
 
 
 def matching(term: str, *columns: sa.ColumnElement) -> sa.ColumnElement[bool]:

@@ -49,7 +49,7 @@ from app.models.monitor import (
     STATE_UP,
 )
 from app.models.types import utcnow
-from app.services import fields, history, maintenance, page_cache, settings, uptime_bars
+from app.services import fields, history, maintenance, page_cache, pagination, settings, uptime_bars
 from app.services.errors import NotFound, ValidationError
 from app.services.uptime_bars import DEGRADED, DOWN, UP, Bar
 
@@ -392,6 +392,106 @@ def list_items() -> list[dict[str, Any]]:
     for row in rows:
         del row["_order"]
     return rows
+
+
+VISIBILITIES = ("public", "private")
+KIND_UPTIME = "monitor"
+KIND_HEARTBEAT_ITEM = "heartbeat"
+ITEM_KINDS = (KIND_UPTIME, KIND_HEARTBEAT_ITEM, SUBJECT_CRON_JOB)
+NO_GROUP = "-"
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("Send text.")
+    return fields.search_term(value)
+
+
+_item_filters = {
+    "search": fields.optional(_text),
+    "visibility": fields.optional(fields.choice(VISIBILITIES)),
+    "kind": fields.optional(fields.choice(ITEM_KINDS)),
+    "group": fields.optional(_text),
+}
+
+
+def _matching_items(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """``list_items`` narrowed by the filters in ``data`` (search in names and slugs,
+    visibility, kind: monitor, heartbeat or cron_job, group: a group id or NO_GROUP); each
+    item also tells its ``kind``. Filtered in Python: the list is one row per item with no
+    history, a few thousand at most, and its order is ``list_items``'s."""
+    values, errors = fields.parse(
+        {k: v for k, v in data.items() if v not in (None, "")}, _item_filters
+    )
+    if errors:
+        raise ValidationError(errors)
+    heartbeats = set(
+        db.session.scalars(sa.select(Monitor.id).where(Monitor.kind == KIND_HEARTBEAT))
+    )
+    group_names = {str(g["id"]): g["name"] for g in _list_groups()}
+    group = values.get("group")
+    if group is not None and group != NO_GROUP and group not in group_names:
+        raise ValidationError({"group": "Choose a group by its id, or - for items without one."})
+    term = (values.get("search") or "").casefold()
+    found = []
+    for item in list_items():
+        if item["type"] == SUBJECT_CRON_JOB:
+            kind = SUBJECT_CRON_JOB
+        else:
+            kind = KIND_HEARTBEAT_ITEM if item["id"] in heartbeats else KIND_UPTIME
+        if term and term not in item["name"].casefold() and term not in (item["slug"] or ""):
+            continue
+        if values.get("visibility") and item["public"] != (values["visibility"] == "public"):
+            continue
+        if values.get("kind") and kind != values["kind"]:
+            continue
+        if group == NO_GROUP and item["group"] is not None:
+            continue
+        if group not in (None, NO_GROUP) and item["group"] != group_names[group]:
+            continue
+        found.append({**item, "kind": kind})
+    return found
+
+
+def find_items(
+    search: Any = None,
+    visibility: Any = None,
+    kind: Any = None,
+    group: Any = None,
+    page: Any = 1,
+    per_page: Any = 50,
+) -> pagination.Page:
+    """One page of the items the status page may show, filtered (see ``_matching_items``),
+    for the settings page: a long list is searched and paged, not scrolled."""
+    found = _matching_items(
+        {"search": search, "visibility": visibility, "kind": kind, "group": group}
+    )
+    return pagination.page_of(found, page, per_page)
+
+
+def set_visibility(
+    public: Any,
+    search: Any = None,
+    visibility: Any = None,
+    kind: Any = None,
+    group: Any = None,
+) -> int:
+    """Make every item matching the filters public (or private) in one transaction; returns
+    how many matched. The settings page's "make all shown public/private"."""
+    try:
+        public = fields.boolean(public)
+    except ValueError as exc:
+        raise ValidationError({"public": str(exc)}) from None
+    found = _matching_items(
+        {"search": search, "visibility": visibility, "kind": kind, "group": group}
+    )
+    for subject_type, model in ((SUBJECT_MONITOR, Monitor), (SUBJECT_CRON_JOB, CronJob)):
+        ids = [item["id"] for item in found if item["type"] == subject_type]
+        if ids:
+            db.session.execute(sa.update(model).where(model.id.in_(ids)).values(public=public))
+    db.session.commit()
+    page_cache.clear(CACHE_PREFIX)
+    return len(found)
 
 
 def _list_groups() -> list[dict[str, Any]]:

@@ -43,7 +43,7 @@ class AdminForm(FlaskForm):
 
 
 class RemoveForm(FlaskForm):
-    """Carries only the CSRF token of the remove button."""
+    """Carries only a CSRF token: the remove button, "make all shown public/private"."""
 
 
 class StatusPageForm(FlaskForm):
@@ -165,12 +165,31 @@ def remove_admin(user_id: int):
     return redirect(url_for("dashboard.admins"))
 
 
+STATUS_ITEMS_PER_PAGE = 50
+_STATUS_FILTERS = {"q": "search", "visibility": "visibility", "kind": "kind", "group": "group"}
+
+
+def _status_filters(values) -> dict[str, str]:
+    """The settings page's item filters, by query name, as given (blank ones left out)."""
+    return filter_args(**{name: values.get(name, "").strip() for name in _STATUS_FILTERS})
+
+
 @bp.route("/settings/status-page", methods=["GET", "POST"])
 def status_page_settings():
-    """The page's settings and, in one form, which items it shows and in what order."""
+    """The page's settings and, in one form, which items it shows and in what order: the
+    items are searched, filtered and paged, and a save changes only the rows shown."""
+    args = _status_filters(request.args)
+    try:
+        found = status_page.find_items(
+            **{_STATUS_FILTERS[name]: value for name, value in args.items()},
+            page=request.args.get("page", 1),
+            per_page=STATUS_ITEMS_PER_PAGE,
+        )
+    except ValidationError:
+        abort(400)
     current = status_page.describe()
     form = StatusPageForm(data=current)
-    items, groups = current["items"], current["groups"]
+    items, groups = found.items, current["groups"]
     code, row_errors = 200, {}
     if request.method == "POST":
         # What was ticked and typed is kept, even when something else is refused.
@@ -185,7 +204,10 @@ def status_page_settings():
             status_page.update_settings(
                 {
                     **{name: form[name].data for name in status_page.DEFAULTS},
-                    "items": items,
+                    "items": [
+                        {key: item[key] for key in ("type", "id", "public", "position")}
+                        for item in items
+                    ],
                     "groups": groups,
                 }
             )
@@ -202,16 +224,39 @@ def status_page_settings():
             code = 422
         else:
             flash("Status page saved.", "success")
-            return redirect(url_for("dashboard.status_page_settings"))
+            return redirect(url_for("dashboard.status_page_settings", **args, page=found.page))
     elif request.method == "POST":
         code = 422
     return (
         render_template(
             "dashboard/status_page.html",
             form=form,
+            page=found,
             items=items,
             groups=groups,
             row_errors=row_errors,
+            args=args,
+            kinds={"monitor": "Uptime monitor", "heartbeat": "Heartbeat", "cron_job": "Cron job"},
+            no_group=status_page.NO_GROUP,
+            action_form=RemoveForm(),
         ),
         code,
     )
+
+
+@bp.post("/settings/status-page/visibility")
+def status_page_visibility():
+    """Make every item matching the filters public or private ("make all shown …")."""
+    args = _status_filters(request.form)
+    if RemoveForm().validate_on_submit():
+        try:
+            count = status_page.set_visibility(
+                request.form.get("public", ""),
+                **{_STATUS_FILTERS[name]: value for name, value in args.items()},
+            )
+        except ValidationError as exc:
+            flash(" ".join(exc.fields.values()) or exc.message, "error")
+        else:
+            shown = "public" if request.form.get("public") == "true" else "private"
+            flash(f"{count} item{'s' if count != 1 else ''} made {shown}.", "success")
+    return redirect(url_for("dashboard.status_page_settings", **args))
