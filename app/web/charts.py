@@ -31,6 +31,11 @@ _BEAT_HEIGHTS = {"down": 19, "degraded": 15, "up": 11, "maintenance": 7, "none":
 _BEAT_WORDS = {"up": "up", "down": "down", "degraded": "degraded", "maintenance": "maintenance"}
 
 
+def _count(n: int, noun: str) -> str:
+    """ "1 check", "3 checks": ``noun`` is the plural (checks, runs, pings)."""
+    return f"{n} {noun[:-1] if n == 1 else noun}"
+
+
 def ms(us: int | float | None) -> str:
     """A duration in microseconds as every page writes it: one decimal below 10 ms (a local
     target answers in 0.9 ms, not "1 ms"), whole milliseconds above."""
@@ -89,7 +94,7 @@ def beat_bar(name: str, beats: list[Beat], noun: str = "checks") -> Markup:
         for beat in shown:
             counts[beat.status] = counts.get(beat.status, 0) + 1
         tally = ", ".join(f"{counts[s]} {_BEAT_WORDS[s]}" for s in _BEAT_WORDS if s in counts)
-        words = f"last {len(shown)} {noun}: {tally}; the latest: {shown[-1].reason}"
+        words = f"last {_count(len(shown), noun)}: {tally}; the latest: {shown[-1].reason}"
     else:
         words = f"no {noun} yet"
     label = xml_text(f"{name}, {words}")
@@ -154,7 +159,7 @@ def sparkline(name: str, beats: list[Beat], noun: str = "checks") -> Markup:
         for points in _segments(values, SPARK_WIDTH, SPARK_HEIGHT, top)
     )
     what = "Response time" if noun == "checks" else "Run time"
-    label = xml_text(f"{what} of {name}, last {len(beats)} {noun}: {summary(values, noun)}")
+    label = xml_text(f"{what} of {name}, last {_count(len(beats), noun)}: {summary(values, noun)}")
     return Markup(
         f'<svg class="spark" viewBox="0 0 {SPARK_WIDTH} {SPARK_HEIGHT}" '
         f'preserveAspectRatio="none" role="img" aria-label="{label}">'
@@ -230,7 +235,7 @@ def point_chart(
     line = " ".join(
         f"{x(p.at)},{_y(p.us, top)}" for p in points if p.status != "down" and p.us is not None
     )
-    if line:
+    if len(timed) > 1:
         parts.append(f'<polyline class="chart-line" points="{line}"></polyline>')
     for p in points:
         text = p.reason + (f", {ms(p.us)}" if p.us is not None else "")
@@ -248,7 +253,7 @@ def point_chart(
     failed = sum(1 for p in points if p.status == "down")
     since = "" if start <= now - span else " since the first"
     words = (
-        f"{len(points)} {noun}{since}: {summary([us / 1000 for us in timed], noun)}"
+        f"{_count(len(points), noun)}{since}: {summary([us / 1000 for us in timed], noun)}"
         if points
         else f"no {noun} yet"
     )
@@ -331,8 +336,8 @@ def bucket_chart(
         mean = sum(b.mean_ms * (b.checks - b.failures) for b in buckets if b.mean_ms is not None)
         fastest = min(b.min_ms for b in buckets if b.min_ms is not None)
         words = (
-            f"{checks} checks: mean {ms(mean / successes * 1000)}, fastest {ms(fastest * 1000)}, "
-            f"slowest {ms(slowest * 1000)}"
+            f"{_count(checks, 'checks')}: mean {ms(mean / successes * 1000)}, "
+            f"fastest {ms(fastest * 1000)}, slowest {ms(slowest * 1000)}"
         )
     else:
         words = f"{checks} checks, no successful one" if checks else "no checks yet"
