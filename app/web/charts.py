@@ -174,7 +174,7 @@ class Chart:
     a caption computed from the very points drawn."""
 
     svg: Markup
-    y_labels: list[str]  # top to bottom
+    y_labels: list[str]  # the grid lines' values, top to bottom (full, half, zero)
     x_labels: list[datetime]  # left to right
     caption: str
     points: int  # how many results are drawn
@@ -186,8 +186,8 @@ def _y(us: float, top: float) -> float:
 
 def _frame(top: float, limit_us: float | None) -> list[str]:
     parts = []
-    for share in (0, 0.5, 1):
-        y = _y(top / 1.15 * share, top) if share else CHART_HEIGHT - 2
+    for share in _AXIS_SHARES:
+        y = _y(top / HEADROOM * share, top)
         parts.append(
             f'<line class="chart-grid" x1="0" y1="{y}" x2="{CHART_WIDTH}" y2="{y}"></line>'
         )
@@ -206,8 +206,15 @@ def _svg(label: str, parts: list[str]) -> Markup:
     )
 
 
+_AXIS_SHARES = (1, 0.5, 0)
+# Room above the slowest point, so it is not drawn on the frame's edge.
+HEADROOM = 1.15
+
+
 def _axis_labels(top: float) -> list[str]:
-    return [ms(top / 1.15), ms(top / 1.15 / 2), "0 ms"]
+    """The millisecond axis: the values of the grid lines (the slowest, half of it, zero),
+    which sit at fixed heights: app.css places the labels beside them."""
+    return [ms(top / HEADROOM * share) if share else "0 ms" for share in _AXIS_SHARES]
 
 
 def point_chart(
@@ -226,7 +233,7 @@ def point_chart(
     width_s = max((now - start).total_seconds(), 1)
     timed = [p.us for p in points if p.status != "down" and p.us is not None]
     limit_us = limit_ms * 1000 if limit_ms is not None else None
-    top = max(max(timed, default=1000), limit_us or 0) * 1.15
+    top = max(max(timed, default=1000), limit_us or 0) * HEADROOM
     parts = _frame(top, limit_us)
 
     def x(moment: datetime) -> float:
@@ -283,7 +290,7 @@ def bucket_chart(
     slowest check, a red mark under each slice with failures, figures on hover."""
     limit_us = limit_ms * 1000 if limit_ms is not None else None
     slowest = max((b.max_ms for b in buckets if b.max_ms is not None), default=1)
-    top = max(slowest * 1000, limit_us or 0) * 1.15
+    top = max(slowest * 1000, limit_us or 0) * HEADROOM
     parts = _frame(top, limit_us)
     step = CHART_WIDTH / len(buckets)
     upper, lower = [], []
