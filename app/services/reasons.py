@@ -81,13 +81,18 @@ def of_execution(row: Any) -> str:
 
 def of_ping(row: Any) -> str:
     """A heartbeat's ping: what the job said by calling it."""
-    if row.kind == PING_FAIL:
-        if row.exit_status is not None:
-            return f"The job reported a failure (exit status {row.exit_status})"
+    return ping(row.kind, row.exit_status)
+
+
+def ping(kind: str, exit_status: int | None = None) -> str:
+    """A ping of ``kind`` (success, start, fail, log) in words."""
+    if kind == PING_FAIL:
+        if exit_status is not None:
+            return f"The job reported a failure (exit status {exit_status})"
         return "The job reported a failure"
-    if row.kind == PING_START:
+    if kind == PING_START:
         return "The job started"
-    if row.kind == PING_LOG:
+    if kind == PING_LOG:
         return "The job logged a message"
     return "The job reported success"
 
