@@ -451,6 +451,18 @@ def slugify(source: str, fallback: str) -> str:
     return slug[:SLUG_MAX].rstrip("-") or fallback
 
 
+_SLUG_RE = re.compile(r"[a-z0-9_-]+")
+SLUG_INVALID = f"Use 1 to {SLUG_MAX} lower-case letters (a-z), digits, hyphens and underscores."
+
+
+def slug(value: Any) -> str:
+    """A slug chosen by hand: what slugify makes, and underscores too (slug ping URLs take
+    them)."""
+    if not isinstance(value, str) or len(value) > SLUG_MAX or not _SLUG_RE.fullmatch(value):
+        raise ValueError(SLUG_INVALID)
+    return value
+
+
 def unique_slug(column: sa.orm.InstrumentedAttribute, source: str, fallback: str) -> str:
     """The slug of ``source``, with -2, -3… appended when the table already uses it.
 
