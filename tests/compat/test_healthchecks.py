@@ -13,6 +13,8 @@ import uuid
 
 import pytest
 import requests
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
 from healthchecks_io import (
     AsyncClient,
     CheckCreate,
@@ -24,6 +26,7 @@ from healthchecks_io import (
 )
 from werkzeug.serving import make_server
 
+from app.cli import cli
 from app.extensions import db
 from app.models import Incident, Monitor, Ping
 from app.services import api_keys, channels, monitors, ping_key
@@ -721,3 +724,15 @@ def test_hostile_ping_urls_are_a_4xx(app, path):
     assert stored_pings(app, code) == []
     with app.app_context():
         assert db.session.query(Monitor).count() == 1
+
+
+def test_the_ping_key_from_the_command_line(app):
+    def run(*args):
+        result = CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: app))
+        assert result.exit_code == 0, result.output
+        return result.output.strip()
+
+    shown = run("ping-key")
+    assert run("ping-key") == shown and len(shown) == 22
+    new = run("ping-key", "--regenerate")
+    assert new != shown and run("ping-key") == new
