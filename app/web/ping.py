@@ -134,6 +134,7 @@ def _slug_ping(key: str, slug: str, kind: str | None, exit_status: int | None = 
 
 
 @bp.route("/<code>", methods=METHODS)
+@bp.route("/<code>/", methods=METHODS, endpoint="success_slash")
 def success(code: str):
     return _ping(code, PING_SUCCESS)
 

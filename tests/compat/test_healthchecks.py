@@ -246,6 +246,17 @@ def test_api_v1_is_the_default_version_of_the_client(app, live, key):
     assert hc.get_check(created.uuid).status == "started"
     v3 = requests.get(f"{live}{API}/v3/checks/{created.uuid}", headers={"X-Api-Key": key}).json()
     assert (v3["status"], v3["started"]) == ("new", True)
+    # v2 takes no slug either; v3 does. The client's defaults (an empty name) are fine.
+    header = {"X-Api-Key": key}
+    body = {"name": "Sync", "slug": "s"}
+    v2 = requests.post(f"{live}{API}/v2/checks/", json=body, headers=header).json()
+    assert (v2["slug"], v2["update_url"].split("/")[-3]) == ("sync", "v2")
+    unnamed = client(live, key).create_check(CheckCreate())
+    assert (unnamed.name, unnamed.slug) == ("unnamed", "unnamed")
+    slugged = requests.post(f"{live}{API}/v3/checks/", json={"slug": "my-job"}, headers=header)
+    assert (slugged.json()["name"], slugged.json()["slug"]) == ("my-job", "my-job")
+    # A trailing slash after the uuid is the same ping, as on Healthchecks.
+    assert requests.get(f"{live}/ping/{created.uuid}/").text == "OK"
 
 
 # --- the documented curl examples, verbatim ------------------------------------------------
@@ -501,6 +512,8 @@ def test_read_only_keys_see_unique_keys_only(app, hc, read_key):
     by_key = hc("GET", f"/v3/checks/{check['unique_key']}", read_key)
     assert (by_key.status_code, by_key.json["name"]) == (200, "Backups")
     assert hc("GET", f"/v3/checks/{check['unique_key']}/flips/", read_key).json == {"flips": []}
+    assert hc("GET", f"/v3/checks/{code}/flips/", read_key).json == {"flips": []}
+    assert hc("GET", f"/v3/checks/{code}", read_key).json["unique_key"] == check["unique_key"]
     assert hc("GET", "/v3/badges/", read_key).status_code == 200
     # What Healthchecks keeps from read-only keys: changes, pings, channels.
     for method, path in (

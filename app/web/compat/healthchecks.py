@@ -337,9 +337,10 @@ def _channel_ids(value: str) -> list[int]:
 
 def _values(spec: dict[str, Any], v: int) -> dict[str, Any]:
     """The check's fields as the monitor service's. A schedule makes a cron heartbeat and
-    wins over a timeout, as in Healthchecks; slugs are chosen only in v3."""
+    wins over a timeout, as in Healthchecks; slugs are chosen only in v3, and an empty name
+    or slug leaves the current one."""
     values: dict[str, Any] = {}
-    if "name" in spec:
+    if spec.get("name"):  # our heartbeats always have a name: "" keeps the current one
         values["name"] = spec["name"]
     if "desc" in spec:
         values["description"] = spec["desc"]
@@ -522,14 +523,12 @@ def _timestamp(name: str, high: int) -> int | None:
 @bp.get(f"{API}/checks/<code>/flips/")
 def list_flips(v: int, code: str):
     """Changes between up and down, newest first: each incident's start and resolution."""
-    readonly = _authorize("monitors:read")
+    _authorize("monitors:read")
     if len(code) == 40:
         found = [m for m in _all_heartbeats() if unique_key(m.code) == code]
         if not found:
             raise NotFound("not found")
         monitor = found[0]
-    elif readonly:
-        raise NotFound("not found")  # a read-only key knows checks by unique_key only
     else:
         monitor = _heartbeat(code)
     start = _timestamp("start", TIMESTAMP_MAX)
