@@ -8,6 +8,10 @@ slug URLs with ``?create=1`` (201 "Created"), its Ping-Body-Limit header.
 
 /ping/<a>/<b> is a code with a suffix when <a> is shaped like a code (a UUID), else a slug
 URL whose <a> is the ping key: the key is never shaped like a code (app.services.ping_key).
+
+The same URLs under /compat/healthchecks/ping answer as the hosted Healthchecks does: a ping
+over the rate limit is "OK (rate limited)" with 200 (not stored), so that `curl --retry`,
+which retries a 429, does not come back for more.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from app.services.errors import Conflict, NotFound, Throttled, ValidationError
 from app.web.security import client_ip
 
 bp = Blueprint("ping", __name__, url_prefix="/ping")
+hosted_bp = Blueprint("compat_healthchecks_ping", __name__, url_prefix="/compat/healthchecks/ping")
 csrf.exempt(bp)
+csrf.exempt(hosted_bp)
 
 METHODS = ("GET", "POST", "HEAD")
 _CHUNK = 64 * 1024
@@ -31,6 +37,7 @@ _SUFFIXES = {"start": PING_START, "fail": PING_FAIL, "log": PING_LOG}
 # The characters of a ping key and of a slug in a slug URL.
 _SEGMENT_RE = re.compile(r"[A-Za-z0-9_-]+")
 RID_INVALID = "invalid uuid format"
+RATE_LIMITED = "OK (rate limited)"
 URL_INVALID = "invalid url format"
 
 
@@ -92,6 +99,8 @@ def _ping(code: str, kind: str | None, exit_status: int | None = None, created: 
     except NotFound:
         return _text("not found", 404, headers)
     except Throttled as exc:
+        if request.blueprint == hosted_bp.name:
+            return _text(RATE_LIMITED, 200, headers)
         headers["Retry-After"] = str(exc.retry_after)
         return _text("rate limit exceeded", 429, headers)
     except ValidationError as exc:
@@ -133,13 +142,10 @@ def _slug_ping(key: str, slug: str, kind: str | None, exit_status: int | None = 
     return _ping(code, kind, exit_status, created=created)
 
 
-@bp.route("/<code>", methods=METHODS)
-@bp.route("/<code>/", methods=METHODS, endpoint="success_slash")
 def success(code: str):
     return _ping(code, PING_SUCCESS)
 
 
-@bp.route("/<first>/<second>", methods=METHODS)
 def code_or_slug(first: str, second: str):
     """/ping/<code>/<start|fail|log|exit status>, or /ping/<ping key>/<slug>."""
     if not pings.is_code(first):
@@ -150,10 +156,17 @@ def code_or_slug(first: str, second: str):
     return _ping(first, *suffix)
 
 
-@bp.route("/<key>/<slug>/<suffix>", methods=METHODS)
 def slug_suffix(key: str, slug: str, suffix: str):
     """/ping/<ping key>/<slug>/<start|fail|log|exit status>."""
     kind = _suffix(suffix)
     if kind is None or pings.is_code(key):
         return _text("not found", 404)
     return _slug_ping(key, slug, *kind)
+
+
+for _blueprint in (bp, hosted_bp):
+    _blueprint.add_url_rule("/<code>", view_func=success, methods=METHODS)
+    # /ping/<uuid>/ is the same URL to Healthchecks.
+    _blueprint.add_url_rule("/<code>/", "success_slash", success, methods=METHODS)
+    _blueprint.add_url_rule("/<first>/<second>", view_func=code_or_slug, methods=METHODS)
+    _blueprint.add_url_rule("/<key>/<slug>/<suffix>", view_func=slug_suffix, methods=METHODS)

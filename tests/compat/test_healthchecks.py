@@ -22,6 +22,7 @@ from healthchecks_io import (
     CheckUpdate,
     Client,
     HCAPIAuthError,
+    HCAPIRateLimitError,
     NonUniqueSlugError,
 )
 from werkzeug.serving import make_server
@@ -749,3 +750,42 @@ def test_the_ping_key_from_the_command_line(app):
     assert run("ping-key") == shown and len(shown) == 22
     new = run("ping-key", "--regenerate")
     assert new != shown and run("ping-key") == new
+
+
+def test_the_hosted_ping_urls_answer_a_rate_limit_with_ok(make_app):
+    """/compat/healthchecks/ping answers as hc-ping.com: a ping over the limit is 200 "OK
+    (rate limited)" and not stored, which the client reads as rate limiting; /ping keeps its
+    429."""
+    app = make_app(PING_RATE_LIMIT=2)
+    code = heartbeat(app, slug="backup")
+    with app.app_context():
+        key_text = ping_key.get()
+    test_client = app.test_client()
+    hosted = "/compat/healthchecks/ping"
+    answers = [test_client.post(f"{hosted}/{code}", data="x") for _ in range(3)]
+    assert [(a.status_code, a.text) for a in answers] == [
+        (200, "OK"),
+        (200, "OK"),
+        (200, "OK (rate limited)"),
+    ]
+    assert "Retry-After" not in answers[2].headers
+    assert len(stored_pings(app, code)) == 2
+    with pytest.raises(HCAPIRateLimitError):
+        Client.check_ping_response(answers[2])
+    assert test_client.get(f"/ping/{code}").status_code == 429
+
+    # Every other answer is the same as /ping's, in text.
+    for path, status, text in (
+        (f"/{uuid.uuid4()}", 404, "not found"),
+        (f"/{code}/256", 400, "Use an exit status from 0 to 255."),
+        (f"/{code}?rid=nope", 400, "invalid uuid format"),
+        (f"/{key_text}/Backup", 400, "invalid url format"),
+        (f"/{key_text}/new-one?create=1", 201, "Created"),
+        (f"/{code}/start/extra/more", 404, "not found"),
+        ("/%00", 400, None),
+    ):
+        answer = test_client.get(hosted + path)
+        assert answer.status_code == status, path
+        assert answer.headers["Content-Type"].startswith("text/plain"), path
+        assert text is None or answer.text == text, path
+    assert test_client.put(f"{hosted}/{code}").text == "method not allowed"
