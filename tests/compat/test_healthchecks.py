@@ -461,9 +461,13 @@ def test_slug_urls(app, logged_in):
     assert test_client.get(f"/ping/{code}/7").status_code == 200
     assert stored_pings(app, code)[-1].exit_status == 7
 
-    # Settings shows the key; a new one retires slug URLs with the old.
+    # Settings shows the key, the heartbeat its slug URL; a new key retires the old URLs.
     page = page_text(logged_in.get("/settings/"))
     assert key_text in page and "?create=1" in page
+    with app.app_context():
+        monitor_id = monitors.get_by_code(code).id
+    page = page_text(logged_in.get(f"/heartbeats/{monitor_id}"))
+    assert f"/ping/{key_text}/backup" in page
     answer = post_form(logged_in, "/settings/ping-key", {}, form_path="/settings/")
     assert answer.status_code == 302
     with app.app_context():
