@@ -29,7 +29,8 @@ from app.processes import (
     listening_socket,
     stop_stale_redis,
 )
-from app.services import accounts, api_keys, maintenance, ping_key, tags, two_factor
+from app.services import accounts, api_keys, bulk, maintenance, ping_key, tags, two_factor
+from app.services import config as configuration
 from app.services.errors import NotFound, ValidationError
 from app.services.pagination import PER_PAGE_MAX
 
@@ -326,6 +327,43 @@ def ping_key_command(regenerate):
     click.echo(ping_key.regenerate() if regenerate else ping_key.get())
 
 
+@cli.command("bulk")
+@click.argument("action", type=click.Choice(bulk.ACTIONS))
+@click.option("--monitor", "monitor_ids", multiple=True, help="A monitor or heartbeat id.")
+@click.option("--cron-job", "cron_job_ids", multiple=True, help="A cron job id.")
+@click.option("--tag", "tags", multiple=True, help="tag, untag: a tag name.")
+@click.option("--channel", "channel_ids", multiple=True, help="set_channels: a channel id.")
+@click.option("--no-channels", is_flag=True, help="set_channels: remove every channel.")
+@click.option("--minutes", help="maintenance: how long, from now.")
+def bulk_command(action, monitor_ids, cron_job_ids, tags, channel_ids, no_channels, minutes):
+    """Apply ACTION to many items at once, in one transaction, and say what changed.
+
+    Options repeat: upcron bulk pause --monitor 3 --monitor 4 --cron-job 7.
+    """
+    data = {"action": action, "monitor_ids": list(monitor_ids), "cron_job_ids": list(cron_job_ids)}
+    if tags:
+        data["tags"] = list(tags)
+    if channel_ids or no_channels:
+        data["channel_ids"] = list(channel_ids)
+    if minutes is not None:
+        data["minutes"] = minutes
+    options = {"monitor_ids": "--monitor", "cron_job_ids": "--cron-job", "tags": "--tag",
+               "channel_ids": "--channel", "minutes": "--minutes"}  # fmt: skip
+    try:
+        result = bulk.run(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{options.get(k, k)}: {v}" for k, v in exc.fields.items())
+        raise click.ClickException(problems or exc.message) from None
+    click.echo(bulk.describe(result))
+    for key, option in (("monitor_ids", "monitors"), ("cron_job_ids", "cron jobs")):
+        if result.changed[key]:
+            click.echo(f"Changed {option}: {', '.join(map(str, result.changed[key]))}")
+        if result.unchanged[key]:
+            click.echo(f"Unchanged {option}: {', '.join(map(str, result.unchanged[key]))}")
+    if result.window_id is not None:
+        click.echo(f"Maintenance window: {result.window_id}")
+
+
 @cli.group("maintenance")
 def maintenance_group():
     """Maintenance windows."""
@@ -344,6 +382,70 @@ def maintenance_list():
         click.echo(f"{window.id}\t{maintenance.status(window, now)}\t{when}\t{window.title}")
     if page.total > len(page.items):
         click.echo(f"… and {page.total - len(page.items)} more (see GET /api/maintenance).")
+
+
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(configuration.FORMATS), default="json")
+@click.option("--with-secrets", is_flag=True, help="Include passwords, secret headers and tokens.")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE.")
+def export_command(fmt, with_secrets, output):
+    """Write the whole configuration as one document (to stdout unless --output)."""
+    text = configuration.dump(configuration.export_document(with_secrets), fmt)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Show the plan; change nothing.")
+@click.option(
+    "--prune", is_flag=True, help="Delete items of the document's sections it leaves out."
+)
+@click.option(
+    "--from",
+    "source",
+    type=click.Choice(configuration.SOURCES),
+    default="upcron",
+    help="Whose export FILE is.",
+)
+def import_command(file, dry_run, prune, source):
+    """Import a configuration document: print the plan, then apply it in one transaction."""
+    raw = Path(file).read_bytes()
+    try:
+        result = configuration.import_file(raw, source=source, prune=prune, dry_run=dry_run)
+    except ValidationError as exc:
+        click.echo(f"{exc.message}", err=True)
+        for field, message in exc.fields.items():
+            click.echo(f"  {field}: {message}", err=True)
+        sys.exit(1)
+    click.echo(plan_text(result["plan"], result["skipped"], result["warnings"]))
+    click.echo("Applied." if result["applied"] else "Dry run: nothing was changed.")
+
+
+def plan_text(plan: dict, skipped: list[dict], warnings: list[dict]) -> str:
+    """An import's plan for a terminal: what is created, updated (with the fields that
+    change), deleted and left as it is, then what a conversion could not carry over and
+    what it carried over differently."""
+    lines = []
+    for action in ("create", "update", "delete", "unchanged"):
+        entries = plan[action]
+        if not entries:
+            continue
+        lines.append(f"{action.capitalize()} ({len(entries)}):")
+        for entry in entries:
+            changed = f" ({', '.join(entry['fields'])})" if entry.get("fields") else ""
+            lines.append(f"  {entry['section']}: {entry['name']}{changed}")
+    if not any(plan.values()):
+        lines.append("The document is empty: nothing to do.")
+    if skipped:
+        lines.append(f"Skipped ({len(skipped)}):")
+        lines += [f"  {s['kind']}: {s['name']} ({s['reason']})" for s in skipped]
+    if warnings:
+        lines.append(f"Carried over differently ({len(warnings)}):")
+        lines += [f"  {w['kind']}: {w['name']} ({w['message']})" for w in warnings]
+    return "\n".join(lines)
 
 
 @cli.group("tags")

@@ -85,3 +85,48 @@ document.addEventListener("htmx:afterSettle", function (event) {
 });
 
 // == end incidents, keys, settings, system ==
+
+// == bulk actions ==
+// A list's bulk form (partials/_bulk.html) works as a plain post; here "select all on this
+// page" ticks the rows, "select all N matching" is offered once every row is ticked, the
+// count is announced, and only the fields of the chosen action show.
+function bulkUpdate(form) {
+  var rows = form.querySelectorAll("[data-select-row]");
+  var ticked = form.querySelectorAll("[data-select-row]:checked").length;
+  var page = form.querySelector("[data-select-page]");
+  var matching = form.querySelector("[data-select-matching]");
+  var all = rows.length > 0 && ticked === rows.length;
+  page.checked = all;
+  page.indeterminate = ticked > 0 && !all;
+  var everything = false;
+  if (matching) {
+    matching.hidden = !all;
+    var box = matching.querySelector("input");
+    if (!all) { box.checked = false; }
+    everything = box.checked;
+  }
+  var count = form.querySelector("[data-bulk-count]");
+  count.textContent = everything
+    ? "All " + matching.textContent.trim().replace(/^Select all /, "") + " selected."
+    : ticked ? ticked + " selected." : "";
+  var action = form.querySelector("[data-bulk-action]").value;
+  form.querySelectorAll("[data-bulk-param]").forEach(function (node) {
+    node.hidden = node.dataset.bulkParam.split(" ").indexOf(action) < 0;
+  });
+}
+function bulkForms(root) {
+  root.querySelectorAll("form[data-bulk]").forEach(bulkUpdate);
+}
+document.addEventListener("DOMContentLoaded", function () { bulkForms(document); });
+document.addEventListener("htmx:afterSettle", function (event) { bulkForms(event.target); });
+document.addEventListener("change", function (event) {
+  var form = event.target.closest && event.target.closest("form[data-bulk]");
+  if (!form) { return; }
+  if (event.target.matches("[data-select-page]")) {
+    form.querySelectorAll("[data-select-row]").forEach(function (box) {
+      box.checked = event.target.checked;
+    });
+  }
+  bulkUpdate(form);
+});
+// == end bulk actions ==

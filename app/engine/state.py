@@ -266,7 +266,12 @@ def run_duration_ms(monitor: Monitor, now: datetime, rid: str | None = None) -> 
 
 
 def apply_ping(
-    monitor: Monitor, kind: str, exit_status: int | None, now: datetime, rid: str | None = None
+    monitor: Monitor,
+    kind: str,
+    exit_status: int | None,
+    now: datetime,
+    duration_ms: int | None = None,
+    rid: str | None = None,
 ) -> list[str]:
     """Apply one ping (success, start, fail or log) to a heartbeat.
 
@@ -274,7 +279,8 @@ def apply_ping(
     resume only by hand; then the ping is kept but changes nothing. A start ping begins a run.
     A success or failure ping ends it (its duration is the time since the start ping) and
     restarts the schedule; a failure, or a run shorter than min_run_sec, is down, and a
-    success after down is up again.
+    success after down is up again. ``duration_ms``, when given, is the run's length as the
+    job reported it, taken instead of the time since the start ping.
 
     Run ids (``rid``) pair a start with its end when runs overlap: a success with a run id
     other than the start's has no duration and leaves that run going (another run ended); a
@@ -290,9 +296,10 @@ def apply_ping(
         monitor.last_start_at = now
         monitor.last_start_rid = rid
         return []
-    duration = run_duration_ms(monitor, now, rid)
+    ended = run_duration_ms(monitor, now, rid)
+    duration = ended if duration_ms is None else duration_ms
     monitor.last_ping_at = now
-    if duration is not None or kind == PING_FAIL or rid is None:
+    if ended is not None or kind == PING_FAIL or rid is None:
         monitor.last_start_at = None
         monitor.last_start_rid = None
     monitor.last_duration_ms = duration

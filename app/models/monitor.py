@@ -147,8 +147,10 @@ class Monitor(db.Model):
     packets: so.Mapped[int | None] = so.mapped_column()
     max_loss_pct: so.Mapped[int | None] = so.mapped_column()
 
-    # Heartbeat: the code is the secret in the ping URL.
+    # Heartbeat: the code is the secret in the ping URL; the push token the secret in the
+    # Uptime Kuma push URL (/api/push/<token>), kept as given when imported from there.
     code: so.Mapped[str | None] = so.mapped_column(sa.String(36), unique=True)
+    push_token: so.Mapped[str | None] = so.mapped_column(sa.String(32), unique=True)
     period_sec: so.Mapped[int | None] = so.mapped_column()
     cron_expr: so.Mapped[str | None] = so.mapped_column(sa.String(120))
     timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="UTC")

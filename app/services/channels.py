@@ -189,19 +189,7 @@ def create(data: Any) -> NotificationChannel:
         kind = _COMMON["kind"](data.get("kind"))
     except ValueError as exc:
         raise ValidationError({"kind": str(exc)}) from None
-    values = _validate(data, kind, None)
-    channel = NotificationChannel(
-        name=values["name"],
-        kind=kind,
-        config=_config(kind, {}, values),
-        enabled=values.get("enabled", True),
-        is_default=values.get("is_default", False),
-        created_at=utcnow(),
-    )
-    db.session.add(channel)
-    db.session.flush()
-    if values.get("attach_to_all"):
-        _attach_to_all(channel.id)
+    channel = add(_validate(data, kind, None), kind)
     db.session.commit()
     return channel
 
@@ -213,12 +201,7 @@ def update(channel_id: int, data: Any) -> NotificationChannel:
     current_url = (channel.config or {}).get("url", "")
     if channel.kind == KIND_APPRISE and values.get("url") == _masked_apprise_url(current_url):
         del values["url"]  # the masked form we showed, sent back: keep the real URL
-    for name in ("name", "enabled", "is_default"):
-        if name in values:
-            setattr(channel, name, values[name])
-    channel.config = _config(channel.kind, channel.config or {}, values)
-    if values.get("attach_to_all"):
-        _attach_to_all(channel.id)
+    assign(channel, values)
     db.session.commit()
     return channel
 
@@ -304,3 +287,42 @@ def describe(channel: NotificationChannel) -> dict[str, Any]:
         "created_at": channel.created_at.isoformat(),
         **public,
     }
+
+
+# --- Building blocks of an import (services/config/), which writes everything in one
+# transaction: they change the session and leave the commit to the caller.
+
+
+def validated(data: Any, kind: str, current: NotificationChannel | None) -> dict[str, Any]:
+    """``data`` for a channel of ``kind``, judged as ``create`` (``current`` None) or
+    ``update`` would judge it."""
+    return _validate(data, kind, current)
+
+
+def add(values: dict[str, Any], kind: str) -> NotificationChannel:
+    """A new channel from validated values, added to the session and flushed (linking it to
+    every item with ``attach_to_all`` needs its id)."""
+    channel = NotificationChannel(
+        name=values["name"],
+        kind=kind,
+        config=_config(kind, {}, values),
+        enabled=values.get("enabled", True),
+        is_default=values.get("is_default", False),
+        created_at=utcnow(),
+    )
+    db.session.add(channel)
+    db.session.flush()
+    if values.get("attach_to_all"):
+        _attach_to_all(channel.id)
+    return channel
+
+
+def assign(channel: NotificationChannel, values: dict[str, Any]) -> NotificationChannel:
+    """Apply validated values to a channel in the session; settings left out are kept."""
+    for name in ("name", "enabled", "is_default"):
+        if name in values:
+            setattr(channel, name, values[name])
+    channel.config = _config(channel.kind, channel.config or {}, values)
+    if values.get("attach_to_all"):
+        _attach_to_all(channel.id)
+    return channel

@@ -32,9 +32,8 @@ NEXT_RUNS_MAX = 20
 TLS_WARN_DAYS_MAX = 365
 TIMEZONE_KEY = "cron_jobs.default_timezone"
 
-_SIMPLE = (
-    "name",
-    "description",
+# A job's settings, stored as given once validated (also the configuration document's).
+SETTINGS = (
     "url",
     "method",
     "headers",
@@ -55,8 +54,8 @@ _SIMPLE = (
     "notify_on_disable",
     "tls_verify",
     "tls_expiry_warn_days",
-    "public",
 )
+_SIMPLE = ("name", "description", *SETTINGS, "public")
 
 
 _count = fields.whole_number(1, NEXT_RUNS_MAX)
@@ -155,16 +154,7 @@ def create(data: dict[str, Any]) -> CronJob:
     values = _validate(data, None)
 
     def build() -> CronJob:
-        job = CronJob(
-            enabled=values.get("enabled", True),
-            slug=fields.unique_slug(CronJob.slug, values["name"], "cron-job"),
-        )
-        if "channels" not in values:
-            job.channels = channels.defaults()
-        if "timezone" not in values:
-            job.timezone = default_timezone()
-        db.session.add(_apply(job, values))
-        return job
+        return add(values, fields.unique_slug(CronJob.slug, values["name"], "cron-job"))
 
     job = fields.commit_retrying(build, _CONFLICT)
     scheduler.refresh("cron_job", job.id)
@@ -196,21 +186,22 @@ def disable(cron_job_id: int, reason: str | None = None) -> CronJob:
     if reason is not None and not isinstance(reason, str):
         raise ValidationError({"reason": "Must be text."})
     job = get(cron_job_id)
-    if job.enabled:
-        # A disabled job is not watched: its open incident ends here (see monitors.pause).
-        incidents.resolve_open(message=DISABLED_RESOLUTION, now=utcnow(), cron_job_id=job.id)
-    _set_enabled(job, False, (reason or "").strip() or None)
+    _disable(job, (reason or "").strip() or None)
     db.session.commit()
     scheduler.refresh("cron_job", job.id)
     return job
 
 
+def _disable(job: CronJob, reason: str | None) -> None:
+    if job.enabled:
+        # A disabled job is not watched: its open incident ends here (see monitors.pause).
+        incidents.resolve_open(message=DISABLED_RESOLUTION, now=utcnow(), cron_job_id=job.id)
+    _set_enabled(job, False, reason)
+
+
 def delete(cron_job_id: int) -> None:
     """Delete a job with its executions and incidents (they cascade in SQL)."""
-    job = get(cron_job_id)
-    rollups.forget(SUBJECT_CRON_JOB, cron_job_id)
-    certificate_alerts.forget(SUBJECT_CRON_JOB, cron_job_id)
-    db.session.delete(job)
+    remove(get(cron_job_id))
     db.session.commit()
     scheduler.refresh("cron_job", cron_job_id)
 
@@ -322,6 +313,27 @@ def list_cron_jobs(
         # Every listed item shows its channels and tags.
         .options(so.selectinload(CronJob.channels), so.selectinload(CronJob.tags))
     )
+    query = _filtered(query, enabled, group, tag, search, keyword)
+    query = query.order_by(*group_order(), CronJob.position, CronJob.name, CronJob.id)
+    return paginate(query, page, per_page)
+
+
+def matching_ids(
+    enabled: Any = None,
+    group: str | None = None,
+    tag: str | list[str] | None = None,
+    search: str | None = None,
+) -> list[int]:
+    """The ids of every job ``list_cron_jobs`` lists with these filters, on any page, in
+    list order: what "select all matching" in the list acts on."""
+    query = sa.select(CronJob.id).outerjoin(Group, CronJob.group_id == Group.id)
+    query = _filtered(query, enabled, group, tag, search, None)
+    query = query.order_by(*group_order(), CronJob.position, CronJob.name, CronJob.id)
+    return list(db.session.execute(query).scalars())
+
+
+def _filtered(query, enabled, group, tag, search, keyword):
+    """``query`` narrowed by the list's filters: one place for the page and its ids."""
     if enabled is not None and enabled != "":
         try:
             query = query.where(CronJob.enabled == fields.boolean(enabled))
@@ -340,5 +352,55 @@ def list_cron_jobs(
         if term.isascii() and term.isdigit() and len(term) <= 10 and int(term) < 2**31:
             condition = sa.or_(condition, CronJob.id == int(term))
         query = query.where(condition)
-    query = query.order_by(*group_order(), CronJob.position, CronJob.name, CronJob.id)
-    return paginate(query, page, per_page)
+    return query
+
+
+# --- Building blocks of operations that write many items in one transaction (services/bulk.py,
+# services/config/): they change the session and leave the commit, and telling the scheduler
+# (``refresh``), to the caller.
+
+
+def set_enabled(job: CronJob, enabled: bool) -> bool:
+    """Enable or disable ``job`` as ``enable``/``disable`` do, without committing; False
+    when it already was so. Call ``refresh`` after the commit."""
+    if job.enabled == enabled:
+        return False
+    if enabled:
+        _set_enabled(job, True)
+    else:
+        _disable(job, None)
+    return True
+
+
+def refresh(cron_job_id: int) -> None:
+    """Tell the scheduler, after the commit, that the job changed or went."""
+    scheduler.refresh("cron_job", cron_job_id)
+
+
+def validated(data: Any, current: CronJob | None) -> dict[str, Any]:
+    """``data`` judged as ``create`` (``current`` None) or ``update`` would judge it."""
+    return _validate(data, current)
+
+
+def add(values: dict[str, Any], slug: str) -> CronJob:
+    """A new job from validated values, added to the session; without ``channels`` it gets
+    the default channels, without ``timezone`` the default time zone."""
+    job = CronJob(enabled=values.get("enabled", True), slug=slug)
+    if "channels" not in values:
+        job.channels = channels.defaults()
+    if "timezone" not in values:
+        job.timezone = default_timezone()
+    db.session.add(_apply(job, values))
+    return job
+
+
+def assign(job: CronJob, values: dict[str, Any]) -> CronJob:
+    """Apply validated values to a job in the session, as ``update`` does."""
+    return _apply(job, values)
+
+
+def remove(job: CronJob) -> None:
+    """Delete a job in the caller's transaction, with what refers to it without a key."""
+    rollups.forget(SUBJECT_CRON_JOB, job.id)
+    certificate_alerts.forget(SUBJECT_CRON_JOB, job.id)
+    db.session.delete(job)

@@ -452,14 +452,19 @@ def slugify(source: str, fallback: str) -> str:
 
 
 _SLUG_RE = re.compile(r"[a-z0-9_-]+")
-SLUG_INVALID = f"Use 1 to {SLUG_MAX} lower-case letters (a-z), digits, hyphens and underscores."
 
 
 def slug(value: Any) -> str:
-    """A slug chosen by hand: what slugify makes, and underscores too (slug ping URLs take
-    them)."""
-    if not isinstance(value, str) or len(value) > SLUG_MAX or not _SLUG_RE.fullmatch(value):
-        raise ValueError(SLUG_INVALID)
+    """A slug given rather than made: what ``slugify`` makes (a-z, 0-9, dashes), and
+    underscores too (Healthchecks' slugs, in slug ping URLs, have them)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("Enter a slug, such as api-health.")
+    if len(value) > SLUG_MAX:
+        raise ValueError(f"Use at most {SLUG_MAX} characters.")
+    if not _SLUG_RE.fullmatch(value):
+        raise ValueError(
+            "Use lower-case letters, digits, dashes and underscores, such as api-health."
+        )
     return value
 
 

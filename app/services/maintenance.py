@@ -53,8 +53,9 @@ TARGETS_NEEDED = "Choose at least one monitor, heartbeat, cron job, group or tag
 _TARGETS = ("monitor_ids", "cron_job_ids", "group_ids", "tags")
 
 
-def _ids(model, noun: str):
-    """A list of ids of existing ``model`` rows (numbers, or the strings a form sends)."""
+def existing_ids(model, noun: str):
+    """A parser of a list of ids of existing ``model`` rows (numbers, or the strings a form
+    sends), at most TARGETS_MAX, naming any that do not exist; bulk actions use it too."""
 
     def parse(value: Any) -> list[int]:
         if value is None or value == "":
@@ -86,9 +87,9 @@ _PARSERS: dict[str, fields.Parser] = {
         fields.whole_number(1, DURATION_MAX_MIN, f"Enter minutes from 1 to {DURATION_MAX_MIN}.")
     ),
     "timezone": fields.timezone,
-    "monitor_ids": _ids(Monitor, "monitor or heartbeat"),
-    "cron_job_ids": _ids(CronJob, "cron job"),
-    "group_ids": _ids(Group, "group"),
+    "monitor_ids": existing_ids(Monitor, "monitor or heartbeat"),
+    "cron_job_ids": existing_ids(CronJob, "cron job"),
+    "group_ids": existing_ids(Group, "group"),
     "tags": tags.parse_names,
 }
 
@@ -180,12 +181,7 @@ def create(data: Any) -> MaintenanceWindow:
     """A new window from API or form fields; raises ValidationError naming each bad field."""
     values = _validate(data, None)
 
-    def build() -> MaintenanceWindow:
-        window = _apply(MaintenanceWindow(message="", timezone="UTC"), values)
-        db.session.add(window)
-        return window
-
-    return fields.commit_retrying(build, _CONFLICT)
+    return fields.commit_retrying(lambda: add(values), _CONFLICT)
 
 
 def update(window_id: int, data: Any) -> MaintenanceWindow:
@@ -452,3 +448,24 @@ def target_choices() -> dict[str, list[tuple[int, str]]]:
         ],
         "tags": [(tag.name, tag.name) for tag, _uses in tags.list_tags()],
     }
+
+
+# --- Building blocks of an import (services/config/), which writes everything in one
+# transaction: they change the session and leave the commit to the caller.
+
+
+def validated(data: Any, current: MaintenanceWindow | None) -> dict[str, Any]:
+    """``data`` judged as ``create`` (``current`` None) or ``update`` would judge it."""
+    return _validate(data, current)
+
+
+def add(values: dict[str, Any]) -> MaintenanceWindow:
+    """A new window from validated values, added to the session."""
+    window = _apply(MaintenanceWindow(message="", timezone="UTC"), values)
+    db.session.add(window)
+    return window
+
+
+def assign(window: MaintenanceWindow, values: dict[str, Any]) -> MaintenanceWindow:
+    """Apply validated values to a window in the session, as ``update`` does."""
+    return _apply(window, values)

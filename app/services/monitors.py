@@ -5,6 +5,9 @@ next ping."""
 from __future__ import annotations
 
 import logging
+import re
+import secrets
+import string
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -118,9 +121,11 @@ _HEARTBEAT_ONLY = (
     "max_run_sec",
     "min_run_sec",
     "manual_resume",
+    "push_token",
 )
-# Stored as given, once validated (grace_period and running_time are converted first).
-_HEARTBEAT_STORED = (
+# A heartbeat's settings, stored as given once validated (grace_period and running_time are
+# converted first); the configuration document's too, which carries the push token apart.
+HEARTBEAT_SETTINGS = (
     "period_sec",
     "cron_expr",
     "timezone",
@@ -130,6 +135,7 @@ _HEARTBEAT_STORED = (
     "manual_resume",
     "notify_late",
 )
+_HEARTBEAT_STORED = (*HEARTBEAT_SETTINGS, "push_token")
 _SCHEDULE = ("period_sec", "cron_expr", "timezone", "grace_sec")
 
 _SIMPLE = (
@@ -166,6 +172,23 @@ _SIMPLE = (
     "public",
     *DEGRADED_FIELDS,
 )
+
+
+# Uptime Kuma makes 32 letters and digits (20 before 2.0) and lets people type their own;
+# any text that sits in a URL path unescaped is taken, so imported tokens keep working.
+_PUSH_TOKEN_RE = re.compile(r"[A-Za-z0-9._~-]{1,32}")
+_PUSH_TOKEN_ALPHABET = string.ascii_letters + string.digits
+
+
+def parse_push_token(value: Any) -> str:
+    if not isinstance(value, str) or not _PUSH_TOKEN_RE.fullmatch(value):
+        raise ValueError("Use 1 to 32 letters, digits, dots, dashes, underscores or tildes.")
+    return value
+
+
+def new_push_token() -> str:
+    """A fresh push token, as Uptime Kuma makes them: 32 random letters and digits."""
+    return "".join(secrets.choice(_PUSH_TOKEN_ALPHABET) for _ in range(32))
 
 
 _PARSERS: dict[str, fields.Parser] = {
@@ -220,6 +243,7 @@ _PARSERS: dict[str, fields.Parser] = {
     "max_run_sec": fields.optional(fields.whole_number(1, RUN_TIME_MAX_SEC)),
     "min_run_sec": fields.optional(fields.whole_number(1, RUN_TIME_MAX_SEC)),
     "manual_resume": fields.boolean,
+    "push_token": parse_push_token,
     "notify_late": fields.boolean,
 }
 _REQUIRED = {"name": "Enter a name.", "url": "Enter the URL to call."}
@@ -313,8 +337,19 @@ def get_heartbeat(monitor_id: int) -> Monitor:
 def get_by_code(code: str) -> Monitor:
     """The heartbeat whose ping code is ``code``, or NotFound: facades whose clients address
     heartbeats by that code (Cronhub's monitor uuid) look them up here."""
+    return _heartbeat_where(Monitor.code == code)
+
+
+def get_by_push_token(token: str) -> Monitor:
+    """The heartbeat whose push token is ``token``, or NotFound (Uptime Kuma's push URL)."""
+    if not _PUSH_TOKEN_RE.fullmatch(token):
+        raise NotFound("Heartbeat monitor not found.")  # no token has such characters
+    return _heartbeat_where(Monitor.push_token == token)
+
+
+def _heartbeat_where(condition: sa.ColumnElement[bool]) -> Monitor:
     monitor = db.session.execute(
-        sa.select(Monitor).where(Monitor.code == code, Monitor.kind == KIND_HEARTBEAT)
+        sa.select(Monitor).where(condition, Monitor.kind == KIND_HEARTBEAT)
     ).scalar_one_or_none()
     if monitor is None:
         raise NotFound("Heartbeat monitor not found.")
@@ -469,6 +504,11 @@ def _heartbeat_rules(
     minutes and running times to the seconds stored; a minimum run must be below the limit."""
     if current is None:
         fields.require(data, errors, {"name": "Enter a name."})
+    token = values.get("push_token")
+    if token is not None and (current is None or token != current.push_token):
+        taken = sa.select(Monitor.id).where(Monitor.push_token == token)
+        if db.session.execute(taken).first() is not None:
+            errors["push_token"] = "Another heartbeat has this push token."
     schedule_ok = "period_sec" not in errors and "cron_expr" not in errors
     if schedule_ok and values.get("period_sec") and values.get("cron_expr"):
         errors["cron_expr"] = "Give a period or a cron expression, not both."
@@ -547,8 +587,7 @@ def _apply(monitor: Monitor, values: dict[str, Any]) -> Monitor:
 
 
 def _refresh(monitor: Monitor) -> None:
-    kind = "heartbeat" if monitor.kind == KIND_HEARTBEAT else "monitor"
-    scheduler.refresh(kind, monitor.id)
+    refresh(monitor.kind, monitor.id)
 
 
 def create(data: dict[str, Any], unique_name: bool = False) -> Monitor:
@@ -560,26 +599,13 @@ def create(data: dict[str, Any], unique_name: bool = False) -> Monitor:
     With ``unique_name``, a name another monitor of the same kind has is refused (Conflict).
     """
     values = _validate(data, None)
-    heartbeat = values.get("kind") == KIND_HEARTBEAT
     if unique_name:
         _require_unique_name(values["name"], values.get("kind", KIND_HTTP), None)
     if "slug" in values:
         _require_free_slug(values["slug"], None)
 
     def build() -> Monitor:
-        paused = values.get("paused", False)
-        monitor = Monitor(
-            kind=KIND_HTTP,
-            paused=paused,
-            state=STATE_PAUSED if paused else STATE_NEW if heartbeat else STATE_PENDING,
-            state_changed_at=utcnow(),
-            slug=fields.unique_slug(Monitor.slug, values["name"], "monitor"),
-            code=str(uuid.uuid4()) if heartbeat else None,
-        )
-        if "channels" not in values:
-            monitor.channels = channels.defaults()
-        db.session.add(_apply(monitor, values))
-        return monitor
+        return add(values, fields.unique_slug(Monitor.slug, values["name"], "monitor"))
 
     monitor = fields.commit_retrying(build, _CONFLICT)
     _refresh(monitor)
@@ -663,11 +689,13 @@ def run_checks(monitor_ids: list[int]) -> list[Outcome]:
 
 
 def regenerate_code(monitor_id: int) -> Monitor:
-    """Give a heartbeat a new ping code; the old ping URL answers 404 from now on."""
+    """Give a heartbeat a new ping code and push token; the old ping URL and push URL
+    answer 404 from now on."""
     monitor = get(monitor_id)
     if monitor.kind != KIND_HEARTBEAT:
         raise Conflict("Only heartbeat monitors have a ping code.")
     monitor.code = str(uuid.uuid4())
+    monitor.push_token = new_push_token()
     db.session.commit()
     return monitor
 
@@ -703,9 +731,7 @@ def heartbeat_status(monitor_id: int, now: datetime | None = None) -> dict[str, 
 def delete(monitor_id: int) -> None:
     """Delete a monitor with its history (results, pings and incidents cascade in SQL)."""
     monitor = get(monitor_id)
-    rollups.forget(SUBJECT_MONITOR, monitor_id)
-    certificate_alerts.forget(SUBJECT_MONITOR, monitor_id)
-    db.session.delete(monitor)
+    remove(monitor)
     db.session.commit()
     _refresh(monitor)
 
@@ -725,20 +751,48 @@ def list_monitors(
     group name (any case); ``tag`` one or more tag names, all of which a listed monitor
     carries; ``search`` matches name or description.
     """
-    errors = {}
     kinds = tuple(k for k in ((kind,) if isinstance(kind, str) else kind or ()) if k)
-    if any(k not in KINDS for k in kinds):
-        errors["kind"] = f"Choose one of {', '.join(KINDS)}."
-    if state and state not in STATES:
-        errors["state"] = f"Choose one of {', '.join(STATES)}."
-    if errors:
-        raise ValidationError(errors)
+    _check_filters(kinds, state)
     query = (
         sa.select(Monitor)
         .outerjoin(Group, Monitor.group_id == Group.id)
         # Every listed item shows its channels and tags.
         .options(so.selectinload(Monitor.channels), so.selectinload(Monitor.tags))
     )
+    query = _filtered(query, kinds, state, group, tag, search)
+    query = query.order_by(*group_order(), Monitor.position, Monitor.name, Monitor.id)
+    return paginate(query, page, per_page)
+
+
+def matching_ids(
+    kind: str | Iterable[str] | None = None,
+    state: str | None = None,
+    group: str | None = None,
+    tag: str | list[str] | None = None,
+    search: str | None = None,
+) -> list[int]:
+    """The ids of every monitor ``list_monitors`` lists with these filters, on any page, in
+    list order: what "select all matching" in a list acts on."""
+    kinds = tuple(k for k in ((kind,) if isinstance(kind, str) else kind or ()) if k)
+    _check_filters(kinds, state)
+    query = sa.select(Monitor.id).outerjoin(Group, Monitor.group_id == Group.id)
+    query = _filtered(query, kinds, state, group, tag, search)
+    query = query.order_by(*group_order(), Monitor.position, Monitor.name, Monitor.id)
+    return list(db.session.execute(query).scalars())
+
+
+def _check_filters(kinds: tuple[str, ...], state: str | None) -> None:
+    errors = {}
+    if any(k not in KINDS for k in kinds):
+        errors["kind"] = f"Choose one of {', '.join(KINDS)}."
+    if state and state not in STATES:
+        errors["state"] = f"Choose one of {', '.join(STATES)}."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _filtered(query, kinds, state, group, tag, search):
+    """``query`` narrowed by the list's filters: one place for the page and its ids."""
     if kinds:
         query = query.where(Monitor.kind.in_(kinds))
     if state:
@@ -749,5 +803,63 @@ def list_monitors(
         query = tags.filter_tagged(query, Monitor.id, tags.parse_filter(tag))
     if search and search.strip():
         query = query.where(matching(search, Monitor.name, Monitor.description))
-    query = query.order_by(*group_order(), Monitor.position, Monitor.name, Monitor.id)
-    return paginate(query, page, per_page)
+    return query
+
+
+# --- Building blocks of operations that write many items in one transaction (services/bulk.py,
+# services/config/): they change the session and leave the commit, and telling the scheduler
+# (``refresh``), to the caller.
+
+
+def set_paused(monitor: Monitor, paused: bool) -> bool:
+    """Pause or resume ``monitor`` as ``pause``/``resume`` do, without committing; False
+    when it already was so. Call ``refresh`` after the commit."""
+    if monitor.paused == paused:
+        return False
+    _set_paused(monitor, paused)
+    return True
+
+
+def refresh(kind: str, monitor_id: int) -> None:
+    """Tell the scheduler, after the commit, that the monitor (or heartbeat, by ``kind``)
+    changed or went."""
+    scheduler.refresh("heartbeat" if kind == KIND_HEARTBEAT else "monitor", monitor_id)
+
+
+def validated(data: Any, current: Monitor | None) -> dict[str, Any]:
+    """``data`` judged as ``create`` (``current`` None) or ``update`` would judge it: the clean
+    values, or ValidationError with every field's error."""
+    return _validate(data, current)
+
+
+def add(values: dict[str, Any], slug: str, code: str | None = None) -> Monitor:
+    """A new monitor from validated values, added to the session: "pending" (a heartbeat
+    "new", with ``code`` or a fresh ping code) or "paused"; without ``channels`` it gets the
+    channels marked "default for new items"."""
+    heartbeat = values.get("kind") == KIND_HEARTBEAT
+    paused = values.get("paused", False)
+    monitor = Monitor(
+        kind=KIND_HTTP,
+        paused=paused,
+        state=STATE_PAUSED if paused else STATE_NEW if heartbeat else STATE_PENDING,
+        state_changed_at=utcnow(),
+        slug=slug,
+        code=(code or str(uuid.uuid4())) if heartbeat else None,
+        push_token=new_push_token() if heartbeat else None,
+    )
+    if "channels" not in values:
+        monitor.channels = channels.defaults()
+    db.session.add(_apply(monitor, values))
+    return monitor
+
+
+def assign(monitor: Monitor, values: dict[str, Any]) -> Monitor:
+    """Apply validated values to a monitor in the session, as ``update`` does."""
+    return _apply(monitor, values)
+
+
+def remove(monitor: Monitor) -> None:
+    """Delete a monitor in the caller's transaction, with what refers to it without a key."""
+    rollups.forget(SUBJECT_MONITOR, monitor.id)
+    certificate_alerts.forget(SUBJECT_MONITOR, monitor.id)
+    db.session.delete(monitor)

@@ -170,16 +170,19 @@ def record_ping(
     body_bytes: bytes,
     now: datetime | None = None,
     body_size: int | None = None,
+    duration_ms: int | None = None,
     rid: str | None = None,
 ) -> int:
     """Record one ping to the heartbeat with ``code`` and apply it; returns the monitor id.
 
     ``kind`` is success, start, fail or log; with an ``exit_status`` (0-255) it is None and
     0 means success, anything else failure. The first 100 KB of ``body_bytes`` are kept;
-    ``body_size`` is the whole body's length when the caller kept only a prefix. ``rid``
-    is the client's run id (a UUID), pairing a start with its end (state.apply_ping). Raises
-    ValidationError (bad kind, exit status or run id), Throttled (over the code's rate limit)
-    or NotFound (no heartbeat has this code).
+    ``body_size`` is the whole body's length when the caller kept only a prefix.
+    ``duration_ms``: the run's length as the caller reports it (Uptime Kuma's push URL),
+    instead of the time since the start ping. ``rid`` is the client's run id (a UUID),
+    pairing a start with its end (state.apply_ping). Raises ValidationError (bad kind, exit
+    status or run id), Throttled (over the code's rate limit) or NotFound (no heartbeat has
+    this code).
     """
     kind = _kind_of(kind, exit_status)
     rid = parse_rid(rid)
@@ -193,7 +196,7 @@ def record_ping(
         "user_agent": (user_agent or None) and user_agent[:USER_AGENT_MAX],
         "body": _body_text(body_bytes),
         "body_size": len(body_bytes) if body_size is None else body_size,
-        "duration_ms": None,
+        "duration_ms": duration_ms,
     }
     limit = current_app.config["PING_RATE_LIMIT"]
     pending = _Ping(code, kind, exit_status, ping, now, limit, rid=rid)
@@ -275,9 +278,11 @@ def _apply(runner, pending: _Ping):
     monitor = SimpleNamespace(**row)
     _check_rate(runner, monitor, now, pending.rate_limit)
     kind, ping = pending.kind, pending.values
-    if kind in (PING_SUCCESS, PING_FAIL):
+    if kind in (PING_SUCCESS, PING_FAIL) and ping["duration_ms"] is None:
         ping["duration_ms"] = state.run_duration_ms(monitor, now, pending.rid)
-    events = state.apply_ping(monitor, kind, pending.exit_status, now, pending.rid)
+    events = state.apply_ping(
+        monitor, kind, pending.exit_status, now, ping["duration_ms"], rid=pending.rid
+    )
     if events and not runner.records_transitions:
         return _TRANSITION
     # Asked only of pings that would move the state (so in the session's runner): under a

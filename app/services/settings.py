@@ -21,7 +21,13 @@ def put(key: str, value: Any) -> None:
 
 
 def put_many(values: dict[str, Any]) -> None:
-    """Upsert several settings in one commit.
+    """Upsert several settings in one commit."""
+    stage(values)
+    db.session.commit()
+
+
+def stage(values: dict[str, Any]) -> None:
+    """Upsert settings in the caller's transaction.
 
     An INSERT … ON CONFLICT rather than read-then-write: two processes saving the same new
     key at once would otherwise collide on the primary key.
@@ -35,7 +41,6 @@ def put_many(values: dict[str, Any]) -> None:
                 set_={"value": statement.excluded["value"], "updated_at": now},
             )
         )
-    db.session.commit()
 
 
 def delete(key: str) -> None:

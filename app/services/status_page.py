@@ -866,3 +866,22 @@ def feed(now: datetime | None = None) -> list[PublicIncident]:
     public = [_public_incident(i, names) for i in incidents]
     public.sort(key=lambda i: i.updated_at, reverse=True)
     return public[:FEED_ENTRIES]
+
+
+# --- Building blocks of an import (services/config/), which writes everything in one
+# transaction: they change the session and leave the commit to the caller.
+
+
+def validated_settings(data: Any) -> dict[str, Any]:
+    """The page's settings (title, description, logo_url, footer, group_sections,
+    show_response_times) judged as ``update_settings`` judges them."""
+    values, errors = fields.parse(data, _PARSERS)
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def stage_settings(values: dict[str, Any]) -> None:
+    """Store validated settings in the caller's transaction; clear the page cache after the
+    commit."""
+    settings.stage({SETTINGS_KEY: {**get_settings(), **values}})

@@ -8,7 +8,9 @@ from app.web import (
     api,
     api_keys,
     auth,
+    bulk,
     compat,
+    configuration,
     cron_jobs,
     dashboard,
     decoding,
@@ -38,10 +40,12 @@ def register(app: Flask) -> None:
     app.register_blueprint(monitors.bp)
     app.register_blueprint(cron_jobs.bp)
     app.register_blueprint(heartbeats.bp)
+    app.register_blueprint(bulk.bp)
     app.register_blueprint(incidents.bp)
     app.register_blueprint(maintenance.bp)
     app.register_blueprint(api_keys.bp)
     app.register_blueprint(settings.bp)
+    app.register_blueprint(configuration.bp)
     app.register_blueprint(tags.bp)
     app.register_blueprint(system.bp)
     app.register_blueprint(notifications.bp)

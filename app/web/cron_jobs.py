@@ -170,20 +170,27 @@ def _save(form: CronJobForm, job=None):
     return redirect(url_for("cron_jobs.detail", cron_job_id=job.id))
 
 
+def list_filters(args) -> dict:
+    """The list's filters from its query (or the bulk form, which carries them), as
+    ``cron_jobs.list_cron_jobs`` and ``cron_jobs.matching_ids`` take them."""
+    status = args.get("status", "")
+    if status and status not in LIST_STATUSES:
+        raise ValidationError({"status": f"Choose one of {', '.join(LIST_STATUSES)}."})
+    return {
+        "enabled": LIST_STATUSES.get(status),
+        "tag": args.get("tag", "").strip() or None,
+        "search": args.get("q", "").strip() or None,
+    }
+
+
 @bp.get("/")
 def index():
     search = request.args.get("q", "").strip()
     status = request.args.get("status", "")
     tag = request.args.get("tag", "").strip()
-    if status and status not in LIST_STATUSES:
-        abort(400)
     try:
         page = cron_jobs.list_cron_jobs(
-            enabled=LIST_STATUSES.get(status),
-            tag=tag or None,
-            search=search or None,
-            page=request.args.get("page", 1),
-            per_page=PER_PAGE,
+            **list_filters(request.args), page=request.args.get("page", 1), per_page=PER_PAGE
         )
     except ValidationError:
         abort(400)

@@ -228,21 +228,28 @@ def ping_url(monitor) -> str:
     return f"{current_app.config['BASE_URL']}/ping/{monitor.code}"
 
 
+def list_filters(args) -> dict:
+    """The list's filters from its query (or the bulk form, which carries them), as
+    ``monitors.list_monitors`` and ``monitors.matching_ids`` take them."""
+    state = args.get("state", "")
+    if state and state not in LIST_STATES:
+        raise ValidationError({"state": f"Choose one of {', '.join(LIST_STATES)}."})
+    return {
+        "kind": KIND_HEARTBEAT,
+        "state": state or None,
+        "tag": args.get("tag", "").strip() or None,
+        "search": args.get("q", "").strip() or None,
+    }
+
+
 @bp.get("/")
 def index():
     search = request.args.get("q", "").strip()
     state = request.args.get("state", "")
     tag = request.args.get("tag", "").strip()
-    if state and state not in LIST_STATES:
-        abort(400)
     try:
         page = monitors.list_monitors(
-            kind=KIND_HEARTBEAT,
-            state=state or None,
-            tag=tag or None,
-            search=search or None,
-            page=request.args.get("page", 1),
-            per_page=PER_PAGE,
+            **list_filters(request.args), page=request.args.get("page", 1), per_page=PER_PAGE
         )
     except ValidationError:
         abort(400)
@@ -298,6 +305,7 @@ def detail(monitor_id: int):
         page=page,
         ping_url=ping_url(monitor),
         slug_ping_url=f"{current_app.config['BASE_URL']}/ping/{ping_key.get()}/{monitor.slug}",
+        push_url=f"{current_app.config['BASE_URL']}/api/push/{monitor.push_token}",
         action_form=ActionForm(),
     )
 

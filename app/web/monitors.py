@@ -379,6 +379,17 @@ def _render_form(form: MonitorForm, monitor=None, status: int = 200):
     )
 
 
+def list_filters(args) -> dict:
+    """The list's filters from its query (or the bulk form, which carries them), as
+    ``monitors.list_monitors`` and ``monitors.matching_ids`` take them."""
+    return {
+        "kind": UPTIME_KINDS,
+        "state": args.get("state") or None,
+        "tag": args.get("tag", "").strip() or None,
+        "search": args.get("q", "").strip(),
+    }
+
+
 @bp.get("/")
 def index():
     search = request.args.get("q", "").strip()
@@ -386,12 +397,7 @@ def index():
     tag = request.args.get("tag", "").strip()
     try:
         page = monitors.list_monitors(
-            kind=UPTIME_KINDS,
-            state=state or None,
-            tag=tag or None,
-            search=search,
-            page=request.args.get("page", 1),
-            per_page=PER_PAGE,
+            **list_filters(request.args), page=request.args.get("page", 1), per_page=PER_PAGE
         )
     except ValidationError:
         abort(400)

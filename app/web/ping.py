@@ -70,6 +70,7 @@ def record(
     exit_status: int | None,
     body: bytes,
     size: int,
+    duration_ms: int | None = None,
     rid: str | None = None,
 ) -> int:
     """Record a ping that came in this request, with its method, address and user agent;
@@ -83,6 +84,7 @@ def record(
         request.headers.get("User-Agent"),
         body,
         body_size=size,
+        duration_ms=duration_ms,
         rid=rid,
     )
 

@@ -30,7 +30,7 @@ def upgrade():
         sa.Column("colour", sa.String(length=7), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("name"),
+        sa.UniqueConstraint("name", name=op.f("uq_tags_name")),
     )
     for name, column, parent in _LINKS:
         op.create_table(

@@ -1,7 +1,7 @@
 """pings and heartbeats: run ids pairing a start ping with the ping that ends its run
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0020
 Create Date: 2026-12-06 16:30:00.000000
 
 pings.rid is the run id a ping came with (?rid=<uuid>), monitors.last_start_rid the run id
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0019"
-down_revision = "0015"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

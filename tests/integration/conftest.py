@@ -12,7 +12,7 @@ import trustme
 from app.engine.scheduler import Scheduler
 from app.extensions import db, redis_client
 from app.models import CheckResult, CronExecution
-from app.services import api_keys, channels, cron_jobs, incidents, maintenance, monitors
+from app.services import api_keys, channels, cron_jobs, incidents, maintenance, monitors, tags
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +82,7 @@ def root_key(api):
 def seeded(app):
     """One of everything the API can address: monitor with a check, cron job with an
     execution, an open incident on each, a spare API key, a notification channel and a
-    maintenance window. Returns their ids.
+    maintenance window and a tag. Returns their ids.
 
     The channel sends e-mail and the tests configure no e-mail server, so a test send through
     it fails at once without touching the network, whoever calls it.
@@ -137,6 +137,7 @@ def seeded(app):
                 "monitor_ids": [monitor.id],
             }
         )
+        tag = tags.create({"name": "prod"})
         return {
             "monitor_id": monitor.id,
             "cron_job_id": job.id,
@@ -147,6 +148,7 @@ def seeded(app):
             "key_id": spare.id,
             "channel_id": channel.id,
             "window_id": window.id,
+            "tag_id": tag.id,
         }
 
 

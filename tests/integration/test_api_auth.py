@@ -42,7 +42,7 @@ def wrong_scope_for(scope: str) -> str:
 
 def test_every_route_enforces_keys_scopes_and_allowlists(app, api, seeded):
     routes = api_routes(app)
-    assert len(routes) == 48
+    assert len(routes) == 56
     now = datetime.now(UTC)
     for method, rule, scope in routes:
         path = fill(rule, seeded)

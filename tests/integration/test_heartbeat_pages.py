@@ -249,7 +249,7 @@ def test_detail_shows_the_ping_url_snippets_and_status(logged_in):
     assert f"Invoke-RestMethod -Uri &#34;{url}&#34;" in page
     assert "pill-new" in page and "after the first ping" in page
     assert "No pings yet" in page
-    assert 'data-confirm="Give Nightly backup a new ping URL?' in page
+    assert 'data-confirm="Give Nightly backup a new ping URL and push URL?' in page
     assert 'data-confirm="Delete the heartbeat Nightly backup' in page
 
 

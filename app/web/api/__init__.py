@@ -115,6 +115,8 @@ def _rate_limit_headers(response):
 # The route modules add their views to ``bp``.
 from app.web.api import (  # noqa: E402
     api_keys,
+    bulk,
+    configuration,
     cron_jobs,
     docs,
     incidents,
@@ -129,6 +131,8 @@ from app.web.api import (  # noqa: E402
 __all__ = [
     "bp",
     "api_keys",
+    "bulk",
+    "configuration",
     "cron_jobs",
     "docs",
     "incidents",

@@ -56,8 +56,9 @@ def presented_secret() -> str | None:
     return request.headers.get("X-Api-Key", "").strip() or None
 
 
-def authorize(scope: str, session: bool | None = None) -> Principal:
-    """Establish the caller for this request (``g.principal``) and check ``scope``.
+def authorize(scope: str | None, session: bool | None = None) -> Principal:
+    """Establish the caller for this request (``g.principal``) and check ``scope`` (None:
+    the view checks the scopes itself, when they depend on the body).
 
     ``session``: whether a signed-in admin's browser session may stand in for a key; by
     default for reads (GET, HEAD) only. A GET that changes state (a dialect's "check all
@@ -76,7 +77,7 @@ def authorize(scope: str, session: bool | None = None) -> Principal:
     return authorize_key(secret, scope)
 
 
-def authorize_key(secret: str, scope: str) -> Principal:
+def authorize_key(secret: str, scope: str | None) -> Principal:
     """The whole check of a presented key: authenticated (401/403), counted against its rate
     limit and quota (429), holding ``scope`` (403). Sets ``g.principal`` and ``g.rate``.
 
@@ -85,7 +86,8 @@ def authorize_key(secret: str, scope: str) -> Principal:
     """
     key = authenticate_key(secret).api_key
     count_request(key, key.daily_quota)
-    api_keys.require_scope(key.scopes, scope)
+    if scope is not None:
+        api_keys.require_scope(key.scopes, scope)
     return g.principal
 
 

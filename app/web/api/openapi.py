@@ -14,7 +14,7 @@ from app.models.channel import KINDS as CHANNEL_KINDS
 from app.models.history import OUTCOMES
 from app.models.monitor import STATES
 from app.models.notification import STATUSES as DELIVERY_STATUSES
-from app.services import api_keys, assertions, channels, history, maintenance, tags
+from app.services import api_keys, assertions, bulk, channels, history, maintenance, tags
 from app.services.monitors import RECORD_TYPES, TIMEOUT_MAX_MS
 from app.services.pagination import PER_PAGE_MAX
 
@@ -362,6 +362,10 @@ _TAG_WRITABLE = {
     ),
     "colour": _str(description="#rrggbb; a new tag without one takes the next palette colour."),
 }
+_BULK_IDS = _IDS | {"maxItems": bulk.IDS_MAX}
+_BULK_ITEMS = _object(
+    {"monitor_ids": _array(_ID), "cron_job_ids": _array(_ID)}, ("monitor_ids", "cron_job_ids")
+)
 _PERIOD = _object({"starts_at": _time(), "ends_at": _time()}, ("starts_at", "ends_at"))
 
 SCHEMAS: dict[str, Any] = {
@@ -424,6 +428,14 @@ SCHEMAS: dict[str, Any] = {
             "notify_degraded_certificate": _bool(),
             "code": _str(nullable=True, description="Heartbeats; only with monitors:write."),
             "ping_url": _str(nullable=True, description="Heartbeats; only with monitors:write."),
+            "push_token": _str(
+                nullable=True,
+                description="Heartbeats' Uptime Kuma push token; only with monitors:write.",
+            ),
+            "push_url": _str(
+                nullable=True,
+                description="Heartbeats' Uptime Kuma push URL; only with monitors:write.",
+            ),
             "period_sec": _int(nullable=True),
             "cron_expr": _str(nullable=True),
             "timezone": _str(),
@@ -546,6 +558,36 @@ SCHEMAS: dict[str, Any] = {
     "TagCreate": _object(_TAG_WRITABLE, ("name",), closed=True),
     "TagUpdate": _object(_TAG_WRITABLE, closed=True),
     "MaintenanceCreate": _object(_MAINTENANCE_WRITABLE, ("title",), closed=True),
+    "BulkAction": _object(
+        {
+            "action": _str(enum=list(bulk.ACTIONS)),
+            "monitor_ids": _BULK_IDS | {"description": "Monitors and heartbeats."},
+            "cron_job_ids": _BULK_IDS,
+            "tags": _TAG_NAMES
+            | {
+                "description": "tag and untag only: the tag names to add (a new name becomes "
+                "a tag) or to remove, any case.",
+            },
+            "channel_ids": _CHANNEL_IDS
+            | {"description": "set_channels only: the channels that replace each item's."},
+            "minutes": _int(
+                minimum=1,
+                maximum=maintenance.NOW_MAX_MIN,
+                description="maintenance only: how long the window from now lasts.",
+            ),
+        },
+        ("action",),
+        closed=True,
+    ),
+    "BulkResult": _object(
+        {
+            "action": _str(enum=list(bulk.ACTIONS)),
+            "changed": _BULK_ITEMS,
+            "unchanged": _BULK_ITEMS,
+            "window_id": _ID | {"description": "maintenance: the new window."},
+        },
+        ("action", "changed", "unchanged"),
+    ),
     "MaintenanceUpdate": _object(_MAINTENANCE_WRITABLE, closed=True),
     "Ping": _object(
         {
@@ -701,6 +743,42 @@ SCHEMAS: dict[str, Any] = {
         "description": "Any of the settings; items: [{type, id, public?, position?}]; "
         "groups: [{id, position}].",
     },
+    "ConfigDocument": {
+        "type": "object",
+        "description": "A configuration document: groups, tags, channels, monitors, heartbeats, "
+        "cron jobs, maintenance windows and status page settings, by slug, name or title. Its "
+        "JSON Schema is served at /api/export.schema.json; docs/configuration.md explains it.",
+    },
+    "ImportResult": _object(
+        {
+            "applied": _bool(description="False for a dry run: nothing was written."),
+            "plan": _object(
+                {
+                    action: _array(
+                        _object(
+                            {
+                                "section": _str(),
+                                "name": _str(),
+                                "fields": _array(_str()),
+                            },
+                            ("section", "name"),
+                        )
+                    )
+                    for action in ("create", "update", "delete", "unchanged")
+                },
+                ("create", "update", "delete", "unchanged"),
+            ),
+            "skipped": _array(
+                _object({"name": _str(), "kind": _str(), "reason": _str()}, ("name", "reason"))
+            )
+            | {"description": "What converting another tool's export could not carry over."},
+            "warnings": _array(
+                _object({"name": _str(), "kind": _str(), "message": _str()}, ("name", "message"))
+            )
+            | {"description": "What it carried over differently (a value moved into range…)."},
+        },
+        ("applied", "plan", "skipped", "warnings"),
+    ),
     "HistoryCleared": _object(
         {
             "success": _bool(),
@@ -917,7 +995,7 @@ _ERRORS = {
     403: "The key lacks the scope, or is used from an address outside its allowlist.",
     404: "No such object.",
     409: "The change conflicts with the current state.",
-    413: "Body over 1 MiB.",
+    413: "Body over 1 MiB (5 MB for an import).",
     415: "Body not sent as application/json.",
     422: "Validation failed; `fields` names each bad field.",
     429: "Rate limit or daily quota exceeded (see Retry-After).",
@@ -972,6 +1050,56 @@ def _op(
         operation["security"] = [{"bearerAuth": []}, {"apiKeyHeader": []}]
     else:
         operation["security"] = []
+    return operation
+
+
+def _export() -> dict[str, Any]:
+    operation = _op(
+        "Export the whole configuration as one document",
+        "Settings",
+        scope="settings:read",
+        ok=(200, "The document, in JSON or YAML.", _ref("ConfigDocument")),
+        params=[
+            _query("format", _str(enum=["json", "yaml"]), "json (the default) or yaml."),
+            _query(
+                "with_secrets",
+                _str(enum=["0", "1"]),
+                "1: include passwords, secret headers and channel secrets (settings:write).",
+            ),
+        ],
+        errors=(422,),
+    )
+    operation["responses"]["200"]["content"]["application/yaml"] = {
+        "schema": _ref("ConfigDocument")
+    }
+    return operation
+
+
+def _import() -> dict[str, Any]:
+    operation = _op(
+        "Import a configuration document: plan it, and apply it unless a dry run",
+        "Settings",
+        scope="settings:write",
+        ok=(200, "The plan, and whether it was applied.", _ref("ImportResult")),
+        params=[
+            _query("dry_run", _str(enum=["0", "1"]), "1: return the plan, change nothing."),
+            _query("prune", _str(enum=["0", "1"]), "1: delete what the document leaves out."),
+            _query(
+                "source",
+                _str(enum=["upcron", "uptime-kuma", "healthchecks"]),
+                "Whose file the body is; anything but upcron is converted first.",
+            ),
+        ],
+        body="ConfigDocument",
+        errors=(409,),
+        description="The body is the file itself: an Upcron document as JSON (or as YAML with "
+        "Content-Type: application/yaml), up to 5 MB, or with `source` another tool's export. "
+        "Items are matched by slug, name or title; every invalid item is listed in `fields` "
+        "(422) and nothing is written.",
+    )
+    content = operation["requestBody"]["content"]
+    content["application/yaml"] = {"schema": _str()}
+    content["application/octet-stream"] = {"schema": _str(format="binary")}
     return operation
 
 
@@ -1289,6 +1417,21 @@ def _paths() -> dict[str, dict[str, Any]]:
                 errors=(404,),
             ),
         },
+        "/api/bulk": {
+            "post": _op(
+                "Apply one action to many monitors, heartbeats and cron jobs",
+                "Bulk",
+                scope="monitors:write",
+                ok=(200, "What changed and what already was so.", _ref("BulkResult")),
+                body="BulkAction",
+                description="Actions: pause, resume (cron jobs: disable, enable), delete, "
+                "tag and untag (tags), set_channels (channel_ids), maintenance (minutes: one "
+                "window from now covering exactly these items). Needs monitors:write for "
+                "monitor_ids, cron-jobs:write for cron_job_ids and maintenance:write for "
+                "maintenance. Everything is checked first (unknown ids are named in a 422 "
+                "and nothing changes), then applied in one transaction.",
+            ),
+        },
         "/api/tags": {
             "get": _op(
                 "List every tag with how many items carry it",
@@ -1357,6 +1500,16 @@ def _paths() -> dict[str, dict[str, Any]]:
                 errors=(422,),
             ),
         },
+        "/api/export": {"get": _export()},
+        "/api/export.schema.json": {
+            "get": _op(
+                "The JSON Schema of configuration documents",
+                "Settings",
+                scope=None,
+                ok=(200, "JSON Schema (2020-12).", {"type": "object"}),
+            ),
+        },
+        "/api/import": {"post": _import()},
         "/api/history": {
             "delete": _op(
                 "Delete all check, execution and ping history",
@@ -1565,6 +1718,7 @@ def document(server_url: str = "/") -> dict[str, Any]:
                 "Cron jobs",
                 "Incidents",
                 "Maintenance",
+                "Bulk",
                 "Tags",
                 "Notifications",
                 "Settings",

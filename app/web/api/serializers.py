@@ -31,7 +31,7 @@ from app.models import (
 )
 from app.models.monitor import KIND_DNS, KIND_HEARTBEAT, KIND_PING, KIND_TCP
 from app.models.notification import STATUS_PENDING
-from app.services import api_keys, channels, fields, incidents, maintenance, tags
+from app.services import api_keys, bulk, channels, fields, incidents, maintenance, tags
 from app.services.pagination import Page
 
 
@@ -81,6 +81,8 @@ def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
         if show_code:
             data["code"] = row.code
             data["ping_url"] = f"{current_app.config['BASE_URL']}/ping/{row.code}"
+            data["push_token"] = row.push_token
+            data["push_url"] = f"{current_app.config['BASE_URL']}/api/push/{row.push_token}"
         data |= {
             "period_sec": row.period_sec,
             "cron_expr": row.cron_expr,
@@ -305,6 +307,19 @@ def maintenance_window(row: MaintenanceWindow, now: datetime) -> dict[str, Any]:
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
+
+
+def bulk_result(result: bulk.Result) -> dict[str, Any]:
+    """What a bulk action changed and what already was so; for delete, ``changed`` holds
+    the deleted ids; for maintenance, ``window_id`` the new window."""
+    data: dict[str, Any] = {
+        "action": result.action,
+        "changed": result.changed,
+        "unchanged": result.unchanged,
+    }
+    if result.window_id is not None:
+        data["window_id"] = result.window_id
+    return data
 
 
 def incident_update(row: IncidentUpdate) -> dict[str, Any]:
