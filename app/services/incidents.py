@@ -106,6 +106,11 @@ def get(incident_id: int, lock: bool = False) -> Incident:
     return incident
 
 
+def get_by_uuid(value: str) -> Incident:
+    """The incident whose stable uuid is ``value``, or NotFound."""
+    return fields.by_uuid(Incident, value, "Incident not found")
+
+
 def list_incidents(
     status: str | None = None,
     subject: str | None = None,
