@@ -27,7 +27,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import redis
 import sqlalchemy as sa
@@ -168,6 +168,13 @@ def _cron_entry(job: CronJob, now: datetime) -> tuple[dict, int] | None:
     if job.expires_at is not None and due > job.expires_at:
         return None
     return spec, to_ms(due)
+
+
+def _slot_after(job: CronJob, moment: datetime) -> datetime:
+    """The job's first slot after ``moment`` by its schedule (cron or interval)."""
+    if job.cron_expr is None:
+        return moment + timedelta(seconds=job.interval_sec)
+    return schedule.next_run(job.cron_expr, job.timezone, moment)
 
 
 def _heartbeat_entry(row, now: datetime) -> tuple[None, int] | None:
@@ -461,11 +468,10 @@ class Scheduler:
         for job in cron_jobs.scalars():
             if entry := _cron_entry(job, now):
                 spec, due = entry
-                if job.last_run_at is not None and job.cron_expr is not None:
+                if job.last_run_at is not None:
                     # Resume from the last run, so slots missed while Redis was gone are
                     # counted (and caught up once) rather than silently skipped.
-                    after = schedule.next_run(job.cron_expr, job.timezone, job.last_run_at)
-                    due = min(due, to_ms(after))
+                    due = min(due, to_ms(_slot_after(job, job.last_run_at)))
                 entries[f"{KIND_CRON}:{job.id}"] = (spec, due)
         heartbeats = db.session.execute(
             sa.select(*_HEARTBEAT_COLUMNS).where(

@@ -155,6 +155,14 @@ def test_docs_create_example_creates_the_job(cjo, key):
     assert native["cron_expr"] == "* * * * *"
     assert native["timezone"] == "Europe/Berlin"
     assert native["expires_at"] is None
+    # Read back here, the job keeps the title it was given: none.
+    details = cjo.call("GET", f"/jobs/{body['jobId']}", key).get_json()["jobDetails"]
+    assert details["title"] == ""
+    cjo.reset_limits()
+    cjo.call("PATCH", f"/jobs/{body['jobId']}", key, JSON, data='{"job":{"title":"Named"}}')
+    cjo.reset_limits()
+    details = cjo.call("GET", f"/jobs/{body['jobId']}", key).get_json()["jobDetails"]
+    assert details["title"] == "Named"
 
 
 def test_docs_python_example_creates_the_job(cjo, key):
