@@ -115,10 +115,12 @@ def by_uuid(model, value: Any, not_found: str):
 
 def name_from_url(values: dict[str, Any], errors: dict[str, str], current, max_len: int) -> None:
     """``name_from_url``: an item (monitor or cron job with a URL) given no name of its own is
-    named after its URL and follows it; a name given clears the flag. The flag lets dialects
-    whose items may be nameless answer such a name as none."""
+    named after its URL and follows it; a new name clears the flag (the same name sent back,
+    as a form does on any edit, keeps it). The flag lets dialects whose items may be nameless
+    answer such a name as none."""
     from_url = values.get("name_from_url", current.name_from_url if current else False)
-    if "name" in values and not values.get("name_from_url"):
+    renamed = current is None or values.get("name") != current.name
+    if "name" in values and not values.get("name_from_url") and renamed:
         values["name_from_url"] = from_url = False
     if not from_url or "url" in errors:
         return

@@ -593,3 +593,18 @@ def test_hostile_paths_and_queries_are_refused(cu, token):
 def test_constants_are_cronuptimes_texts():
     assert cronuptime.NO_FIELDS == "No fields to update"
     assert cronuptime.UNAUTHORIZED == "Unauthorized"
+
+
+def test_a_dashboard_style_edit_that_resends_the_name_keeps_it_nameless(cu, token):
+    row = _create_monitor(cu, token)
+    native = {"Authorization": f"Bearer {token}"}
+    same = cu.client.put(
+        f"/api/monitors/{row['id']}", headers=native, json={"name": row["url"], "timeout_ms": 900}
+    )
+    assert same.status_code == 200
+    assert cu.call("GET", f"/monitors/{row['id']}", token).get_json()["name"] is None
+    # A new URL renames it after the new URL.
+    moved = cu.call("PUT", f"/monitors/{row['id']}", token, {"url": "https://b.example/health"})
+    assert moved.get_json()["name"] is None
+    named = cu.client.get(f"/api/monitors/{row['id']}", headers=native).get_json()["name"]
+    assert named == "https://b.example/health"
