@@ -10,7 +10,7 @@ import secrets
 import pytest
 
 from app.extensions import db
-from app.models import Incident, Monitor
+from app.models import CronJob, Incident, Monitor
 from app.services import api_keys, incidents
 from app.services.errors import ValidationError
 from app.web.compat import cronuptime
@@ -608,3 +608,25 @@ def test_a_dashboard_style_edit_that_resends_the_name_keeps_it_nameless(cu, toke
     assert moved.get_json()["name"] is None
     named = cu.client.get(f"/api/monitors/{row['id']}", headers=native).get_json()["name"]
     assert named == "https://b.example/health"
+
+
+def test_an_interval_job_reads_in_the_dialects_that_only_know_cron(cu, token, app):
+    """cron-job.org, SetCronJob and Cronhub show a job made here on an interval as the cron
+    expression (or Cronhub interval) that fires on it."""
+    row = _create_cron_job(cu, token, cron_expr=None, interval_sec=1800, name="Poll")
+    with app.app_context():
+        job_id = db.session.query(CronJob).one().id
+    bearer = {"Authorization": f"Bearer {token}"}
+    cjo = cu.client.get(f"/compat/cron-job-org/jobs/{job_id}", headers=bearer).get_json()
+    assert cjo["jobDetails"]["schedule"]["minutes"] == [0, 30]
+    scj = cu.client.get(f"/compat/setcronjob/api/cron.get?token={token}&id={job_id}").get_json()
+    assert scj["data"]["expression"] == "*/30 * * * *"
+    hub = cu.client.get(
+        f"/compat/cronhub/api/v1/schedulers/{job_id}", headers={"X-Api-Key": token}
+    ).get_json()["scheduler"]
+    assert (hub["type"], hub["interval_schedule_value"], hub["interval_schedule_rate"]) == (
+        "interval",
+        30,
+        "minutes",
+    )
+    assert cu.call("GET", f"/cron-jobs/{row['id']}", token).get_json()["interval_sec"] == 1800
