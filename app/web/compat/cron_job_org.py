@@ -450,7 +450,10 @@ def _job_out(row: CronJob, detailed: bool) -> dict[str, Any]:
         "sslCertExpiry": None,
         "nextExecution": _epoch(upcoming[0]) if upcoming else None,
         "type": 0,
-        "requestTimeout": math.ceil(row.timeout_ms / 1000),
+        # -1 is cron-job.org's "the default timeout", which is ours too (30 s).
+        "requestTimeout": -1
+        if row.timeout_ms == TIMEOUT_DEFAULT_MS
+        else math.ceil(row.timeout_ms / 1000),
         "redirectSuccess": row.redirect_success,
         "folderId": row.group_id or 0,
         "schedule": {
