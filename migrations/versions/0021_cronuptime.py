@@ -1,7 +1,7 @@
 """stable uuids, names taken from the URL, interval cron jobs
 
 Revision ID: 0021
-Revises: 0020
+Revises: 0019
 Create Date: 2026-12-06 16:40:00.000000
 
 Monitors, cron jobs and incidents get a uuid of their own (CronUptime clients address items
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0021"
-down_revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

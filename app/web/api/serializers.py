@@ -259,6 +259,7 @@ def ping(row: Ping) -> dict[str, Any]:
         "body": row.body,
         "body_size": row.body_size,
         "duration_ms": row.duration_ms,
+        "rid": row.rid,
     }
 
 
