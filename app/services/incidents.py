@@ -130,6 +130,53 @@ def get(incident_id: int, lock: bool = False) -> Incident:
     return incident
 
 
+OPEN_EXISTS = "An open incident already exists for this source"
+MANUAL_TITLE = "Opened manually"
+
+
+def open_manually(
+    *,
+    monitor_id: int | None = None,
+    cron_job_id: int | None = None,
+    cause: Any = None,
+    actor: User | ApiKey | None = None,
+    now: datetime | None = None,
+) -> Incident:
+    """Open an incident by hand for a monitor or cron job that has none open (Conflict
+    otherwise: one subject, one open incident), with its "started" entry, and announce it.
+    The caller has made sure the subject exists."""
+    values, errors = fields.parse({"cause": cause}, {"cause": fields.optional(_message)})
+    if errors:
+        raise ValidationError(errors)
+    now = now or utcnow()
+    if _open_for(monitor_id, cron_job_id):
+        raise Conflict(OPEN_EXISTS)
+    incident = open_incident(
+        title=MANUAL_TITLE,
+        cause=values["cause"],
+        now=now,
+        monitor_id=monitor_id,
+        cron_job_id=cron_job_id,
+    )
+    for key, value in _author(actor).items():
+        setattr(incident.updates[0], key, value)
+    db.session.commit()
+    notifications.incident_changed(incident.id, "opened", now)
+    return incident
+
+
+def delete(incident_id: int) -> None:
+    """Delete an incident with its timeline, for dialects whose clients can (CronUptime's).
+    A subject still failing gets no new incident until its next failure."""
+    db.session.delete(get(incident_id))
+    db.session.commit()
+
+
+def get_by_uuid(value: str) -> Incident:
+    """The incident whose stable uuid is ``value``, or NotFound."""
+    return fields.by_uuid(Incident, value, "Incident not found")
+
+
 def list_incidents(
     status: str | None = None,
     subject: str | None = None,
