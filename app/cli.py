@@ -29,7 +29,7 @@ from app.processes import (
     listening_socket,
     stop_stale_redis,
 )
-from app.services import accounts, api_keys, bulk, maintenance, tags, two_factor
+from app.services import accounts, api_keys, bulk, maintenance, ping_key, tags, two_factor
 from app.services import config as configuration
 from app.services.errors import NotFound, ValidationError
 from app.services.pagination import PER_PAGE_MAX
@@ -297,8 +297,16 @@ def reset_2fa(email):
 @click.option("--allowed-networks", help="Comma-separated addresses or CIDRs it may come from.")
 @click.option("--rate-limit-per-sec", help="Requests per second (default 10).")
 @click.option("--daily-quota", help="Requests per UTC day (default: no quota).")
-def create_api_key(name, scopes, expires_at, allowed_networks, rate_limit_per_sec, daily_quota):
-    """Create an API key and print its secret once (only the secret goes to stdout)."""
+@click.option(
+    "--secret",
+    help="Import an existing CronUptime API token (64 hex characters) as this key's secret.",
+)
+def create_api_key(
+    name, scopes, expires_at, allowed_networks, rate_limit_per_sec, daily_quota, secret
+):
+    """Create an API key and print its secret once (only the secret goes to stdout).
+
+    With --secret, the key's secret is that CronUptime token, so scripts keep using it."""
     given = {
         "name": name,
         "scopes": scopes,
@@ -308,7 +316,9 @@ def create_api_key(name, scopes, expires_at, allowed_networks, rate_limit_per_se
         "daily_quota": daily_quota,
     }
     try:
-        key, secret = api_keys.create({k: v for k, v in given.items() if v is not None})
+        key, secret = api_keys.create(
+            {k: v for k, v in given.items() if v is not None}, imported=secret
+        )
     except ValidationError as exc:
         problems = "; ".join(f"--{k.replace('_', '-')}: {v}" for k, v in exc.fields.items())
         raise click.ClickException(problems or exc.message) from None
@@ -318,6 +328,13 @@ def create_api_key(name, scopes, expires_at, allowed_networks, rate_limit_per_se
         err=True,
     )
     click.echo(secret)
+
+
+@cli.command("ping-key")
+@click.option("--regenerate", is_flag=True, help="Replace it; slug URLs with the old one stop.")
+def ping_key_command(regenerate):
+    """Print the ping key of slug ping URLs (/ping/<ping key>/<slug>), or a new one."""
+    click.echo(ping_key.regenerate() if regenerate else ping_key.get())
 
 
 @cli.command("bulk")

@@ -98,12 +98,83 @@ def note_open(
 # --- operations ----------------------------------------------------------------------------
 
 
+def flips(
+    monitor_id: int, since: datetime | None = None, until: datetime | None = None
+) -> list[tuple[datetime, bool]]:
+    """A monitor's changes between up and down, newest first, as (moment, up): each
+    incident's start is a change to down, its resolution a change back to up. ``since``
+    (inclusive) and ``until`` (exclusive) bound the moments."""
+    rows = db.session.execute(
+        sa.select(Incident.started_at, Incident.resolved_at).where(
+            Incident.monitor_id == monitor_id
+        )
+    ).all()
+    changes = [(started, False) for started, _ in rows]
+    changes += [(resolved, True) for _, resolved in rows if resolved is not None]
+    return sorted(
+        (
+            (moment, up)
+            for moment, up in changes
+            if (since is None or moment >= since) and (until is None or moment < until)
+        ),
+        key=lambda change: change[0],
+        reverse=True,
+    )
+
+
 def get(incident_id: int, lock: bool = False) -> Incident:
     """The incident, or NotFound; ``lock`` takes its row lock (PostgreSQL) for a change."""
     incident = db.session.get(Incident, incident_id, with_for_update=lock)
     if incident is None:
         raise NotFound("Incident not found")
     return incident
+
+
+OPEN_EXISTS = "An open incident already exists for this source"
+MANUAL_TITLE = "Opened manually"
+
+
+def open_manually(
+    *,
+    monitor_id: int | None = None,
+    cron_job_id: int | None = None,
+    cause: Any = None,
+    actor: User | ApiKey | None = None,
+    now: datetime | None = None,
+) -> Incident:
+    """Open an incident by hand for a monitor or cron job that has none open (Conflict
+    otherwise: one subject, one open incident), with its "started" entry, and announce it.
+    The caller has made sure the subject exists."""
+    values, errors = fields.parse({"cause": cause}, {"cause": fields.optional(_message)})
+    if errors:
+        raise ValidationError(errors)
+    now = now or utcnow()
+    if _open_for(monitor_id, cron_job_id):
+        raise Conflict(OPEN_EXISTS)
+    incident = open_incident(
+        title=MANUAL_TITLE,
+        cause=values["cause"],
+        now=now,
+        monitor_id=monitor_id,
+        cron_job_id=cron_job_id,
+    )
+    for key, value in _author(actor).items():
+        setattr(incident.updates[0], key, value)
+    db.session.commit()
+    notifications.incident_changed(incident.id, "opened", now)
+    return incident
+
+
+def delete(incident_id: int) -> None:
+    """Delete an incident with its timeline, for dialects whose clients can (CronUptime's).
+    A subject still failing gets no new incident until its next failure."""
+    db.session.delete(get(incident_id))
+    db.session.commit()
+
+
+def get_by_uuid(value: str) -> Incident:
+    """The incident whose stable uuid is ``value``, or NotFound."""
+    return fields.by_uuid(Incident, value, "Incident not found")
 
 
 def list_incidents(

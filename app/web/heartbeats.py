@@ -37,7 +37,7 @@ from app.models.monitor import (
     STATE_UP,
 )
 from app.models.types import utcnow
-from app.services import beats, groups, history, incidents, monitors, pings
+from app.services import beats, groups, history, incidents, monitors, ping_key, pings
 from app.services.errors import NotFound, ValidationError
 from app.services.monitors import RUNNING_TIME_UNITS
 from app.web import admin, charts, status_svg
@@ -330,6 +330,7 @@ def detail(monitor_id: int):
         "heartbeats/detail.html",
         **context,
         ping_url=ping_url(monitor),
+        slug_ping_url=f"{current_app.config['BASE_URL']}/ping/{ping_key.get()}/{monitor.slug}",
         push_url=f"{current_app.config['BASE_URL']}/api/push/{monitor.push_token}",
         action_form=ActionForm(),
     )
