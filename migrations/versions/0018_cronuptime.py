@@ -1,7 +1,7 @@
 """stable uuids, names taken from the URL, interval cron jobs
 
-Revision ID: 0021
-Revises: 0019
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-06 16:40:00.000000
 
 Monitors, cron jobs and incidents get a uuid of their own (CronUptime clients address items
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0021"
-down_revision = "0019"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
