@@ -7,6 +7,7 @@ from flask import Flask
 from app.web import (
     api,
     api_keys,
+    assets,
     auth,
     bulk,
     compat,
@@ -31,6 +32,7 @@ from app.web import (
 
 
 def register(app: Flask) -> None:
+    assets.init_app(app)
     decoding.init_app(app)
     security.init_app(app)
     errors.init_app(app)
