@@ -69,6 +69,12 @@ def _item_url(row: overview.Row) -> str:
     return url_for(endpoint, **{argument: row.id})
 
 
+@bp.app_template_global("overall_state")
+def overall_state() -> str:
+    """For the tab's icon on every signed-in page (partials/_favicon.html)."""
+    return overview.overall_state()
+
+
 @bp.get("/")
 def index():
     """The overview. Three answers from one view: the page; the list alone (htmx filter
