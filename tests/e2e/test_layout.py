@@ -222,6 +222,12 @@ class Audit:
             if height > NAV_SHARE_MAX * PHONE_HEIGHT:
                 self.problems.append(f"{where}: the top bar is {height:.0f} px high")
         if self.width == 1366 and self.scheme == "light":
+            rows = page.evaluate(
+                "new Set([...document.querySelectorAll('.nav-wide nav a')]"
+                ".map(a => Math.round(a.getBoundingClientRect().top))).size"
+            )
+            if rows > 1:
+                self.problems.append(f"{where}: the navigation wraps onto {rows} rows")
             found = page.evaluate(_UNEVEN)
             for row in found["uneven"]:
                 self.problems.append(f"{where}: buttons of uneven height in {row}")
