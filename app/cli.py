@@ -29,7 +29,7 @@ from app.processes import (
     listening_socket,
     stop_stale_redis,
 )
-from app.services import accounts, api_keys, bulk, maintenance, tags, two_factor
+from app.services import accounts, api_keys, bulk, maintenance, ping_key, tags, two_factor
 from app.services import config as configuration
 from app.services.errors import NotFound, ValidationError
 from app.services.pagination import PER_PAGE_MAX
@@ -318,6 +318,13 @@ def create_api_key(name, scopes, expires_at, allowed_networks, rate_limit_per_se
         err=True,
     )
     click.echo(secret)
+
+
+@cli.command("ping-key")
+@click.option("--regenerate", is_flag=True, help="Replace it; slug URLs with the old one stop.")
+def ping_key_command(regenerate):
+    """Print the ping key of slug ping URLs (/ping/<ping key>/<slug>), or a new one."""
+    click.echo(ping_key.regenerate() if regenerate else ping_key.get())
 
 
 @cli.command("bulk")

@@ -162,6 +162,7 @@ def resume(monitor: Monitor, now: datetime) -> None:
     monitor.degraded_kind = None
     if monitor.kind == KIND_HEARTBEAT:
         monitor.last_start_at = None
+        monitor.last_start_rid = None
         _set_state(monitor, STATE_NEW, now)
     else:
         _set_state(monitor, STATE_PENDING, now)
@@ -256,9 +257,10 @@ def reschedule(monitor: Monitor, now: datetime) -> None:
         _set_state(monitor, STATE_UP, now)
 
 
-def run_duration_ms(monitor: Monitor, now: datetime) -> int | None:
-    """How long the run in progress has taken by ``now``; None without a start ping."""
-    if monitor.last_start_at is None:
+def run_duration_ms(monitor: Monitor, now: datetime, rid: str | None = None) -> int | None:
+    """How long the run in progress has taken by ``now``; None without a start ping, or
+    when the ping's run id ``rid`` is not the start ping's (it ends another run)."""
+    if monitor.last_start_at is None or monitor.last_start_rid != rid:
         return None
     return max(0, round((now - monitor.last_start_at).total_seconds() * 1000))
 
@@ -269,6 +271,7 @@ def apply_ping(
     exit_status: int | None,
     now: datetime,
     duration_ms: int | None = None,
+    rid: str | None = None,
 ) -> list[str]:
     """Apply one ping (success, start, fail or log) to a heartbeat.
 
@@ -278,6 +281,10 @@ def apply_ping(
     restarts the schedule; a failure, or a run shorter than min_run_sec, is down, and a
     success after down is up again. ``duration_ms``, when given, is the run's length as the
     job reported it, taken instead of the time since the start ping.
+
+    Run ids (``rid``) pair a start with its end when runs overlap: a success with a run id
+    other than the start's has no duration and leaves that run going (another run ended); a
+    failure, or a success without a run id, ends the run in progress all the same.
     """
     if kind == PING_LOG:
         return []
@@ -287,10 +294,14 @@ def apply_ping(
         resume(monitor, now)
     if kind == PING_START:
         monitor.last_start_at = now
+        monitor.last_start_rid = rid
         return []
-    duration = run_duration_ms(monitor, now) if duration_ms is None else duration_ms
+    ended = run_duration_ms(monitor, now, rid)
+    duration = ended if duration_ms is None else duration_ms
     monitor.last_ping_at = now
-    monitor.last_start_at = None
+    if ended is not None or kind == PING_FAIL or rid is None:
+        monitor.last_start_at = None
+        monitor.last_start_rid = None
     monitor.last_duration_ms = duration
     if kind == PING_FAIL:
         status = "" if exit_status is None else f" (exit status {exit_status})"

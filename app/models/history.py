@@ -156,6 +156,8 @@ class Ping(db.Model):
     body: so.Mapped[str | None] = so.mapped_column(sa.Text)
     body_size: so.Mapped[int] = so.mapped_column(default=0)
     duration_ms: so.Mapped[int | None] = so.mapped_column()
+    # The client's run id (?rid=<uuid>), pairing a start ping with the ping that ends it.
+    rid: so.Mapped[str | None] = so.mapped_column(sa.String(36))
 
 
 SUBJECT_MONITOR = "monitor"

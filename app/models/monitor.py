@@ -162,6 +162,9 @@ class Monitor(db.Model):
     notify_late: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
     last_ping_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     last_start_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # The run id (?rid=) of the start ping of the run in progress: the end ping with the same
+    # run id (or none, when the start had none) is the one that ends the run.
+    last_start_rid: so.Mapped[str | None] = so.mapped_column(sa.String(36))
     last_duration_ms: so.Mapped[int | None] = so.mapped_column()
     # What spares most pings the rate limit's count (app.services.pings._check_rate): at
     # least as many as the heartbeat's pings stored since rate_since.

@@ -453,17 +453,20 @@ def slugify(source: str, fallback: str) -> str:
     return slug[:SLUG_MAX].rstrip("-") or fallback
 
 
-_SLUG_RE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+_SLUG_RE = re.compile(r"[a-z0-9_-]+")
 
 
 def slug(value: Any) -> str:
-    """A slug given rather than made: what ``slugify`` makes (a-z, 0-9, single dashes)."""
+    """A slug given rather than made: what ``slugify`` makes (a-z, 0-9, dashes), and
+    underscores too (Healthchecks' slugs, in slug ping URLs, have them)."""
     if not isinstance(value, str) or not value:
         raise ValueError("Enter a slug, such as api-health.")
     if len(value) > SLUG_MAX:
         raise ValueError(f"Use at most {SLUG_MAX} characters.")
     if not _SLUG_RE.fullmatch(value):
-        raise ValueError("Use lower-case letters, digits and single dashes, such as api-health.")
+        raise ValueError(
+            "Use lower-case letters, digits, dashes and underscores, such as api-health."
+        )
     return value
 
 

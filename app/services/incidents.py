@@ -98,6 +98,30 @@ def note_open(
 # --- operations ----------------------------------------------------------------------------
 
 
+def flips(
+    monitor_id: int, since: datetime | None = None, until: datetime | None = None
+) -> list[tuple[datetime, bool]]:
+    """A monitor's changes between up and down, newest first, as (moment, up): each
+    incident's start is a change to down, its resolution a change back to up. ``since``
+    (inclusive) and ``until`` (exclusive) bound the moments."""
+    rows = db.session.execute(
+        sa.select(Incident.started_at, Incident.resolved_at).where(
+            Incident.monitor_id == monitor_id
+        )
+    ).all()
+    changes = [(started, False) for started, _ in rows]
+    changes += [(resolved, True) for _, resolved in rows if resolved is not None]
+    return sorted(
+        (
+            (moment, up)
+            for moment, up in changes
+            if (since is None or moment >= since) and (until is None or moment < until)
+        ),
+        key=lambda change: change[0],
+        reverse=True,
+    )
+
+
 def get(incident_id: int, lock: bool = False) -> Incident:
     """The incident, or NotFound; ``lock`` takes its row lock (PostgreSQL) for a change."""
     incident = db.session.get(Incident, incident_id, with_for_update=lock)

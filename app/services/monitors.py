@@ -193,6 +193,7 @@ def new_push_token() -> str:
 
 _PARSERS: dict[str, fields.Parser] = {
     "name": fields.name(200),
+    "slug": fields.slug,
     "description": fields.text(),
     "group": fields.optional(groups.parse_name),
     "kind": fields.choice(KINDS),
@@ -261,6 +262,7 @@ UPTIME_KINDS = (KIND_HTTP, KIND_KEYWORD, KIND_TCP, KIND_DNS, KIND_PING)
 _CONFLICT = "Another change was saved at the same moment; try again."
 NAME_TAKEN = "Another monitor of this kind already has this name."
 _SCHEDULE_MISSING = "Enter how often the job pings (period_sec), or a cron expression."
+SLUG_TAKEN = "Another monitor already has this slug."
 
 
 def get(monitor_id: int) -> Monitor:
@@ -297,6 +299,16 @@ def _require_unique_name(name: str, kind: str, current: Monitor | None) -> None:
         query = query.where(Monitor.id != current.id)
     if db.session.execute(query.limit(1)).first():
         raise Conflict(NAME_TAKEN)
+
+
+def _require_free_slug(slug: str, current: Monitor | None) -> None:
+    """Refuse a slug chosen by hand that another monitor has (Conflict): slugs name items
+    in badges, the status page and slug ping URLs. The unique index settles a race."""
+    query = sa.select(Monitor.id).where(Monitor.slug == slug)
+    if current is not None:
+        query = query.where(Monitor.id != current.id)
+    if db.session.execute(query.limit(1)).first():
+        raise Conflict(SLUG_TAKEN)
 
 
 def target(monitor: Monitor) -> str | None:
@@ -342,6 +354,45 @@ def _heartbeat_where(condition: sa.ColumnElement[bool]) -> Monitor:
     if monitor is None:
         raise NotFound("Heartbeat monitor not found.")
     return monitor
+
+
+def find_heartbeat_by_slug(slug: str) -> Monitor:
+    """The heartbeat with this slug, or NotFound: slug ping URLs name heartbeats so."""
+    monitor = db.session.execute(
+        sa.select(Monitor).where(Monitor.slug == slug, Monitor.kind == KIND_HEARTBEAT)
+    ).scalar_one_or_none()
+    if monitor is None:
+        raise NotFound("Heartbeat monitor not found.")
+    return monitor
+
+
+def find_heartbeat(
+    name: str | None = None,
+    slug: str | None = None,
+    tag_names: list[str] | None = None,
+    period_sec: int | None = None,
+    grace_sec: int | None = None,
+) -> Monitor | None:
+    """The oldest heartbeat matching every criterion given (``tag_names``: exactly these
+    tags, in any case; ``period_sec``: a period, not a cron schedule), or None: for dialects
+    that create a heartbeat only when no such one exists yet."""
+    query = sa.select(Monitor).where(Monitor.kind == KIND_HEARTBEAT).order_by(Monitor.id)
+    if name is not None:
+        query = query.where(Monitor.name == name)
+    if slug is not None:
+        query = query.where(Monitor.slug == slug)
+    if period_sec is not None:
+        query = query.where(Monitor.period_sec == period_sec, Monitor.cron_expr.is_(None))
+    if grace_sec is not None:
+        query = query.where(Monitor.grace_sec == grace_sec)
+    if tag_names is not None:
+        query = query.options(so.selectinload(Monitor.tags))
+        wanted = {name.lower() for name in tag_names}
+        for monitor in db.session.execute(query).scalars():
+            if {name.lower() for name in tags.names_of(monitor)} == wanted:
+                return monitor
+        return None
+    return db.session.execute(query.limit(1)).scalar_one_or_none()
 
 
 def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
@@ -523,6 +574,8 @@ def _apply(monitor: Monitor, values: dict[str, Any]) -> Monitor:
         monitor.channels = channels.by_ids(values["channels"])
     if "tags" in values:
         monitor.tags = tags.resolve(values["tags"])
+    if "slug" in values:
+        monitor.slug = values["slug"]
     for key in _SIMPLE + _HEARTBEAT_STORED:
         if key in values:
             setattr(monitor, key, values[key])
@@ -541,11 +594,15 @@ def create(data: dict[str, Any], unique_name: bool = False) -> Monitor:
     """Create a monitor. An uptime monitor starts "pending" until its first check; a
     heartbeat starts "new", with a fresh ping code, until its first ping. Either may start
     "paused". Without ``channels`` it notifies the channels marked "default for new items".
+    Without ``slug`` its slug is made from its name; a slug given that another monitor has
+    is refused (Conflict).
     With ``unique_name``, a name another monitor of the same kind has is refused (Conflict).
     """
     values = _validate(data, None)
     if unique_name:
         _require_unique_name(values["name"], values.get("kind", KIND_HTTP), None)
+    if "slug" in values:
+        _require_free_slug(values["slug"], None)
 
     def build() -> Monitor:
         return add(values, fields.unique_slug(Monitor.slug, values["name"], "monitor"))
@@ -563,13 +620,16 @@ def check(data: dict[str, Any], monitor_id: int | None = None) -> None:
 
 
 def update(monitor_id: int, data: dict[str, Any], unique_name: bool = False) -> Monitor:
-    """Change the fields given; the slug, the ping code and the state stay as they are
-    (except pausing, and a late heartbeat whose new schedule does not expect it yet).
+    """Change the fields given; the ping code and the state stay as they are (except
+    pausing, and a late heartbeat whose new schedule does not expect it yet), and so does
+    the slug unless one is given.
     With ``unique_name``, renaming onto another monitor of the same kind is refused."""
     current = get(monitor_id)
     values = _validate(data, current)
     if unique_name and "name" in values:
         _require_unique_name(values["name"], current.kind, current)
+    if "slug" in values:
+        _require_free_slug(values["slug"], current)
     monitor = fields.commit_retrying(lambda: _apply(get(monitor_id), values), _CONFLICT)
     _refresh(monitor)
     return monitor

@@ -36,8 +36,8 @@ from app.models import Monitor, Ping
 from app.models.history import PING_FAIL, PING_KINDS, PING_SUCCESS, SUBJECT_MONITOR
 from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN
 from app.models.types import utcnow
-from app.services import maintenance, monitors, notifications, results
-from app.services.errors import NotFound, Throttled, ValidationError
+from app.services import maintenance, monitors, notifications, ping_key, results
+from app.services.errors import Conflict, NotFound, Throttled, ValidationError
 from app.services.pagination import Page, paginate
 
 BODY_KEEP_BYTES = 100 * 1024  # stored with the ping; the rest of a body is only counted
@@ -47,6 +47,8 @@ REMOTE_ADDR_MAX = 64
 RATE_WINDOW_SEC = 60
 # Codes are lower-case UUIDs; anything else cannot match and costs no lookup.
 _CODE_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_RID_RE = re.compile(_CODE_RE.pattern, re.IGNORECASE)
+RID_INVALID = "Give the run id as a UUID, such as 123e4567-e89b-12d3-a456-426614174000."
 
 _monitors = Monitor.__table__
 _pings = Ping.__table__
@@ -68,6 +70,7 @@ _COLUMNS = (
     "state_changed_at",
     "last_ping_at",
     "last_start_at",
+    "last_start_rid",
     "last_duration_ms",
     "last_error",
     "consecutive_failures",
@@ -108,6 +111,7 @@ _PING_COLUMNS = (
     "body",
     "body_size",
     "duration_ms",
+    "rid",
 )
 _INSERT = _pings.insert().values({c: sa.bindparam(c) for c in _PING_COLUMNS})
 
@@ -133,6 +137,21 @@ def _kind_of(kind: str | None, exit_status: int | None) -> str:
     return kind
 
 
+def is_code(value: str) -> bool:
+    """Whether ``value`` is shaped like a ping code (a lower-case UUID)."""
+    return _CODE_RE.fullmatch(value) is not None
+
+
+def parse_rid(value: str | None) -> str | None:
+    """A run id as stored: a UUID in its canonical text, lower case; None for none. Any
+    other text is refused, so that two spellings of one id always pair."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _RID_RE.fullmatch(value):
+        raise ValidationError({"rid": RID_INVALID})
+    return value.lower()
+
+
 def _body_text(body: bytes) -> str | None:
     if not body:
         return None
@@ -152,6 +171,7 @@ def record_ping(
     now: datetime | None = None,
     body_size: int | None = None,
     duration_ms: int | None = None,
+    rid: str | None = None,
 ) -> int:
     """Record one ping to the heartbeat with ``code`` and apply it; returns the monitor id.
 
@@ -159,11 +179,13 @@ def record_ping(
     0 means success, anything else failure. The first 100 KB of ``body_bytes`` are kept;
     ``body_size`` is the whole body's length when the caller kept only a prefix.
     ``duration_ms``: the run's length as the caller reports it (Uptime Kuma's push URL),
-    instead of the time since the start ping. Raises
-    ValidationError (bad kind or exit status), Throttled (over the code's rate limit) or
-    NotFound (no heartbeat has this code).
+    instead of the time since the start ping. ``rid`` is the client's run id (a UUID),
+    pairing a start with its end (state.apply_ping). Raises ValidationError (bad kind, exit
+    status or run id), Throttled (over the code's rate limit) or NotFound (no heartbeat has
+    this code).
     """
     kind = _kind_of(kind, exit_status)
+    rid = parse_rid(rid)
     if not _CODE_RE.fullmatch(code):
         raise NotFound("not found")
     ping = {
@@ -176,7 +198,8 @@ def record_ping(
         "body_size": len(body_bytes) if body_size is None else body_size,
         "duration_ms": duration_ms,
     }
-    pending = _Ping(code, kind, exit_status, ping, now, current_app.config["PING_RATE_LIMIT"])
+    limit = current_app.config["PING_RATE_LIMIT"]
+    pending = _Ping(code, kind, exit_status, ping, now, limit, rid=rid)
     # The caller's own transaction ends first: on SQLite it holds the write lock that the
     # thread writing this ping, maybe another one, is about to ask for.
     session = _session()
@@ -225,6 +248,7 @@ class _Ping:
     done: bool = False
     outcome: Any = None
     error: Exception | None = None
+    rid: str | None = None
 
 
 def _session() -> so.Session | None:
@@ -255,8 +279,10 @@ def _apply(runner, pending: _Ping):
     _check_rate(runner, monitor, now, pending.rate_limit)
     kind, ping = pending.kind, pending.values
     if kind in (PING_SUCCESS, PING_FAIL) and ping["duration_ms"] is None:
-        ping["duration_ms"] = state.run_duration_ms(monitor, now)
-    events = state.apply_ping(monitor, kind, pending.exit_status, now, ping["duration_ms"])
+        ping["duration_ms"] = state.run_duration_ms(monitor, now, pending.rid)
+    events = state.apply_ping(
+        monitor, kind, pending.exit_status, now, ping["duration_ms"], rid=pending.rid
+    )
     if events and not runner.records_transitions:
         return _TRANSITION
     # Asked only of pings that would move the state (so in the session's runner): under a
@@ -267,7 +293,7 @@ def _apply(runner, pending: _Ping):
         for name in ("paused", "state", "state_changed_at"):
             setattr(monitor, name, row[name])
         events = []
-    runner.insert({**ping, "monitor_id": monitor.id, "created_at": now})
+    runner.insert({**ping, "rid": pending.rid, "monitor_id": monitor.id, "created_at": now})
     changes = {n: getattr(monitor, n) for n in _CHANGEABLE if getattr(monitor, n) != row[n]}
     if held:
         counted_apart = results.rollup_row(SUBJECT_MONITOR, monitor.id, now, 0, 0)
@@ -596,6 +622,59 @@ def _compiled(dialect_name: str, statement: sa.Executable) -> _Statement:
     )
     columns = tuple(column.key for column in selected)
     return _Statement(str(c), dict(c.params), binds, columns, results)
+
+
+def count_pings(monitor_id: int) -> int:
+    """How many pings of the heartbeat are stored (older ones leave with the history TTL)."""
+    return db.session.execute(
+        sa.select(sa.func.count()).select_from(_pings).where(_pings.c.monitor_id == monitor_id)
+    ).scalar_one()
+
+
+def get_ping(monitor_id: int, ping_id: int) -> Ping:
+    """One stored ping of the heartbeat, or NotFound."""
+    ping = db.session.get(Ping, ping_id)
+    if ping is None or ping.monitor_id != monitor_id:
+        raise NotFound("Ping not found.")
+    return ping
+
+
+AUTO_PERIOD_SEC = 86400  # a heartbeat made by its first slug ping expects one a day…
+AUTO_GRACE_SEC = 3600  # …with an hour's grace, until someone says otherwise
+SLUG_TAKEN_BY_MONITOR = "This slug belongs to an uptime monitor, not a heartbeat."
+
+
+def code_for_slug(key: str, slug: str, create: bool = False) -> tuple[str, bool]:
+    """The ping code of the heartbeat a slug ping URL names, and whether it was made now.
+
+    ``key`` must be the installation's ping key (NotFound otherwise). With ``create``, a slug
+    no heartbeat has makes one, named after it, pinged once a day with an hour's grace and
+    notifying the default channels; a slug an uptime monitor has is a Conflict.
+    """
+    if not ping_key.matches(key):
+        raise NotFound("not found")
+    try:
+        return monitors.find_heartbeat_by_slug(slug).code, False
+    except NotFound:
+        if not create:
+            raise
+    data = {
+        "kind": KIND_HEARTBEAT,
+        "name": slug,
+        "slug": slug,
+        "period_sec": AUTO_PERIOD_SEC,
+        "grace_sec": AUTO_GRACE_SEC,
+    }
+    try:
+        monitor = monitors.create(data)
+    except Conflict:
+        # Taken meanwhile: by the same slug ping from another process, or by an uptime
+        # monitor, which a slug ping cannot reach.
+        try:
+            return monitors.find_heartbeat_by_slug(slug).code, False
+        except NotFound:
+            raise Conflict(SLUG_TAKEN_BY_MONITOR) from None
+    return monitor.code, True
 
 
 def list_pings(monitor_id: int, page: Any = 1, per_page: Any = 50) -> Page:

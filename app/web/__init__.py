@@ -53,5 +53,6 @@ def register(app: Flask) -> None:
     app.register_blueprint(notifications.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(ping.bp)
+    app.register_blueprint(ping.hosted_bp)
     app.register_blueprint(status.bp)
     compat.register(app)

@@ -22,12 +22,13 @@ BAD_ADDRESS_MESSAGE = (
 
 
 def wants_json() -> bool:
-    """The native API and the compatibility facades answer in JSON (a facade may reshape it)."""
-    return speaks_json(request.path)
+    """The native API and the compatibility facades answer in JSON (a facade may reshape it);
+    ping URLs, a facade's too, in text."""
+    return speaks_json(request.path) and not wants_text()
 
 
 def wants_text() -> bool:
-    return request.path.startswith("/ping/")
+    return request.path.startswith(("/ping/", "/compat/healthchecks/ping/"))
 
 
 def error_response(status: int, message: str, headers=None):

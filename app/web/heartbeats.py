@@ -34,7 +34,7 @@ from app.models.monitor import (
     STATE_PAUSED,
     STATE_UP,
 )
-from app.services import groups, monitors, pings
+from app.services import groups, monitors, ping_key, pings
 from app.services.errors import NotFound, ValidationError
 from app.services.monitors import RUNNING_TIME_UNITS
 from app.web import admin
@@ -308,6 +308,7 @@ def detail(monitor_id: int):
         status=status,
         page=page,
         ping_url=ping_url(monitor),
+        slug_ping_url=f"{current_app.config['BASE_URL']}/ping/{ping_key.get()}/{monitor.slug}",
         push_url=f"{current_app.config['BASE_URL']}/api/push/{monitor.push_token}",
         action_form=ActionForm(),
     )

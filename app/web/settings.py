@@ -1,13 +1,14 @@
-"""Dashboard pages: settings. History retention and clearing live here; the admins, status
-page and account pages are reached from the same sub-navigation."""
+"""Dashboard pages: settings. History retention and clearing, and the ping key of slug ping
+URLs, live here; the admins, status page and account pages are reached from the same
+sub-navigation."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 
-from app.services import history
+from app.services import history, ping_key
 from app.services.errors import ValidationError
 from app.web import admin
 
@@ -28,6 +29,10 @@ class RetentionForm(FlaskForm):
 
 class ClearForm(FlaskForm):
     confirmation = StringField(f"Type “{CLEAR_PHRASE}” to confirm")
+
+
+class PingKeyForm(FlaskForm):
+    """Carries only the CSRF token of the "new ping key" button."""
 
 
 def _units(ttl_seconds: int) -> list[tuple[str, str]]:
@@ -62,6 +67,9 @@ def _render(retention_form=None, clear_form=None, status: int = 200):
             retention_form=retention_form,
             clear_form=clear_form or ClearForm(formdata=None),
             stored=history.stored_counts(),
+            ping_key=ping_key.get(),
+            ping_base=f"{current_app.config['BASE_URL']}/ping",
+            ping_key_form=PingKeyForm(formdata=None),
         ),
         status,
     )
@@ -107,3 +115,13 @@ def clear_history():
     deleted = history.clear_all()
     flash(f"History cleared: {sum(deleted.values())} rows deleted.", "success")
     return redirect(url_for("settings.index"))
+
+
+@bp.post("/ping-key")
+def regenerate_ping_key():
+    """A new ping key: slug ping URLs with the old one answer "not found" from now on."""
+    if not PingKeyForm().validate_on_submit():
+        return _render(status=400)
+    ping_key.regenerate()
+    flash("New ping key made: update every slug ping URL that used the old one.", "success")
+    return redirect(url_for("settings.index") + "#ping-key")

@@ -35,13 +35,13 @@ def test_tag_items_filter_by_tag_and_recolour_it(page, live_server, app):
     wait_for_dot(page, ".item-tags .tag-chip", "rgb(130, 80, 223)")  # the palette's second
 
     page.goto(f"{live_server}/monitors/")
-    page.get_by_label("Tag").select_option("prod")
+    page.get_by_label("Tag", exact=True).select_option("prod")
     rows = page.locator("table.monitors tbody tr")
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("Shop")
     expect(page).to_have_url(f"{live_server}/monitors/?q=&state=&tag=prod")  # shareable
     page.locator("table.monitors .tag-chip", has_text="db").click()
-    expect(page.get_by_label("Tag")).to_have_value("db")
+    expect(page.get_by_label("Tag", exact=True)).to_have_value("db")
 
     page.goto(f"{live_server}/settings/tags/")
     row = page.locator("tr", has=page.locator(".tag-chip", has_text="db"))

@@ -168,7 +168,7 @@ def test_all_errors_are_reported_at_once(ctx):
 
 def test_unknown_fields_are_refused_on_update_too(ctx):
     monitor = make()
-    assert errors_of(monitors.update, monitor.id, {"slug": "mine"}) == {"slug": "Unknown field."}
+    assert errors_of(monitors.update, monitor.id, {"code": "mine"}) == {"code": "Unknown field."}
     assert errors_of(monitors.update, monitor.id, {"state": "up"}) == {"state": "Unknown field."}
 
 

@@ -171,6 +171,10 @@ _MONITOR_WRITABLE = {
         "the server may send no ICMP: it needs root, CAP_NET_RAW or net.ipv4.ping_group_range.",
     ),
     "name": _str(minLength=1, maxLength=200),
+    "slug": _str(
+        pattern="^[a-z0-9_-]{1,100}$",
+        description="Made from the name unless given; 409 when another monitor has it.",
+    ),
     "description": _str(nullable=True),
     "group": _str(nullable=True, maxLength=100, description="Group name; created on first use."),
     "url": _str(format="uri", maxLength=2048, description="An http:// or https:// URL."),
@@ -598,6 +602,7 @@ SCHEMAS: dict[str, Any] = {
             "body": _str(nullable=True),
             "body_size": _int(),
             "duration_ms": _int(nullable=True),
+            "rid": _str(nullable=True, description="The run id the ping came with (?rid=)."),
         },
         ("id", "monitor_id", "created_at", "kind", "method", "body_size"),
     ),
@@ -1130,6 +1135,7 @@ def _paths() -> dict[str, dict[str, Any]]:
                 scope="monitors:write",
                 ok=(201, "The new monitor.", monitor),
                 body="MonitorCreate",
+                errors=(409,),
             ),
         },
         "/api/monitors/{monitor_id}": {

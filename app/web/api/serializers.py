@@ -256,6 +256,7 @@ def ping(row: Ping) -> dict[str, Any]:
         "body": row.body,
         "body_size": row.body_size,
         "duration_ms": row.duration_ms,
+        "rid": row.rid,
     }
 
 

@@ -9,11 +9,18 @@ from __future__ import annotations
 from flask import Flask
 
 from app.extensions import csrf
-from app.web.compat import cron_job_org, cronhub, openuptimes, setcronjob, uptime_kuma
+from app.web.compat import (
+    cron_job_org,
+    cronhub,
+    healthchecks,
+    openuptimes,
+    setcronjob,
+    uptime_kuma,
+)
 
 
 def register(app: Flask) -> None:
-    for facade in (cronhub, cron_job_org, setcronjob, openuptimes, uptime_kuma):
+    for facade in (cronhub, cron_job_org, setcronjob, openuptimes, uptime_kuma, healthchecks):
         # Keys arrive in headers, query or body, never in the session cookie: nothing to forge.
         csrf.exempt(facade.bp)
         app.register_blueprint(facade.bp)
