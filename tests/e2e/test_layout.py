@@ -343,9 +343,12 @@ def test_public_pages_fit_every_screen_and_pass_axe(browser, live_server, make_a
 
 
 @pytest.mark.parametrize("javascript", [True, False])
-def test_the_phone_menu_names_the_section_and_opens(browser, live_server, app, javascript):
+def test_the_phone_menu_names_the_section_and_opens(
+    browser, live_server, app, database_url, javascript
+):
     """The menu works with and without script; the tab's icon follows the overall state
     across a boosted navigation too (htmx swaps only the body: the icon comes out of band)."""
+    sqlite_only(database_url)
     with app.app_context():
         accounts.create_admin(EMAIL, PASSWORD)
         monitor_id = monitors.create({"name": "Shop", "url": "https://shop.example.com/"}).id
