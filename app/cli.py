@@ -297,8 +297,16 @@ def reset_2fa(email):
 @click.option("--allowed-networks", help="Comma-separated addresses or CIDRs it may come from.")
 @click.option("--rate-limit-per-sec", help="Requests per second (default 10).")
 @click.option("--daily-quota", help="Requests per UTC day (default: no quota).")
-def create_api_key(name, scopes, expires_at, allowed_networks, rate_limit_per_sec, daily_quota):
-    """Create an API key and print its secret once (only the secret goes to stdout)."""
+@click.option(
+    "--secret",
+    help="Import an existing CronUptime API token (64 hex characters) as this key's secret.",
+)
+def create_api_key(
+    name, scopes, expires_at, allowed_networks, rate_limit_per_sec, daily_quota, secret
+):
+    """Create an API key and print its secret once (only the secret goes to stdout).
+
+    With --secret, the key's secret is that CronUptime token, so scripts keep using it."""
     given = {
         "name": name,
         "scopes": scopes,
@@ -308,7 +316,9 @@ def create_api_key(name, scopes, expires_at, allowed_networks, rate_limit_per_se
         "daily_quota": daily_quota,
     }
     try:
-        key, secret = api_keys.create({k: v for k, v in given.items() if v is not None})
+        key, secret = api_keys.create(
+            {k: v for k, v in given.items() if v is not None}, imported=secret
+        )
     except ValidationError as exc:
         problems = "; ".join(f"--{k.replace('_', '-')}: {v}" for k, v in exc.fields.items())
         raise click.ClickException(problems or exc.message) from None

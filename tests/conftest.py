@@ -241,7 +241,14 @@ def logged_in(client, admin):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Say loudly when the browser tests could not run."""
+    """Say loudly when the browser tests or the PostgreSQL runs could not happen."""
+    if "postgresql" not in BACKENDS:
+        terminalreporter.write_sep(
+            "!",
+            "POSTGRESQL NOT TESTED: set UPCRON_TEST_DATABASE_URL to run every database test "
+            "on PostgreSQL too",
+            red=True,
+        )
     skipped = terminalreporter.stats.get("skipped", [])
     if any("Chromium is not installed" in str(getattr(r, "longrepr", "")) for r in skipped):
         terminalreporter.write_sep(

@@ -219,6 +219,22 @@ def next_interval(planned: datetime, interval_sec: int, now: datetime) -> tuple[
     return planned + (skipped + 1) * interval, skipped
 
 
+def interval_cron(interval_sec: int) -> str:
+    """A cron expression for dialects that only know cron schedules, to show an interval job
+    in: the one that fires exactly every ``interval_sec`` when one exists (an interval that
+    divides an hour or a day, or a whole day), else every minute, the closest such dialects
+    can state."""
+    minutes, rest = divmod(interval_sec, 60)
+    if rest or not minutes:
+        return "* * * * *"
+    if minutes < 60 and 60 % minutes == 0:
+        return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+    hours, rest = divmod(minutes, 60)
+    if not rest and hours < 24 and 24 % hours == 0:
+        return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
+    return "0 0 * * *" if minutes == 1440 else "* * * * *"
+
+
 def describe(expr: str) -> str:
     """A plain-English sentence for a valid expression, for the dashboard's live preview."""
     cron = _parse(expr)

@@ -27,7 +27,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import redis
 import sqlalchemy as sa
@@ -151,17 +151,30 @@ def _cron_entry(job: CronJob, now: datetime) -> tuple[dict, int] | None:
     """(spec, next due ms) for an enabled cron job that has a future run, else None."""
     if not job.enabled or (job.expires_at is not None and job.expires_at <= now):
         return None
-    spec = {"e": job.cron_expr, "z": job.timezone}
+    if job.cron_expr is None:
+        # An interval job keeps its rhythm from its last run (its creation before the first).
+        spec = {"i": job.interval_sec}
+        anchor = job.last_run_at or job.created_at or now
+        due, _ = schedule.next_interval(anchor, job.interval_sec, now)
+    else:
+        spec = {"e": job.cron_expr, "z": job.timezone}
+        try:
+            due = schedule.next_run(job.cron_expr, job.timezone, now)
+        except schedule.ScheduleError:
+            log.warning("cron job %s has an invalid schedule; not scheduled", job.id)
+            return None
     if job.expires_at is not None:
         spec["x"] = to_ms(job.expires_at)
-    try:
-        due = schedule.next_run(job.cron_expr, job.timezone, now)
-    except schedule.ScheduleError:
-        log.warning("cron job %s has an invalid schedule; not scheduled", job.id)
-        return None
     if job.expires_at is not None and due > job.expires_at:
         return None
     return spec, to_ms(due)
+
+
+def _slot_after(job: CronJob, moment: datetime) -> datetime:
+    """The job's first slot after ``moment`` by its schedule (cron or interval)."""
+    if job.cron_expr is None:
+        return moment + timedelta(seconds=job.interval_sec)
+    return schedule.next_run(job.cron_expr, job.timezone, moment)
 
 
 def _heartbeat_entry(row, now: datetime) -> tuple[None, int] | None:
@@ -458,8 +471,7 @@ class Scheduler:
                 if job.last_run_at is not None:
                     # Resume from the last run, so slots missed while Redis was gone are
                     # counted (and caught up once) rather than silently skipped.
-                    after = schedule.next_run(job.cron_expr, job.timezone, job.last_run_at)
-                    due = min(due, to_ms(after))
+                    due = min(due, to_ms(_slot_after(job, job.last_run_at)))
                 entries[f"{KIND_CRON}:{job.id}"] = (spec, due)
         heartbeats = db.session.execute(
             sa.select(*_HEARTBEAT_COLUMNS).where(
@@ -580,12 +592,12 @@ def _next_due(spec: dict | None, planned_ms: int, now: datetime) -> tuple[int | 
         return None, 0
     planned = from_ms(planned_ms)
     if "i" in spec:
-        next_due, skipped = schedule.next_interval(planned, spec["i"], now)
-        return to_ms(next_due), skipped
-    next_due, missed = schedule.next_run(spec["e"], spec["z"], planned), 0
-    if next_due <= now:  # we are behind: skip to the future, counting what was skipped
-        missed = schedule.slots_between(spec["e"], spec["z"], planned, now)
-        next_due = schedule.next_run(spec["e"], spec["z"], now)
+        next_due, missed = schedule.next_interval(planned, spec["i"], now)
+    else:
+        next_due, missed = schedule.next_run(spec["e"], spec["z"], planned), 0
+        if next_due <= now:  # we are behind: skip to the future, counting what was skipped
+            missed = schedule.slots_between(spec["e"], spec["z"], planned, now)
+            next_due = schedule.next_run(spec["e"], spec["z"], now)
     expires = spec.get("x")
     if expires is not None and to_ms(next_due) > expires:
         return None, missed

@@ -119,7 +119,7 @@ def _degrade(monitor: Monitor, warning_kind: str | None, now: datetime) -> None:
     monitor.degraded_kind = warning_kind
 
 
-def apply_execution(job: CronJob, success: bool, now: datetime) -> list[str]:
+def apply_execution(job: CronJob, success: bool) -> list[str]:
     """Count an execution: "failed" when failures reach the job's notify threshold,
     "recovered" on the first success after that, "disabled" at ``auto_disable_after``."""
     if success:

@@ -1,4 +1,5 @@
-"""HTTP cron jobs: a URL we call on a cron schedule, logging every execution."""
+"""HTTP cron jobs: a URL we call on a cron schedule or every so many seconds, logging every
+execution."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from app.extensions import db
-from app.models.types import UTCDateTime, utcnow
+from app.models.types import UTCDateTime, new_uuid, utcnow
 
 cron_job_channels = sa.Table(
     "cron_job_channels",
@@ -27,7 +28,10 @@ class CronJob(db.Model):
     __tablename__ = "cron_jobs"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    uuid: so.Mapped[str] = so.mapped_column(sa.String(36), unique=True, default=new_uuid)
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    # Given no name, a job is named after its URL (and follows it); see Monitor.
+    name_from_url: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     slug: so.Mapped[str] = so.mapped_column(sa.String(120), unique=True)
     group_id: so.Mapped[int | None] = so.mapped_column(
@@ -42,7 +46,10 @@ class CronJob(db.Model):
     body: so.Mapped[str | None] = so.mapped_column(sa.Text)
     auth_username: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     auth_password: so.Mapped[str | None] = so.mapped_column(sa.String(200))
-    cron_expr: so.Mapped[str] = so.mapped_column(sa.String(120))
+    # The schedule: a cron expression read in ``timezone``, or else an interval in seconds
+    # counted from the job's last run (its creation before the first); exactly one is set.
+    cron_expr: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    interval_sec: so.Mapped[int | None] = so.mapped_column()
     timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="UTC")
     timeout_ms: so.Mapped[int] = so.mapped_column(default=30000)
     expected_status: so.Mapped[str] = so.mapped_column(sa.String(200), default="200-299")

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from app.extensions import db
-from app.models.types import UTCDateTime, utcnow
+from app.models.types import UTCDateTime, new_uuid, utcnow
 
 STATUS_OPEN = "open"
 STATUS_RESOLVED = "resolved"
@@ -23,6 +23,7 @@ class Incident(db.Model):
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    uuid: so.Mapped[str] = so.mapped_column(sa.String(36), unique=True, default=new_uuid)
     monitor_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("monitors.id", ondelete="CASCADE"), index=True
     )

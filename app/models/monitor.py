@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from app.extensions import db
-from app.models.types import UTCDateTime, utcnow
+from app.models.types import UTCDateTime, new_uuid, utcnow
 
 KIND_HTTP = "http"
 KIND_KEYWORD = "keyword"
@@ -61,8 +61,12 @@ class Monitor(db.Model):
     __tablename__ = "monitors"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    uuid: so.Mapped[str] = so.mapped_column(sa.String(36), unique=True, default=new_uuid)
     kind: so.Mapped[str] = so.mapped_column(sa.String(16))
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    # Given no name, an item is named after its URL (and follows it); dialects whose items
+    # may be nameless answer such a name as none.
+    name_from_url: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     # Public identifier for badges and the status page; never reveals the URL.
     slug: so.Mapped[str] = so.mapped_column(sa.String(120), unique=True)

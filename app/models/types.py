@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -10,6 +11,12 @@ import sqlalchemy as sa
 def utcnow() -> datetime:
     """The current time as an aware UTC datetime: the only kind of datetime Upcron stores."""
     return datetime.now(UTC)
+
+
+def new_uuid() -> str:
+    """A fresh random uuid as text: the stable public id of a monitor, cron job or incident
+    (what CronUptime clients address them by; the native API accepts it beside the id)."""
+    return str(uuid.uuid4())
 
 
 def _as_utc(value: datetime) -> datetime:

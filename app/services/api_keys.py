@@ -35,7 +35,12 @@ log = logging.getLogger(__name__)
 
 SECRET_PREFIX = "upk_"
 PREFIX_LEN = len(SECRET_PREFIX) + 8  # "upk_" and the first 8 random characters
-_SECRET_RE = re.compile(r"upk_[A-Za-z0-9_-]{40,100}")
+_SECRET_RE = re.compile(r"upk_[A-Za-z0-9_-]{40,100}|[0-9a-f]{64}")
+# A CronUptime token (32 random bytes as lowercase hex), imported so a script keeps its token.
+# Its first PREFIX_LEN characters (48 random bits) are its prefix, as for our own secrets.
+IMPORTED_SECRET_RE = re.compile(r"[0-9a-f]{64}")
+IMPORTED_SECRET_INVALID = "Must be 64 lowercase hexadecimal characters (a CronUptime token)."
+PREFIX_TAKEN = "Another key has a secret starting with the same characters; use another."
 _HASH_SCHEME = "hmac-sha256"
 
 # resource → the actions it has; "resource:*" grants them all and "*" grants everything.
@@ -181,8 +186,13 @@ def create(
     granted_by: Iterable[str] | None = None,
     created_by_id: int | None = None,
     now: datetime | None = None,
+    imported: str | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns (key, secret). The secret exists only in this return value.
+
+    ``imported`` is an existing CronUptime token (64 lowercase hex characters) to keep as
+    the secret instead of drawing a new one, so scripts holding it keep working; only the
+    command line passes it (an admin's act, never a field of an API body).
 
     ``granted_by`` is the scope list of the key making the request: a key can hand out only
     scopes it holds itself, or "api-keys:write" would be a way to any permission. None means
@@ -190,10 +200,17 @@ def create(
     """
     values, errors = fields.parse(data, _PARSERS)
     fields.require(data, errors, _REQUIRED)
+    if imported is not None:
+        if not isinstance(imported, str) or not IMPORTED_SECRET_RE.fullmatch(imported):
+            errors["secret"] = IMPORTED_SECRET_INVALID
+        elif db.session.execute(
+            sa.select(ApiKey.id).where(ApiKey.prefix == imported[:PREFIX_LEN])
+        ).first():
+            errors["secret"] = PREFIX_TAKEN
     _check_expiry_and_scopes(values, errors, granted_by, now or utcnow(), "leave it empty")
 
     def build() -> tuple[ApiKey, str]:
-        secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+        secret = imported or SECRET_PREFIX + secrets.token_urlsafe(32)
         key = ApiKey(
             name=values["name"],
             prefix=secret[:PREFIX_LEN],

@@ -1,8 +1,12 @@
-"""HTTP cron jobs: create, change, enable, disable, run now, delete, list, preview schedules."""
+"""HTTP cron jobs: create, change, enable, disable, run now, delete, list, preview schedules.
+
+A job runs on a cron expression or on an interval in seconds (``interval_sec``), never both:
+giving one clears the other.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis
@@ -41,6 +45,7 @@ SETTINGS = (
     "auth_username",
     "auth_password",
     "cron_expr",
+    "interval_sec",
     "timezone",
     "timeout_ms",
     "expected_status",
@@ -55,7 +60,10 @@ SETTINGS = (
     "tls_verify",
     "tls_expiry_warn_days",
 )
-_SIMPLE = ("name", "description", *SETTINGS, "public")
+_SIMPLE = ("name", "name_from_url", "description", *SETTINGS, "public")
+INTERVAL_MIN_SEC = 60
+INTERVAL_MAX_SEC = 30 * 86400
+NAME_MAX = 200
 
 
 _count = fields.whole_number(1, NEXT_RUNS_MAX)
@@ -70,7 +78,15 @@ _PARSERS: dict[str, fields.Parser] = {
     "body": fields.optional(fields.text()),
     "auth_username": fields.optional(fields.text(CREDENTIAL_MAX)),
     "auth_password": fields.optional(fields.text(CREDENTIAL_MAX)),
-    "cron_expr": fields.cron_expr,
+    "cron_expr": fields.optional(fields.cron_expr),
+    "interval_sec": fields.optional(
+        fields.whole_number(
+            INTERVAL_MIN_SEC,
+            INTERVAL_MAX_SEC,
+            f"Must be a whole number of seconds from {INTERVAL_MIN_SEC} to {INTERVAL_MAX_SEC}.",
+        )
+    ),
+    "name_from_url": fields.boolean,
     "timezone": fields.timezone,
     "timeout_ms": fields.whole_number(100, 300000),
     "expected_status": fields.status_ranges,
@@ -89,11 +105,12 @@ _PARSERS: dict[str, fields.Parser] = {
     "channels": channels.parse_ids,
     "tags": tags.parse_names,
 }
-_REQUIRED = {
-    "name": "Enter a name.",
-    "url": "Enter the URL to call.",
-    "cron_expr": "Enter a cron expression, such as 0 2 * * * (every day at 02:00).",
-}
+_REQUIRED = {"name": "Enter a name.", "url": "Enter the URL to call."}
+SCHEDULE_MISSING = (
+    "Enter a cron expression, such as 0 2 * * * (every day at 02:00), or an interval in "
+    "seconds (interval_sec)."
+)
+SCHEDULE_BOTH = "Give either a cron expression or an interval in seconds, not both."
 _CONFLICT = "Another change was saved at the same moment; try again."
 
 
@@ -105,11 +122,38 @@ def get(cron_job_id: int) -> CronJob:
     return job
 
 
+def get_by_uuid(value: str) -> CronJob:
+    """The cron job whose stable uuid is ``value``, or NotFound."""
+    return fields.by_uuid(CronJob, value, "Cron job not found")
+
+
+def _schedule(values: dict[str, Any], errors: dict[str, str], current: CronJob | None) -> None:
+    """Exactly one schedule: a new cron expression clears the interval and a new interval
+    the expression; a job left with neither (or given both) is refused."""
+    given = {k: values[k] for k in ("cron_expr", "interval_sec") if k in values}
+    if "cron_expr" in errors or "interval_sec" in errors:
+        return
+    if given.get("cron_expr") is not None and given.get("interval_sec") is not None:
+        errors["cron_expr"] = SCHEDULE_BOTH
+        return
+    if given.get("cron_expr") is not None:
+        values["interval_sec"] = None
+    elif given.get("interval_sec") is not None:
+        values["cron_expr"] = None
+    cron = values.get("cron_expr", current.cron_expr if current else None)
+    interval = values.get("interval_sec", current.interval_sec if current else None)
+    if cron is None and interval is None:
+        errors["cron_expr"] = SCHEDULE_MISSING
+
+
 def _validate(data: Any, current: CronJob | None) -> dict[str, Any]:
     values, errors = fields.parse(data, _PARSERS)
     fields.keep_masked_headers(values, errors, current.headers if current else None)
     if current is None:
         fields.require(data, errors, _REQUIRED)
+    _schedule(values, errors, current)
+    fields.name_from_url(values, errors, current, NAME_MAX)
+    if current is None:
         # Only on create: an edit that resends the form of an expired job must still save.
         expires_at = values.get("expires_at")
         if expires_at is not None and expires_at <= utcnow():
@@ -270,8 +314,18 @@ def next_runs(cron_job_id: int, count: Any = 5, now: datetime | None = None) -> 
     now = now or utcnow()
     if not job.enabled or (job.expires_at is not None and job.expires_at <= now):
         return []
-    runs = schedule.next_runs(job.cron_expr, job.timezone, now, count)
+    runs = upcoming(job, now, count)
     return [run for run in runs if job.expires_at is None or run < job.expires_at]
+
+
+def upcoming(job: CronJob, now: datetime, count: int) -> list[datetime]:
+    """The job's next ``count`` slots after ``now`` by its schedule alone (enabled or not):
+    cron times in its time zone, or every ``interval_sec`` from its last run (its creation
+    before the first)."""
+    if job.cron_expr is not None:
+        return schedule.next_runs(job.cron_expr, job.timezone, now, count)
+    first, _ = schedule.next_interval(job.last_run_at or job.created_at, job.interval_sec, now)
+    return [first + timedelta(seconds=job.interval_sec * n) for n in range(count)]
 
 
 def preview(

@@ -22,7 +22,7 @@ from app.engine.address_policy import literal_refusal
 from app.engine.dns_check import parse_resolver
 from app.engine.status_codes import parse_status_ranges
 from app.extensions import db
-from app.services.errors import Conflict, ValidationError
+from app.services.errors import Conflict, NotFound, ValidationError
 
 Parser = Callable[[Any], Any]
 T = TypeVar("T")
@@ -38,6 +38,8 @@ _TRUE = {"true", "on", "1"}
 _FALSE = {"false", "0", ""}
 # Bounded, so a form cannot make int() parse thousands of digits.
 _INTEGER_RE = re.compile(r"[+-]?[0-9]{1,18}")
+# A uuid as the models store them: lowercase, hyphenated (any case is accepted on input).
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # RFC 9110 token characters: what a header name may consist of.
 _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # What every surface shows instead of a secret header's value; sent back, it keeps the value.
@@ -96,6 +98,36 @@ def _has_nul(value: Any) -> bool:
 def search_term(value: str) -> str:
     """A free-text filter, trimmed and without NUL characters (which no stored text has)."""
     return value.replace("\x00", "").strip()
+
+
+def by_uuid(model, value: Any, not_found: str):
+    """The row of ``model`` whose stable ``uuid`` column is ``value``, or NotFound with the
+    model's own message (anything that is not a uuid names no row)."""
+    row = None
+    if isinstance(value, str) and UUID_RE.fullmatch(value):
+        row = db.session.execute(
+            sa.select(model).where(model.uuid == value.lower())
+        ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(not_found)
+    return row
+
+
+def name_from_url(values: dict[str, Any], errors: dict[str, str], current, max_len: int) -> None:
+    """``name_from_url``: an item (monitor or cron job with a URL) given no name of its own is
+    named after its URL and follows it; a new name clears the flag (the same name sent back,
+    as a form does on any edit, keeps it). The flag lets dialects whose items may be nameless
+    answer such a name as none."""
+    from_url = values.get("name_from_url", current.name_from_url if current else False)
+    renamed = current is None or values.get("name") != current.name
+    if "name" in values and not values.get("name_from_url") and renamed:
+        values["name_from_url"] = from_url = False
+    if not from_url or "url" in errors:
+        return
+    url = values.get("url", current.url if current else None)
+    if url:
+        values["name"] = url[:max_len]
+        errors.pop("name", None)
 
 
 def require(data: Mapping, errors: dict[str, str], messages: Mapping[str, str]) -> None:

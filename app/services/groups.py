@@ -47,7 +47,8 @@ def resolve(name: str) -> Group:
 
 
 def create(name: Any) -> Group:
-    """A new group; unlike ``get_or_create``, an existing name (any case) is refused."""
+    """A new group; an existing name (any case) is refused (items take a group by name,
+    created on first use: ``resolve``)."""
     clean = _clean_name(name)
 
     def build() -> Group:
@@ -65,14 +66,6 @@ def get(group_id: int) -> Group:
     if group is None:
         raise NotFound("Group not found")
     return group
-
-
-def get_or_create(name: Any) -> Group:
-    """The group with this name (any case), created on first use."""
-    clean = _clean_name(name)
-    return fields.commit_retrying(
-        lambda: resolve(clean), "The group changed at the same moment; try again."
-    )
 
 
 def list_groups() -> list[Group]:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from app.extensions import db
-from app.models import ApiKey, Incident, IncidentUpdate, User
+from app.models import ApiKey, CronJob, Incident, IncidentUpdate, Monitor, User
 from app.models.history import SUBJECT_CRON_JOB, SUBJECT_MONITOR
 from app.models.incident import STATUS_OPEN, STATUS_RESOLVED
 from app.models.types import utcnow
@@ -128,6 +128,57 @@ def get(incident_id: int, lock: bool = False) -> Incident:
     if incident is None:
         raise NotFound("Incident not found")
     return incident
+
+
+OPEN_EXISTS = "An open incident already exists for this source"
+MANUAL_TITLE = "Opened manually"
+
+
+def open_manually(
+    *,
+    monitor_id: int | None = None,
+    cron_job_id: int | None = None,
+    cause: Any = None,
+    actor: User | ApiKey | None = None,
+    now: datetime | None = None,
+) -> Incident:
+    """Open an incident by hand for a monitor or cron job that has none open (Conflict
+    otherwise: one subject, one open incident), with its "started" entry, and announce it.
+    The caller has made sure the subject exists."""
+    values, errors = fields.parse({"cause": cause}, {"cause": fields.optional(_message)})
+    if errors:
+        raise ValidationError(errors)
+    now = now or utcnow()
+    # Lock the subject's row (PostgreSQL; SQLite serialises writers anyway), as recording a
+    # result does: two requests at once must not both find none open and both open one.
+    model, subject_id = (Monitor, monitor_id) if monitor_id is not None else (CronJob, cron_job_id)
+    db.session.execute(sa.select(model.id).where(model.id == subject_id).with_for_update())
+    if _open_for(monitor_id, cron_job_id):
+        raise Conflict(OPEN_EXISTS)
+    incident = open_incident(
+        title=MANUAL_TITLE,
+        cause=values["cause"],
+        now=now,
+        monitor_id=monitor_id,
+        cron_job_id=cron_job_id,
+    )
+    for key, value in _author(actor).items():
+        setattr(incident.updates[0], key, value)
+    db.session.commit()
+    notifications.incident_changed(incident.id, "opened", now)
+    return incident
+
+
+def delete(incident_id: int) -> None:
+    """Delete an incident with its timeline, for dialects whose clients can (CronUptime's).
+    A subject still failing gets no new incident until its next failure."""
+    db.session.delete(get(incident_id))
+    db.session.commit()
+
+
+def get_by_uuid(value: str) -> Incident:
+    """The incident whose stable uuid is ``value``, or NotFound."""
+    return fields.by_uuid(Incident, value, "Incident not found")
 
 
 def list_incidents(

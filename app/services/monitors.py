@@ -140,6 +140,7 @@ _SCHEDULE = ("period_sec", "cron_expr", "timezone", "grace_sec")
 
 _SIMPLE = (
     "name",
+    "name_from_url",
     "description",
     "kind",
     "url",
@@ -177,6 +178,7 @@ _SIMPLE = (
 # Uptime Kuma makes 32 letters and digits (20 before 2.0) and lets people type their own;
 # any text that sits in a URL path unescaped is taken, so imported tokens keep working.
 _PUSH_TOKEN_RE = re.compile(r"[A-Za-z0-9._~-]{1,32}")
+NAME_MAX = 200
 _PUSH_TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -192,7 +194,8 @@ def new_push_token() -> str:
 
 
 _PARSERS: dict[str, fields.Parser] = {
-    "name": fields.name(200),
+    "name": fields.name(NAME_MAX),
+    "name_from_url": fields.boolean,
     "slug": fields.slug,
     "description": fields.text(),
     "group": fields.optional(groups.parse_name),
@@ -271,6 +274,11 @@ def get(monitor_id: int) -> Monitor:
     if monitor is None:
         raise NotFound("Monitor not found")
     return monitor
+
+
+def get_by_uuid(value: str) -> Monitor:
+    """The monitor whose stable uuid is ``value``, or NotFound."""
+    return fields.by_uuid(Monitor, value, "Monitor not found")
 
 
 def find_by_name(name: Any, kind: str = KIND_HTTP) -> Monitor:
@@ -434,6 +442,7 @@ def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
     else:
         if current is None:
             fields.require(data, errors, _REQUIRED)
+        fields.name_from_url(values, errors, current, NAME_MAX)
         keyword = values["keyword"] if "keyword" in values else (current and current.keyword)
         if kind == KIND_KEYWORD and not keyword and "keyword" not in errors:
             errors["keyword"] = "Enter the text to look for; keyword monitors need one."

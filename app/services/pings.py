@@ -16,6 +16,7 @@ import atexit
 import contextlib
 import fcntl
 import functools
+import logging
 import math
 import os
 import re
@@ -39,6 +40,8 @@ from app.models.types import utcnow
 from app.services import maintenance, monitors, notifications, ping_key, results
 from app.services.errors import Conflict, NotFound, Throttled, ValidationError
 from app.services.pagination import Page, paginate
+
+log = logging.getLogger(__name__)
 
 BODY_KEEP_BYTES = 100 * 1024  # stored with the ping; the rest of a body is only counted
 BODY_MAX_BYTES = 10 * 1024 * 1024  # larger bodies are refused (413) before anything is stored
@@ -342,6 +345,8 @@ def _deadline(values) -> datetime | None:
     try:
         return state.heartbeat_deadline(values)
     except schedule.ScheduleError:
+        # As the scheduler does with the same schedule: said once here, then not watched.
+        log.warning("heartbeat %s has an invalid schedule; not watched", values.id)
         return None
 
 

@@ -279,7 +279,7 @@ def _apply_execution(
     job.last_outcome = outcome.outcome
     job.last_duration_ms = round(outcome.result.total_us / 1000)
     # Under maintenance an execution counts towards nothing: no failure streak, no alert.
-    events = [] if held else state.apply_execution(job, success, now)
+    events = [] if held else state.apply_execution(job, success)
     events += _certificate_events(job, outcome, now, held)
     for event in events:
         if event == state.EVENT_FAILED:

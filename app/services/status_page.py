@@ -487,8 +487,8 @@ def _public_items(condition_monitor=None, condition_job=None) -> list[Item]:
             Monitor.last_checked_at,
             Monitor.last_ping_at,
             Monitor.last_response_ms,
-            Group.name,
-            Group.position,
+            Group.name.label("group"),
+            Group.position.label("group_position"),
         )
         .outerjoin(Group, Monitor.group_id == Group.id)
         .where(Monitor.public.is_(True))
@@ -498,17 +498,17 @@ def _public_items(condition_monitor=None, condition_job=None) -> list[Item]:
     items = [
         Item(
             subject_type=SUBJECT_MONITOR,
-            id=r[0],
-            slug=r[1],
-            name=r[2],
-            description=r[3] or "",
-            kind=r[4],
-            status=_monitor_status(r[5], r[6]),
-            position=r[7],
-            last_checked_at=r[8] or r[9],
-            response_ms=r[10],
-            group=r[11],
-            group_position=r[12] or 0,
+            id=r.id,
+            slug=r.slug,
+            name=r.name,
+            description=r.description or "",
+            kind=r.kind,
+            status=_monitor_status(r.state, r.paused),
+            position=r.position,
+            last_checked_at=r.last_checked_at or r.last_ping_at,
+            response_ms=r.last_response_ms,
+            group=r.group,
+            group_position=r.group_position or 0,
         )
         for r in db.session.execute(monitors)
     ]
@@ -526,8 +526,8 @@ def _public_items(condition_monitor=None, condition_job=None) -> list[Item]:
             CronJob.position,
             CronJob.last_run_at,
             CronJob.last_duration_ms,
-            Group.name,
-            Group.position,
+            Group.name.label("group"),
+            Group.position.label("group_position"),
         )
         .outerjoin(Group, CronJob.group_id == Group.id)
         .where(CronJob.public.is_(True))
@@ -537,17 +537,23 @@ def _public_items(condition_monitor=None, condition_job=None) -> list[Item]:
     items += [
         Item(
             subject_type=SUBJECT_CRON_JOB,
-            id=r[0],
-            slug=r[1],
-            name=r[2],
-            description=r[3] or "",
+            id=r.id,
+            slug=r.slug,
+            name=r.name,
+            description=r.description or "",
             kind="cron",
-            status=_cron_status(r[4], r[5], r[6], r[7], r[8]),
-            position=r[9],
-            last_checked_at=r[10],
-            response_ms=r[11],
-            group=r[12],
-            group_position=r[13] or 0,
+            status=_cron_status(
+                r.enabled,
+                r.last_outcome,
+                r.consecutive_failures,
+                r.notify_failure_after,
+                r.auto_disable_after,
+            ),
+            position=r.position,
+            last_checked_at=r.last_run_at,
+            response_ms=r.last_duration_ms,
+            group=r.group,
+            group_position=r.group_position or 0,
         )
         for r in db.session.execute(jobs)
     ]

@@ -8,7 +8,15 @@ from zoneinfo import ZoneInfo
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from htmx_flask import request as htmx_request
-from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 
 from app.engine import schedule
 from app.services import cron_jobs, fields, groups, history
@@ -33,10 +41,10 @@ LIST_STATUSES = {"enabled": True, "disabled": False}
 PREVIEW_RUNS = 5
 # Form fields sent to the service as typed; blank ones are left out, so the service's
 # defaults apply on create and the stored value stays on edit.
-_TEXT = ("name", "url", "cron_expr", "timezone", "timeout_ms", "expected_status")
+_TEXT = ("name", "url", "timezone", "timeout_ms", "expected_status")
 _TEXT += ("auto_disable_after", "notify_failure_after", "tls_expiry_warn_days")
 # Always sent: the service says what a blank one lacks.
-_REQUIRED = ("name", "url", "cron_expr")
+_REQUIRED = ("name", "url")
 # Sent even when blank: blank means "none" for these.
 _CLEARABLE = ("description", "group", "tags", "body", "auth_username")
 _FLAGS = ("enabled", "redirect_success", "save_responses", "public")
@@ -55,7 +63,16 @@ class CronJobForm(FlaskForm):
     auth_username = StringField("Basic auth user name")
     auth_password = PasswordField("Basic auth password")
     remove_password = BooleanField("Remove the stored password")
+    schedule = RadioField(
+        "Runs",
+        choices=[
+            SelectChoice("cron", "On a cron schedule"),
+            SelectChoice("interval", "Every so many seconds"),
+        ],
+        default="cron",
+    )
     cron_expr = StringField("Cron expression", default="0 2 * * *")
+    interval_sec = StringField("Interval (seconds)", default="3600")
     timezone = StringField("Time zone", default="UTC")
     timeout_ms = StringField("Timeout (milliseconds)", default="30000")
     expected_status = StringField("Expected status codes", default="200-299")
@@ -97,6 +114,9 @@ def _initial(job) -> dict:
         "auth_username": job.auth_username or "",
         "headers": fields.headers_text(job.headers),
         "expires_at": local_input(job.expires_at, job.timezone),
+        "schedule": "cron" if job.cron_expr else "interval",
+        "cron_expr": job.cron_expr or "",
+        "interval_sec": job.interval_sec or "",
     }
     return {key: "" if value is None else value for key, value in data.items()}
 
@@ -110,6 +130,13 @@ def _submitted(form: CronJobForm, editing: bool) -> dict:
             data[name] = value
     for name in _CLEARABLE:
         data[name] = getattr(form, name).data or ""
+    # The schedule chosen is sent; the other is cleared.
+    if form.schedule.data == "interval":
+        data["interval_sec"], data["cron_expr"] = (form.interval_sec.data or "").strip(), None
+        if not data["interval_sec"]:
+            data["interval_sec"] = "0"  # blank is no interval: refused with the reason
+    else:
+        data["cron_expr"], data["interval_sec"] = (form.cron_expr.data or "").strip(), None
     data["method"] = form.method.data
     data["headers"] = form.headers.data or ""
     if form.remove_password.data:
@@ -144,7 +171,9 @@ def _render_form(form: CronJobForm, job=None, status: int = 200):
             "cron_jobs/form.html",
             form=form,
             job=job,
-            preview=schedule_preview(form.cron_expr.data, form.timezone.data),
+            preview=schedule_preview(form.cron_expr.data, form.timezone.data)
+            if form.schedule.data != "interval"
+            else None,
             zones=schedule.timezone_names(),
             groups=groups.list_groups(),
         ),

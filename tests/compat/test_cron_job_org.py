@@ -155,6 +155,14 @@ def test_docs_create_example_creates_the_job(cjo, key):
     assert native["cron_expr"] == "* * * * *"
     assert native["timezone"] == "Europe/Berlin"
     assert native["expires_at"] is None
+    # Read back here, the job keeps the title it was given: none.
+    details = cjo.call("GET", f"/jobs/{body['jobId']}", key).get_json()["jobDetails"]
+    assert details["title"] == "" and details["requestTimeout"] == -1
+    cjo.reset_limits()
+    cjo.call("PATCH", f"/jobs/{body['jobId']}", key, JSON, data='{"job":{"title":"Named"}}')
+    cjo.reset_limits()
+    details = cjo.call("GET", f"/jobs/{body['jobId']}", key).get_json()["jobDetails"]
+    assert details["title"] == "Named"
 
 
 def test_docs_python_example_creates_the_job(cjo, key):
@@ -419,7 +427,7 @@ def test_native_jobs_read_in_the_dialect(app, cjo, key):
     assert details["schedule"]["minutes"] == [0, 20, 40]
     assert details["schedule"]["hours"] == list(range(9, 18))
     assert details["schedule"]["wdays"] == [1, 2, 3, 4, 5]
-    assert details["requestTimeout"] == 30
+    assert details["requestTimeout"] == -1  # the default (30 s), as cron-job.org writes it
 
 
 def test_a_list_edit_of_an_either_day_expression_needs_all_lists(app, cjo, key):

@@ -320,3 +320,24 @@ def test_create_api_key_command_names_bad_options(app):
     assert result.exit_code == 1
     assert "--scopes: Unknown scope 'monitors:rule'" in result.output
     assert "--daily-quota:" in result.output
+
+
+def test_create_api_key_command_imports_a_cronuptime_token(app, api):
+    token = "0123456789abcdef" * 4  # CronUptime's format: 32 random bytes as lowercase hex
+    args = ("create-api-key", "--name", "cronuptime", "--scopes", "monitors:*")
+    result = run_cli(app, *args, "--secret", token)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == token
+    assert api.get("/api/monitors", token).status_code == 200
+    facade = app.test_client().get(
+        "/compat/cronuptime/api/monitors", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert facade.status_code == 200 and facade.get_json() == []
+    # The same token twice, or one of another format, is refused; nothing is written.
+    for secret in (token, token.upper(), token[:-1], "upk_" + token):
+        result = run_cli(
+            app, "create-api-key", "--name", "again", "--scopes", "*", "--secret", secret
+        )
+        assert result.exit_code == 1 and "--secret:" in result.output
+    with app.app_context():
+        assert db.session.query(ApiKey).count() == 1

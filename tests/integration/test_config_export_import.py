@@ -81,6 +81,7 @@ def populate() -> None:
             "enabled": False,
         }
     )
+    cron_jobs.create({"name": "Poll", "url": "https://ops.example.com/poll", "interval_sec": 900})
     maintenance.create(
         {
             "title": "Sunday patching",

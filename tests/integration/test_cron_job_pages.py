@@ -438,3 +438,26 @@ def test_actions_need_the_csrf_token(logged_in, action):
 def test_unknown_jobs_are_404(logged_in):
     for path in ("/cron-jobs/999", "/cron-jobs/999/edit"):
         assert logged_in.get(path).status_code == 404
+
+
+def test_an_interval_job_is_made_edited_and_shown_from_the_form(logged_in):
+    data = {"name": "Poll", "url": "https://example.com/poll", "timezone": "UTC"}
+    response = post_form(logged_in, NEW, {**data, "schedule": "interval", "interval_sec": "900"})
+    assert response.status_code == 302
+    job = in_app(logged_in, lambda: db.session.query(CronJob).one())
+    assert (job.cron_expr, job.interval_sec) == (None, 900)
+    page = text(logged_in.get(response.headers["Location"]))
+    assert "every 900 seconds" in page
+    assert "every 900 s" in text(logged_in.get("/cron-jobs/"))
+    form = text(logged_in.get(f"/cron-jobs/{job.id}/edit"))
+    [radio] = re.findall(r'<input[^>]*value="interval"[^>]*>', form)
+    assert "checked" in radio
+    # Too short an interval is named at its field; nothing changes.
+    edit = {**data, "schedule": "interval", "interval_sec": "5"}
+    refused = post_form(logged_in, f"/cron-jobs/{job.id}/edit", edit)
+    assert refused.status_code == 422 and 'id="interval_sec-error"' in text(refused)
+    # Back to a cron expression: the interval goes.
+    edit = {**data, "schedule": "cron", "cron_expr": "0 3 * * *", "interval_sec": "900"}
+    assert post_form(logged_in, f"/cron-jobs/{job.id}/edit", edit).status_code == 302
+    job = in_app(logged_in, lambda: db.session.query(CronJob).one())
+    assert (job.cron_expr, job.interval_sec) == ("0 3 * * *", None)

@@ -343,10 +343,13 @@ def test_group_is_created_on_first_use_and_matched_in_any_case(ctx):
 
 
 def test_group_service(ctx):
-    staging = groups.get_or_create(" Staging ")
+    staging = groups.create(" Staging ")
     assert staging.name == "Staging"
-    assert groups.get_or_create("STAGING").id == staging.id
-    prod = groups.get_or_create("Production")
+    with pytest.raises(ValidationError) as info:
+        groups.create("STAGING")
+    assert info.value.fields == {"name": "A group with this name already exists."}
+    assert monitors.create({"name": "a", "url": URL, "group": "STAGING"}).group.id == staging.id
+    prod = groups.create("Production")
     prod.position = -1
     db.session.commit()
     assert [g.name for g in groups.list_groups()] == ["Production", "Staging"]
@@ -356,7 +359,7 @@ def test_group_service(ctx):
         groups.rename(staging.id, "PRODUCTION")
     assert info.value.fields == {"name": "A group with this name already exists."}
     with pytest.raises(ValidationError) as info:
-        groups.get_or_create("  ")
+        groups.create("  ")
     assert info.value.fields == {"name": "Enter a name."}
     with pytest.raises(NotFound, match="Group not found$"):
         groups.rename(999, "x")
@@ -382,7 +385,7 @@ def test_list_orders_by_group_then_position_and_name(ctx):
     first = make("omega", group="Backend")
     first.position = -1
     make("gamma", group="Apps")
-    groups.get_or_create("Backend").position = -5
+    groups.resolve("Backend").position = -5
     db.session.commit()
     assert names(monitors.list_monitors()) == ["omega", "alpha", "beta", "gamma", "zeta"]
 

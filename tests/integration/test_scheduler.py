@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -176,3 +177,32 @@ def test_only_the_leader_dispatches_and_a_standby_takes_over(ctx):
     assert took_over <= 0.8 + 0.3
     slots = [(kind, sid, planned) for kind, sid, planned, *_ in queued_items()]
     assert len(slots) == len(set(slots)) == 20  # all dispatched, none twice
+
+
+def test_an_interval_cron_job_keeps_its_rhythm_and_catches_up_once(ctx):
+    job_id = add_cron(cron_expr=None, interval_sec=600)
+    job = db.session.get(CronJob, job_id)
+    first = due(f"c:{job_id}")
+    assert first == from_ms(to_ms(job.created_at) + 600_000)
+    assert redis_client.conn.hget(sched.KEY_SPEC, f"c:{job_id}") == b'{"i": 600}'
+    # Rebuilt after an hour without Redis: one run now, the five skipped slots counted.
+    now = datetime.now(UTC)
+    job.last_run_at = now - timedelta(hours=1)
+    db.session.commit()
+    scheduler = Scheduler(conn=redis_client.conn)
+    scheduler.rebuild(now)
+    scheduler.tick(now)
+    [(kind, sid, planned, missed, trigger)] = queued_items()
+    assert (kind, sid, trigger, missed) == ("c", job_id, "schedule", 5)
+    assert planned == to_ms(job.last_run_at) + 600_000
+    assert due(f"c:{job_id}") == from_ms(planned + 6 * 600_000)
+
+
+def test_an_interval_cron_job_stops_at_its_expiry(ctx):
+    soon = datetime.now(UTC) + timedelta(minutes=15)
+    job_id = add_cron(cron_expr=None, interval_sec=600, expires_at=soon)
+    spec = json.loads(redis_client.conn.hget(sched.KEY_SPEC, f"c:{job_id}"))
+    assert spec == {"i": 600, "x": to_ms(soon)}
+    planned = to_ms(due(f"c:{job_id}"))
+    # The slot after the first, 20 minutes in, is past the expiry: the job is dropped.
+    assert sched._next_due(spec, planned, from_ms(planned)) == (None, 0)

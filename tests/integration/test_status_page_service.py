@@ -195,7 +195,7 @@ def test_settings_validation(ctx, data, field, message):
 def test_items_and_groups_are_set_in_bulk_and_atomically(ctx):
     a, b = monitor("A", public=False, group="Core"), monitor("B", public=False)
     c = job("C", public=False)
-    core = groups.get_or_create("Core")
+    core = groups.resolve("Core")
     status_page.update_settings(
         {
             "items": [
@@ -248,10 +248,10 @@ def test_describe_lists_every_item_in_page_order(ctx):
     monitor("Zeta", group="B-group")
     monitor("Alpha", public=False)
     job("Beta", group="A-group")
-    groups.rename(groups.get_or_create("B-group").id, "B-group")
+    b_group = groups.resolve("B-group")
     status_page.update_settings(
-        {"groups": [{"id": groups.get_or_create("B-group").id, "position": 0},
-                    {"id": groups.get_or_create("A-group").id, "position": 1}]}
+        {"groups": [{"id": b_group.id, "position": 0},
+                    {"id": groups.resolve("A-group").id, "position": 1}]}
     )  # fmt: skip
     described = status_page.describe()
     assert [(i["name"], i["type"], i["public"]) for i in described["items"]] == [
@@ -285,7 +285,7 @@ def test_sections_and_order(ctx):
     early = monitor("Early", group="Second")
     monitor("First group item", group="First")
     job("Loose")
-    second, first = groups.get_or_create("Second"), groups.get_or_create("First")
+    second, first = groups.resolve("Second"), groups.resolve("First")
     status_page.update_settings(
         {
             "items": [

@@ -210,3 +210,30 @@ def test_cron_expectation_in_a_repeated_autumn_hour_is_the_first_occurrence_only
     # Pinged at the first 02:30: the repeated 02:30 an hour later is not expected too.
     monitor.last_ping_at = datetime(2026, 10, 25, 0, 30, 10, tzinfo=UTC)
     assert state.expected_ping_at(monitor) == datetime(2026, 10, 26, 1, 30, tzinfo=UTC)
+
+
+def test_a_run_of_exactly_the_minimum_is_a_success():
+    monitor = heartbeat(state="up", last_ping_at=T0, min_run_sec=30)
+    state.apply_ping(monitor, "start", None, T0)
+    assert state.apply_ping(monitor, "success", None, T0 + timedelta(seconds=30)) == []
+    assert (monitor.state, monitor.last_duration_ms) == ("up", 30_000)
+    state.apply_ping(monitor, "start", None, T0 + MINUTE)
+    ended = T0 + MINUTE + timedelta(seconds=29.999)
+    assert state.apply_ping(monitor, "success", None, ended) == ["down"]  # a millisecond short
+
+
+def test_a_start_ping_later_than_its_end_gives_a_run_of_zero_not_a_negative_one():
+    """Two hosts with clocks apart: the start ping's time after the success ping's."""
+    monitor = heartbeat(state="up", last_ping_at=T0, last_start_at=T0 + MINUTE)
+    assert state.run_duration_ms(monitor, T0 + timedelta(seconds=30)) == 0
+    state.apply_ping(monitor, "success", None, T0 + timedelta(seconds=30))
+    assert monitor.last_duration_ms == 0
+
+
+def test_reschedule_at_the_new_expected_moment_leaves_it_late():
+    monitor = heartbeat(state="late", last_ping_at=T0, period_sec=3600)
+    monitor.period_sec = 7200
+    state.reschedule(monitor, T0 + 120 * MINUTE)  # exactly when the new schedule expects it
+    assert monitor.state == "late"
+    state.reschedule(monitor, T0 + 120 * MINUTE - timedelta(seconds=1))
+    assert monitor.state == "up"

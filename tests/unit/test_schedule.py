@@ -375,6 +375,14 @@ def test_new_york_job_at_the_exact_gap_start_runs_when_the_gap_ends():
     assert next_run("0 2 * * *", "America/New_York", utc(2026, 3, 7, 12)) == utc(2026, 3, 8, 7)
 
 
+@pytest.mark.parametrize("minute", range(60))
+def test_every_minute_of_the_gap_runs_at_its_end_to_the_second(minute):
+    """The end of the gap is found by bisection to the second: every wall time in it maps
+    to 07:00:00 UTC exactly, never a second late (as a bisection that stops early would)."""
+    moment = next_run(f"{minute} 2 * * *", "America/New_York", utc(2026, 3, 7, 12))
+    assert moment == utc(2026, 3, 8, 7)
+
+
 def test_new_york_hourly_job_across_spring_change():
     runs = next_runs("0 * * * *", "America/New_York", utc(2026, 3, 8, 5, 30), 4)
     assert runs == [

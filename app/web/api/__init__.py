@@ -7,11 +7,17 @@ result with ``serializers``. Service errors become JSON here, in one place.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, g, jsonify
 from werkzeug.routing import BaseConverter
 from werkzeug.routing import ValidationError as RoutingValidationError
 
 from app.extensions import csrf
+from app.services import cron_jobs as cron_jobs_service
+from app.services import incidents as incidents_service
+from app.services import monitors as monitors_service
 from app.services.errors import (
     AuthenticationFailed,
     Conflict,
@@ -59,10 +65,52 @@ class BigIdConverter(IdConverter):
     max_value = BIGINT_MAX
 
 
+UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+class RefConverter(IdConverter):
+    """An item's id, or its stable uuid (what CronUptime clients hold), as the integer id.
+
+    A uuid that names no item becomes 0, which names none either: the route's service then
+    answers its own "… not found", exactly as for an unknown integer id.
+    """
+
+    regex = rf"(?:{IdConverter.regex}|{UUID_PATTERN})"
+    lookup: Callable[[str], Any]
+
+    def to_python(self, value: str) -> int:
+        if "-" not in value:
+            return super().to_python(value)
+        try:
+            return type(self).lookup(value).id
+        except NotFound:
+            return 0
+
+
+class MonitorRef(RefConverter):
+    lookup = staticmethod(monitors_service.get_by_uuid)
+
+
+class CronJobRef(RefConverter):
+    lookup = staticmethod(cron_jobs_service.get_by_uuid)
+
+
+class IncidentRef(RefConverter):
+    lookup = staticmethod(incidents_service.get_by_uuid)
+
+
+CONVERTERS = {
+    "id": IdConverter,
+    "bigid": BigIdConverter,
+    "monitor": MonitorRef,
+    "cron_job": CronJobRef,
+    "incident": IncidentRef,
+}
+
+
 @bp.record_once
 def _register_converters(state):
-    state.app.url_map.converters["id"] = IdConverter
-    state.app.url_map.converters["bigid"] = BigIdConverter
+    state.app.url_map.converters.update(CONVERTERS)
 
 
 _STATUS = {

@@ -32,33 +32,33 @@ def create_cron_job():
     return jsonify(out.cron_job(cron_jobs.create(json_body()))), 201
 
 
-@bp.get("/cron-jobs/<id:cron_job_id>")
+@bp.get("/cron-jobs/<cron_job:cron_job_id>")
 @require_scope("cron-jobs:read")
 def get_cron_job(cron_job_id: int):
     return jsonify(out.cron_job(cron_jobs.get(cron_job_id)))
 
 
-@bp.put("/cron-jobs/<id:cron_job_id>")
+@bp.put("/cron-jobs/<cron_job:cron_job_id>")
 @require_scope("cron-jobs:write")
 def update_cron_job(cron_job_id: int):
     return jsonify(out.cron_job(cron_jobs.update(cron_job_id, json_body())))
 
 
-@bp.delete("/cron-jobs/<id:cron_job_id>")
+@bp.delete("/cron-jobs/<cron_job:cron_job_id>")
 @require_scope("cron-jobs:write")
 def delete_cron_job(cron_job_id: int):
     cron_jobs.delete(cron_job_id)
     return jsonify(success=True)
 
 
-@bp.post("/cron-jobs/<id:cron_job_id>/run")
+@bp.post("/cron-jobs/<cron_job:cron_job_id>/run")
 @require_scope("cron-jobs:write")
 def run_cron_job(cron_job_id: int):
     planned_at = cron_jobs.run_now(cron_job_id)
     return jsonify(cron_job_id=cron_job_id, status="queued", planned_at=out.iso(planned_at)), 202
 
 
-@bp.get("/cron-jobs/<id:cron_job_id>/executions")
+@bp.get("/cron-jobs/<cron_job:cron_job_id>/executions")
 @require_scope("cron-jobs:read")
 def list_executions(cron_job_id: int):
     args = request.args
@@ -68,13 +68,13 @@ def list_executions(cron_job_id: int):
     return out.page_response(page, [out.execution(e) for e in page.items])
 
 
-@bp.get("/cron-jobs/<id:cron_job_id>/executions/<bigid:execution_id>")
+@bp.get("/cron-jobs/<cron_job:cron_job_id>/executions/<bigid:execution_id>")
 @require_scope("cron-jobs:read")
 def get_execution(cron_job_id: int, execution_id: int):
     return jsonify(out.execution(history.execution(cron_job_id, execution_id), detail=True))
 
 
-@bp.get("/cron-jobs/<id:cron_job_id>/next-runs")
+@bp.get("/cron-jobs/<cron_job:cron_job_id>/next-runs")
 @require_scope("cron-jobs:read")
 def next_runs(cron_job_id: int):
     runs = cron_jobs.next_runs(cron_job_id, request.args.get("count", 5))

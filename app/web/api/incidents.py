@@ -46,13 +46,13 @@ def list_incidents():
     return jsonify(body), 200, out.page_headers(page)
 
 
-@bp.get("/incidents/<id:incident_id>")
+@bp.get("/incidents/<incident:incident_id>")
 @require_scope("incidents:read")
 def get_incident(incident_id: int):
     return jsonify(out.incident(incidents.get(incident_id), with_updates=True))
 
 
-@bp.patch("/incidents/<id:incident_id>")
+@bp.patch("/incidents/<incident:incident_id>")
 @require_scope("incidents:write")
 def update_incident(incident_id: int):
     body = json_body()
@@ -66,7 +66,7 @@ def update_incident(incident_id: int):
     return jsonify(out.incident(incident, with_updates=True))
 
 
-@bp.post("/incidents/<id:incident_id>/updates")
+@bp.post("/incidents/<incident:incident_id>/updates")
 @require_scope("incidents:write")
 def add_incident_update(incident_id: int):
     update = incidents.add_update(incident_id, json_body(), actor=principal().actor)

@@ -60,38 +60,38 @@ def create_monitor():
     return jsonify(_show(_write(monitors.create, _input()))), 201
 
 
-@bp.get("/monitors/<id:monitor_id>")
+@bp.get("/monitors/<monitor:monitor_id>")
 @require_scope("monitors:read")
 def get_monitor(monitor_id: int):
     return jsonify(_show(monitors.get(monitor_id)))
 
 
-@bp.put("/monitors/<id:monitor_id>")
+@bp.put("/monitors/<monitor:monitor_id>")
 @require_scope("monitors:write")
 def update_monitor(monitor_id: int):
     return jsonify(_show(_write(monitors.update, monitor_id, _input())))
 
 
-@bp.delete("/monitors/<id:monitor_id>")
+@bp.delete("/monitors/<monitor:monitor_id>")
 @require_scope("monitors:write")
 def delete_monitor(monitor_id: int):
     monitors.delete(monitor_id)
     return jsonify(success=True)
 
 
-@bp.post("/monitors/<id:monitor_id>/pause")
+@bp.post("/monitors/<monitor:monitor_id>/pause")
 @require_scope("monitors:write")
 def pause_monitor(monitor_id: int):
     return jsonify(_show(monitors.pause(monitor_id)))
 
 
-@bp.post("/monitors/<id:monitor_id>/resume")
+@bp.post("/monitors/<monitor:monitor_id>/resume")
 @require_scope("monitors:write")
 def resume_monitor(monitor_id: int):
     return jsonify(_show(monitors.resume(monitor_id)))
 
 
-@bp.get("/monitors/<id:monitor_id>/history")
+@bp.get("/monitors/<monitor:monitor_id>/history")
 @require_scope("monitors:read")
 def monitor_history(monitor_id: int):
     args = request.args
@@ -105,14 +105,14 @@ def monitor_history(monitor_id: int):
     return out.page_response(page, [out.check_result(r) for r in page.items])
 
 
-@bp.get("/monitors/<id:monitor_id>/uptime")
+@bp.get("/monitors/<monitor:monitor_id>/uptime")
 @require_scope("monitors:read")
 def monitor_uptime(monitor_id: int):
     monitors.get(monitor_id)
     return jsonify(history.uptime(SUBJECT_MONITOR, monitor_id, utcnow()))
 
 
-@bp.get("/monitors/<id:monitor_id>/pings")
+@bp.get("/monitors/<monitor:monitor_id>/pings")
 @require_scope("monitors:read")
 def monitor_pings(monitor_id: int):
     args = request.args
@@ -120,7 +120,7 @@ def monitor_pings(monitor_id: int):
     return out.page_response(page, [out.ping(p) for p in page.items])
 
 
-@bp.post("/monitors/<id:monitor_id>/regenerate-code")
+@bp.post("/monitors/<monitor:monitor_id>/regenerate-code")
 @require_scope("monitors:write")
 def regenerate_code(monitor_id: int):
     return jsonify(_show(monitors.regenerate_code(monitor_id)))

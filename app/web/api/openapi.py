@@ -82,6 +82,11 @@ _SECRET_HEADERS_SET = _array(_str()) | {
     "description": "Names of the headers whose values are stored but read as the mask."
 }
 _ID = _int(minimum=1)
+_UUID = _str(
+    format="uuid",
+    pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+    description="Stable for the life of the item; accepted wherever its id is.",
+)
 _CHANNEL_IDS = _array(_ID) | {
     "description": "Ids of the notification channels to alert; on create, without it, the "
     "channels marked is_default."
@@ -171,6 +176,10 @@ _MONITOR_WRITABLE = {
         "the server may send no ICMP: it needs root, CAP_NET_RAW or net.ipv4.ping_group_range.",
     ),
     "name": _str(minLength=1, maxLength=200),
+    "name_from_url": _bool(
+        description="Name the monitor after its URL, and follow the URL when it changes (how "
+        "nameless items made through the CronUptime facade are kept); a new name clears it."
+    ),
     "slug": _str(
         pattern="^[a-z0-9_-]{1,100}$",
         description="Made from the name unless given; 409 when another monitor has it.",
@@ -254,6 +263,10 @@ _MONITOR_WRITABLE = {
 
 _CRON_WRITABLE = {
     "name": _str(minLength=1, maxLength=200),
+    "name_from_url": _bool(
+        description="Name the item after its URL, and follow the URL when it changes (how "
+        "nameless items made through the CronUptime facade are kept); a new name clears it."
+    ),
     "description": _str(nullable=True),
     "group": _str(nullable=True, maxLength=100),
     "url": _str(format="uri", maxLength=2048),
@@ -262,7 +275,18 @@ _CRON_WRITABLE = {
     "body": _str(nullable=True),
     "auth_username": _str(nullable=True, maxLength=200),
     "auth_password": _str(nullable=True, maxLength=200, description="Write-only."),
-    "cron_expr": _str(description="Five fields, such as 0 2 * * *; must produce a run."),
+    "cron_expr": _str(
+        nullable=True,
+        description="Five fields, such as 0 2 * * *; must produce a run. Give either this or "
+        "interval_sec; giving one clears the other.",
+    ),
+    "interval_sec": _int(
+        nullable=True,
+        minimum=60,
+        maximum=30 * 86400,
+        description="Run every so many seconds, counted from the last run (from the creation "
+        "before the first), instead of on a cron expression.",
+    ),
     "timezone": _str(description="An IANA time zone, such as Europe/Berlin."),
     "timeout_ms": _int(minimum=100, maximum=300000),
     "expected_status": _str(),
@@ -378,6 +402,7 @@ SCHEMAS: dict[str, Any] = {
     "Monitor": _object(
         {
             "id": _ID,
+            "uuid": _UUID,
             "type": _str(enum=["http", "keyword", "tcp", "dns", "ping", "heartbeat"]),
             "name": _str(),
             "description": _str(),
@@ -459,6 +484,7 @@ SCHEMAS: dict[str, Any] = {
     "CronJob": _object(
         {
             "id": _ID,
+            "uuid": _UUID,
             "name": _str(),
             "description": _str(),
             "slug": _str(),
@@ -471,7 +497,8 @@ SCHEMAS: dict[str, Any] = {
             "body": _str(nullable=True),
             "auth_username": _str(nullable=True),
             "auth_password_set": _bool(),
-            "cron_expr": _str(),
+            "cron_expr": _str(nullable=True),
+            "interval_sec": _int(nullable=True),
             "timezone": _str(),
             "timeout_ms": _int(),
             "expected_status": _str(),
@@ -507,7 +534,7 @@ SCHEMAS: dict[str, Any] = {
             "created_at",
         ),
     ),
-    "CronJobCreate": _object(_CRON_WRITABLE, ("name", "url", "cron_expr"), closed=True),
+    "CronJobCreate": _object(_CRON_WRITABLE, ("name", "url"), closed=True),
     "CronJobUpdate": _object(_CRON_WRITABLE, closed=True),
     "Timings": _TIMINGS,
     "CheckResult": _object(
@@ -631,6 +658,7 @@ SCHEMAS: dict[str, Any] = {
     "Incident": _object(
         {
             "id": _ID,
+            "uuid": _UUID,
             "subject": _ref("IncidentSubject"),
             "monitor_id": _int(nullable=True),
             "cron_job_id": _int(nullable=True),
@@ -973,9 +1001,22 @@ _PAGE = [
     _query("page", _int(minimum=1, maximum=1_000_000), "Page number, from 1."),
     _query("per_page", _int(minimum=1, maximum=PER_PAGE_MAX), "Items per page (default 50)."),
 ]
-_MONITOR_ID = _path("monitor_id", "The monitor's id.")
-_CRON_JOB_ID = _path("cron_job_id", "The cron job's id.")
-_INCIDENT_ID = _path("incident_id", "The incident's id.")
+
+
+def _ref_path(name: str, item: str) -> dict[str, Any]:
+    """An item addressed by its integer id or by its stable uuid."""
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": f"The {item}'s id, or its uuid.",
+        "schema": {"oneOf": [_int(minimum=1, maximum=ID_MAX), _UUID]},
+    }
+
+
+_MONITOR_ID = _ref_path("monitor_id", "monitor")
+_CRON_JOB_ID = _ref_path("cron_job_id", "cron job")
+_INCIDENT_ID = _ref_path("incident_id", "incident")
 _CHANNEL_ID = _path("channel_id", "The channel's id.")
 _WINDOW_ID = _path("window_id", "The maintenance window's id.")
 

@@ -67,6 +67,7 @@ def _timings(row: CheckResult | CronExecution) -> dict[str, int | None]:
 def monitor(row: Monitor, show_code: bool) -> dict[str, Any]:
     data = {
         "id": row.id,
+        "uuid": row.uuid,
         "type": row.kind,
         "name": row.name,
         "description": row.description,
@@ -181,6 +182,7 @@ def tag(row: Tag, uses: int | None = None) -> dict[str, Any]:
 def cron_job(row: CronJob) -> dict[str, Any]:
     return {
         "id": row.id,
+        "uuid": row.uuid,
         "name": row.name,
         "description": row.description,
         "slug": row.slug,
@@ -188,6 +190,7 @@ def cron_job(row: CronJob) -> dict[str, Any]:
         "public": row.public,
         **_request(row),
         "cron_expr": row.cron_expr,
+        "interval_sec": row.interval_sec,
         "timezone": row.timezone,
         "timeout_ms": row.timeout_ms,
         "expected_status": row.expected_status,
@@ -342,6 +345,7 @@ def incident(row: Incident, with_updates: bool = False) -> dict[str, Any]:
     subject = row.monitor if row.monitor_id is not None else row.cron_job
     data = {
         "id": row.id,
+        "uuid": row.uuid,
         "subject": {
             "type": incidents.subject_type(row),
             "id": row.monitor_id if row.monitor_id is not None else row.cron_job_id,

@@ -12,6 +12,7 @@ from app.extensions import csrf
 from app.web.compat import (
     cron_job_org,
     cronhub,
+    cronuptime,
     healthchecks,
     openuptimes,
     setcronjob,
@@ -20,7 +21,16 @@ from app.web.compat import (
 
 
 def register(app: Flask) -> None:
-    for facade in (cronhub, cron_job_org, setcronjob, openuptimes, uptime_kuma, healthchecks):
+    facades = (
+        cronhub,
+        cron_job_org,
+        setcronjob,
+        openuptimes,
+        uptime_kuma,
+        healthchecks,
+        cronuptime,
+    )
+    for facade in facades:
         # Keys arrive in headers, query or body, never in the session cookie: nothing to forge.
         csrf.exempt(facade.bp)
         app.register_blueprint(facade.bp)

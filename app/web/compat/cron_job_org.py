@@ -299,7 +299,7 @@ def _schedule_in(given: Any, job: CronJob | None) -> dict[str, Any]:
             pass  # cron-job.org ignores a zone it does not know and keeps the old one
     try:
         if any(name in given for name in cjo_schedule.RANGES) or job is None:
-            current = cjo_schedule.from_cron(job.cron_expr) if job else None
+            current = cjo_schedule.from_cron(_cron_of(job)) if job else None
             lists = {}
             for name in cjo_schedule.RANGES:
                 if name in given:
@@ -308,7 +308,7 @@ def _schedule_in(given: Any, job: CronJob | None) -> dict[str, Any]:
                     lists[name] = list(cjo_schedule.EVERY)
                 elif not current.exact:
                     raise ValueError(
-                        f"This job's cron expression ({job.cron_expr}) has no exact list "
+                        f"This job's schedule ({_cron_of(job)}) has no exact list "
                         "form; send all five lists to replace it."
                     )
                 else:
@@ -323,6 +323,11 @@ def _schedule_in(given: Any, job: CronJob | None) -> dict[str, Any]:
     except ValueError as exc:
         raise ValidationError({"schedule": str(exc)}) from None
     return data
+
+
+def _cron_of(job: CronJob) -> str:
+    """The job's cron expression; an interval job (made elsewhere) as the nearest one."""
+    return job.cron_expr or schedule.interval_cron(job.interval_sec)
 
 
 def _folder_in(value: Any) -> str | None:
@@ -345,13 +350,16 @@ def _job_in(given: dict[str, Any], job: CronJob | None) -> dict[str, Any]:
             "notify_on_recovery": False,
             "notify_on_disable": False,
         }
-    url = job.url if job else ""
     if "url" in given:
-        url = data["url"] = _text(given["url"], "url").strip()
+        data["url"] = _text(given["url"], "url").strip()
     if "title" in given or job is None:
-        # Our cron jobs need a name: an empty title names the job after its URL.
+        # Our cron jobs need a name: an empty title names the job after its URL (in the
+        # dashboard), and it reads back here as the empty title it was given.
         title = _text(given.get("title"), "title").strip()
-        data["name"] = title or url[:200]
+        if title:
+            data["name"] = title
+        else:
+            data["name_from_url"] = True
     for theirs, ours in (
         ("enabled", "enabled"),
         ("saveResponses", "save_responses"),
@@ -433,7 +441,7 @@ def _job_out(row: CronJob, detailed: bool) -> dict[str, Any]:
     data = {
         "jobId": row.id,
         "enabled": row.enabled,
-        "title": row.name,
+        "title": "" if row.name_from_url else row.name,
         "saveResponses": row.save_responses,
         "url": row.url,
         "lastStatus": _status(row.last_outcome),
@@ -442,13 +450,16 @@ def _job_out(row: CronJob, detailed: bool) -> dict[str, Any]:
         "sslCertExpiry": None,
         "nextExecution": _epoch(upcoming[0]) if upcoming else None,
         "type": 0,
-        "requestTimeout": math.ceil(row.timeout_ms / 1000),
+        # -1 is cron-job.org's "the default timeout", which is ours too (30 s).
+        "requestTimeout": -1
+        if row.timeout_ms == TIMEOUT_DEFAULT_MS
+        else math.ceil(row.timeout_ms / 1000),
         "redirectSuccess": row.redirect_success,
         "folderId": row.group_id or 0,
         "schedule": {
             "timezone": row.timezone,
             "expiresAt": cjo_schedule.expires_from_utc(row.expires_at, row.timezone),
-            **cjo_schedule.from_cron(row.cron_expr).lists,
+            **cjo_schedule.from_cron(_cron_of(row)).lists,
         },
         "requestMethod": METHODS.index(row.method),
     }

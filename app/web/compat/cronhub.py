@@ -319,6 +319,10 @@ def _interval_cron(value: int, rate: str) -> str | None:
 
 
 def _interval_of(job: CronJob) -> tuple[int, str] | None:
+    if job.cron_expr is None:  # an interval job: in the largest rate that divides it
+        minutes = max(1, job.interval_sec // 60)
+        rate = next(r for r, size in reversed(_RATE_MINUTES.items()) if minutes % size == 0)
+        return minutes // _RATE_MINUTES[rate], rate
     match = _INTERVAL_CRON.fullmatch(job.cron_expr)
     if match is None:
         return None

@@ -326,7 +326,7 @@ def _schedule(params: dict[str, Any], job: CronJob | None) -> str | None:
     if expression is not None and not isinstance(expression, str):
         raise ValidationError({"expression": "Must be text."})
     if any(name in params for name in (*_SCHEDULE_FIELDS, "second")):
-        return arrays_to_cron(params, job.cron_expr if job else None)
+        return arrays_to_cron(params, _cron_of(job) if job else None)
     return None if job else interval_to_cron(_DEFAULT_EXPRESSION)
 
 
@@ -469,17 +469,23 @@ def _seconds(milliseconds: int | None) -> float | int:
     return int(value) if value.is_integer() else value
 
 
+def _cron_of(job: CronJob) -> str:
+    """The job's cron expression; an interval job (made elsewhere) as the nearest one."""
+    return job.cron_expr or schedule.interval_cron(job.interval_sec)
+
+
 def cron_out(job: CronJob, now: datetime) -> dict[str, Any]:
     """The Cron object: the legacy fields and the later ones together. The target password
     and secret header values are write-only, as in the native API."""
-    values = schedule.field_values(job.cron_expr)
+    expression = _cron_of(job)
+    values = schedule.field_values(expression)
     return {
         "id": job.id,
         "group": job.group_id,
         "name": job.name,
         "url": job.url,
-        "expression": job.cron_expr,
-        **cron_to_arrays(job.cron_expr),
+        "expression": expression,
+        **cron_to_arrays(expression),
         "timezone": job.timezone,
         "timeout": _seconds(job.timeout_ms),
         "httpMethod": job.method,

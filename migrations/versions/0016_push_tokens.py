@@ -1,6 +1,6 @@
 """heartbeats' Uptime Kuma push tokens
 
-Revision ID: 0020
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-06 16:30:00.000000
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0020"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """pings and heartbeats: run ids pairing a start ping with the ping that ends its run
 
-Revision ID: 0019
-Revises: 0020
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-06 16:30:00.000000
 
 pings.rid is the run id a ping came with (?rid=<uuid>), monitors.last_start_rid the run id
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0019"
-down_revision = "0020"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
