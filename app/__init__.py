@@ -17,7 +17,7 @@ def create_app(config: dict | None = None) -> Flask:
         __name__,
         instance_path=settings["INSTANCE_DIR"],
         template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        static_folder=None,  # served by app.web.assets under content-hashed names
     )
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,

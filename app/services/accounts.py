@@ -43,6 +43,13 @@ def _validate_new(email: str, password: str) -> dict[str, str]:
     return errors
 
 
+def check_new_admin(email: str, password: str) -> None:
+    """Raise every objection to a new admin's e-mail and password without creating it, so a
+    form that also failed its own checks can show all of its errors at once."""
+    if errors := _validate_new(normalize_email(email), password):
+        raise ValidationError(errors)
+
+
 def create_first_admin(email: str, password: str) -> User:
     """Create the first admin during setup; refuse once setup is done.
 

@@ -269,13 +269,17 @@ def get(key_id: int, acting: Iterable[str] | None = None) -> ApiKey:
     if key is None:
         raise NotFound("API key not found")
     _require_within(acting, key)
+    _take_pending_uses([key])
     return key
 
 
 def list_keys(page: Any = 1, per_page: Any = 50) -> Page:
-    """One page of keys, newest first, revoked and expired ones included."""
+    """One page of keys, newest first, revoked and expired ones included, their use counts
+    current (the uses still counted in Redis are written first)."""
     query = sa.select(ApiKey).order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
-    return paginate(query, page, per_page)
+    result = paginate(query, page, per_page)
+    _take_pending_uses(result.items)
+    return result
 
 
 def update(
@@ -359,6 +363,7 @@ def authenticate(secret: str, address: str, now: datetime | None = None) -> ApiK
 # (and resets it), so exactly one request per window writes to SQL.
 _COUNT_USE = """
 local uses = redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[3], ARGV[2])
 if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then
   redis.call('SET', KEYS[1], '0')
   return uses
@@ -376,22 +381,53 @@ def _record_use(key: ApiKey, now: datetime) -> None:
     try:
         uses = redis_client.conn.eval(
             _COUNT_USE,
-            2,
+            3,
             f"upcron:apikey:{key.id}:uses",
             f"upcron:apikey:{key.id}:flushed",
+            f"upcron:apikey:{key.id}:last",
             USE_FLUSH_SEC,
+            now.isoformat(),
         )
     except redis.RedisError as exc:
         log.warning("API key use counter unavailable (%s); writing the use to SQL", exc)
         uses = 1
     if not uses:
         return
+    _add_uses(key, int(uses), now)
+
+
+def _add_uses(key: ApiKey, uses: int, last_used_at: datetime) -> None:
     db.session.execute(
         sa.update(ApiKey)
         .where(ApiKey.id == key.id)
-        .values(use_count=ApiKey.use_count + int(uses), last_used_at=now)
+        .values(use_count=ApiKey.use_count + uses, last_used_at=last_used_at)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    key.use_count = (key.use_count or 0) + int(uses)
-    key.last_used_at = now
+    key.use_count = (key.use_count or 0) + uses
+    key.last_used_at = last_used_at
+
+
+# Take the uses counted since the last write (leaving 0) and the time of the latest one.
+_TAKE_USES = """
+local uses = redis.call('GET', KEYS[1])
+if not uses or uses == '0' then return {'0', ''} end
+redis.call('SET', KEYS[1], '0')
+return {uses, redis.call('GET', KEYS[2]) or ''}
+"""
+
+
+def _take_pending_uses(keys: Iterable[ApiKey]) -> None:
+    """Write the uses Redis holds for ``keys`` to SQL now, so a page or an API answer shows
+    counts that are current rather than up to USE_FLUSH_SEC old. Taking the count is atomic,
+    so a use is never added twice, whoever writes it."""
+    for key in keys:
+        try:
+            uses, last = redis_client.conn.eval(
+                _TAKE_USES, 2, f"upcron:apikey:{key.id}:uses", f"upcron:apikey:{key.id}:last"
+            )
+        except redis.RedisError:
+            return  # without Redis every use was written to SQL already
+        if int(uses) > 0:
+            last_used_at = datetime.fromisoformat(last.decode()) if last else utcnow()
+            _add_uses(key, int(uses), max(last_used_at, key.last_used_at or last_used_at))

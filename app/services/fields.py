@@ -243,6 +243,8 @@ def url(value: Any) -> str:
     value = value.strip()
     if len(value) > URL_MAX:
         raise ValueError(f"Use at most {URL_MAX} characters.")
+    if not value.lower().startswith(("http://", "https://")):
+        raise ValueError(message)  # what a URL looks like says more than its stray spaces
     if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
         raise ValueError("The URL cannot contain spaces or control characters; encode them.")
     try:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from app.extensions import db
-from app.models import ApiKey, Incident, IncidentUpdate, User
+from app.models import ApiKey, CronJob, Incident, IncidentUpdate, Monitor, User
 from app.models.history import SUBJECT_CRON_JOB, SUBJECT_MONITOR
 from app.models.incident import STATUS_OPEN, STATUS_RESOLVED
 from app.models.types import utcnow
@@ -149,6 +149,10 @@ def open_manually(
     if errors:
         raise ValidationError(errors)
     now = now or utcnow()
+    # Lock the subject's row (PostgreSQL; SQLite serialises writers anyway), as recording a
+    # result does: two requests at once must not both find none open and both open one.
+    model, subject_id = (Monitor, monitor_id) if monitor_id is not None else (CronJob, cron_job_id)
+    db.session.execute(sa.select(model.id).where(model.id == subject_id).with_for_update())
     if _open_for(monitor_id, cron_job_id):
         raise Conflict(OPEN_EXISTS)
     incident = open_incident(

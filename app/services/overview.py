@@ -153,6 +153,25 @@ def list_items(
     return Page(rows, found.total, found.page, found.per_page, found.pages, found.offset)
 
 
+def overall_state(now: datetime | None = None) -> str:
+    """The state of everything at once, for the browser tab's icon: DOWN when anything is
+    down, DEGRADED when anything is degraded or late, else UP (items under maintenance do
+    not count). Two grouped queries, however many items there are."""
+    held = maintenance.covered(now or utcnow())
+    seen: set[str] = set()
+    for status, ids, held_ids in (
+        (_monitor_status(), Monitor.id, held.monitors),
+        (_cron_status(), CronJob.id, held.cron_jobs),
+    ):
+        query = sa.select(status).where(status.in_((DOWN, DEGRADED, LATE))).distinct()
+        if held_ids:
+            query = query.where(ids.not_in(list(held_ids)))
+        seen.update(db.session.scalars(query))
+    if DOWN in seen:
+        return DOWN
+    return DEGRADED if seen else UP
+
+
 def _rows(keys: list[Any], now: datetime) -> list[Row]:
     monitor_ids = [k.id for k in keys if k.type != TYPE_CRON_JOB]
     job_ids = [k.id for k in keys if k.type == TYPE_CRON_JOB]

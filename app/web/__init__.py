@@ -8,6 +8,7 @@ from app.services import beats, reasons
 from app.web import (
     api,
     api_keys,
+    assets,
     auth,
     bulk,
     charts,
@@ -33,6 +34,7 @@ from app.web import (
 
 
 def register(app: Flask) -> None:
+    assets.init_app(app)
     # What every list and detail page draws the same way: beat bars, sparklines, durations.
     app.add_template_global(charts.beat_bar, "beat_bar")
     app.add_template_global(charts.sparkline, "sparkline")

@@ -92,6 +92,12 @@ def setup():
             return redirect(url_for("dashboard.index"))
     elif request.method == "POST":
         status = 422
+        if "csrf_token" not in form.errors:
+            # The repeated password differs: say what else is wrong in the same answer.
+            try:
+                accounts.check_new_admin(form.email.data or "", form.password.data or "")
+            except ValidationError as exc:
+                apply_errors(form, exc)
     return render_template("auth/setup.html", form=form), status
 
 
@@ -283,6 +289,10 @@ def change_password():
             return redirect(url_for("auth.change_password"))
     elif request.method == "POST":
         status = 422
+        if "csrf_token" not in form.errors and (
+            message := accounts.password_error(form.new_password.data or "")
+        ):
+            form.new_password.errors = [*form.new_password.errors, message]
     return render_template("auth/password.html", form=form), status
 
 

@@ -69,6 +69,12 @@ def _item_url(row: overview.Row) -> str:
     return url_for(endpoint, **{argument: row.id})
 
 
+@bp.app_template_global("overall_state")
+def overall_state() -> str:
+    """For the tab's icon on every signed-in page (partials/_favicon.html)."""
+    return overview.overall_state()
+
+
 @bp.get("/")
 def index():
     """The overview. Three answers from one view: the page; the list alone (htmx filter
@@ -95,7 +101,9 @@ def index():
     except ValidationError:
         abort(400)
     fingerprints = {row.key: fingerprint(dataclasses.astuple(row)) for row in page.items}
-    layout = fingerprint((page.total, page.page, page.pages, [r.key for r in page.items]))
+    state = overview.overall_state()
+    # The overall state counts in: when it changes, the poll brings the tab's new icon too.
+    layout = fingerprint((page.total, page.page, page.pages, [r.key for r in page.items], state))
     context = {
         "page": page,
         "search": search,
@@ -110,13 +118,16 @@ def index():
             "heartbeat": url_for("heartbeats.new"),
             "cron_job": url_for("cron_jobs.new"),
         },
+        "favicon_state": state,
         "tag": tag,
         "tag_names": tag_names(),
         "args": filter_args(q=search, status=wanted, tag=tag),
     }
     if request.headers.get("HX-Request") and request.args.get("poll"):
         if request.args.get("layout") != layout:
-            return render_template("dashboard/partials/_list.html", oob=True, **context)
+            return render_template(
+                "dashboard/partials/_list.html", oob=True, **context
+            ) + render_template("partials/_favicon.html", oob=True, favicon_state=state)
         seen = dict(entry.partition(":")[::2] for entry in request.args.getlist("seen"))
         changed = [row for row in page.items if seen.get(row.key) != fingerprints[row.key]]
         if not changed:

@@ -206,6 +206,10 @@ def _render_form(form: HeartbeatForm, monitor=None, status: int = 200):
 
 
 def _save(form: HeartbeatForm, monitor=None):
+    """Create or update from a submitted form; ``check_schedule`` only refreshes the
+    schedule's preview, for browsers without JavaScript."""
+    if "check_schedule" in request.form:
+        return _render_form(form, monitor)
     try:
         if monitor is None:
             monitor = monitors.create(_submitted(form))

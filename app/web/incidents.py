@@ -57,9 +57,10 @@ def subject_of(incident) -> dict:
     }
 
 
-def duration(incident, now) -> str:
+@bp.app_template_global("incident_duration")
+def duration(incident, now=None) -> str:
     """How long the incident lasted (or has lasted so far), in words: "3 d 2 h", "5 min"."""
-    end = incident.resolved_at or now
+    end = incident.resolved_at or now or utcnow()
     seconds = max(0, int((end - incident.started_at).total_seconds()))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)

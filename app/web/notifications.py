@@ -123,6 +123,12 @@ def _render_form(form: ChannelForm, kind: str, channel=None, status: int = 200):
     )
 
 
+@bp.get("/")
+def index():
+    """The section's bare URL, as the navigation names it, opens its first tab."""
+    return redirect(url_for("notifications.channel_list"))
+
+
 @bp.get("/channels")
 def channel_list():
     return render_template(

@@ -59,6 +59,7 @@ def test_plan_a_recurring_window_with_its_preview(page, live_server, app):
     expect(preview.locator("li")).to_have_count(5)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
+    page.get_by_text("Menu", exact=True).click()  # a phone's navigation is a menu button
     page.get_by_role("link", name="Maintenance", exact=True).click()
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete Weekly database upgrade").click()

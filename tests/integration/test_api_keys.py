@@ -136,6 +136,26 @@ def test_uses_are_counted_in_redis_and_written_once_a_minute(ctx):
     assert row.use_count == 6 and row.last_used_at == later
 
 
+def test_the_list_shows_every_use_so_far(ctx):
+    key, secret = api_keys.create({"name": "busy", "scopes": ["*"]})
+    for minute in range(4):
+        api_keys.authenticate(secret, "127.0.0.1", now=NOW + timedelta(seconds=minute))
+    listed = api_keys.list_keys().items[0]
+    # Three uses were waiting in Redis for the next window: the list writes them first.
+    assert listed.use_count == 4 and listed.last_used_at == NOW + timedelta(seconds=3)
+    assert api_keys.list_keys().items[0].use_count == 4  # taken once, not added twice
+    api_keys.authenticate(secret, "127.0.0.1", now=NOW + timedelta(seconds=9))
+    assert api_keys.get(key.id).use_count == 5
+
+
+def test_the_keys_page_shows_current_use_counts(client, logged_in):
+    with client.application.app_context():
+        key, secret = api_keys.create({"name": "busy", "scopes": ["*"]})
+    for _ in range(3):
+        assert client.get("/api/monitors", headers={"X-Api-Key": secret}).status_code == 200
+    assert "3 uses" in client.get("/api-keys/").get_data(as_text=True)
+
+
 def test_a_key_grants_only_scopes_it_holds(ctx):
     with pytest.raises(ValidationError) as exc:
         api_keys.create(

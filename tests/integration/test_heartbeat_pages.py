@@ -163,6 +163,18 @@ def test_create_with_a_cron_schedule_previews_it(logged_in):
     assert re.search(r'<input[^>]*checked[^>]*value="cron"|value="cron"[^>]*checked', form)
 
 
+def test_check_the_schedule_previews_without_saving(logged_in):
+    """Without JavaScript, the form's button shows the next expected pings and saves nothing."""
+    data = {"name": "Report", "schedule": "cron", "cron_expr": "30 5 * * 1", "timezone": "UTC"}
+    response = post_form(logged_in, NEW, {**data, "check_schedule": "1"})
+    assert response.status_code == 200
+    page = text(response)
+    assert "At 05:30 on Monday" in page and page.count("<li><time") == 5
+    assert in_app(logged_in, lambda: db.session.query(Monitor).count()) == 0
+    # The two schedules' fields are in separate regions, of which CSS shows the chosen one.
+    assert '<div class="schedule-period">' in page and '<div class="schedule-cron">' in page
+
+
 @pytest.mark.parametrize(
     "fields, field, message",
     [

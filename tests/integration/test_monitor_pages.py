@@ -268,6 +268,8 @@ def test_detail_shows_status_uptime_chart_timings_history_and_incidents(logged_i
     incident_id = in_app(logged_in, open_incident)
     page = text(logged_in.get(f"/monitors/{monitor_id}"))
     assert '<span class="pill pill-down">down</span>' in page
+    # The incident has its own badge and how long it has lasted, not the monitor's state.
+    assert '<span class="pill pill-open">open</span>' in page and "open for " in page
     assert "95.83%" in page  # 23 of 24 checks in the last 24 hours
     assert f'href="/incidents/{incident_id}"' in page and "Shop is down" in page
     [chart] = re.findall(r'<svg class="response-chart".*?</svg>', page)

@@ -106,6 +106,7 @@ def test_create_stores_every_field(ctx):
         ("url", "https://", "http:// or https://"),
         ("url", "https://example.com:99999/", "http:// or https://"),
         ("url", "https://exa mple.com/", "spaces"),
+        ("url", "not a url", "such as https://example.com/health"),
         ("url", "https://example.com/" + "a" * 2048, "at most 2048"),
         ("method", "FETCH", "Choose one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS."),
         ("headers", ["X-A", "1"], "object of header names"),

@@ -53,6 +53,19 @@ def test_setup_shows_inline_errors_and_creates_nothing(app, client, data, field,
         assert User.query.count() == 0
 
 
+def test_setup_shows_every_error_at_once(app, client):
+    data = {"email": "not-an-address", "password": "short", "confirm": "shorter"}
+    html = post_form(client, "/setup", data).get_data(as_text=True)
+    for field, message in [
+        ("email", "valid e-mail"),
+        ("password", "at least 12"),
+        ("confirm", "passwords differ"),
+    ]:
+        assert f'id="{field}-error"' in html and message in html
+    with app.app_context():
+        assert User.query.count() == 0
+
+
 def test_setup_closes_for_good(app, client):
     post_form(client, "/setup", GOOD)
     other = app.test_client()

@@ -176,6 +176,10 @@ _MONITOR_WRITABLE = {
         "the server may send no ICMP: it needs root, CAP_NET_RAW or net.ipv4.ping_group_range.",
     ),
     "name": _str(minLength=1, maxLength=200),
+    "name_from_url": _bool(
+        description="Name the monitor after its URL, and follow the URL when it changes (how "
+        "nameless items made through the CronUptime facade are kept); a new name clears it."
+    ),
     "slug": _str(
         pattern="^[a-z0-9_-]{1,100}$",
         description="Made from the name unless given; 409 when another monitor has it.",
@@ -259,6 +263,10 @@ _MONITOR_WRITABLE = {
 
 _CRON_WRITABLE = {
     "name": _str(minLength=1, maxLength=200),
+    "name_from_url": _bool(
+        description="Name the item after its URL, and follow the URL when it changes (how "
+        "nameless items made through the CronUptime facade are kept); a new name clears it."
+    ),
     "description": _str(nullable=True),
     "group": _str(nullable=True, maxLength=100),
     "url": _str(format="uri", maxLength=2048),
