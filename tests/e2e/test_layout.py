@@ -11,6 +11,7 @@ axe-core 4.14.1 (MPL-2.0) is vendored in tests/e2e/vendor/ with its licence.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,14 @@ SCREENSHOT_WIDTHS = (390, 1366)
 # neither between neighbouring widths.
 AXE_RUNS = {(390, "dark"), (1366, "light")}
 NAV_SHARE_MAX = 0.15
+# A configuration file whose plan creates a tag and a monitor (the import's plan page).
+DOCUMENT = json.dumps(
+    {
+        "upcron": 1,
+        "tags": [{"name": "imported", "colour": "#8250df"}],
+        "monitors": [{"slug": "imported", "name": "Imported", "url": "https://a.example.com/"}],
+    }
+).encode()
 
 # The elements wider than the screen, named so a failure says where to look.
 _OVERFLOWING = """() => {
@@ -247,6 +256,19 @@ class Audit:
             )
 
 
+def audit_once(page, name: str) -> list[str]:
+    """The checks of a page a flow reaches only once (recovery codes, the sign-in code): in
+    the two layouts and schemes axe runs in, on the flow's own page."""
+    problems = []
+    for width, scheme in sorted(AXE_RUNS):
+        page.set_viewport_size({"width": width, "height": PHONE_HEIGHT if width < 768 else 900})
+        page.emulate_media(color_scheme=scheme)
+        audit = Audit(width, scheme)
+        audit.check(page, name)
+        problems += audit.problems
+    return problems
+
+
 def contexts(browser):
     for width in WIDTHS:
         for scheme in SCHEMES:
@@ -312,6 +334,29 @@ def test_every_dashboard_page_fits_every_screen_and_passes_axe(
             page.locator("main form button[type=submit]").last.click()
             page.wait_for_load_state("load")
             audit.check(page, f"{name}-errors")
+        # Pages only a form leads to: a new key's secret, a bulk delete's confirmation, an
+        # import's plan; and the page of an address that does not exist.
+        visit(page, live_server + pages["api-keys"])
+        page.get_by_label("Name", exact=True).fill("ci")
+        page.get_by_label("monitors:read").check()
+        page.get_by_role("button", name="Create key").click()
+        expect(page.locator("h1")).to_contain_text("key")
+        audit.check(page, "api-key-created")
+        visit(page, live_server + pages["monitors"])
+        page.locator("input[data-select-row]").first.check()
+        page.get_by_label("Action").select_option("delete")
+        page.get_by_role("button", name="Apply to selected").click()
+        page.wait_for_load_state("load")
+        audit.check(page, "bulk-delete-confirmation")
+        visit(page, live_server + pages["configuration"])
+        page.get_by_label("Configuration file").set_input_files(
+            files=[{"name": "upcron.json", "mimeType": "application/json", "buffer": DOCUMENT}]
+        )
+        page.get_by_role("button", name=re.compile("plan", re.I)).click()
+        expect(page.get_by_role("button", name="Apply this plan")).to_be_visible()
+        audit.check(page, "configuration-plan")
+        assert page.goto(live_server + "/no-such-page").status == 404
+        audit.check(page, "not-found")
         problems += audit.problems
     assert not problems, "\n".join(problems)
 

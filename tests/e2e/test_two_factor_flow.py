@@ -7,6 +7,7 @@ import pyotp
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import EMAIL, PASSWORD, screenshot, sign_in
+from tests.e2e.test_layout import audit_once
 
 
 def test_enrol_then_sign_in_with_a_code(page, live_server, app):
@@ -31,6 +32,7 @@ def test_enrol_then_sign_in_with_a_code(page, live_server, app):
     codes = re.findall(r"[a-z2-7]{5}-[a-z2-7]{5}", page.locator("#recovery-codes").inner_text())
     assert len(codes) == 10
     screenshot(page, "two-factor-recovery-codes")
+    problems = audit_once(page, "recovery-codes")
     page.get_by_role("link", name="I have saved them").click()
     expect(page.get_by_text("You have 10 unused recovery codes.")).to_be_visible()
     screenshot(page, "two-factor-on")
@@ -42,6 +44,8 @@ def test_enrol_then_sign_in_with_a_code(page, live_server, app):
     expect(page).to_have_url(live_server + "/login/code")
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
     screenshot(page, "two-factor-sign-in")
+    problems += audit_once(page, "login-code")
+    assert not problems, "\n".join(problems)
     # The code of the next time step: the current one was used to enrol.
     page.get_by_label("Code from your authenticator app").fill(totp.at(time.time() + 30))
     page.get_by_role("button", name="Verify").click()
