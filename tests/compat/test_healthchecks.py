@@ -7,6 +7,7 @@ dashboard see it."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 import uuid
@@ -234,7 +235,9 @@ def test_the_async_client_round_trip(app, live, key):
         assert await hc.get_checks() == []
         await hc._client.aclose()
 
-    asyncio.run(scenario())
+    # In a thread of its own: the browser tests' sync driver may hold this thread's loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result()
 
 
 def test_api_v1_is_the_default_version_of_the_client(app, live, key):

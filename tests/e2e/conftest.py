@@ -25,10 +25,22 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 MISSING_CHROMIUM = "Chromium is not installed: browser tests skipped"
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
+    """Browser tests are marked, and run on SQLite only: what a page shows comes from the
+    services, which the integration tests run on both databases; a browser on each would
+    double the slowest part of the suite for nothing it could catch (said in the summary)."""
+    kept, dropped = [], []
     for item in items:
         if "tests/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+            params = getattr(item, "callspec", None)
+            if params is not None and params.params.get("database_url") == "postgresql":
+                dropped.append(item)
+                continue
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

@@ -214,11 +214,17 @@ def test_the_main_navigation_is_boosted_and_works_without_javascript(
     sign_in(page, live_server, app)
     page.evaluate("window.notReloaded = true")
     main = page.get_by_role("navigation", name="Main")
-    for name, heading in (("Monitors", "Monitors"), ("System", "System"), ("API keys", "API keys")):
+    for name in ("Incidents", "System", "Maintenance"):
         main.get_by_role("link", name=name).click()
-        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
-        expect(page).to_have_title(re.compile(heading))
+        expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+        expect(page).to_have_title(re.compile(name))
     assert page.evaluate("window.notReloaded") is True  # htmx swapped the pages in
+    # Monitors and API keys load in full: measured, boosting them was slower (operations.md).
+    for name in ("Monitors", "API keys"):
+        page.evaluate("window.notReloaded = true")
+        main.get_by_role("link", name=name).click()
+        expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+        assert page.evaluate("window.notReloaded") is None
 
     # Without JavaScript the same links are ordinary page loads.
     with signed_in_without_javascript(browser, live_server) as plain:

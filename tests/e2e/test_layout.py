@@ -290,16 +290,7 @@ def visit(page, url: str) -> None:
     page.wait_for_load_state("load")
 
 
-def sqlite_only(database_url: str) -> None:
-    """Layout does not depend on the database: one backend is enough for these slow tests."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("layout and accessibility are checked on SQLite only")
-
-
-def test_every_dashboard_page_fits_every_screen_and_passes_axe(
-    browser, live_server, make_app, database_url
-):
-    sqlite_only(database_url)
+def test_every_dashboard_page_fits_every_screen_and_passes_axe(browser, live_server, make_app):
     app = make_app()
     pages = seed(app)
     with app.app_context():
@@ -361,8 +352,7 @@ def test_every_dashboard_page_fits_every_screen_and_passes_axe(
     assert not problems, "\n".join(problems)
 
 
-def test_public_pages_fit_every_screen_and_pass_axe(browser, live_server, make_app, database_url):
-    sqlite_only(database_url)
+def test_public_pages_fit_every_screen_and_pass_axe(browser, live_server, make_app):
     app = make_app()
     problems = []
     for page, audit in contexts(browser):
@@ -388,12 +378,9 @@ def test_public_pages_fit_every_screen_and_pass_axe(browser, live_server, make_a
 
 
 @pytest.mark.parametrize("javascript", [True, False])
-def test_the_phone_menu_names_the_section_and_opens(
-    browser, live_server, app, database_url, javascript
-):
+def test_the_phone_menu_names_the_section_and_opens(browser, live_server, app, javascript):
     """The menu works with and without script; the tab's icon follows the overall state
     across a boosted navigation too (htmx swaps only the body: the icon comes out of band)."""
-    sqlite_only(database_url)
     with app.app_context():
         accounts.create_admin(EMAIL, PASSWORD)
         monitor_id = monitors.create({"name": "Shop", "url": "https://shop.example.com/"}).id
