@@ -446,7 +446,7 @@ def target_choices() -> dict[str, list[tuple[int, str]]]:
             (i, n)
             for i, n in db.session.execute(sa.select(Group.id, Group.name).order_by(Group.name))
         ],
-        "tags": [(tag.name, tag.name) for tag, _uses in tags.list_tags()],
+        "tags": [(tag.name, tag.name) for tag in tags.all_tags()],
     }
 
 

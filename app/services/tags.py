@@ -110,6 +110,12 @@ def get(tag_id: int) -> Tag:
     return tag
 
 
+def all_tags() -> list[Tag]:
+    """Every tag by name, without counting its items: for filters, forms, the colour sheet
+    every dashboard page loads, and the configuration document."""
+    return list(db.session.execute(sa.select(Tag).order_by(sa.func.lower(Tag.name))).scalars())
+
+
 def list_tags() -> list[tuple[Tag, int]]:
     """Every tag by name, with how many items (monitors, heartbeats, cron jobs) carry it."""
     uses = sa.union_all(

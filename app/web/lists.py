@@ -19,7 +19,7 @@ def filter_args(**values: str) -> dict[str, str]:
 
 def tag_names() -> list[str]:
     """Every tag's name, for a list's tag filter."""
-    return [tag.name for tag, _uses in tags.list_tags()]
+    return [tag.name for tag in tags.all_tags()]
 
 
 def render_list(page_template: str, list_template: str, list_id: str, **context) -> str:

@@ -99,8 +99,7 @@ def stylesheet():
     """Each tag's colour as a custom property, by tag id: the pages' security policy allows
     no inline styles, so chips take their colour from this sheet (revalidated by ETag)."""
     css = "".join(
-        f'.tag-chip[data-tag="{tag.id}"]{{--tag-colour:{tag.colour}}}\n'
-        for tag, _uses in tags.list_tags()
+        f'.tag-chip[data-tag="{tag.id}"]{{--tag-colour:{tag.colour}}}\n' for tag in tags.all_tags()
     )
     response = make_response(css)
     response.mimetype = "text/css"

@@ -316,7 +316,7 @@ def export_document(with_secrets: bool = False) -> dict[str, Any]:
     return {
         "upcron": FORMAT_VERSION,
         "groups": [{"name": group.name} for group in groups.list_groups()],
-        "tags": [{"name": tag.name, "colour": tag.colour} for tag, _ in tags.list_tags()],
+        "tags": [{"name": tag.name, "colour": tag.colour} for tag in tags.all_tags()],
         "channels": [channel_item(c, with_secrets) for c in channels.list_channels()],
         "monitors": [monitor_item(m, with_secrets) for m in rows if m.kind != KIND_HEARTBEAT],
         "heartbeats": [heartbeat_item(m) for m in rows if m.kind == KIND_HEARTBEAT],

@@ -397,7 +397,7 @@ class _Import:
     def _tags(self) -> None:
         if "tags" not in self.document:
             return
-        by_name = {tag.name.lower(): tag for tag, _ in tags.list_tags()}
+        by_name = {tag.name.lower(): tag for tag in tags.all_tags()}
         for label, item in self._items_of("tags"):
             values, errors = fields.parse(
                 item, {"name": tags.parse_name, "colour": tags.parse_colour}
@@ -684,7 +684,7 @@ class _Import:
                 if row.name not in named["channels"] | used["channels"]:
                     self._delete("channels", row.name, row)
         for section, rows, link in (
-            ("tags", [tag for tag, _ in tags.list_tags()], "tags"),
+            ("tags", tags.all_tags(), "tags"),
             ("groups", groups.list_groups(), "group"),
         ):
             if section not in self.document:
