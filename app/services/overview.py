@@ -135,8 +135,9 @@ def list_items(
         .outerjoin(Group, union.c.group_id == Group.id)
         .order_by(*group_order(), union.c.position, union.c.name, union.c.type, union.c.id)
     )
+    # Asked once: the status filter and the rows' "maintenance" both read it.
+    held = maintenance.covered(now)
     if status:
-        held = maintenance.covered(now)
         under = sa.and_(
             union.c.status != PAUSED,
             sa.or_(
@@ -149,7 +150,7 @@ def list_items(
         else:
             query = query.where(union.c.status == status, sa.not_(under))
     found = paginate(query, page, per_page, rows=True)
-    rows = _rows(found.items, now)
+    rows = _rows(found.items, now, held)
     return Page(rows, found.total, found.page, found.per_page, found.pages, found.offset)
 
 
@@ -172,7 +173,7 @@ def overall_state(now: datetime | None = None) -> str:
     return DEGRADED if seen else UP
 
 
-def _rows(keys: list[Any], now: datetime) -> list[Row]:
+def _rows(keys: list[Any], now: datetime, under: maintenance.Covered) -> list[Row]:
     monitor_ids = [k.id for k in keys if k.type != TYPE_CRON_JOB]
     job_ids = [k.id for k in keys if k.type == TYPE_CRON_JOB]
     monitors = {
@@ -194,7 +195,6 @@ def _rows(keys: list[Any], now: datetime) -> list[Row]:
             SUBJECT_CRON_JOB, job_ids, now, SPARK_SPAN, SPARK_BUCKETS
         ),
     }
-    under = maintenance.covered(now)
     rows = []
     for key in keys:
         if key.type == TYPE_CRON_JOB:
