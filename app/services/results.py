@@ -130,9 +130,13 @@ def record(
     db.session.commit()
     notifications.enqueue(deliveries)
     # A check the window held back runs again as the window ends, and is judged then.
-    for outcome in checks:
-        if (ends := under.monitors.get(outcome.subject_id)) is not None:
-            scheduler.check_by(outcome.subject_id, ends)
+    scheduler.check_by(
+        {
+            o.subject_id: under.monitors[o.subject_id]
+            for o in checks
+            if o.subject_id in under.monitors
+        }
+    )
     return events
 
 
