@@ -41,6 +41,11 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def epoch_ms(moment: datetime | None) -> int | None:
+    """A moment as milliseconds since the epoch (the dialects that speak in them)."""
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
 def plain(value: Any) -> Any:
     """Datetimes anywhere inside dicts and lists become ISO strings."""
     if isinstance(value, datetime):

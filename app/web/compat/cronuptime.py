@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -46,6 +46,7 @@ from app.services.pagination import PER_PAGE_MAX
 from app.web import api
 from app.web.api import auth
 from app.web.api.bodies import json_body
+from app.web.api.serializers import epoch_ms
 
 bp = Blueprint("compat_cronuptime", __name__, url_prefix="/compat/cronuptime/api")
 
@@ -249,10 +250,6 @@ def _optional_text(value: Any) -> Any:
 # --- writing the dialect ---------------------------------------------------------------------
 
 
-def _ms(moment: datetime | None) -> int | None:
-    return int(moment.timestamp() * 1000) if moment is not None else None
-
-
 def _user_id() -> str:
     """CronUptime's owner column: the admin who made the key in use ("" for none)."""
     key = g.principal.api_key if g.get("principal") else None
@@ -277,7 +274,7 @@ def monitor_out(row: Monitor) -> dict[str, Any]:
     expected_min, expected_max = _range_or_null(row.expected_status, MONITOR_STATUS_DEFAULT)
     next_run = None
     if not row.paused:
-        next_run = _ms(
+        next_run = epoch_ms(
             (row.last_checked_at or row.created_at) + timedelta(seconds=row.interval_sec)
         )
     last_status = None
@@ -300,8 +297,8 @@ def monitor_out(row: Monitor) -> dict[str, Any]:
         "locked_at": None,
         "last_status": last_status,
         "last_latency_ms": row.last_response_ms,
-        "last_checked_at": _ms(row.last_checked_at),
-        "created_at": _ms(row.created_at),
+        "last_checked_at": epoch_ms(row.last_checked_at),
+        "created_at": epoch_ms(row.created_at),
         "recovery_period_sec": _period(row.recovery_threshold, row.interval_sec),
         "confirmation_period_sec": _period(row.failure_threshold, row.interval_sec),
         "user_id": _user_id(),
@@ -332,14 +329,14 @@ def cron_job_out(row: CronJob) -> dict[str, Any]:
         "expected_max": expected_max,
         "keyword": None,
         "is_active": 1 if row.enabled else 0,
-        "next_run_at": _ms(upcoming[0]) if upcoming else None,
+        "next_run_at": epoch_ms(upcoming[0]) if upcoming else None,
         "locked_at": None,
         "last_status": last_status,
-        "last_run_at": _ms(row.last_run_at),
+        "last_run_at": epoch_ms(row.last_run_at),
         "fail_streak": row.consecutive_failures,
-        "created_at": _ms(row.created_at),
+        "created_at": epoch_ms(row.created_at),
         "guest_ip": None,
-        "expires_at": _ms(row.expires_at),
+        "expires_at": epoch_ms(row.expires_at),
         "user_id": _user_id(),
     }
 
@@ -350,9 +347,9 @@ def incident_out(row: Incident, with_source: bool = True) -> dict[str, Any]:
         "id": row.uuid,
         "type": "monitor" if row.monitor_id is not None else "cron",
         "source_id": source.uuid,
-        "started_at": _ms(row.started_at),
-        "resolved_at": _ms(row.resolved_at),
-        "last_update_at": _ms(row.updated_at),
+        "started_at": epoch_ms(row.started_at),
+        "resolved_at": epoch_ms(row.resolved_at),
+        "last_update_at": epoch_ms(row.updated_at),
         "user_id": _user_id(),
         "cause": row.cause,
         "http_status": None,
@@ -382,8 +379,8 @@ def event_out(incident: Incident, entry: IncidentUpdate) -> dict[str, Any]:
         "user_id": str(author.id) if author is not None else None,
         "event_type": _event_type(entry),
         "content": entry.message,
-        "created_at": _ms(entry.created_at),
-        "updated_at": _ms(entry.created_at),
+        "created_at": epoch_ms(entry.created_at),
+        "updated_at": epoch_ms(entry.created_at),
         "user_name": (entry.api_key.name if entry.api_key is not None else None)
         if author is None
         else author.email,

@@ -43,6 +43,7 @@ from app.services.errors import (
 from app.web import api
 from app.web.api.auth import authorize, presented_secret
 from app.web.api.bodies import json_body
+from app.web.api.serializers import epoch_ms
 
 bp = Blueprint("compat_openuptimes", __name__, url_prefix="/compat/openuptimes")
 
@@ -111,10 +112,6 @@ def _body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("Send a JSON object.")
     return body
-
-
-def _ms(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp() * 1000)
 
 
 def _public(key: str, render) -> Response:
@@ -236,7 +233,7 @@ def _result(outcome) -> dict[str, Any]:
     took_ms = round(outcome.result.total_us / 1000)
     result = {
         "status": "up" if outcome.outcome == OK else "down",
-        "timestamp": _ms(outcome.started_at) + took_ms,
+        "timestamp": epoch_ms(outcome.started_at) + took_ms,
         "responseTime": took_ms,
     }
     if outcome.result.status_code is not None:
@@ -261,7 +258,7 @@ def ping_all():
         return jsonify(
             status="success",
             message="Upcron checks each service on its own interval; there is nothing to reset.",
-            timestamp=_ms(utcnow()),
+            timestamp=epoch_ms(utcnow()),
         )
     started = utcnow()
     checked = monitors.check_now()
@@ -272,8 +269,8 @@ def ping_all():
     return jsonify(
         status="success",
         success=True,
-        timestamp=_ms(finished),
-        nextPing=_ms(finished) + refresh_ms,
+        timestamp=epoch_ms(finished),
+        nextPing=epoch_ms(finished) + refresh_ms,
         refreshInterval=refresh_ms,
         executionTime=took_ms,
         duration=took_ms,
@@ -289,7 +286,7 @@ def ping_all():
 def _public_check(check) -> dict[str, Any]:
     return {
         "status": "up" if check.up else "down",
-        "timestamp": _ms(check.at),
+        "timestamp": epoch_ms(check.at),
         "responseTime": check.response_ms,
     }
 
@@ -300,7 +297,7 @@ def _current(item) -> dict[str, Any] | None:
         return None
     return {
         "status": item.status,
-        "timestamp": _ms(item.last_checked_at),
+        "timestamp": epoch_ms(item.last_checked_at),
         "responseTime": item.response_ms,
     }
 
@@ -325,7 +322,7 @@ def status():
                     "currentStatus": _current(item),
                     "history": [_public_check(c) for c in checks],
                     "status": item.status,
-                    "lastChecked": _ms(item.last_checked_at),
+                    "lastChecked": epoch_ms(item.last_checked_at),
                     "responseTime": item.response_ms,
                 }
             )
@@ -407,7 +404,7 @@ def _stored_check(row) -> dict[str, Any]:
     took_ms = None if row.total_us is None else round(row.total_us / 1000)
     result = {
         "status": "up" if row.outcome == OK else "down",
-        "timestamp": _ms(row.started_at) + (took_ms or 0),
+        "timestamp": epoch_ms(row.started_at) + (took_ms or 0),
         "responseTime": took_ms,
     }
     if row.status_code is not None:
