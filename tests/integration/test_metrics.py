@@ -6,7 +6,9 @@ workers of `upcron up`) added up in one scrape."""
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -294,3 +296,20 @@ def test_up_sums_web_scheduler_and_workers_in_a_fresh_folder(tmp_path, target):
         up.wait(30)
         reader.join(10)
         up.stdout.close()
+
+
+def test_the_grafana_dashboard_reads_only_what_metrics_exposes(api):
+    """docs/grafana-dashboard.json, from its expressions: every series it asks for exists."""
+    text = api.get("/metrics", api.key("metrics:read")).get_data(as_text=True)
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+    exposed = {
+        family.name + suffix
+        for family in text_string_to_metric_families(text)
+        for suffix in suffixes[family.type]
+    }
+    dashboard = json.loads((PROJECT / "docs" / "grafana-dashboard.json").read_text())
+    expressions = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    asked = {name for expr in expressions for name in re.findall(r"\bupcron_\w+", expr)}
+    assert asked and asked <= exposed, asked - exposed
+    missing = [family for family in TYPES if not any(n.startswith(family) for n in asked)]
+    assert missing == []  # and every metric has its place on it
