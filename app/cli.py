@@ -19,7 +19,7 @@ from flask import current_app
 from flask.cli import FlaskGroup
 
 from app import config as config_module
-from app import create_app, logs
+from app import create_app, logs, metrics
 from app.processes import (
     GaveUp,
     Supervisor,
@@ -74,6 +74,11 @@ def up():
             instance_lock = _claim_instance(config["INSTANCE_DIR"])
             _start_embedded_redis(supervisor, config)
             env["UPCRON_REDIS_URL"] = config["REDIS_URL"]
+        # Before any child imports prometheus_client: every process then writes its figures
+        # where /metrics adds them up; those of an earlier run are dropped (app.metrics).
+        env["PROMETHEUS_MULTIPROC_DIR"] = metrics.empty_directory(
+            str(Path(config["INSTANCE_DIR"]) / "metrics")
+        )
         supervisor.say("upcron", "migrating the database")
         _migrate(app)
         listener = _listen(config)

@@ -206,6 +206,8 @@ def load(env=None) -> dict:
         # Each web worker on a CPU of its own (app.gunicorn_hooks), or where the kernel likes.
         "WEB_CPU_AFFINITY": _choice(env, "UPCRON_WEB_CPU_AFFINITY", "spread", ("spread", "none")),
         "TRUSTED_PROXIES": _networks(env, "UPCRON_TRUSTED_PROXIES"),
+        # Addresses that may read /metrics without an API key (Prometheus' own, say).
+        "METRICS_ALLOW": _networks(env, "UPCRON_METRICS_ALLOW"),
         "TARGET_POLICY": _choice(env, "UPCRON_TARGET_POLICY", "default", TARGET_POLICIES),
         "CA_BUNDLE": _file(env, "UPCRON_CA_BUNDLE"),
         "PROBE_CONCURRENCY": _int(env, "UPCRON_PROBE_CONCURRENCY", 32, 1, 512),

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from flask import current_app
 
+from app import metrics
 from app.engine import checks
 from app.engine.checks import Outcome
 from app.engine.scheduler import from_ms
@@ -21,7 +22,8 @@ from app.models.history import OK
 
 
 def prepare(items: list) -> list[tuple]:
-    """Load the batch's subjects once and turn each slot into (item, request, rules, uid)."""
+    """Load the batch's subjects once and turn each slot into (item, request, rules, uid,
+    the kind of check its metrics count it under)."""
     config = current_app.config
     policy, ca_bundle = config["TARGET_POLICY"], config["CA_BUNDLE"]
     monitor_ids = [sid for kind, sid, *_ in items if kind == "m"]
@@ -49,11 +51,11 @@ def prepare(items: list) -> list[tuple]:
         kind, sid, planned, _missed, trigger = item
         if kind == "m" and (monitor := monitors.get(sid)) and not monitor.paused:
             request = checks.monitor_request(monitor, policy, ca_bundle)
-            work.append((item, request, checks.monitor_rules(monitor), None))
+            work.append((item, request, checks.monitor_rules(monitor), None, monitor.kind))
         elif kind == "c" and (job := jobs.get(sid)) and (job.enabled or trigger == "manual"):
             uid = checks.execution_uid(sid, planned)
             request = checks.cron_request(job, uid, policy, ca_bundle)
-            work.append((item, request, checks.cron_rules(job), uid))
+            work.append((item, request, checks.cron_rules(job), uid, "cron_job"))
     return work
 
 
@@ -68,10 +70,11 @@ def probe_all(work: list[tuple]) -> list[Outcome]:
 
 
 def _probe_one(entry: tuple) -> Outcome:
-    (kind, sid, planned, missed, trigger), request, rules, uid = entry
+    (kind, sid, planned, missed, trigger), request, rules, uid, check_kind = entry
     started = datetime.now(UTC)
     result = checks.run(request)
     outcome, error = checks.judge(rules, result)
+    metrics.checked(check_kind, outcome, result.total_us)
     warned = checks.warning(rules, result, started) if outcome == OK else None
     return Outcome(
         kind=kind,

@@ -33,6 +33,7 @@ import redis
 import sqlalchemy as sa
 from rq.job import Job, JobStatus
 
+from app import metrics
 from app.engine import queues, schedule, state
 from app.extensions import db, redis_client
 from app.models import CronJob, Monitor
@@ -53,6 +54,7 @@ KIND_MONITOR = "m"
 KIND_CRON = "c"
 KIND_DEADLINE = "h"
 _KIND_OF = {"monitor": KIND_MONITOR, "cron_job": KIND_CRON, "heartbeat": KIND_DEADLINE}
+_KIND_NAME = {letter: name for name, letter in _KIND_OF.items()}
 # What a heartbeat's deadline depends on: read as plain columns, never as an ORM object,
 # because every ping refreshes it.
 _HEARTBEAT_COLUMNS = (
@@ -521,6 +523,7 @@ class Scheduler:
         batch = [items[m.decode()] for m in won]
         if batch:
             _enqueue_batches(self.conn, batch, self.lease_ms, leased=True)
+        metrics.dispatched((_KIND_NAME[kind], now_ms - planned) for kind, _, planned, *_ in batch)
         return len(due)
 
     def recover_stale(self, now: datetime) -> int:

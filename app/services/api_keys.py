@@ -53,6 +53,7 @@ RESOURCES = {
     "settings": ("read", "write"),
     "api-keys": ("read", "write"),
     "system": ("read",),
+    "metrics": ("read",),
 }
 SCOPES = tuple(f"{res}:{action}" for res, actions in RESOURCES.items() for action in actions)
 KNOWN_SCOPES = frozenset(SCOPES) | {f"{resource}:*" for resource in RESOURCES} | {"*"}

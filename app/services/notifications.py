@@ -34,7 +34,7 @@ from rq import Retry
 from rq.job import Job, JobStatus
 from sqlalchemy import orm as so
 
-from app import durations
+from app import durations, metrics
 from app.engine import notify, queues
 from app.extensions import db, dialect_insert, redis_client
 from app.models import CronJob, Incident, Monitor, NotificationChannel
@@ -618,6 +618,7 @@ def deliver(log_id: int, now: datetime | None = None) -> str | None:
         # From the claim, so RQ's retry, scheduled after this commit, always finds it due.
         entry.next_attempt_at = now + timedelta(seconds=delays[number - 1])
     db.session.commit()
+    metrics.DELIVERIES.labels(kind, entry.status).inc()
     if not sent.ok:
         log.warning(
             "notification %s to %s channel %s, attempt %d: %s",

@@ -31,6 +31,7 @@ from flask import current_app
 from sqlalchemy import orm as so
 from sqlalchemy.dialects import sqlite
 
+from app import metrics
 from app.engine import schedule, scheduler, state
 from app.extensions import db
 from app.models import Monitor, Ping
@@ -218,6 +219,7 @@ def record_ping(
             runner.commit()
     if outcome is None:
         raise NotFound("not found")
+    metrics.PINGS.labels(kind).inc()
     monitor, before, changes, events = outcome
     if changes:
         # A Monitor this session loaded earlier would still show the state before this ping;

@@ -1,7 +1,9 @@
-"""Health of the pieces Upcron depends on (the database, Redis) and of its processes."""
+"""Health of the pieces Upcron depends on (the database, Redis) and of its processes, and the
+levels /metrics reads when it is scraped."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from datetime import UTC, datetime
@@ -13,6 +15,10 @@ from rq import Worker
 
 from app.engine import queues, scheduler
 from app.extensions import db, redis_client
+from app.models import Incident
+from app.models.incident import STATUS_OPEN
+
+log = logging.getLogger(__name__)
 
 
 def database_status() -> str:
@@ -76,6 +82,31 @@ def _queues() -> dict[str, dict[str, int]]:
             "failed": queue.failed_job_registry.count,
         }
     return depths
+
+
+def levels() -> dict[str, Any]:
+    """The levels a /metrics scrape reports beside the counts (app.metrics.render): the
+    scheduler's due items, the jobs waiting in each queue (one Redis round trip) and the
+    incidents open. What Redis or the database cannot tell now is left out, so the counts
+    are still scraped; the missing series show the outage."""
+    found: dict[str, Any] = {}
+    try:
+        with redis_client.conn.pipeline(transaction=False) as pipe:
+            pipe.zcard(scheduler.KEY_DUE)
+            for name in queues.ALL:
+                pipe.llen(queues.queue(name).key)
+            due, *depths = pipe.execute()
+        found["due"], found["queues"] = due, dict(zip(queues.ALL, depths, strict=True))
+    except redis.RedisError as exc:
+        log.warning("/metrics: Redis did not answer (%s)", exc)
+    try:
+        found["incidents_open"] = db.session.execute(
+            sa.select(sa.func.count()).where(Incident.status == STATUS_OPEN)
+        ).scalar_one()
+    except sa.exc.SQLAlchemyError as exc:
+        log.warning("/metrics: the database did not answer (%s)", exc.__class__.__name__)
+    db.session.rollback()
+    return found
 
 
 def overview() -> dict[str, Any]:

@@ -22,6 +22,7 @@ from app.web import (
     heartbeats,
     incidents,
     maintenance,
+    metrics,
     monitors,
     notifications,
     ping,
@@ -50,6 +51,7 @@ def register(app: Flask) -> None:
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(monitors.bp)

@@ -19,9 +19,9 @@ CONTENT_SECURITY_POLICY = (
 )
 
 # Endpoints that work before the first admin exists; so do the API's, the compatibility
-# facades' (keys, not sessions) and the pings'.
+# facades' (keys, not sessions), the pings' and /metrics.
 _OPEN_BEFORE_SETUP = {"auth.setup", "static", "health.healthz", None}
-_OPEN_PREFIXES = ("api.", "compat_", "ping.", "status.")
+_OPEN_PREFIXES = ("api.", "compat_", "ping.", "status.", "metrics.")
 
 
 def init_app(app: Flask) -> None:
@@ -67,11 +67,7 @@ def client_ip() -> str:
     remote = request.remote_addr or ""
 
     def is_trusted(address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in trusted)
+        return address_within(address, trusted)
 
     if not trusted or not is_trusted(remote):
         return remote
@@ -83,6 +79,15 @@ def client_ip() -> str:
             except ValueError:
                 return remote
     return remote
+
+
+def address_within(address: str, networks) -> bool:
+    """Whether ``address`` (text, maybe not an address at all) is in one of ``networks``."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def safe_next(target: str | None) -> str | None:

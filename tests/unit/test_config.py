@@ -68,6 +68,7 @@ def test_trusted_proxies_parse_as_networks(tmp_path):
         ("UPCRON_REDIS_URL", "localhost:6379"),
         ("UPCRON_BASE_URL", "ftp://example.com"),
         ("UPCRON_TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("UPCRON_METRICS_ALLOW", "prometheus.internal"),
         ("UPCRON_TARGET_POLICY", "lenient"),
         ("UPCRON_SECRET_KEY", "short"),
         ("UPCRON_HOST", "two words"),
