@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from app import durations
 from app.engine import schedule
 from app.models import CronJob, Monitor
 from app.models.history import PING_FAIL, PING_LOG, PING_START
@@ -227,7 +228,7 @@ def apply_deadline(monitor: Monitor, now: datetime) -> list[str]:
         return _heartbeat_down(
             monitor,
             f"The run started at {_at(monitor.last_start_at)} did not finish within "
-            f"{_duration(monitor.max_run_sec)}.",
+            f"{durations.exact(monitor.max_run_sec)}.",
             now,
         )
     if monitor.state not in (STATE_UP, STATE_LATE):
@@ -239,7 +240,7 @@ def apply_deadline(monitor: Monitor, now: datetime) -> list[str]:
         return _heartbeat_down(
             monitor,
             f"No ping since {_at(monitor.last_ping_at)}: one was expected at {_at(expected)}, "
-            f"and the grace period of {_duration(monitor.grace_sec)} has passed.",
+            f"and the grace period of {durations.exact(monitor.grace_sec)} has passed.",
             now,
         )
     if now >= expected and monitor.state == STATE_UP:
@@ -310,7 +311,7 @@ def apply_ping(
         return _heartbeat_down(
             monitor,
             f"The run finished after {duration / 1000:g} s, sooner than the minimum of "
-            f"{_duration(monitor.min_run_sec)}.",
+            f"{durations.exact(monitor.min_run_sec)}.",
             now,
         )
     monitor.last_error = None
@@ -331,18 +332,6 @@ def _heartbeat_down(monitor: Monitor, reason: str, now: datetime) -> list[str]:
 
 def _at(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-_UNITS = (("week", 7 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60))
-
-
-def _duration(seconds: int) -> str:
-    """Seconds in the largest unit that divides them: "5 minutes", "90 seconds", "1 day"."""
-    for name, size in _UNITS:
-        if seconds % size == 0:
-            count = seconds // size
-            return f"{count} {name}{'s' if count != 1 else ''}"
-    return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
 def _set_state(monitor: Monitor, state: str, now: datetime) -> None:

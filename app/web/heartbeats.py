@@ -100,13 +100,11 @@ def _heartbeat_or_404(monitor_id: int):
 
 
 def _in_unit(seconds: int | None, units: dict[str, int]) -> tuple[str, str | None]:
-    """A number of seconds as an amount of the largest unit that divides it exactly."""
+    """A number of seconds as the form's amount and unit (empty when there is none)."""
     if not seconds:
         return "", None
-    for unit, size in sorted(units.items(), key=lambda item: -item[1]):
-        if seconds % size == 0:
-            return str(seconds // size), unit
-    return str(seconds), None
+    amount, unit = durations.largest_unit(seconds, units)
+    return str(amount), unit
 
 
 def _initial(monitor) -> dict:
@@ -223,13 +221,7 @@ def _save(form: HeartbeatForm, monitor=None):
     return redirect(url_for("heartbeats.detail", monitor_id=monitor.id))
 
 
-@bp.app_template_filter("period_words")
-def period_words(seconds: int) -> str:
-    """Seconds in words, in the largest unit that divides them: "1 day", "90 seconds"."""
-    amount, unit = _in_unit(seconds, RUNNING_TIME_UNITS)
-    return f"{amount} {unit[:-1] if amount == '1' else unit}"
-
-
+bp.add_app_template_filter(durations.exact, "period_words")
 bp.add_app_template_filter(durations.in_words, "run_time")
 
 

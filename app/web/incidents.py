@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from htmx_flask import request as htmx_request
 from wtforms import TextAreaField
 
+from app import durations
 from app.models.history import SUBJECT_MONITOR
 from app.models.incident import STATUS_OPEN, STATUS_RESOLVED
 from app.models.monitor import KIND_HEARTBEAT
@@ -61,15 +62,7 @@ def subject_of(incident) -> dict:
 def duration(incident, now=None) -> str:
     """How long the incident lasted (or has lasted so far), in words: "3 d 2 h", "5 min"."""
     end = incident.resolved_at or now or utcnow()
-    seconds = max(0, int((end - incident.started_at).total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min" if minutes else "under a minute"
+    return durations.to_the_minute(int((end - incident.started_at).total_seconds()))
 
 
 @bp.get("/")

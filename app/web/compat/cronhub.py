@@ -25,6 +25,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app import durations
 from app.models import CronJob, Monitor
 from app.models.history import PING_FAIL, PING_START, PING_SUCCESS
 from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN, STATE_NEW, STATE_PAUSED
@@ -162,8 +163,6 @@ _MONITOR_REQUIRED = {
     "grace_period": "Enter the grace period in minutes, from 1 to 60.",
 }
 _UNIT_REQUIRED = "Choose the unit of running_time: seconds, minutes, hours, days or weeks."
-# Largest first: a stored number of seconds is shown in the largest unit that divides it.
-_RUNNING_TIME_UNITS = sorted(monitors.RUNNING_TIME_UNITS.items(), key=lambda unit: -unit[1])
 
 
 def _monitor_values() -> dict[str, Any]:
@@ -185,8 +184,7 @@ def _running_time(monitor: Monitor) -> tuple[int | None, str | None]:
     seconds = monitor.max_run_sec
     if not seconds:
         return None, None
-    unit, size = next((name, size) for name, size in _RUNNING_TIME_UNITS if seconds % size == 0)
-    return seconds // size, unit
+    return durations.largest_unit(seconds, monitors.RUNNING_TIME_UNITS)
 
 
 def _status(monitor: Monitor) -> str:
