@@ -130,7 +130,9 @@ def response_chart(name: str, points: tuple[sp.ChartPoint, ...]) -> Markup:
         return Markup("")
     top = max(values) * 1.15 or 1
     step = CHART_WIDTH / len(points)
-    segments, current, hours = [], [], []
+    segments: list[list[str]] = []
+    current: list[str] = []
+    hours: list[str] = []
     for n, point in enumerate(points):
         x = n * step
         if point.mean_ms is None:
