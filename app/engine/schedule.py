@@ -23,7 +23,7 @@ import functools
 import itertools
 import re
 from calendar import monthrange
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -219,20 +219,61 @@ def next_interval(planned: datetime, interval_sec: int, now: datetime) -> tuple[
     return planned + (skipped + 1) * interval, skipped
 
 
-def interval_cron(interval_sec: int) -> str:
-    """A cron expression for dialects that only know cron schedules, to show an interval job
-    in: the one that fires exactly every ``interval_sec`` when one exists (an interval that
-    divides an hour or a day, or a whole day), else every minute, the closest such dialects
-    can state."""
-    minutes, rest = divmod(interval_sec, 60)
-    if rest or not minutes:
-        return "* * * * *"
+def every(seconds: int, *, steps: bool = False) -> str | None:
+    """The cron expression that fires exactly every ``seconds``, or None when none does:
+    whole minutes that divide an hour, whole hours that divide a day, a day, or a week. (Cron
+    runs on the clock: every 6 hours is at 00:00, 06:00…, a week at Sunday 00:00.)
+
+    ``steps`` spells each field with an explicit step ("*/1 * * * *", "0 */1 * * *",
+    "0 0 */1 * *") so that ``step_interval`` can tell such an interval from an expression a
+    person wrote; a week has no spelling of that kind, so it is None then.
+    """
+    minutes, rest = divmod(seconds, 60)
+    if rest or minutes <= 0:
+        return None
     if minutes < 60 and 60 % minutes == 0:
-        return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+        return f"*/{minutes} * * * *" if steps or minutes > 1 else "* * * * *"
     hours, rest = divmod(minutes, 60)
     if not rest and hours < 24 and 24 % hours == 0:
-        return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
-    return "0 0 * * *" if minutes == 1440 else "* * * * *"
+        return f"0 */{hours} * * *" if steps or hours > 1 else "0 * * * *"
+    if minutes == 24 * 60:
+        return "0 0 */1 * *" if steps else "0 0 * * *"
+    if minutes == 7 * 24 * 60 and not steps:
+        return "0 0 * * 0"
+    return None
+
+
+_STEPS = re.compile(r"\*/(\d+) \* \* \* \*|0 \*/(\d+) \* \* \*|0 0 \*/1 \* \*")
+
+
+def step_interval(expr: str) -> int | None:
+    """The seconds between runs of an expression ``every`` spelled with ``steps``; None for
+    any other expression."""
+    match = _STEPS.fullmatch(" ".join(expr.split()))
+    if match is None:
+        return None
+    minutes, hours = match.groups()
+    if minutes is not None:
+        return int(minutes) * 60 if 0 < int(minutes) < 60 and 60 % int(minutes) == 0 else None
+    if hours is not None:
+        return int(hours) * 3600 if 0 < int(hours) < 24 and 24 % int(hours) == 0 else None
+    return 86400
+
+
+def interval_cron(interval_sec: int) -> str:
+    """A cron expression for dialects that only know cron schedules, to show an interval job
+    in: ``every`` interval that one fires exactly at, else every minute, the closest such
+    dialects can state."""
+    return every(interval_sec) or "* * * * *"
+
+
+def as_cron(cron_expr: str | None, interval_sec: int | None) -> str:
+    """A job's schedule (a cron expression, or else an interval) as a cron expression."""
+    if cron_expr:
+        return cron_expr
+    if interval_sec is None:
+        raise ScheduleError("The job has neither a cron expression nor an interval.")
+    return interval_cron(interval_sec)
 
 
 def describe(expr: str) -> str:
@@ -525,6 +566,69 @@ def _ordinal(n: int) -> str:
 
 
 # --- Schedules as per-field value lists (APIs that send arrays instead of cron text) --------
+
+
+# The fields' ranges in value lists (weekdays 0-6, Sunday 0).
+VALUE_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+NO_CRON_SPELLING = (
+    "This schedule limits both the days of the month and the days of the week; Upcron can "
+    "run that only when the days of the month include 1 or the days of the week include "
+    "Sunday (0)."
+)
+
+
+def cron_from_values(values: Sequence[Sequence[int]]) -> str:
+    """The expression that runs in exactly the minutes whose five fields are all among
+    ``values`` (minutes, hours, days, months, weekdays: sorted, in range, none empty).
+
+    Value lists AND their day fields; Vixie cron ORs them unless one starts with ``*``. So
+    when both are restricted, one is written from ``*``: ``*/31`` (only day 1) or ``*/7``
+    (only Sunday) followed by the other values, which keeps the meaning exact. Lists with
+    neither day 1 nor Sunday ("Friday the 13th") have no such spelling: ScheduleError.
+    """
+    fields = [
+        _spell(list(v), low, high) for v, (low, high) in zip(values, VALUE_RANGES, strict=True)
+    ]
+    days, weekdays = list(values[2]), list(values[4])
+    if fields[2] != "*" and fields[4] != "*":
+        if 1 in days:
+            rest = _spell(days[1:], 1, 31) if len(days) > 1 else ""
+            fields[2] = "*/31" + (f",{rest}" if rest else "")
+        elif 0 in weekdays:
+            rest = _spell(weekdays[1:], 0, 6) if len(weekdays) > 1 else ""
+            fields[4] = "*/7" + (f",{rest}" if rest else "")
+        else:
+            raise ScheduleError(NO_CRON_SPELLING)
+    return " ".join(fields)
+
+
+def values_of_cron(expr: str) -> tuple[tuple[tuple[int, ...], ...], bool]:
+    """The five value lists of a valid expression (a field that allows everything lists its
+    whole range), and whether they say exactly what it says: not when its day fields are
+    OR-ed, which value lists cannot say (the 1st and the 15th and every Monday)."""
+    cron = _parse(expr)
+    days, weekdays = cron.days, cron.weekdays
+    every_day = tuple(range(1, 32)), tuple(range(0, 7))
+    if cron.days_either and (days == every_day[0] or weekdays == every_day[1]):
+        # "Either day field" with one of them allowing every day is simply every day.
+        days, weekdays = every_day
+    exact = not (cron.days_either and days != every_day[0])
+    return (cron.minutes, cron.hours, days, cron.months, weekdays), exact
+
+
+def _spell(values: list[int], low: int, high: int) -> str:
+    """A value list as a cron field: ``*`` when it allows everything, else runs as ranges."""
+    if values == list(range(low, high + 1)):
+        return "*"
+    parts, start = [], None
+    for i, value in enumerate(values):
+        if start is None:
+            start = value
+        if i + 1 < len(values) and values[i + 1] == value + 1:
+            continue
+        parts.append(str(start) if start == value else f"{start}-{value}")
+        start = None
+    return ",".join(parts)
 
 
 def cron_fields(expr: str) -> tuple[str, str, str, str, str]:

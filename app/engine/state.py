@@ -1,5 +1,5 @@
 """State transitions: the rules that turn one check, execution, ping or passing deadline into
-a new state.
+a new state, and the one rule for the health every surface shows of an item.
 
 Pure functions on model rows; the caller holds the transaction. Each returns the events the
 transition produced ("down", "up", "degraded", "late", "failed", "recovered", "disabled"),
@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+
+from app import durations
 from app.engine import schedule
 from app.models import CronJob, Monitor
-from app.models.history import PING_FAIL, PING_LOG, PING_START
+from app.models.history import OK, PING_FAIL, PING_LOG, PING_START
 from app.models.monitor import (
     KIND_HEARTBEAT,
     STATE_DEGRADED,
@@ -136,11 +139,72 @@ def apply_execution(job: CronJob, success: bool) -> list[str]:
         and (job.consecutive_failures >= job.auto_disable_after)
     ):
         job.enabled = False
-        job.disabled_reason = (
-            f"Disabled automatically after {job.consecutive_failures} consecutive failures."
-        )
+        job.disabled_reason = f"{AUTO_DISABLED} {job.consecutive_failures} consecutive failures."
         events.append(EVENT_DISABLED)
     return events
+
+
+# --- displayed health ------------------------------------------------------------------------
+#
+# What the dashboard, the lists, the status page and the facades show of an item, decided
+# here once: up, degraded, late, down, pending (no result yet) or paused. A monitor shows its
+# state, a new heartbeat pending like a monitor before its first check. A cron job is up after
+# a success; failing, it is degraded until its failures reach the alert threshold
+# (``notify_failure_after``: the incident opens there) and down from then on. A disabled job is
+# paused, unless it was switched off for failing (its ``disabled_reason`` says so): that one
+# stays down, since what it calls is broken. ``health`` reads a loaded row; ``health_column``
+# is the same rule as a SQL expression, for lists filtered and paged by health in SQL.
+
+# How the reason apply_execution writes begins: the mark of a job disabled for failing.
+AUTO_DISABLED = "Disabled automatically after"
+
+
+def disabled_for_failing(job: CronJob) -> bool:
+    """Whether the job is off because it kept failing, not because somebody switched it off
+    (after it was, a changed threshold or a manual run does not change why it is off)."""
+    return not job.enabled and (job.disabled_reason or "").startswith(AUTO_DISABLED)
+
+
+def health(item: Monitor | CronJob) -> str:
+    """The health to show of a monitor, heartbeat or cron job (see above)."""
+    if isinstance(item, CronJob):
+        if not item.enabled:
+            return STATE_DOWN if disabled_for_failing(item) else STATE_PAUSED
+        if item.last_outcome is None:
+            return STATE_PENDING
+        if item.last_outcome == OK:
+            return STATE_UP
+        failing_long = item.consecutive_failures >= item.notify_failure_after
+        return STATE_DOWN if failing_long else STATE_DEGRADED
+    if item.paused or item.state == STATE_PAUSED:
+        return STATE_PAUSED
+    return STATE_PENDING if item.state == STATE_NEW else item.state
+
+
+def health_column(model: type[Monitor] | type[CronJob]) -> sa.ColumnElement[str]:
+    """``health`` as a SQL expression over ``model``'s columns (tested to agree with it)."""
+    if model is CronJob:
+        return sa.case(
+            (
+                sa.and_(
+                    sa.not_(CronJob.enabled), CronJob.disabled_reason.startswith(AUTO_DISABLED)
+                ),
+                sa.literal(STATE_DOWN),
+            ),
+            (sa.not_(CronJob.enabled), sa.literal(STATE_PAUSED)),
+            (CronJob.last_outcome.is_(None), sa.literal(STATE_PENDING)),
+            (CronJob.last_outcome == OK, sa.literal(STATE_UP)),
+            (
+                CronJob.consecutive_failures >= CronJob.notify_failure_after,
+                sa.literal(STATE_DOWN),
+            ),
+            else_=sa.literal(STATE_DEGRADED),
+        )
+    return sa.case(
+        (sa.or_(Monitor.paused, Monitor.state == STATE_PAUSED), sa.literal(STATE_PAUSED)),
+        (Monitor.state == STATE_NEW, sa.literal(STATE_PENDING)),
+        else_=Monitor.state,
+    )
 
 
 def pause(monitor: Monitor, now: datetime) -> None:
@@ -224,10 +288,12 @@ def apply_deadline(monitor: Monitor, now: datetime) -> list[str]:
         return []
     run = run_deadline(monitor)
     if run is not None and now >= run:
+        # A run deadline exists only with a start and a bound.
+        assert monitor.last_start_at is not None and monitor.max_run_sec is not None
         return _heartbeat_down(
             monitor,
             f"The run started at {_at(monitor.last_start_at)} did not finish within "
-            f"{_duration(monitor.max_run_sec)}.",
+            f"{durations.exact(monitor.max_run_sec)}.",
             now,
         )
     if monitor.state not in (STATE_UP, STATE_LATE):
@@ -236,10 +302,11 @@ def apply_deadline(monitor: Monitor, now: datetime) -> list[str]:
     if expected is None:
         return []
     if now >= expected + timedelta(seconds=monitor.grace_sec):
+        assert monitor.last_ping_at is not None  # nothing is expected before the first ping
         return _heartbeat_down(
             monitor,
             f"No ping since {_at(monitor.last_ping_at)}: one was expected at {_at(expected)}, "
-            f"and the grace period of {_duration(monitor.grace_sec)} has passed.",
+            f"and the grace period of {durations.exact(monitor.grace_sec)} has passed.",
             now,
         )
     if now >= expected and monitor.state == STATE_UP:
@@ -310,7 +377,7 @@ def apply_ping(
         return _heartbeat_down(
             monitor,
             f"The run finished after {duration / 1000:g} s, sooner than the minimum of "
-            f"{_duration(monitor.min_run_sec)}.",
+            f"{durations.exact(monitor.min_run_sec)}.",
             now,
         )
     monitor.last_error = None
@@ -331,18 +398,6 @@ def _heartbeat_down(monitor: Monitor, reason: str, now: datetime) -> list[str]:
 
 def _at(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-_UNITS = (("week", 7 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60))
-
-
-def _duration(seconds: int) -> str:
-    """Seconds in the largest unit that divides them: "5 minutes", "90 seconds", "1 day"."""
-    for name, size in _UNITS:
-        if seconds % size == 0:
-            count = seconds // size
-            return f"{count} {name}{'s' if count != 1 else ''}"
-    return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
 def _set_state(monitor: Monitor, state: str, now: datetime) -> None:

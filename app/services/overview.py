@@ -14,10 +14,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.engine import state
 from app.extensions import db
 from app.models import CronJob, Group, Monitor
-from app.models.history import OK, SUBJECT_CRON_JOB, SUBJECT_MONITOR
-from app.models.monitor import KIND_HEARTBEAT, STATE_NEW
+from app.models.history import SUBJECT_CRON_JOB, SUBJECT_MONITOR
+from app.models.monitor import KIND_HEARTBEAT
 from app.models.types import utcnow
 from app.services import beats, history, maintenance, reasons, tags
 from app.services.beats import Beat
@@ -25,8 +26,9 @@ from app.services.errors import ValidationError
 from app.services.monitors import target as monitor_target
 from app.services.pagination import Page, group_order, matching, paginate
 
+# Health as engine.state.health decides it, the same on every surface.
 UP = "up"
-DEGRADED = "degraded"  # an uptime monitor answering with a warning
+DEGRADED = "degraded"  # a monitor answering with a warning, a cron job failing below its alert
 DOWN = "down"
 LATE = "late"
 PENDING = "pending"
@@ -65,29 +67,6 @@ class Row:
         return f"{self.type}-{self.id}"
 
 
-def _monitor_status() -> sa.ColumnElement[str]:
-    # A heartbeat waiting for its first ping reads like a monitor waiting for its first check.
-    return sa.case(
-        (Monitor.paused, sa.literal(PAUSED)),
-        (Monitor.state == STATE_NEW, sa.literal(PENDING)),
-        else_=Monitor.state,
-    )
-
-
-def _cron_status() -> sa.ColumnElement[str]:
-    # A job switched off for failing too often is down, not merely paused.
-    switched_off_failing = sa.and_(
-        CronJob.auto_disable_after > 0, CronJob.consecutive_failures >= CronJob.auto_disable_after
-    )
-    return sa.case(
-        (sa.and_(sa.not_(CronJob.enabled), switched_off_failing), sa.literal(DOWN)),
-        (sa.not_(CronJob.enabled), sa.literal(PAUSED)),
-        (CronJob.last_outcome.is_(None), sa.literal(PENDING)),
-        (CronJob.last_outcome == OK, sa.literal(UP)),
-        else_=sa.literal(DOWN),
-    )
-
-
 def list_items(
     search: str | None = None,
     status: str | None = None,
@@ -110,7 +89,7 @@ def list_items(
         .label("type"),
         Monitor.id.label("id"),
         Monitor.name.label("name"),
-        _monitor_status().cast(text).label("status"),
+        state.health_column(Monitor).cast(text).label("status"),
         Monitor.group_id.label("group_id"),
         Monitor.position.label("position"),
     )
@@ -118,7 +97,7 @@ def list_items(
         sa.literal(TYPE_CRON_JOB).cast(text).label("type"),
         CronJob.id,
         CronJob.name,
-        _cron_status().cast(text),
+        state.health_column(CronJob).cast(text),
         CronJob.group_id,
         CronJob.position,
     )
@@ -161,8 +140,8 @@ def overall_state(now: datetime | None = None) -> str:
     held = maintenance.covered(now or utcnow())
     seen: set[str] = set()
     for status, ids, held_ids in (
-        (_monitor_status(), Monitor.id, held.monitors),
-        (_cron_status(), CronJob.id, held.cron_jobs),
+        (state.health_column(Monitor), Monitor.id, held.monitors),
+        (state.health_column(CronJob), CronJob.id, held.cron_jobs),
     ):
         query = sa.select(status).where(status.in_((DOWN, DEGRADED, LATE))).distinct()
         if held_ids:

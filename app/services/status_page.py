@@ -19,7 +19,7 @@ banner counts only items that are up, degraded or down (see ``overall``).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
+from app.engine import state
 from app.extensions import db
 from app.models import (
     CheckResult,
@@ -40,14 +41,7 @@ from app.models import (
 )
 from app.models.history import OK, PING_FAIL, PING_SUCCESS, SUBJECT_CRON_JOB, SUBJECT_MONITOR
 from app.models.incident import STATUS_OPEN
-from app.models.monitor import (
-    KIND_HEARTBEAT,
-    STATE_DEGRADED,
-    STATE_DOWN,
-    STATE_LATE,
-    STATE_PAUSED,
-    STATE_UP,
-)
+from app.models.monitor import KIND_HEARTBEAT, STATE_LATE
 from app.models.types import utcnow
 from app.services import fields, history, maintenance, page_cache, pagination, settings, uptime_bars
 from app.services.errors import NotFound, ValidationError
@@ -83,15 +77,6 @@ OPERATIONAL = "operational"
 PARTIAL_OUTAGE = "partial_outage"
 MAJOR_OUTAGE = "major_outage"
 
-# A degraded monitor answers with a warning, a late heartbeat has not pinged yet: both are
-# "degraded performance" to the public, and count as up in the uptime figures.
-_MONITOR_STATUS = {
-    STATE_UP: UP,
-    STATE_DEGRADED: DEGRADED,
-    STATE_LATE: DEGRADED,
-    STATE_DOWN: DOWN,
-    STATE_PAUSED: PAUSED,
-}
 # What the public reads for an update nobody wrote: the stored text repeats the error.
 AUTOMATIC_MESSAGES = {
     "started": "Our checks detected a problem. We are looking into it.",
@@ -191,7 +176,7 @@ class Page:
     active_incidents: list[PublicIncident]
     resolved_incidents: list[PublicIncident]
     days: list[date]
-    maintenance: list[PublicMaintenance] = ()
+    maintenance: Sequence[PublicMaintenance] = ()
 
     @property
     def items(self) -> list[Item]:
@@ -234,28 +219,11 @@ def overall(statuses: Iterable[str]) -> str:
     return OPERATIONAL
 
 
-def _monitor_status(state: str, paused: bool) -> str:
-    return PAUSED if paused else _MONITOR_STATUS.get(state, PENDING)
-
-
-def _cron_status(
-    enabled: bool,
-    last_outcome: str | None,
-    failures: int,
-    notify_after: int,
-    auto_disable_after: int,
-) -> str:
-    """Up after a success; degraded while failing below the alert threshold, down from it.
-
-    A job disabled by hand is paused; one disabled automatically for failing stays down.
-    """
-    if not enabled and not (auto_disable_after and failures >= auto_disable_after):
-        return PAUSED
-    if last_outcome is None:
-        return PENDING
-    if last_outcome == OK:
-        return UP
-    return DOWN if failures >= notify_after else DEGRADED
+def _public_status(health: str) -> str:
+    """An item's health (engine.state.health) in the public's words: a late heartbeat has not
+    pinged yet, which is "degraded performance" like a monitor answering with a warning (both
+    count as up in the uptime figures)."""
+    return DEGRADED if health == STATE_LATE else health
 
 
 def public_message(kind: str, message: str, author_id: int | None) -> str | None:
@@ -364,7 +332,7 @@ def list_items() -> list[dict[str, Any]]:
 
     For the admins choosing what the page shows; the public never sees this list.
     """
-    rows = []
+    rows: list[dict[str, Any]] = []
     for subject_type, model in ((SUBJECT_MONITOR, Monitor), (SUBJECT_CRON_JOB, CronJob)):
         query = sa.select(
             model.id,
@@ -581,8 +549,7 @@ def _public_items(condition_monitor=None, condition_job=None) -> list[Item]:
             Monitor.name,
             Monitor.description,
             Monitor.kind,
-            Monitor.state,
-            Monitor.paused,
+            state.health_column(Monitor).label("health"),
             Monitor.position,
             Monitor.last_checked_at,
             Monitor.last_ping_at,
@@ -603,7 +570,7 @@ def _public_items(condition_monitor=None, condition_job=None) -> list[Item]:
             name=r.name,
             description=r.description or "",
             kind=r.kind,
-            status=_monitor_status(r.state, r.paused),
+            status=_public_status(r.health),
             position=r.position,
             last_checked_at=r.last_checked_at or r.last_ping_at,
             response_ms=r.last_response_ms,
@@ -618,11 +585,7 @@ def _public_items(condition_monitor=None, condition_job=None) -> list[Item]:
             CronJob.slug,
             CronJob.name,
             CronJob.description,
-            CronJob.enabled,
-            CronJob.last_outcome,
-            CronJob.consecutive_failures,
-            CronJob.notify_failure_after,
-            CronJob.auto_disable_after,
+            state.health_column(CronJob).label("health"),
             CronJob.position,
             CronJob.last_run_at,
             CronJob.last_duration_ms,
@@ -642,13 +605,7 @@ def _public_items(condition_monitor=None, condition_job=None) -> list[Item]:
             name=r.name,
             description=r.description or "",
             kind="cron",
-            status=_cron_status(
-                r.enabled,
-                r.last_outcome,
-                r.consecutive_failures,
-                r.notify_failure_after,
-                r.auto_disable_after,
-            ),
+            status=_public_status(r.health),
             position=r.position,
             last_checked_at=r.last_run_at,
             response_ms=r.last_duration_ms,
@@ -758,6 +715,7 @@ def _incidents(since: datetime, now: datetime) -> list[Incident]:
 def _subject_key(incident: Incident) -> tuple[str, int]:
     if incident.monitor_id is not None:
         return SUBJECT_MONITOR, incident.monitor_id
+    assert incident.cron_job_id is not None  # an incident is about a monitor or a cron job
     return SUBJECT_CRON_JOB, incident.cron_job_id
 
 
@@ -870,7 +828,8 @@ def page(now: datetime | None = None) -> Page:
         counts=Counter(item.status for item in items),
         sections=_sections(items, by_group),
         active_incidents=active,
-        resolved_incidents=sorted(resolved, key=lambda i: i.resolved_at, reverse=True),
+        # Every one of them is resolved: resolved_at is set.
+        resolved_incidents=sorted(resolved, key=lambda i: i.resolved_at or now, reverse=True),
         days=days,
         maintenance=public_maintenance(now),
     )

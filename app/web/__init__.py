@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.engine import state
 from app.services import beats, reasons
 from app.web import (
     api,
@@ -46,6 +47,8 @@ def register(app: Flask) -> None:
     app.add_template_global(reasons.of_check, "check_reason")
     app.add_template_global(reasons.of_execution, "run_reason")
     app.add_template_global(reasons.of_cron_job, "cron_reason")
+    # An item's health, decided once for every page, list, status page and facade.
+    app.add_template_global(state.health, "health")
     app.add_template_filter(charts.localised_times, "times")
     decoding.init_app(app)
     security.init_app(app)

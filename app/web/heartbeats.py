@@ -3,7 +3,9 @@ ping log, pause, resume, regenerate the code, delete)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import Any
 
 from flask import (
     abort,
@@ -15,6 +17,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from htmx_flask import request as htmx_request
 from wtforms import (
@@ -28,6 +31,7 @@ from wtforms import (
 
 from app import durations
 from app.engine import schedule
+from app.models import Monitor
 from app.models.monitor import (
     KIND_HEARTBEAT,
     STATE_DOWN,
@@ -92,7 +96,7 @@ class ActionForm(FlaskForm):
     """Carries only the CSRF token of a button (pause, resume, regenerate, delete)."""
 
 
-def _heartbeat_or_404(monitor_id: int):
+def _heartbeat_or_404(monitor_id: int) -> Monitor:
     try:
         return monitors.get_heartbeat(monitor_id)
     except NotFound:
@@ -100,16 +104,14 @@ def _heartbeat_or_404(monitor_id: int):
 
 
 def _in_unit(seconds: int | None, units: dict[str, int]) -> tuple[str, str | None]:
-    """A number of seconds as an amount of the largest unit that divides it exactly."""
+    """A number of seconds as the form's amount and unit (empty when there is none)."""
     if not seconds:
         return "", None
-    for unit, size in sorted(units.items(), key=lambda item: -item[1]):
-        if seconds % size == 0:
-            return str(seconds // size), unit
-    return str(seconds), None
+    amount, unit = durations.largest_unit(seconds, units)
+    return str(amount), unit
 
 
-def _initial(monitor) -> dict:
+def _initial(monitor: Monitor) -> dict[str, Any]:
     period, period_unit = _in_unit(monitor.period_sec, PERIOD_UNITS)
     running, running_unit = _in_unit(monitor.max_run_sec, RUNNING_TIME_UNITS)
     return {
@@ -133,7 +135,7 @@ def _initial(monitor) -> dict:
     }
 
 
-def _submitted(form: HeartbeatForm, monitor=None) -> dict:
+def _submitted(form: HeartbeatForm, monitor: Monitor | None = None) -> dict[str, Any]:
     """The service's fields from the form: the chosen schedule replaces the other one."""
     data = {
         "name": form.name.data or "",
@@ -189,7 +191,9 @@ def _apply_errors(form: HeartbeatForm, exc: ValidationError) -> None:
     apply_errors(form, ValidationError(errors))
 
 
-def _render_form(form: HeartbeatForm, monitor=None, status: int = 200):
+def _render_form(
+    form: HeartbeatForm, monitor: Monitor | None = None, status: int = 200
+) -> ResponseReturnValue:
     return (
         render_template(
             "heartbeats/form.html",
@@ -205,7 +209,7 @@ def _render_form(form: HeartbeatForm, monitor=None, status: int = 200):
     )
 
 
-def _save(form: HeartbeatForm, monitor=None):
+def _save(form: HeartbeatForm, monitor: Monitor | None = None) -> ResponseReturnValue:
     """Create or update from a submitted form; ``check_schedule`` only refreshes the
     schedule's preview, for browsers without JavaScript."""
     if "check_schedule" in request.form:
@@ -223,22 +227,16 @@ def _save(form: HeartbeatForm, monitor=None):
     return redirect(url_for("heartbeats.detail", monitor_id=monitor.id))
 
 
-@bp.app_template_filter("period_words")
-def period_words(seconds: int) -> str:
-    """Seconds in words, in the largest unit that divides them: "1 day", "90 seconds"."""
-    amount, unit = _in_unit(seconds, RUNNING_TIME_UNITS)
-    return f"{amount} {unit[:-1] if amount == '1' else unit}"
-
-
+bp.add_app_template_filter(durations.exact, "period_words")
 bp.add_app_template_filter(durations.in_words, "run_time")
 
 
-def ping_url(monitor) -> str:
+def ping_url(monitor: Monitor) -> str:
     """The address a job calls; built like the API's, from UPCRON_BASE_URL."""
     return f"{current_app.config['BASE_URL']}/ping/{monitor.code}"
 
 
-def list_filters(args) -> dict:
+def list_filters(args: Mapping[str, Any]) -> dict[str, Any]:
     """The list's filters from its query (or the bulk form, which carries them), as
     ``monitors.list_monitors`` and ``monitors.matching_ids`` take them."""
     state = args.get("state", "")
@@ -253,7 +251,7 @@ def list_filters(args) -> dict:
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     search = request.args.get("q", "").strip()
     state = request.args.get("state", "")
     tag = request.args.get("tag", "").strip()
@@ -279,7 +277,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-def new():
+def new() -> ResponseReturnValue:
     form = HeartbeatForm()
     offer_channels(form.channels)
     if form.validate_on_submit():
@@ -288,7 +286,7 @@ def new():
 
 
 @bp.get("/<int:monitor_id>")
-def detail(monitor_id: int):
+def detail(monitor_id: int) -> ResponseReturnValue:
     monitor = _heartbeat_or_404(monitor_id)
     try:
         page = pings.list_pings(monitor_id, request.args.get("page", 1), PER_PAGE)
@@ -341,7 +339,7 @@ def detail(monitor_id: int):
 
 
 @bp.route("/<int:monitor_id>/edit", methods=["GET", "POST"])
-def edit(monitor_id: int):
+def edit(monitor_id: int) -> ResponseReturnValue:
     monitor = _heartbeat_or_404(monitor_id)
     form = HeartbeatForm(data=_initial(monitor) if request.method == "GET" else None)
     offer_channels(form.channels, monitor)
@@ -350,7 +348,7 @@ def edit(monitor_id: int):
     return _render_form(form, monitor, status=422 if request.method == "POST" else 200)
 
 
-def _action(monitor_id: int, act, done: str):
+def _action(monitor_id: int, act: Callable[[int], object], done: str) -> ResponseReturnValue:
     """Run a button's service call once its CSRF token checks out, then show the heartbeat."""
     monitor = _heartbeat_or_404(monitor_id)
     if not ActionForm().validate_on_submit():
@@ -361,17 +359,17 @@ def _action(monitor_id: int, act, done: str):
 
 
 @bp.post("/<int:monitor_id>/pause")
-def pause(monitor_id: int):
+def pause(monitor_id: int) -> ResponseReturnValue:
     return _action(monitor_id, monitors.pause, "{name} paused; missing pings raise no alert.")
 
 
 @bp.post("/<int:monitor_id>/resume")
-def resume(monitor_id: int):
+def resume(monitor_id: int) -> ResponseReturnValue:
     return _action(monitor_id, monitors.resume, "{name} resumed; it waits for the next ping.")
 
 
 @bp.post("/<int:monitor_id>/regenerate")
-def regenerate(monitor_id: int):
+def regenerate(monitor_id: int) -> ResponseReturnValue:
     return _action(
         monitor_id,
         monitors.regenerate_code,
@@ -380,7 +378,7 @@ def regenerate(monitor_id: int):
 
 
 @bp.post("/<int:monitor_id>/delete")
-def delete(monitor_id: int):
+def delete(monitor_id: int) -> ResponseReturnValue:
     monitor = _heartbeat_or_404(monitor_id)
     if not ActionForm().validate_on_submit():
         abort(400)

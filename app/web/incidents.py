@@ -3,12 +3,18 @@ resolving, reopening and adding an update."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from htmx_flask import request as htmx_request
 from wtforms import TextAreaField
 
+from app import durations
+from app.models import Incident
 from app.models.history import SUBJECT_MONITOR
 from app.models.incident import STATUS_OPEN, STATUS_RESOLVED
 from app.models.monitor import KIND_HEARTBEAT
@@ -32,14 +38,14 @@ class ActionForm(FlaskForm):
     """Carries only the CSRF token of the resolve and reopen buttons."""
 
 
-def _incident_or_404(incident_id: int):
+def _incident_or_404(incident_id: int) -> Incident:
     try:
         return incidents.get(incident_id)
     except NotFound:
         abort(404)
 
 
-def subject_of(incident) -> dict:
+def subject_of(incident: Incident) -> dict[str, Any]:
     """What the incident is about, with a link to its page (None once it is deleted)."""
     if incidents.subject_type(incident) == SUBJECT_MONITOR:
         subject = incident.monitor
@@ -58,22 +64,14 @@ def subject_of(incident) -> dict:
 
 
 @bp.app_template_global("incident_duration")
-def duration(incident, now=None) -> str:
+def duration(incident: Incident, now: datetime | None = None) -> str:
     """How long the incident lasted (or has lasted so far), in words: "3 d 2 h", "5 min"."""
     end = incident.resolved_at or now or utcnow()
-    seconds = max(0, int((end - incident.started_at).total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min" if minutes else "under a minute"
+    return durations.to_the_minute(int((end - incident.started_at).total_seconds()))
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     status = request.args.get("status") or None
     try:
         page = incidents.list_incidents(
@@ -93,7 +91,7 @@ def index():
     )
 
 
-def _render_detail(incident, form: UpdateForm, status: int = 200):
+def _render_detail(incident: Incident, form: UpdateForm, status: int = 200) -> ResponseReturnValue:
     if htmx_request.htmx:
         template = "incidents/_timeline.html"
     else:
@@ -113,12 +111,12 @@ def _render_detail(incident, form: UpdateForm, status: int = 200):
 
 
 @bp.get("/<int:incident_id>")
-def detail(incident_id: int):
+def detail(incident_id: int) -> ResponseReturnValue:
     return _render_detail(_incident_or_404(incident_id), UpdateForm(formdata=None))
 
 
 @bp.post("/<int:incident_id>/updates")
-def add_update(incident_id: int):
+def add_update(incident_id: int) -> ResponseReturnValue:
     """Add a timeline entry; htmx gets the timeline and a fresh form in place."""
     incident = _incident_or_404(incident_id)
     form = UpdateForm()
@@ -135,7 +133,7 @@ def add_update(incident_id: int):
     return redirect(url_for("incidents.detail", incident_id=incident_id))
 
 
-def _change_status(incident_id: int, status: str, done: str):
+def _change_status(incident_id: int, status: str, done: str) -> ResponseReturnValue:
     _incident_or_404(incident_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -149,10 +147,10 @@ def _change_status(incident_id: int, status: str, done: str):
 
 
 @bp.post("/<int:incident_id>/resolve")
-def resolve(incident_id: int):
+def resolve(incident_id: int) -> ResponseReturnValue:
     return _change_status(incident_id, STATUS_RESOLVED, "Incident resolved.")
 
 
 @bp.post("/<int:incident_id>/reopen")
-def reopen(incident_id: int):
+def reopen(incident_id: int) -> ResponseReturnValue:
     return _change_status(incident_id, STATUS_OPEN, "Incident reopened.")

@@ -8,6 +8,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 
+from app import durations
 from app.services import history, ping_key
 from app.services.errors import ValidationError
 from app.web import admin
@@ -42,9 +43,8 @@ def _units(ttl_seconds: int) -> list[tuple[str, str]]:
 
 
 def _initial(retention: dict) -> dict:
-    ttl = retention["ttl_seconds"]
-    unit = next(name for name, size in UNITS.items() if ttl % size == 0)
-    return {"amount": str(ttl // UNITS[unit]), "unit": unit, "unlimited": retention["unlimited"]}
+    amount, unit = durations.largest_unit(retention["ttl_seconds"], UNITS)
+    return {"amount": str(amount), "unit": unit, "unlimited": retention["unlimited"]}
 
 
 def describe(retention: dict) -> str:

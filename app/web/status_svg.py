@@ -12,6 +12,7 @@ import re
 
 from markupsafe import Markup, escape
 
+from app import durations
 from app.services import status_page as sp
 from app.services import uptime_bars as ub
 
@@ -38,17 +39,6 @@ def percent(value: float | None) -> str:
     return f"{math.floor(round(value * 100, 6)) / 100:.2f}%"
 
 
-def duration(seconds: int) -> str:
-    """Downtime for people: seconds, minutes, or hours and minutes."""
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = round(seconds / 60)
-    hours, minutes = divmod(minutes, 60)
-    if not hours:
-        return f"{minutes} min"
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-
-
 def bar_text(bar: ub.Bar) -> str:
     """What one bar says on hover, on focus and to a screen reader (not yet escaped)."""
     if bar.length == 1:
@@ -64,7 +54,8 @@ def bar_text(bar: ub.Bar) -> str:
         parts.append("no downtime")
     else:
         parts.append(f"{percent(bar.uptime)} uptime")
-        parts.append(f"{duration(bar.downtime_sec)} down" if bar.downtime_sec else "no downtime")
+        down = bar.downtime_sec
+        parts.append(f"{durations.downtime(down)} down" if down else "no downtime")
     if bar.incidents:
         count = len(bar.incidents)
         parts.append(f"{count} incident{'s' if count > 1 else ''}: " + "; ".join(bar.incidents))
@@ -139,7 +130,9 @@ def response_chart(name: str, points: tuple[sp.ChartPoint, ...]) -> Markup:
         return Markup("")
     top = max(values) * 1.15 or 1
     step = CHART_WIDTH / len(points)
-    segments, current, hours = [], [], []
+    segments: list[list[str]] = []
+    current: list[str] = []
+    hours: list[str] = []
     for n, point in enumerate(points):
         x = n * step
         if point.mean_ms is None:

@@ -1,8 +1,9 @@
-"""cron-job.org schedule lists ↔ cron expressions: exact in both directions."""
+"""cron-job.org schedule lists ↔ cron expressions: its names, [-1] and input rules over the
+value-list conversions of app/engine/schedule.py (tested in tests/unit/test_schedule.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,25 +15,6 @@ EVERY = [-1]
 
 def lists(**given):
     return {name: given.get(name, EVERY) for name in cjo.RANGES}
-
-
-def _brute_force_runs(arrays: dict[str, list[int]], start: datetime, count: int) -> list:
-    """cron-job.org's own rule, spelled out: a minute runs when all five lists allow it."""
-
-    def allows(name, value):
-        return arrays[name] == EVERY or value in arrays[name]
-
-    runs, day = [], start.replace(hour=0, minute=0, second=0, microsecond=0)
-    while len(runs) < count:
-        weekday = (day.weekday() + 1) % 7
-        if allows("months", day.month) and allows("mdays", day.day) and allows("wdays", weekday):
-            for hour in range(24):
-                for minute in range(60):
-                    moment = day.replace(hour=hour, minute=minute)
-                    if moment > start and allows("hours", hour) and allows("minutes", minute):
-                        runs.append(moment)
-        day += timedelta(days=1)
-    return runs[:count]
 
 
 def test_normalise_collapses_every_clamps_and_deduplicates():
@@ -52,17 +34,12 @@ def test_normalise_refuses_what_is_not_a_list_of_numbers(value):
 @pytest.mark.parametrize(
     ("arrays", "expr"),
     [
+        # [-1] and a list of every value both mean every value; the rest is the value lists'
+        # conversion, tested in tests/unit/test_schedule.py.
         (lists(), "* * * * *"),
-        (lists(minutes=[0, 15, 30, 45]), "0,15,30,45 * * * *"),
-        (lists(minutes=[0], hours=[2]), "0 2 * * *"),
-        (lists(minutes=[0], hours=[9], wdays=[1, 2, 3, 4, 5]), "0 9 * * 1-5"),
-        (lists(minutes=[30], hours=[6], mdays=[1, 15], months=[1, 7]), "30 6 1,15 1,7 *"),
         (lists(minutes=list(range(60))), "* * * * *"),
-        # Both day lists restricted: cron-job.org wants both to match, so one field starts
-        # with * (Vixie cron then ANDs the day fields).
-        (lists(minutes=[0], hours=[8], mdays=[1, 2, 3, 4, 5, 6, 7], wdays=[1]), "0 8 */31,2-7 * 1"),
+        (lists(minutes=[0], hours=[9], wdays=[1, 2, 3, 4, 5]), "0 9 * * 1-5"),
         (lists(minutes=[0], hours=[8], mdays=[1], wdays=[1]), "0 8 */31 * 1"),
-        (lists(minutes=[0], hours=[8], mdays=[10, 20], wdays=[0, 6]), "0 8 10,20 * */7,6"),
     ],
 )
 def test_lists_become_cron_and_back(arrays, expr):
@@ -77,23 +54,8 @@ def test_lists_become_cron_and_back(arrays, expr):
     assert back.lists == full
 
 
-@pytest.mark.parametrize(
-    "arrays",
-    [
-        lists(minutes=[0], hours=[8], mdays=[1, 2, 3, 4, 5, 6, 7], wdays=[1]),  # first Monday
-        lists(minutes=[0, 30], hours=[23], mdays=[10, 20], wdays=[0, 6], months=[2, 3]),
-        lists(minutes=[5], hours=[1, 13], mdays=[1, 31]),
-        lists(minutes=[0], hours=[0], mdays=[29], months=[2]),
-    ],
-)
-def test_converted_cron_runs_exactly_when_cron_job_org_would(arrays):
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-    expr = cjo.to_cron(arrays)
-    expected = [run.replace(tzinfo=UTC) for run in _brute_force_runs(arrays, start, 12)]
-    assert schedule.next_runs(expr, "UTC", start, 12) == expected
-
-
-def test_day_lists_without_day_one_or_sunday_are_refused():
+def test_day_lists_without_day_one_or_sunday_are_refused_as_a_value_error():
+    # The rule is schedule.cron_from_values's; the facade turns a ValueError into a 400.
     with pytest.raises(ValueError, match="days of the month include 1"):
         cjo.to_cron(lists(minutes=[0], hours=[0], mdays=[13], wdays=[5]))
 
@@ -122,12 +84,6 @@ def test_native_expressions_read_as_lists(expr, expected):
     arrays = cjo.from_cron(expr)
     assert arrays.lists == expected
     assert arrays.exact
-
-
-def test_either_day_expressions_have_no_exact_list_form():
-    # The 1st, the 15th and every Monday: the lists can only AND their day fields.
-    arrays = cjo.from_cron("0 0 1,15 * 1")
-    assert not arrays.exact
 
 
 def test_expires_at_is_a_wall_time_in_the_job_zone():

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rq import SimpleWorker
 
-from app.engine import queues, schedule
+from app.engine import queues, schedule, state
 from app.extensions import db, redis_client
-from app.models import CronExecution
+from app.models import CronExecution, CronJob
 from app.services import api_keys, cron_jobs, groups, history
 from app.services.errors import ValidationError
 from app.web.compat.setcronjob import arrays_to_cron, cron_to_arrays, interval_to_cron
@@ -415,6 +415,27 @@ def test_run_now_and_next_runs(scj, token, app):
     runs = scj.data("cron.next", token, id=job["id"])
     assert len(runs) == cron_jobs.NEXT_RUNS_MAX
     assert all(datetime.fromtimestamp(run, UTC).strftime("%H:%M") == "03:00" for run in runs)
+
+
+def test_status_tells_a_job_switched_off_for_failing_from_one_disabled_by_hand(scj, token, app):
+    failing = add(scj, token, expression="0 3 * * *", failureThreshold=2)
+    by_hand = add(scj, token, expression="0 4 * * *", failureThreshold=2)
+    with app.app_context():
+        for job_id in (failing["id"], by_hand["id"]):
+            job = db.session.get(CronJob, job_id)
+            for _ in range(2):
+                state.apply_execution(job, False)
+        db.session.commit()
+    # Switched off by its failures: 4 (FAILED), even once its threshold has changed.
+    assert scj.data("cron.get", token, id=failing["id"])["status"] == 4
+    scj.data("cron.edit", token, id=failing["id"], failureThreshold=10)
+    assert scj.data("cron.get", token, id=failing["id"])["status"] == 4
+    # Enabled again and disabled by a person, with as many failures: 1 (DISABLED).
+    scj.data("cron.enable", token, id=by_hand["id"])
+    with app.app_context():
+        db.session.get(CronJob, by_hand["id"]).consecutive_failures = 5
+        db.session.commit()
+    assert scj.data("cron.disable", token, id=by_hand["id"])["status"] == 1
 
 
 def test_account_and_server(scj, app):

@@ -535,10 +535,29 @@ def test_overview_statuses_of_cron_jobs(app):
             "never run": ({}, "pending"),
             "ran fine": ({"last_outcome": "ok"}, "up"),
             "failing": ({"last_outcome": "failed_dns", "consecutive_failures": 2}, "down"),
+            # Below its alert threshold a failing job is degraded, as on the status page.
+            "failing once": (
+                {
+                    "last_outcome": "failed_dns",
+                    "consecutive_failures": 1,
+                    "notify_failure_after": 2,
+                },
+                "degraded",
+            ),
             "switched off": ({"enabled": False}, "paused"),
+            # Its disabled_reason says why it is off, not its counters.
             "switched off failing": (
-                {"enabled": False, "last_outcome": "failed_dns", "consecutive_failures": 15},
+                {
+                    "enabled": False,
+                    "last_outcome": "failed_dns",
+                    "consecutive_failures": 15,
+                    "disabled_reason": "Disabled automatically after 15 consecutive failures.",
+                },
                 "down",
+            ),
+            "switched off by hand while failing": (
+                {"enabled": False, "last_outcome": "failed_dns", "consecutive_failures": 15},
+                "paused",
             ),
         }
         for name, (values, _) in states.items():

@@ -336,7 +336,8 @@ def test_statuses_and_banner_of_the_page(ctx):
     assert page.overall == status_page.MAJOR_OUTAGE  # 3 of 4
     assert page.counts == {"down": 3, "up": 1, "paused": 2}
     # Auto-disabled for failing: still down, not paused.
-    set_state(CronJob, failing.id, enabled=False, consecutive_failures=15, auto_disable_after=15)
+    reason = "Disabled automatically after 15 consecutive failures."
+    set_state(CronJob, failing.id, enabled=False, consecutive_failures=15, disabled_reason=reason)
     assert {i.name: i.status for i in status_page.page(NOW).items}["Failing"] == "down"
 
 

@@ -5,13 +5,18 @@ from croniter import croniter
 
 from app.engine.schedule import (
     ScheduleError,
+    cron_from_values,
     describe,
+    every,
+    interval_cron,
     next_interval,
     next_run,
     next_runs,
     slots_between,
+    step_interval,
     validate_cron,
     validate_timezone,
+    values_of_cron,
 )
 
 EXTENSION = " uses a cron extension (L, W, # or ?) that is not supported"
@@ -533,3 +538,131 @@ def test_timezone_names_lists_what_validation_accepts():
     assert {"UTC", "Europe/Berlin", "America/New_York"} <= set(names)
     assert "Factory" not in names
     assert all(validate_timezone(name) == name for name in names[:50])
+
+
+# --- intervals as cron ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "plain", "stepped"),
+    [
+        (60, "* * * * *", "*/1 * * * *"),
+        (300, "*/5 * * * *", "*/5 * * * *"),
+        (1800, "*/30 * * * *", "*/30 * * * *"),
+        (3600, "0 * * * *", "0 */1 * * *"),
+        (7200, "0 */2 * * *", "0 */2 * * *"),
+        (43200, "0 */12 * * *", "0 */12 * * *"),
+        (86400, "0 0 * * *", "0 0 */1 * *"),
+        (604800, "0 0 * * 0", None),  # a week has no spelling in steps alone
+        # No cron expression fires exactly so: off the minute, not dividing an hour or a day.
+        (0, None, None),
+        (-60, None, None),
+        (30, None, None),
+        (90, None, None),
+        (420, None, None),
+        (3900, None, None),
+        (5 * 3600, None, None),
+        (2 * 86400, None, None),
+    ],
+)
+def test_every_spells_an_interval_cron_fires_at_exactly(seconds, plain, stepped):
+    assert every(seconds) == plain
+    assert every(seconds, steps=True) == stepped
+    assert interval_cron(seconds) == (plain or "* * * * *")
+    if stepped:
+        assert step_interval(stepped) == seconds
+    for spelled in filter(None, (plain, stepped)):
+        runs = next_runs(spelled, "UTC", utc(2026, 3, 2, 0, 0, 30), 3)
+        assert {(b - a).total_seconds() for a, b in zip(runs, runs[1:])} == {seconds}
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["* * * * *", "0 * * * *", "0 0 * * *", "*/7 * * * *", "*/60 * * * *", "0 */5 * * *",
+     "0 */24 * * *", "0 0 */2 * *", "5 */2 * * *", "*/5 * * * 1"],
+)  # fmt: skip
+def test_step_interval_reads_only_the_stepped_spellings(expr):
+    assert step_interval(expr) is None
+
+
+# --- value lists (schedules sent as arrays) --------------------------------------------------
+
+ALL = [list(range(low, high + 1)) for low, high in ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))]
+
+
+def value_lists(minutes=None, hours=None, days=None, months=None, weekdays=None):
+    given = (minutes, hours, days, months, weekdays)
+    return [every if value is None else value for value, every in zip(given, ALL, strict=True)]
+
+
+def _runs_by_brute_force(values, start, count):
+    """The value lists' own rule, spelled out: a minute runs when all five lists allow it."""
+    minutes, hours, days, months, weekdays = values
+    runs, day = [], start.replace(hour=0, minute=0, second=0, microsecond=0)
+    while len(runs) < count:
+        if day.month in months and day.day in days and (day.weekday() + 1) % 7 in weekdays:
+            for hour in hours:
+                for minute in minutes:
+                    moment = day.replace(hour=hour, minute=minute)
+                    if moment > start:
+                        runs.append(moment)
+        day += timedelta(days=1)
+    return runs[:count]
+
+
+@pytest.mark.parametrize(
+    ("values", "expr"),
+    [
+        (value_lists(), "* * * * *"),
+        (value_lists(minutes=[0, 15, 30, 45]), "0,15,30,45 * * * *"),
+        (value_lists(minutes=[0], hours=[2]), "0 2 * * *"),
+        (value_lists(minutes=[0], hours=[9], weekdays=[1, 2, 3, 4, 5]), "0 9 * * 1-5"),
+        (value_lists(minutes=[30], hours=[6], days=[1, 15], months=[1, 7]), "30 6 1,15 1,7 *"),
+        # Both day lists restricted: one field starts with * so that cron ANDs them too.
+        (value_lists(minutes=[0], hours=[8], days=[1, 2, 3, 4, 5, 6, 7], weekdays=[1]),
+         "0 8 */31,2-7 * 1"),
+        (value_lists(minutes=[0], hours=[8], days=[1], weekdays=[1]), "0 8 */31 * 1"),
+        (value_lists(minutes=[0], hours=[8], days=[10, 20], weekdays=[0, 6]), "0 8 10,20 * */7,6"),
+    ],
+)  # fmt: skip
+def test_value_lists_become_cron_and_back(values, expr):
+    assert cron_from_values(values) == expr
+    assert validate_cron(expr) == expr
+    back, exact = values_of_cron(expr)
+    assert exact and [list(field) for field in back] == values
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        value_lists(minutes=[0], hours=[8], days=[1, 2, 3, 4, 5, 6, 7], weekdays=[1]),
+        value_lists(minutes=[0, 30], hours=[23], days=[10, 20], weekdays=[0, 6], months=[2, 3]),
+        value_lists(minutes=[5], hours=[1, 13], days=[1, 31]),
+        value_lists(minutes=[0], hours=[0], days=[29], months=[2]),
+    ],
+)
+def test_cron_from_values_runs_exactly_when_the_lists_allow(values):
+    start = utc(2024, 1, 1)
+    expected = [run.replace(tzinfo=UTC) for run in _runs_by_brute_force(values, start, 12)]
+    assert next_runs(cron_from_values(values), "UTC", start, 12) == expected
+
+
+def test_day_lists_without_day_one_or_sunday_have_no_cron_spelling():
+    with pytest.raises(ScheduleError, match="days of the month include 1"):
+        cron_from_values(value_lists(minutes=[0], hours=[0], days=[13], weekdays=[5]))
+
+
+@pytest.mark.parametrize(
+    ("expr", "values", "exact"),
+    [
+        ("@daily", value_lists(minutes=[0], hours=[0]), True),
+        ("0 0 * * 7", value_lists(minutes=[0], hours=[0], weekdays=[0]), True),
+        # Either day field, one of them allowing every day: simply every day.
+        ("0 0 1-31 * 1", value_lists(minutes=[0], hours=[0]), True),
+        # The 1st, the 15th and every Monday: value lists can only AND their day fields.
+        ("0 0 1,15 * 1", value_lists(minutes=[0], hours=[0], days=[1, 15], weekdays=[1]), False),
+    ],
+)
+def test_values_of_cron(expr, values, exact):
+    found, found_exact = values_of_cron(expr)
+    assert ([list(field) for field in found], found_exact) == (values, exact)

@@ -20,21 +20,6 @@ def test_percent_never_rounds_up_to_a_better_figure(value, text):
     assert status_svg.percent(value) == text
 
 
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [
-        (0, "0 s"),
-        (45, "45 s"),
-        (60, "1 min"),
-        (1800, "30 min"),
-        (3600, "1 h"),
-        (5400, "1 h 30 min"),
-    ],
-)
-def test_duration(seconds, text):
-    assert status_svg.duration(seconds) == text
-
-
 def test_xml_text_escapes_and_drops_what_xml_forbids():
     assert status_svg.xml_text('<a href="x">&\'\x00\x1f\ufffe]]>') == (
         "&lt;a href=&#34;x&#34;&gt;&amp;&#39;]]&gt;"

@@ -26,10 +26,12 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from app.engine import schedule
-from app.models import CronExecution, CronJob
+from app.models import CronExecution, CronJob, Group
 from app.models import history as outcomes
 from app.models.types import utcnow
 from app.services import api_keys, cron_jobs, fields, groups, history, ratelimit
@@ -109,14 +111,16 @@ _FIELD_NAMES = {
 
 
 @bp.record_once
-def _register_converters(state):
+def _register_converters(state: BlueprintSetupState) -> None:
     state.app.url_map.converters.setdefault("id", IdConverter)
 
 
 # --- errors, CORS ---------------------------------------------------------------------------
 
 
-def _bare(status: int, reason: str | None = None, headers: dict | None = None) -> Response:
+def _bare(
+    status: int, reason: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
     """cron-job.org's error: the status line alone. ``reason`` rides in a header, as ASCII on
     one line, for people reading logs; clients rely on the code."""
     response = Response(status=status, headers=headers or {})
@@ -134,7 +138,7 @@ def _reason(exc: ValidationError) -> str:
 
 
 @bp.errorhandler(ServiceError)
-def _service_error(exc: ServiceError):
+def _service_error(exc: ServiceError) -> Response:
     if isinstance(exc, ValidationError):
         taken = exc.fields.get("name") == groups.NAME_TAKEN
         return _bare(409 if taken else 400, _reason(exc))
@@ -152,17 +156,17 @@ def _service_error(exc: ServiceError):
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
+def _http_error(exc: HTTPException) -> Response:
     return _bare(exc.code or 500, exc.description)
 
 
 @bp.errorhandler(500)
-def _internal_error(exc):
+def _internal_error(exc: Exception) -> Response:
     return _bare(500)
 
 
 @bp.before_request
-def _preflight():
+def _preflight() -> Response | None:
     """CORS preflight on any path: 204 with what cron-job.org allows."""
     if request.method == "OPTIONS":
         return Response(
@@ -196,6 +200,7 @@ def _admit(operation: str, scope: str) -> None:
     if secret is None:
         raise AuthenticationFailed(api_keys.MISSING)
     key = auth.authenticate_key(secret).api_key
+    assert key is not None  # authenticate_key returns the key it authenticated
     retry_after = ratelimit.hit_windows(
         key.id, f"cron-job-org:{operation}", RATE_LIMITS[operation], utcnow()
     )
@@ -208,11 +213,12 @@ def _admit(operation: str, scope: str) -> None:
 def _method(operation: str, scope: str) -> Callable:
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
             _admit(operation, scope)
             return view(*args, **kwargs)
 
-        wrapped.required_scope = scope
+        # Read by the test that lists every route's scope; a function attribute, as in api.auth.
+        wrapped.required_scope = scope  # type: ignore[attr-defined]
         return wrapped
 
     return decorate
@@ -299,7 +305,8 @@ def _schedule_in(given: Any, job: CronJob | None) -> dict[str, Any]:
             pass  # cron-job.org ignores a zone it does not know and keeps the old one
     try:
         if any(name in given for name in cjo_schedule.RANGES) or job is None:
-            current = cjo_schedule.from_cron(_cron_of(job)) if job else None
+            expression = _cron_of(job) if job else None
+            current = cjo_schedule.from_cron(expression) if expression else None
             lists = {}
             for name in cjo_schedule.RANGES:
                 if name in given:
@@ -308,7 +315,7 @@ def _schedule_in(given: Any, job: CronJob | None) -> dict[str, Any]:
                     lists[name] = list(cjo_schedule.EVERY)
                 elif not current.exact:
                     raise ValueError(
-                        f"This job's schedule ({_cron_of(job)}) has no exact list "
+                        f"This job's schedule ({expression}) has no exact list "
                         "form; send all five lists to replace it."
                     )
                 else:
@@ -327,7 +334,7 @@ def _schedule_in(given: Any, job: CronJob | None) -> dict[str, Any]:
 
 def _cron_of(job: CronJob) -> str:
     """The job's cron expression; an interval job (made elsewhere) as the nearest one."""
-    return job.cron_expr or schedule.interval_cron(job.interval_sec)
+    return schedule.as_cron(job.cron_expr, job.interval_sec)
 
 
 def _folder_in(value: Any) -> str | None:
@@ -548,7 +555,7 @@ def _all_jobs() -> list[CronJob]:
 
 @bp.get("/jobs")
 @_method("list_jobs", READ)
-def list_jobs():
+def list_jobs() -> ResponseReturnValue:
     jobs = [_job_out(row, detailed=False) for row in _all_jobs()]
     jobs.sort(key=lambda job: (not job["enabled"], job["lastStatus"], job["url"]))
     return jsonify(jobs=jobs, someFailed=False)
@@ -556,20 +563,20 @@ def list_jobs():
 
 @bp.get("/jobs/<id:job_id>")
 @_method("get_job", READ)
-def get_job(job_id: int):
+def get_job(job_id: int) -> ResponseReturnValue:
     return jsonify(jobDetails=_job_out(cron_jobs.get(job_id), detailed=True))
 
 
 @bp.put("/jobs")
 @_method("create_job", WRITE)
-def create_job():
+def create_job() -> ResponseReturnValue:
     job = cron_jobs.create(_job_in(_payload("job"), None))
     return jsonify(jobId=job.id)
 
 
 @bp.patch("/jobs/<id:job_id>")
 @_method("update_job", WRITE)
-def update_job(job_id: int):
+def update_job(job_id: int) -> ResponseReturnValue:
     current = cron_jobs.get(job_id)
     cron_jobs.update(job_id, _job_in(_payload("job"), current))
     return jsonify({})
@@ -577,14 +584,14 @@ def update_job(job_id: int):
 
 @bp.delete("/jobs/<id:job_id>")
 @_method("delete_job", WRITE)
-def delete_job(job_id: int):
+def delete_job(job_id: int) -> ResponseReturnValue:
     cron_jobs.delete(job_id)
     return jsonify({})
 
 
 @bp.get("/jobs/<id:job_id>/history")
 @_method("job_history", READ)
-def job_history(job_id: int):
+def job_history(job_id: int) -> ResponseReturnValue:
     job = cron_jobs.get(job_id)
     rows = history.executions(job_id, page=1, per_page=HISTORY_MAX).items
     return jsonify(
@@ -595,7 +602,7 @@ def job_history(job_id: int):
 
 @bp.get("/jobs/<id:job_id>/history/<identifier>")
 @_method("job_history_item", READ)
-def job_history_item(job_id: int, identifier: str):
+def job_history_item(job_id: int, identifier: str) -> ResponseReturnValue:
     if not IDENTIFIER_RE.fullmatch(identifier):
         raise NotFound("Not found.")
     parts = identifier.split("-")
@@ -615,39 +622,39 @@ def job_history_item(job_id: int, identifier: str):
 # --- folders --------------------------------------------------------------------------------
 
 
-def _folder_out(group) -> dict[str, Any]:
+def _folder_out(group: Group) -> dict[str, Any]:
     return {"folderId": group.id, "title": group.name}
 
 
 @bp.get("/folders")
 @_method("list_folders", READ)
-def list_folders():
+def list_folders() -> ResponseReturnValue:
     folders = sorted(groups.list_groups(), key=lambda group: group.name.lower())
     return jsonify(folders=[_folder_out(group) for group in folders])
 
 
 @bp.get("/folders/<id:folder_id>")
 @_method("get_folder", READ)
-def get_folder(folder_id: int):
+def get_folder(folder_id: int) -> ResponseReturnValue:
     return jsonify(folderDetails=_folder_out(groups.get(folder_id)))
 
 
 @bp.put("/folders")
 @_method("create_folder", WRITE)
-def create_folder():
+def create_folder() -> ResponseReturnValue:
     return jsonify(folderId=groups.create(_payload("folder").get("title")).id)
 
 
 @bp.patch("/folders/<id:folder_id>")
 @_method("update_folder", WRITE)
-def update_folder(folder_id: int):
+def update_folder(folder_id: int) -> ResponseReturnValue:
     groups.rename(folder_id, _payload("folder").get("title"))
     return jsonify({})
 
 
 @bp.delete("/folders/<id:folder_id>")
 @_method("delete_folder", WRITE)
-def delete_folder(folder_id: int):
+def delete_folder(folder_id: int) -> ResponseReturnValue:
     groups.delete(folder_id)
     return jsonify({})
 
@@ -657,6 +664,6 @@ def delete_folder(folder_id: int):
 
 @bp.route("/", defaults={"rest": ""}, methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "POST"])
 @bp.route("/<path:rest>", methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "POST"])
-def unknown(rest: str):
+def unknown(rest: str) -> ResponseReturnValue:
     """An unknown route is a bare 404, before any key is looked at (cron-job.org's order)."""
     return _bare(404)

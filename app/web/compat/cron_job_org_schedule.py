@@ -2,11 +2,9 @@
 
 cron-job.org lists the allowed values of each field (``minutes``, ``hours``, ``mdays``,
 ``months``, ``wdays``; ``[-1]`` means every value) and runs a job in a minute that matches
-*all five* lists. Our cron is Vixie cron, where a day matches *either* restricted day field
-unless one of them starts with ``*``. So when both day lists are restricted, the expression
-must start one day field with ``*``: ``*/31`` (only day 1) or ``*/7`` (only Sunday) followed
-by the other values, which keeps the meaning exact. Lists with neither day 1 nor Sunday
-("Friday the 13th") have no exact cron spelling and are refused.
+*all five* lists: the value lists of ``schedule.cron_from_values`` and
+``schedule.values_of_cron``, which convert them exactly (or refuse). Here are only
+cron-job.org's spellings: the names, ``[-1]``, its input rules and its expiry number.
 
 Pure functions of their arguments; the facade turns ValueError into a 400.
 """
@@ -30,11 +28,6 @@ RANGES = {
     "months": (1, 12),
     "wdays": (0, 6),
 }
-NO_CRON_SPELLING = (
-    "This schedule limits both the days of the month and the days of the week; Upcron can "
-    "run that only when the days of the month include 1 or the days of the week include "
-    "Sunday (0)."
-)
 _EXPIRES_RE = re.compile(r"[0-9]{14}")
 
 
@@ -73,21 +66,6 @@ def normalise(name: str, value: Any) -> list[int]:
     return sorted({min(high, max(low, number)) for number in numbers})
 
 
-def _spell(values: list[int], low: int, high: int) -> str:
-    """A value list as cron: ``*`` when it allows everything, else runs as ranges."""
-    if values == EVERY or values == list(range(low, high + 1)):
-        return "*"
-    parts, start = [], None
-    for i, value in enumerate(values):
-        if start is None:
-            start = value
-        if i + 1 < len(values) and values[i + 1] == value + 1:
-            continue
-        parts.append(str(start) if start == value else f"{start}-{value}")
-        start = None
-    return ",".join(parts)
-
-
 def to_cron(lists: dict[str, list[int]]) -> str:
     """The cron expression that runs in exactly the minutes the (normalised) lists allow."""
     empty = [name for name in RANGES if not lists[name]]
@@ -95,38 +73,21 @@ def to_cron(lists: dict[str, list[int]]) -> str:
         raise ValueError(
             f"schedule.{empty[0]} is empty, so the job would never run; use [-1] for every value."
         )
-    fields = {name: _spell(lists[name], *RANGES[name]) for name in RANGES}
-    if fields["mdays"] != "*" and fields["wdays"] != "*":
-        # Both restricted: cron-job.org wants both to match, so one field must start with *.
-        if 1 in lists["mdays"]:
-            rest = _spell(lists["mdays"][1:], 1, 31) if len(lists["mdays"]) > 1 else ""
-            fields["mdays"] = "*/31" + (f",{rest}" if rest else "")
-        elif 0 in lists["wdays"]:
-            rest = _spell(lists["wdays"][1:], 0, 6) if len(lists["wdays"]) > 1 else ""
-            fields["wdays"] = "*/7" + (f",{rest}" if rest else "")
-        else:
-            raise ValueError(NO_CRON_SPELLING)
-    return " ".join(fields[name] for name in ("minutes", "hours", "mdays", "months", "wdays"))
+    return schedule.cron_from_values(
+        [
+            list(range(low, high + 1)) if lists[name] == EVERY else lists[name]
+            for name, (low, high) in RANGES.items()
+        ]
+    )
 
 
 def from_cron(expr: str) -> Arrays:
     """The lists of a valid cron expression; ``[-1]`` for a field that allows everything."""
-    cron = schedule.expand(expr)
-    values = {
-        "minutes": list(cron.minutes),
-        "hours": list(cron.hours),
-        "mdays": list(cron.days),
-        "months": list(cron.months),
-        "wdays": list(cron.weekdays),
-    }
+    values, exact = schedule.values_of_cron(expr)
     lists = {
-        name: list(EVERY) if values[name] == list(range(low, high + 1)) else values[name]
-        for name, (low, high) in RANGES.items()
+        name: list(EVERY) if field == tuple(range(low, high + 1)) else list(field)
+        for field, (name, (low, high)) in zip(values, RANGES.items(), strict=True)
     }
-    if cron.days_either and EVERY in (lists["mdays"], lists["wdays"]):
-        # "Either day field" with one of them allowing every day is simply every day.
-        lists["mdays"], lists["wdays"] = list(EVERY), list(EVERY)
-    exact = not (cron.days_either and lists["mdays"] != EVERY)
     return Arrays(lists, exact)
 
 

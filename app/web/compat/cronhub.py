@@ -18,13 +18,16 @@ documentation sends them) or JSON; unknown fields are ignored.
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app import durations
+from app.engine import schedule
 from app.models import CronJob, Monitor
 from app.models.history import PING_FAIL, PING_START, PING_SUCCESS
 from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN, STATE_NEW, STATE_PAUSED
@@ -52,17 +55,19 @@ PING_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # --- errors ----------------------------------------------------------------------------------
 
 
-def _failure(status: int, message: str, headers: dict | None = None, **extra):
+def _failure(
+    status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> ResponseReturnValue:
     return jsonify(success=False, response=message, **extra), status, headers or {}
 
 
 @bp.errorhandler(ServiceError)
-def service_error(exc: ServiceError):
+def service_error(exc: ServiceError) -> ResponseReturnValue:
     """Domain errors in Cronhub's shape; a validation error names each field, in Cronhub's
     field names, under ``errors`` as well."""
     # A refused key is 403: what Cronhub's own clients read as a bad key.
     status = api.http_status(exc, {AuthenticationFailed: 403}, default=403)
-    headers = {}
+    headers: dict[str, str] = {}
     if isinstance(exc, Throttled):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, ValidationError) and exc.fields:
@@ -72,14 +77,14 @@ def service_error(exc: ServiceError):
 
 
 @bp.errorhandler(HTTPException)
-def http_error(exc: HTTPException):
+def http_error(exc: HTTPException) -> ResponseReturnValue:
     """Malformed or oversized bodies (400, 413, 415) in Cronhub's shape too."""
     headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
     return _failure(exc.code or 500, exc.description or exc.name, headers)
 
 
 @bp.errorhandler(InternalServerError)
-def internal_error(exc):
+def internal_error(exc: InternalServerError) -> ResponseReturnValue:
     return _failure(500, "Something went wrong on our side; it has been logged.")
 
 
@@ -131,7 +136,7 @@ def _datetime(moment: datetime | None) -> Any:
     return moment.replace(microsecond=0).isoformat()
 
 
-def _ok(response: Any, status: int = 200):
+def _ok(response: Any, status: int = 200) -> ResponseReturnValue:
     return jsonify(success=True, response=response), status
 
 
@@ -162,8 +167,6 @@ _MONITOR_REQUIRED = {
     "grace_period": "Enter the grace period in minutes, from 1 to 60.",
 }
 _UNIT_REQUIRED = "Choose the unit of running_time: seconds, minutes, hours, days or weeks."
-# Largest first: a stored number of seconds is shown in the largest unit that divides it.
-_RUNNING_TIME_UNITS = sorted(monitors.RUNNING_TIME_UNITS.items(), key=lambda unit: -unit[1])
 
 
 def _monitor_values() -> dict[str, Any]:
@@ -185,8 +188,7 @@ def _running_time(monitor: Monitor) -> tuple[int | None, str | None]:
     seconds = monitor.max_run_sec
     if not seconds:
         return None, None
-    unit, size = next((name, size) for name, size in _RUNNING_TIME_UNITS if seconds % size == 0)
-    return seconds // size, unit
+    return durations.largest_unit(seconds, monitors.RUNNING_TIME_UNITS)
 
 
 def _status(monitor: Monitor) -> str:
@@ -218,7 +220,7 @@ def _monitor(monitor: Monitor, created: bool = False) -> dict[str, Any]:
     }
 
 
-def _monitor_write(operation, *args) -> Monitor:
+def _monitor_write(operation: Callable[..., Monitor], *args: Any) -> Monitor:
     try:
         return operation(*args)
     except ValidationError as exc:
@@ -226,7 +228,7 @@ def _monitor_write(operation, *args) -> Monitor:
 
 
 @bp.get("/api/v1/monitors")
-def list_monitors():
+def list_monitors() -> ResponseReturnValue:
     _authorize("monitors:read")
     found, page = [], 1
     while True:
@@ -238,7 +240,7 @@ def list_monitors():
 
 
 @bp.post("/api/v1/monitors")
-def create_monitor():
+def create_monitor() -> ResponseReturnValue:
     _authorize("monitors:write")
     # Cronhub keeps a paused monitor paused whatever pings arrive: resume by hand.
     data = {"kind": KIND_HEARTBEAT, "manual_resume": True, **_monitor_values()}
@@ -246,33 +248,33 @@ def create_monitor():
 
 
 @bp.get("/api/v1/monitors/<code>")
-def get_monitor(code: str):
+def get_monitor(code: str) -> ResponseReturnValue:
     _authorize("monitors:read")
     return _ok(_monitor(monitors.get_by_code(code)))
 
 
 @bp.put("/api/v1/monitors/<code>")
-def update_monitor(code: str):
+def update_monitor(code: str) -> ResponseReturnValue:
     _authorize("monitors:write")
     monitor = monitors.get_by_code(code)
     return _ok(_monitor(_monitor_write(monitors.update, monitor.id, _monitor_values())))
 
 
 @bp.delete("/api/v1/monitors/<code>")
-def delete_monitor(code: str):
+def delete_monitor(code: str) -> ResponseReturnValue:
     _authorize("monitors:write")
     monitors.delete(monitors.get_by_code(code).id)
     return _ok([])
 
 
 @bp.put("/api/v1/monitors/<code>/pause")
-def pause_monitor(code: str):
+def pause_monitor(code: str) -> ResponseReturnValue:
     _authorize("monitors:write")
     return _ok(_monitor(monitors.pause(monitors.get_by_code(code).id)))
 
 
 @bp.put("/api/v1/monitors/<code>/resume")
-def resume_monitor(code: str):
+def resume_monitor(code: str) -> ResponseReturnValue:
     _authorize("monitors:write")
     return _ok(_monitor(monitors.resume(monitors.get_by_code(code).id)))
 
@@ -303,35 +305,21 @@ _INTERVAL_UNSUPPORTED = (
 _type = fields.choice(_SCHEDULER_TYPES)
 _interval_value = fields.whole_number(1, None, "Must be a positive whole number.")
 _interval_rate = fields.choice(tuple(_RATE_MINUTES))
-# The cron spellings intervals are stored as; a job whose expression has one of them is shown
-# as an interval scheduler. Minutes: */N * * * *; hours: 0 */N * * *; a day: 0 0 */1 * *.
-_INTERVAL_CRON = re.compile(r"\*/(\d+) \* \* \* \*|0 \*/(\d+) \* \* \*|(0 0 \*/1 \* \*)")
-
-
-def _interval_cron(value: int, rate: str) -> str | None:
-    """The cron expression that fires every ``value`` ``rate``, when one fires exactly so."""
-    minutes = value * _RATE_MINUTES[rate]
-    if minutes < 60 and 60 % minutes == 0:
-        return f"*/{minutes} * * * *"
-    if minutes % 60 == 0 and minutes < 1440 and 1440 % minutes == 0:
-        return f"0 */{minutes // 60} * * *"
-    return "0 0 */1 * *" if minutes == 1440 else None
 
 
 def _interval_of(job: CronJob) -> tuple[int, str] | None:
-    if job.cron_expr is None:  # an interval job: in the largest rate that divides it
-        minutes = max(1, job.interval_sec // 60)
-        rate = next(r for r, size in reversed(_RATE_MINUTES.items()) if minutes % size == 0)
-        return minutes // _RATE_MINUTES[rate], rate
-    match = _INTERVAL_CRON.fullmatch(job.cron_expr)
-    if match is None:
+    """A job's interval as Cronhub's value and rate: an interval job's, or that of a cron
+    expression spelled as this facade stores intervals (with steps, see schedule.every); None
+    for any other expression, which is shown as a cron scheduler."""
+    if job.cron_expr is None:
+        seconds: int | None = job.interval_sec
+    else:
+        seconds = schedule.step_interval(job.cron_expr)
+    if seconds is None:
         return None
-    minutes, hours, day = match.groups()
-    if minutes is not None and 60 % int(minutes) == 0:
-        return int(minutes), "minutes"
-    if hours is not None and 24 % int(hours) == 0:
-        return int(hours), "hours"
-    return (1, "days") if day else None
+    # In whole minutes (at least one), so a rate always divides them.
+    amount, rate = durations.largest_unit(max(1, seconds // 60), _RATE_MINUTES)
+    return amount, rate or "minutes"
 
 
 def _http_body(value: Any) -> str | None:
@@ -371,7 +359,9 @@ def _scheduler_values() -> dict[str, Any]:
         )
         errors.update(problems)
         if len(parsed) == 2:
-            values["cron_expr"] = _interval_cron(parsed["interval_value"], parsed["interval_rate"])
+            minutes = parsed["interval_value"] * _RATE_MINUTES[parsed["interval_rate"]]
+            # Spelled with steps, so that _interval_of reads it back as an interval.
+            values["cron_expr"] = schedule.every(minutes * 60, steps=True)
             values["timezone"] = "UTC"
             if values["cron_expr"] is None:
                 errors["interval_value"] = _INTERVAL_UNSUPPORTED
@@ -408,7 +398,7 @@ def _scheduler(job: CronJob) -> dict[str, Any]:
     }
 
 
-def _scheduler_write(operation, *args) -> CronJob:
+def _scheduler_write(operation: Callable[..., CronJob], *args: Any) -> CronJob:
     try:
         return operation(*args)
     except ValidationError as exc:
@@ -416,7 +406,7 @@ def _scheduler_write(operation, *args) -> CronJob:
 
 
 @bp.get("/api/v1/schedulers")
-def list_schedulers():
+def list_schedulers() -> ResponseReturnValue:
     _authorize("cron-jobs:read")
     found, page = [], 1
     while True:
@@ -430,19 +420,19 @@ def list_schedulers():
 # Documented as POST …/schedulers/create; the REST spelling POST …/schedulers works as well.
 @bp.post("/api/v1/schedulers")
 @bp.post("/api/v1/schedulers/create")
-def create_scheduler():
+def create_scheduler() -> ResponseReturnValue:
     _authorize("cron-jobs:write")
     return jsonify(created=_scheduler(_scheduler_write(cron_jobs.create, _scheduler_values())))
 
 
 @bp.get("/api/v1/schedulers/<id:job_id>")
-def get_scheduler(job_id: int):
+def get_scheduler(job_id: int) -> ResponseReturnValue:
     _authorize("cron-jobs:read")
     return jsonify(scheduler=_scheduler(cron_jobs.get(job_id)))
 
 
 @bp.put("/api/v1/schedulers/<id:job_id>")
-def update_scheduler(job_id: int):
+def update_scheduler(job_id: int) -> ResponseReturnValue:
     _authorize("cron-jobs:write")
     cron_jobs.get(job_id)  # an unknown id is a 404 before its arguments are judged
     job = _scheduler_write(cron_jobs.update, job_id, _scheduler_values())
@@ -450,20 +440,20 @@ def update_scheduler(job_id: int):
 
 
 @bp.delete("/api/v1/schedulers/<id:job_id>")
-def delete_scheduler(job_id: int):
+def delete_scheduler(job_id: int) -> ResponseReturnValue:
     _authorize("cron-jobs:write")
     cron_jobs.delete(job_id)
     return jsonify(deleted=True)
 
 
 @bp.put("/api/v1/schedulers/<id:job_id>/pause")
-def pause_scheduler(job_id: int):
+def pause_scheduler(job_id: int) -> ResponseReturnValue:
     _authorize("cron-jobs:write")
     return jsonify(paused=_scheduler(cron_jobs.disable(job_id)))
 
 
 @bp.put("/api/v1/schedulers/<id:job_id>/resume")
-def resume_scheduler(job_id: int):
+def resume_scheduler(job_id: int) -> ResponseReturnValue:
     _authorize("cron-jobs:write")
     return jsonify(resumed=_scheduler(cron_jobs.enable(job_id)))
 
@@ -484,7 +474,7 @@ def _payload() -> tuple[bytes, int]:
     return body, size
 
 
-def _ping(code: str, kind: str):
+def _ping(code: str, kind: str) -> ResponseReturnValue:
     """Record the ping exactly as /ping does, then answer as Cronhub's ping URLs do."""
     try:
         monitor_id = native_ping.record(code, kind, None, *_payload())
@@ -499,20 +489,20 @@ def _ping(code: str, kind: str):
 
 
 @bp.route("/ping/<code>", methods=PING_METHODS)
-def ping(code: str):
+def ping(code: str) -> ResponseReturnValue:
     return _ping(code, PING_SUCCESS)
 
 
 @bp.route("/start/<code>", methods=PING_METHODS)
-def start(code: str):
+def start(code: str) -> ResponseReturnValue:
     return _ping(code, PING_START)
 
 
 @bp.route("/finish/<code>", methods=PING_METHODS)
-def finish(code: str):
+def finish(code: str) -> ResponseReturnValue:
     return _ping(code, PING_SUCCESS)
 
 
 @bp.route("/fail/<code>", methods=PING_METHODS)
-def fail(code: str):
+def fail(code: str) -> ResponseReturnValue:
     return _ping(code, PING_FAIL)

@@ -19,14 +19,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from app.engine import schedule
+from app.engine import schedule, state
 from app.engine.probe import USER_AGENT
 from app.models import CronExecution, CronJob, Group
 from app.models.history import OK
@@ -42,7 +43,7 @@ from app.services.errors import (
     Unavailable,
     ValidationError,
 )
-from app.services.pagination import PER_PAGE_MAX
+from app.services.pagination import PER_PAGE_MAX, Page
 from app.web import decoding
 from app.web.api.auth import authorize_key, principal
 
@@ -91,11 +92,13 @@ class Unsupported(ServiceError):
 # --- envelope and errors --------------------------------------------------------------------
 
 
-def _success(data: Any):
+def _success(data: Any) -> Response:
     return jsonify(status="success", code=CODE_OK, data=data, info=[])
 
 
-def _error(code: int, message: str, http_status: int = 200, headers=None):
+def _error(
+    code: int, message: str, http_status: int = 200, headers: dict[str, str] | None = None
+) -> ResponseReturnValue:
     return jsonify(status="error", code=code, message=message), http_status, headers or {}
 
 
@@ -117,13 +120,13 @@ _FIELD_NAMES = {
 
 
 @bp.errorhandler(ServiceError)
-def _service_error(exc: ServiceError):
+def _service_error(exc: ServiceError) -> ResponseReturnValue:
     code, status = next(
         ((code, status) for kind, code, status in _ERRORS if isinstance(exc, kind)),
         (CODE_UNSUPPORTED, 200),
     )
     message = exc.message
-    headers = {}
+    headers: dict[str, str] = {}
     if isinstance(exc, AuthenticationFailed):
         message = INVALID_TOKEN
     elif isinstance(exc, ValidationError) and exc.fields:
@@ -136,7 +139,7 @@ def _service_error(exc: ServiceError):
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
     status = exc.code or 500
     messages = {
         405: f"Method {request.method} is not allowed here; use GET or POST.",
@@ -247,17 +250,9 @@ def interval_to_cron(text: str) -> str | None:
     if any(unit not in _UNIT_SECONDS for _, unit in parts):
         return None
     seconds = sum(int(amount) * _UNIT_SECONDS[unit] for amount, unit in parts)
-    minutes, rest = divmod(seconds, 60)
-    if minutes and not rest:
-        if minutes < 60 and 60 % minutes == 0:
-            return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
-        hours, rest = divmod(minutes, 60)
-        if not rest and hours < 24 and 24 % hours == 0:
-            return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
-        if minutes == 24 * 60:
-            return "0 0 * * *"
-        if minutes == 7 * 24 * 60:
-            return "0 0 * * 0"
+    expression = schedule.every(seconds)
+    if expression is not None:
+        return expression
     raise ValueError(
         f"An interval of {text.strip()} cannot be written as a cron schedule: cron jobs run on "
         "whole minutes, at intervals that divide an hour or a day evenly (such as 15 minutes "
@@ -460,8 +455,7 @@ def _status_code(job: CronJob, now: datetime) -> int:
     """StatusCode: 0 active, 1 disabled by a person, 2 expired, 4 disabled after failures."""
     if job.enabled:
         return 2 if job.expires_at is not None and job.expires_at <= now else 0
-    failed = job.auto_disable_after and job.consecutive_failures >= job.auto_disable_after
-    return 4 if failed else 1
+    return 4 if state.disabled_for_failing(job) else 1
 
 
 def _seconds(milliseconds: int | None) -> float | int:
@@ -471,7 +465,7 @@ def _seconds(milliseconds: int | None) -> float | int:
 
 def _cron_of(job: CronJob) -> str:
     """The job's cron expression; an interval job (made elsewhere) as the nearest one."""
-    return job.cron_expr or schedule.interval_cron(job.interval_sec)
+    return schedule.as_cron(job.cron_expr, job.interval_sec)
 
 
 def cron_out(job: CronJob, now: datetime) -> dict[str, Any]:
@@ -593,13 +587,13 @@ def action(name: str, scope: str) -> Callable:
 
 
 @action("cron.list", "cron-jobs:read")
-def cron_list(params):
+def cron_list(params: dict[str, Any]) -> list[dict[str, Any]]:
     page = _number(params, "page", 1, 1000, default=1)
     keyword = params.get("keyword")
     keyword = keyword if isinstance(keyword, str) else None
     per_list = LIST_PAGE_SIZE // PER_PAGE_MAX
 
-    def fetch(page, per_page):
+    def fetch(page: int, per_page: int) -> Page:
         return cron_jobs.list_cron_jobs(keyword=keyword, page=page, per_page=per_page)
 
     now = utcnow()
@@ -608,12 +602,12 @@ def cron_list(params):
 
 
 @action("cron.get", "cron-jobs:read")
-def cron_get(params):
+def cron_get(params: dict[str, Any]) -> dict[str, Any]:
     return cron_out(cron_jobs.get(_id(params)), utcnow())
 
 
 @action("cron.add", "cron-jobs:write")
-def cron_add(params):
+def cron_add(params: dict[str, Any]) -> dict[str, Any]:
     try:
         job = cron_jobs.create(cron_args(params, None))
     except ValidationError as exc:
@@ -625,24 +619,24 @@ def cron_add(params):
 
 
 @action("cron.edit", "cron-jobs:write")
-def cron_edit(params):
+def cron_edit(params: dict[str, Any]) -> dict[str, Any]:
     job_id = _id(params)
     job = cron_jobs.update(job_id, cron_args(params, cron_jobs.get(job_id)))
     return cron_out(job, utcnow())
 
 
 @action("cron.enable", "cron-jobs:write")
-def cron_enable(params):
+def cron_enable(params: dict[str, Any]) -> dict[str, Any]:
     return cron_out(cron_jobs.enable(_id(params)), utcnow())
 
 
 @action("cron.disable", "cron-jobs:write")
-def cron_disable(params):
+def cron_disable(params: dict[str, Any]) -> dict[str, Any]:
     return cron_out(cron_jobs.disable(_id(params)), utcnow())
 
 
 @action("cron.delete", "cron-jobs:write")
-def cron_delete(params):
+def cron_delete(params: dict[str, Any]) -> dict[str, Any]:
     job_id = _id(params)
     data = cron_out(cron_jobs.get(job_id), utcnow())
     cron_jobs.delete(job_id)
@@ -650,7 +644,7 @@ def cron_delete(params):
 
 
 @action("cron.run", "cron-jobs:write")
-def cron_run(params):
+def cron_run(params: dict[str, Any]) -> int:
     job_id = _id(params)
     if params.get("time") not in (None, ""):
         at = _number(params, "time", 0, 2**40)
@@ -662,35 +656,35 @@ def cron_run(params):
 
 
 @action("cron.logs", "cron-jobs:read")
-def cron_logs(params):
+def cron_logs(params: dict[str, Any]) -> list[dict[str, Any]]:
     job_id = _id(params)
     limit = _number(params, "limit", 1, LOGS_MAX, default=LOGS_DEFAULT)
 
-    def fetch(page, per_page):
+    def fetch(page: int, per_page: int) -> Page:
         return history.executions(job_id, page=page, per_page=per_page)
 
     return _logs(_collect(fetch, limit))
 
 
 @action("cron.failures", "cron-jobs:read")
-def cron_failures(params):
+def cron_failures(params: dict[str, Any]) -> list[dict[str, Any]]:
     job_id = _id(params) if params.get("id") not in (None, "") else None
     limit = _number(params, "limit", 1, LOGS_MAX, default=LOGS_DEFAULT)
 
-    def fetch(page, per_page):
+    def fetch(page: int, per_page: int) -> Page:
         return history.failed_executions(job_id, page=page, per_page=per_page)
 
     return _logs(_collect(fetch, limit))
 
 
 @action("cron.next", "cron-jobs:read")
-def cron_next(params):
+def cron_next(params: dict[str, Any]) -> list[int]:
     runs = cron_jobs.next_runs(_id(params), cron_jobs.NEXT_RUNS_MAX)
     return [int(run.timestamp()) for run in runs]
 
 
 @action("cron.pause", "cron-jobs:write")
-def cron_pause(params):
+def cron_pause(params: dict[str, Any]) -> NoReturn:
     raise Unsupported(
         "Pausing for a while is not supported: disable the cron job with cron.disable and "
         "enable it again with cron.enable."
@@ -698,17 +692,17 @@ def cron_pause(params):
 
 
 @action("group.list", "cron-jobs:read")
-def group_list(params):
+def group_list(params: dict[str, Any]) -> list[dict[str, Any]]:
     return [group_out(group) for group in groups.list_groups()]
 
 
 @action("group.get", "cron-jobs:read")
-def group_get(params):
+def group_get(params: dict[str, Any]) -> dict[str, Any]:
     return group_out(groups.get(_id(params)))
 
 
 @action("group.lookup", "cron-jobs:read")
-def group_lookup(params):
+def group_lookup(params: dict[str, Any]) -> list[dict[str, Any]]:
     name = params.get("name")
     name = name.strip().lower() if isinstance(name, str) else ""
     # Group names are unique regardless of case, so there is at most one.
@@ -716,17 +710,17 @@ def group_lookup(params):
 
 
 @action("group.add", "cron-jobs:write")
-def group_add(params):
+def group_add(params: dict[str, Any]) -> dict[str, Any]:
     return group_out(groups.create(params.get("name")))
 
 
 @action("group.edit", "cron-jobs:write")
-def group_edit(params):
+def group_edit(params: dict[str, Any]) -> dict[str, Any]:
     return group_out(groups.rename(_id(params), params.get("name")))
 
 
 @action("group.delete", "cron-jobs:write")
-def group_delete(params):
+def group_delete(params: dict[str, Any]) -> dict[str, Any]:
     group_id = _id(params)
     data = group_out(groups.get(group_id), deleted=True)
     groups.delete(group_id)
@@ -734,7 +728,7 @@ def group_delete(params):
 
 
 @action("group.vanish", "cron-jobs:write")
-def group_vanish(params):
+def group_vanish(params: dict[str, Any]) -> dict[str, Any]:
     group_id = _id(params)
     data = group_out(groups.get(group_id), deleted=True)
     cron_jobs.delete_in_group(group_id, delete_group=True)
@@ -742,17 +736,17 @@ def group_vanish(params):
 
 
 @action("group.empty", "cron-jobs:write")
-def group_empty(params):
+def group_empty(params: dict[str, Any]) -> dict[str, Any]:
     group_id = _id(params)
     cron_jobs.delete_in_group(group_id)
     return group_out(groups.get(group_id))
 
 
 @action("group.items", "cron-jobs:read")
-def group_items(params):
+def group_items(params: dict[str, Any]) -> list[dict[str, Any]]:
     name = groups.get(_id(params)).name
 
-    def fetch(page, per_page):
+    def fetch(page: int, per_page: int) -> Page:
         return cron_jobs.list_cron_jobs(group=name, page=page, per_page=per_page)
 
     now = utcnow()
@@ -763,6 +757,7 @@ def _account() -> dict[str, Any]:
     """The Account object for the calling key: Upcron has no plans, so no limits to report
     (0) and an expiry only when the key has one."""
     key = principal().api_key
+    assert key is not None  # every call is authorized by its token (see dispatch)
     return {
         "id": key.id,
         "name": key.name,
@@ -775,19 +770,19 @@ def _account() -> dict[str, Any]:
 
 
 @action("account.get", "settings:read")
-def account_get(params):
+def account_get(params: dict[str, Any]) -> dict[str, Any]:
     return _account()
 
 
 @action("account.edit", "settings:write")
-def account_edit(params):
+def account_edit(params: dict[str, Any]) -> dict[str, Any]:
     if "timezone" in params:
         cron_jobs.set_default_timezone(params["timezone"])
     return _account()
 
 
 @action("account.secret", "settings:write")
-def account_secret(params):
+def account_secret(params: dict[str, Any]) -> NoReturn:
     raise Unsupported(
         "The __secret__ placeholder is not supported: put the value in the cron job's URL, "
         "POST data or headers."
@@ -795,22 +790,22 @@ def account_secret(params):
 
 
 @action("server.time", "system:read")
-def server_time(params):
+def server_time(params: dict[str, Any]) -> int:
     return int(time.time())
 
 
 @action("server.timezones", "system:read")
-def server_timezones(params):
+def server_timezones(params: dict[str, Any]) -> list[str]:
     return schedule.timezone_names()
 
 
 @action("server.useragent", "system:read")
-def server_useragent(params):
+def server_useragent(params: dict[str, Any]) -> str:
     return USER_AGENT
 
 
 @action("server.ip", "system:read")
-def server_ip(params):
+def server_ip(params: dict[str, Any]) -> dict[str, dict[str, str]]:
     return system.worker_addresses()
 
 
@@ -820,7 +815,7 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 @bp.route("/<path:call>", methods=_METHODS)
-def dispatch(call: str):
+def dispatch(call: str) -> ResponseReturnValue:
     if request.method not in ("GET", "HEAD", "POST"):
         raise MethodNotAllowed(valid_methods=["GET", "HEAD", "POST"])
     match = _CALL_RE.fullmatch(call)
