@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.types import UTCDateTime, new_uuid, utcnow
 
 cron_job_channels = sa.Table(
@@ -24,7 +24,7 @@ cron_job_channels = sa.Table(
 )
 
 
-class CronJob(db.Model):
+class CronJob(Model):
     __tablename__ = "cron_jobs"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -7,14 +7,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime, new_uuid, utcnow
 
 STATUS_OPEN = "open"
 STATUS_RESOLVED = "resolved"
 
 
-class Incident(db.Model):
+class Incident(Model):
     __tablename__ = "incidents"
     __table_args__ = (
         # "Open incidents" and "resolved in the last 14 days" on the dashboard and status page.
@@ -47,7 +47,7 @@ class Incident(db.Model):
     )
 
 
-class IncidentUpdate(db.Model):
+class IncidentUpdate(Model):
     __tablename__ = "incident_updates"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.types import UTCDateTime, utcnow
 
 # What a window covers. Monitors include heartbeats (one table holds both). A group covers
@@ -49,7 +49,7 @@ maintenance_groups = sa.Table(
 )
 
 
-class MaintenanceWindow(db.Model):
+class MaintenanceWindow(Model):
     """One-off (``starts_at`` to ``ends_at``) or recurring (each ``cron_expr`` instant in
     ``timezone``, for ``duration_min`` minutes); the other pair of columns is empty."""
 

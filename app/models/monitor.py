@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.types import UTCDateTime, new_uuid, utcnow
 
 KIND_HTTP = "http"
@@ -57,7 +57,7 @@ monitor_channels = sa.Table(
 )
 
 
-class Monitor(db.Model):
+class Monitor(Model):
     __tablename__ = "monitors"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

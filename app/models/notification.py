@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime, utcnow
 
 # Waiting for its first or next attempt, not before next_attempt_at.
@@ -28,7 +28,7 @@ STATUS_CANCELLED = "cancelled"
 STATUSES = (STATUS_PENDING, STATUS_SENDING, STATUS_SENT, STATUS_FAILED, STATUS_CANCELLED)
 
 
-class NotificationLog(db.Model):
+class NotificationLog(Model):
     __tablename__ = "notification_log"
     __table_args__ = (
         # The delivery log, newest first.
@@ -72,7 +72,7 @@ class NotificationLog(db.Model):
     )
 
 
-class NotificationAttempt(db.Model):
+class NotificationAttempt(Model):
     __tablename__ = "notification_attempts"
 
     id: so.Mapped[int] = so.mapped_column(
