@@ -63,8 +63,7 @@ class NotificationLog(Model):
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
-    attempt_log = so.relationship(
-        "NotificationAttempt",
+    attempt_log: so.Mapped[list[NotificationAttempt]] = so.relationship(
         order_by="NotificationAttempt.number",
         cascade="all, delete-orphan",
         passive_deletes=True,
