@@ -618,9 +618,13 @@ def deliver(log_id: int, now: datetime | None = None) -> str | None:
     db.session.commit()  # never hold a transaction across the network
     sent, _duration_ms = _attempt(log_id, number, kind, config, payload, context)
     finished = utcnow()
-    entry = db.session.get(NotificationLog, log_id, populate_existing=True, with_for_update=True)
+    # Not flushed first: the attempt just noted cannot be written for a row that is gone.
+    with db.session.no_autoflush:
+        entry = db.session.get(
+            NotificationLog, log_id, populate_existing=True, with_for_update=True
+        )
     if entry is None:
-        db.session.commit()  # pruned with the old history while it was being sent
+        db.session.rollback()  # pruned with the old history while it was being sent
         return None
     if entry.status != STATUS_SENDING or entry.attempts != number:
         db.session.commit()  # our claim lapsed and a later attempt took over
