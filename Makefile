@@ -31,9 +31,11 @@ run: $(RUN_STAMP)
 test: $(TEST_STAMP) chromium lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Style (ruff) and types (mypy, over app/ as [tool.mypy] in pyproject.toml says).
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: $(TEST_STAMP)
 	@for script in $(filter-out bench/_%,$(wildcard bench/*.py)); do echo "== $$script"; $(PY) $$script || exit 1; done

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import redis
 import sqlalchemy as sa
 from flask import current_app
@@ -30,6 +32,18 @@ class Base(so.DeclarativeBase):
 # Rows keep their loaded values after a commit: reading them again would open a new
 # transaction, and on SQLite every transaction holds the write lock until it ends.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+# The base class of our models. At run time it is ``db.Model``: Flask-SQLAlchemy's Model
+# (``query``, binds) on a declarative base that shares Base's metadata and registry. mypy
+# cannot take an attribute as a base class (python/mypy#8603), so it reads the same class
+# spelled out.
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _FlaskModel
+
+    class Model(_FlaskModel, Base):
+        __abstract__ = True
+else:
+    Model = db.Model
 migrate = Migrate()
 
 

@@ -25,6 +25,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from app.config import PROJECT_ROOT
 
@@ -58,7 +59,7 @@ class Child:
     tier: int
     pidfile: Path | None
     pass_fds: tuple[int, ...]
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[str] = field(init=False)  # set by Supervisor._spawn
     started_at: float = 0.0
     crashes: list[float] = field(default_factory=list)  # monotonic times, last 5 minutes
     delay: float = 0.0  # the wait before the next restart
@@ -66,7 +67,7 @@ class Child:
 
 
 class Supervisor:
-    def __init__(self, out=None):
+    def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
         self.children: list[Child] = []
         self._lock = threading.Lock()
@@ -85,7 +86,7 @@ class Supervisor:
         tier: int = 1,
         pidfile: Path | None = None,
         pass_fds: tuple[int, ...] = (),
-    ) -> subprocess.Popen:
+    ) -> subprocess.Popen[str]:
         """Start a child; ``tier`` 0 is for services the others use (stopped last);
         ``pidfile`` gets the pid of every process started under this name; ``pass_fds``
         stay open in it (and in each replacement)."""
@@ -115,7 +116,8 @@ class Supervisor:
             child.pidfile.write_text(f"{child.process.pid}\n")
         threading.Thread(target=self._pump, args=(child.name, child.process), daemon=True).start()
 
-    def _pump(self, name: str, process: subprocess.Popen) -> None:
+    def _pump(self, name: str, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None  # started with stdout=PIPE
         for line in process.stdout:
             self.last_output = time.monotonic()
             self.say(name, line)
@@ -129,17 +131,19 @@ class Supervisor:
         main thread. Raises GaveUp when one crashed too often."""
         now = time.monotonic()
         for child in self.children:
-            if child.restart_at is None:
+            restart_at = child.restart_at
+            if restart_at is None:
                 code = child.process.poll()
                 if code is None:
                     continue
-                self._crashed(child, code, now)
-            if now >= child.restart_at:
+                restart_at = self._crashed(child, code, now)
+            if now >= restart_at:
                 child.restart_at = None
                 self._spawn(child)
                 self.say("upcron", f"{child.name} restarted (pid {child.process.pid})")
 
-    def _crashed(self, child: Child, code: int, now: float) -> None:
+    def _crashed(self, child: Child, code: int, now: float) -> float:
+        """Note a crash and set the child's restart time, which it returns."""
         # What the child left in its process group goes with it: gunicorn's workers, which
         # would serve on for a moment beside the new ones, and RQ's scheduler process, which
         # would hold the queues' scheduler locks.
@@ -157,6 +161,7 @@ class Supervisor:
         when = f"in {child.delay:.0f} s" if child.delay else "now"
         self.say("upcron", f"{child.name} {how}; restarting it {when}")
         child.delay = min(max(1.0, child.delay * 2), MAX_DELAY_SEC)
+        return child.restart_at
 
     def stop(self) -> None:
         """SIGTERM the children tier by tier, highest first; SIGKILL any that outstay."""
@@ -176,7 +181,7 @@ class Supervisor:
                 child.pidfile.unlink(missing_ok=True)
 
 
-def _signal(process: subprocess.Popen, signum: int) -> None:
+def _signal(process: subprocess.Popen[str], signum: int) -> None:
     if process.poll() is None:
         try:
             os.killpg(process.pid, signum)

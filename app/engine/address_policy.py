@@ -250,7 +250,7 @@ def literal_refusal(host: str, policy: str) -> str | None:
 def resolve(host: str, port: int) -> list[str]:
     """The IP addresses of ``host``, by the system's resolver."""
     answers = _system_getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [info[4][0] for info in answers]
+    return [str(info[4][0]) for info in answers]  # (host, port, ...): host is a str for IP
 
 
 def guard(host: str, port: int, policy: str, resolver: Resolver | None = None) -> list[IPAddress]:
@@ -276,8 +276,8 @@ def guard(host: str, port: int, policy: str, resolver: Resolver | None = None) -
         except (TimeoutError, Refused):
             raise
         except (OSError, ValueError) as exc:  # UnicodeError is a ValueError
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise Unresolved(f"Resolving {host} failed: {reason}") from None
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise Unresolved(f"Resolving {host} failed: {why}") from None
         if not found:
             raise Unresolved(f"{host} has no IP addresses")
         addresses = list(dict.fromkeys(ipaddress.ip_address(a) for a in found))

@@ -188,7 +188,7 @@ def _actual(assertion: Assertion, result: ProbeResult) -> Any:
         return round(result.total_us / 1000)
     if assertion.source == "body":
         return result.body.decode("utf-8", errors="replace")
-    return result.headers.get(assertion.path.lower(), _MISSING)
+    return result.headers.get((assertion.path or "").lower(), _MISSING)
 
 
 def _compare(assertion: Assertion, actual: Any) -> str | None:

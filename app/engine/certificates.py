@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import ExtensionOID, NameOID
+from cryptography.x509.oid import NameOID
 
 # The fixed thresholds after the monitor's own warning, in days.
 THRESHOLDS = (7, 3, 1)
@@ -70,7 +70,7 @@ def parse(der: bytes | None) -> Certificate | None:
 
 def _names(cert: x509.Certificate) -> tuple[str, ...]:
     try:
-        extension = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+        extension = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except (x509.ExtensionNotFound, ValueError):
         return ()
     names = extension.value.get_values_for_type(x509.DNSName)

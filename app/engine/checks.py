@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from app.engine import certificates
 from app.engine.assertions import Assertion, evaluate, needs_body
@@ -25,6 +26,11 @@ KEYWORD_SCAN_BYTES = 1024 * 1024
 SAVED_BODY_BYTES = 64 * 1024  # what a cron job with save_responses keeps
 # Stable across retries of one slot, so a target can de-duplicate a re-sent execution.
 _EXECUTION_NAMESPACE = uuid.UUID("5b0f3c52-7d0e-4f43-9d2b-2f8a4c1e9a61")
+
+# What one check sends: a probe (http, keyword, cron jobs), a connection, a lookup or echoes.
+Request = ProbeRequest | ConnectRequest | DnsRequest | EchoRequest
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -57,21 +63,26 @@ def _auth(row) -> tuple[str, str] | None:
     return None
 
 
-def monitor_request(
-    monitor: Monitor, policy: str, ca_bundle: str | None
-) -> ProbeRequest | ConnectRequest | DnsRequest | EchoRequest:
+def _required(value: _T | None, field: str, monitor: Monitor) -> _T:
+    """A field the monitor's kind cannot do without; the services never store one without it."""
+    if value is None:
+        raise ValueError(f"Monitor {monitor.id} ({monitor.kind}) has no {field}")
+    return value
+
+
+def monitor_request(monitor: Monitor, policy: str, ca_bundle: str | None) -> Request:
     if monitor.kind == KIND_PING:
         return EchoRequest(
-            host=monitor.host,
-            packets=monitor.packets,
-            max_loss_pct=monitor.max_loss_pct,
+            host=_required(monitor.host, "host", monitor),
+            packets=_required(monitor.packets, "packets", monitor),
+            max_loss_pct=_required(monitor.max_loss_pct, "max_loss_pct", monitor),
             timeout_ms=monitor.timeout_ms,
             policy=policy,
         )
     if monitor.kind == KIND_DNS:
         return DnsRequest(
-            host=monitor.host,
-            record_type=monitor.record_type,
+            host=_required(monitor.host, "host", monitor),
+            record_type=_required(monitor.record_type, "record_type", monitor),
             resolver=monitor.resolver,
             expected_values=tuple(monitor.expected_values or ()),
             timeout_ms=monitor.timeout_ms,
@@ -79,8 +90,8 @@ def monitor_request(
         )
     if monitor.kind == KIND_TCP:
         return ConnectRequest(
-            host=monitor.host,
-            port=monitor.port,
+            host=_required(monitor.host, "host", monitor),
+            port=_required(monitor.port, "port", monitor),
             tls=monitor.tls,
             timeout_ms=monitor.timeout_ms,
             policy=policy,
@@ -88,7 +99,7 @@ def monitor_request(
             tls_verify=monitor.tls_verify,
         )
     return ProbeRequest(
-        url=monitor.url,
+        url=_required(monitor.url, "url", monitor),
         method=monitor.method,
         headers=dict(monitor.headers or {}),
         body=monitor.body,
@@ -112,7 +123,7 @@ def _assertions(monitor: Monitor) -> tuple[Assertion, ...]:
     return tuple(Assertion.from_stored(item) for item in monitor.assertions or ())
 
 
-def run(request: ProbeRequest | ConnectRequest | DnsRequest | EchoRequest) -> ProbeResult:
+def run(request: Request) -> ProbeResult:
     """Make a check's request: a connection for a tcp monitor, a query for a dns monitor and
     echo requests for a ping monitor (both judge their own answers), the HTTP probe
     otherwise."""
@@ -183,9 +194,10 @@ def cron_rules(job: CronJob) -> Rules:
 def judge(rules: Rules, result: ProbeResult) -> tuple[str, str | None]:
     """Transport first, then the expected status (3xx too with redirect_success), then the
     keyword (present, or absent when so configured), then every response assertion."""
-    if result.outcome != OK or rules.expected_status is None:
-        return result.outcome, result.error
     code = result.status_code
+    # Nothing to judge beyond the connection, or (with the outcome OK, for a probe) never so.
+    if result.outcome != OK or rules.expected_status is None or code is None:
+        return result.outcome, result.error
     redirect_ok = rules.redirect_success and 300 <= code <= 399
     if not redirect_ok and not status_matches(code, parse_status_ranges(rules.expected_status)):
         return FAILED_HTTP_STATUS, f"HTTP {code}, expected {rules.expected_status}"

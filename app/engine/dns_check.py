@@ -128,7 +128,8 @@ def _servers(
     except dns.resolver.NoResolverConfiguration:
         raise _Failure(FAILED_DNS, "The system has no DNS resolvers configured") from None
     result.dns_us = clock.elapsed_us()
-    return [(server, system.port) for server in system.nameservers]
+    # From the system's configuration every server is an address (as text).
+    return [(server, system.port) for server in system.nameservers if isinstance(server, str)]
 
 
 def _run(request: DnsRequest, resolver: Resolver, clock: _Clock, result: ProbeResult) -> None:
@@ -175,7 +176,7 @@ def _query_name(request: DnsRequest) -> dns.name.Name:
 def _ask(message, servers: list[tuple[str, int]], clock: _Clock):
     """The first answer of the servers in turn (the next one when one cannot be reached),
     over UDP and over TCP when truncated."""
-    failure = None
+    failure = _Failure(FAILED_DNS, "No DNS server to ask")
     for address, port in servers:
         server = resolver_name(address, port)
         try:

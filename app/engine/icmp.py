@@ -119,7 +119,7 @@ def _run(request: EchoRequest, resolver: Resolver, clock: _Clock, result: ProbeR
     lost = loss_pct(request.packets, len(rtts))
     if lost > request.max_loss_pct:
         shown = host if host == str(address) else f"{host} ({address})"
-        if result.packets_sent < request.packets:
+        if (result.packets_sent or 0) < request.packets:
             problem = f"the {request.timeout_ms} ms ran out after {result.packets_sent} were sent"
         raise _Failure(
             FAILED_PACKET_LOSS,

@@ -204,7 +204,7 @@ def _send_webhook(config: dict[str, Any], payload: dict[str, Any], context: Cont
         return Sent(False, result.error, final=True)
     if result.outcome != OK:
         return Sent(False, result.error)
-    if 200 <= result.status_code < 300:
+    if result.status_code is not None and 200 <= result.status_code < 300:
         return Sent(True)
     answer = result.body.decode("utf-8", errors="replace").strip()
     error = f"HTTP {result.status_code}" + (f": {answer}" if answer else "")
@@ -259,6 +259,7 @@ def _smtp_error(smtp: SmtpSettings, exc: Exception) -> str:
 
 def _deliver(smtp: SmtpSettings, tls: ssl.SSLContext | None, email: EmailMessage) -> dict:
     """Hand ``email`` to the server; the recipients it refused."""
+    client: smtplib.SMTP
     if smtp.security == "tls":
         client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=TIMEOUT_SEC, context=tls)
     else:

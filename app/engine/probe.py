@@ -432,7 +432,7 @@ def _connect(addresses: list[IPAddress], target: _Target, clock: _Clock) -> sock
 
     The socket is given the address itself, never a name, so nothing resolves it again.
     """
-    failure = None
+    failure = _Failure(FAILED_CONNECT, f"No address to connect to for {target.host}")
     for address in addresses:
         sock = socket.socket(socket.AF_INET6 if address.version == 6 else socket.AF_INET)
         try:

@@ -28,6 +28,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import redis
 import sqlalchemy as sa
@@ -80,6 +81,9 @@ RECONCILE_EVERY_SEC = 300  # repairs an edit whose refresh() found Redis down
 NOTIFY_UPKEEP_EVERY_SEC = 60  # reminders, and alerts whose job was lost
 MAX_ATTEMPTS = 3  # dispatches of one slot before it is given up (a batch that keeps crashing)
 _WAITING = (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
+
+# An item's place in the schedule: (spec, due ms); a heartbeat deadline has no spec.
+Entry = tuple[dict[str, Any] | None, int]
 
 # Atomic take-and-requeue. For each due item the caller has computed the next due time from
 # the planned one; the item moves only if its score is still the one the caller read (another
@@ -138,22 +142,26 @@ def slot_id(member: str, planned_ms: int) -> str:
 # --- what services call ---------------------------------------------------------------------
 
 
-def _monitor_entry(monitor: Monitor, now: datetime) -> tuple[dict, int] | None:
+def _monitor_entry(monitor: Monitor, now: datetime) -> tuple[dict[str, Any], int] | None:
     """(spec, first due ms) for an active uptime monitor, None when it must not run."""
     if monitor.kind == KIND_HEARTBEAT or monitor.paused or not (monitor.url or monitor.host):
         return None
-    spec = {"i": monitor.interval_sec}
+    spec: dict[str, Any] = {"i": monitor.interval_sec}
     due = now
     if monitor.last_checked_at is not None:
         due = max(now, from_ms(to_ms(monitor.last_checked_at) + monitor.interval_sec * 1000))
     return spec, to_ms(due)
 
 
-def _cron_entry(job: CronJob, now: datetime) -> tuple[dict, int] | None:
+def _cron_entry(job: CronJob, now: datetime) -> tuple[dict[str, Any], int] | None:
     """(spec, next due ms) for an enabled cron job that has a future run, else None."""
     if not job.enabled or (job.expires_at is not None and job.expires_at <= now):
         return None
+    spec: dict[str, Any]
     if job.cron_expr is None:
+        if job.interval_sec is None:
+            log.warning("cron job %s has neither a cron expression nor an interval", job.id)
+            return None
         # An interval job keeps its rhythm from its last run (its creation before the first).
         spec = {"i": job.interval_sec}
         anchor = job.last_run_at or job.created_at or now
@@ -172,11 +180,11 @@ def _cron_entry(job: CronJob, now: datetime) -> tuple[dict, int] | None:
     return spec, to_ms(due)
 
 
-def _slot_after(job: CronJob, moment: datetime) -> datetime:
-    """The job's first slot after ``moment`` by its schedule (cron or interval)."""
-    if job.cron_expr is None:
-        return moment + timedelta(seconds=job.interval_sec)
-    return schedule.next_run(job.cron_expr, job.timezone, moment)
+def _slot_after(spec: dict[str, Any], moment: datetime) -> datetime:
+    """A cron job's first slot after ``moment`` by its spec (interval or cron)."""
+    if "i" in spec:
+        return moment + timedelta(seconds=spec["i"])
+    return schedule.next_run(spec["e"], spec["z"], moment)
 
 
 def _heartbeat_entry(row, now: datetime) -> tuple[None, int] | None:
@@ -220,6 +228,7 @@ def refresh(kind: str, subject_id: int, row=None, not_before: datetime | None = 
             row = db.session.get(CronJob, subject_id)
         # End the read: on SQLite every transaction holds the write lock until it ends.
         db.session.commit()
+    entry: Entry | None
     if row is None:
         entry = None
     elif kind == "monitor":
@@ -281,8 +290,9 @@ def run_now(cron_job_id: int) -> datetime:
 def status() -> dict:
     """The current leader and its last tick, for the system page."""
     conn = redis_client.conn
-    data = {k.decode(): v.decode() for k, v in conn.hgetall(KEY_STATUS).items()}
-    leader = conn.get(KEY_LEADER)
+    status = cast(dict[bytes, bytes], conn.hgetall(KEY_STATUS))
+    data = {k.decode(): v.decode() for k, v in status.items()}
+    leader = cast(bytes | None, conn.get(KEY_LEADER))
     return {
         "leader": leader.decode().split("|")[0] if leader else None,
         "last_tick": from_ms(int(data["last_tick"])) if "last_tick" in data else None,
@@ -443,7 +453,8 @@ class Scheduler:
         now = now or datetime.now(UTC)
         # Read Redis before SQL: an item created after the SQL read is then never taken
         # for one that is gone.
-        known = set() if reset else {m.decode() for m in self.conn.zrange(KEY_DUE, 0, -1)}
+        members = [] if reset else cast(list[bytes], self.conn.zrange(KEY_DUE, 0, -1))
+        known = {m.decode() for m in members}
         entries = self._entries_from_sql(now)
         stale = known - set(entries)
         with self.conn.pipeline(transaction=True) as pipe:
@@ -464,8 +475,8 @@ class Scheduler:
         )
         return len(entries)
 
-    def _entries_from_sql(self, now: datetime) -> dict[str, tuple[dict, int]]:
-        entries = {}
+    def _entries_from_sql(self, now: datetime) -> dict[str, Entry]:
+        entries: dict[str, Entry] = {}
         monitors = db.session.execute(
             sa.select(Monitor).where(Monitor.kind != KIND_HEARTBEAT, Monitor.paused.is_(False))
         ).scalars()
@@ -479,7 +490,7 @@ class Scheduler:
                 if job.last_run_at is not None:
                     # Resume from the last run, so slots missed while Redis was gone are
                     # counted (and caught up once) rather than silently skipped.
-                    due = min(due, to_ms(_slot_after(job, job.last_run_at)))
+                    due = min(due, to_ms(_slot_after(spec, job.last_run_at)))
                 entries[f"{KIND_CRON}:{job.id}"] = (spec, due)
         heartbeats = db.session.execute(
             sa.select(*_HEARTBEAT_COLUMNS).where(
@@ -487,8 +498,8 @@ class Scheduler:
             )
         )
         for row in heartbeats:
-            if entry := _heartbeat_entry(row, now):
-                entries[f"{KIND_DEADLINE}:{row.id}"] = entry
+            if deadline := _heartbeat_entry(row, now):
+                entries[f"{KIND_DEADLINE}:{row.id}"] = deadline
         db.session.commit()  # ends the read; nothing was changed
         return entries
 
@@ -496,17 +507,21 @@ class Scheduler:
         """Take up to TAKE_LIMIT due items atomically, requeue each at its next due time
         (computed from its planned time), and enqueue them as batches."""
         now_ms = to_ms(now)
-        due = self.conn.zrangebyscore(
-            KEY_DUE, "-inf", now_ms, start=0, num=TAKE_LIMIT, withscores=True
+        due = cast(
+            list[tuple[bytes, float]],
+            self.conn.zrangebyscore(
+                KEY_DUE, "-inf", now_ms, start=0, num=TAKE_LIMIT, withscores=True
+            ),
         )
         if not due:
             return 0
         members = [m.decode() for m, _ in due]
-        specs = self.conn.hmget(KEY_SPEC, members)
-        args, items = [], {}
+        specs = cast(list[bytes | None], self.conn.hmget(KEY_SPEC, members))
+        args: list[str | int] = []
+        items: dict[str, list] = {}
         # Items sharing a schedule and a planned time (every "* * * * *" job at :00) share
         # the computation of their next due time.
-        computed = {}
+        computed: dict[tuple[bytes | None, int], tuple[int | None, int]] = {}
         for member, (_, score), raw in zip(members, due, specs, strict=True):
             planned_ms = int(score)
             key = (raw, planned_ms)
@@ -535,33 +550,32 @@ class Scheduler:
         that was in fact recorded before its worker died is recorded once.
         """
         now_ms = to_ms(now)
-        stale = [
-            s.decode()
-            for s in self.conn.zrangebyscore(KEY_PENDING, "-inf", now_ms, start=0, num=TAKE_LIMIT)
-        ]
+        expired = self.conn.zrangebyscore(KEY_PENDING, "-inf", now_ms, start=0, num=TAKE_LIMIT)
+        stale = [s.decode() for s in cast(list[bytes], expired)]
         if not stale:
             return 0
         owners = [
-            (v.decode().split("|") if v else [None, "0"])
-            for v in self.conn.hmget(KEY_PENDING_JOB, stale)
+            _owner(v) for v in cast(list[bytes | None], self.conn.hmget(KEY_PENDING_JOB, stale))
         ]
         job_ids = sorted({job_id for job_id, _ in owners if job_id})
-        statuses = {
-            job.id: job.get_status(refresh=False)
+        queued = {
+            job.id
             for job in Job.fetch_many(job_ids, connection=self.conn)
-            if job is not None
+            if job is not None and job.get_status(refresh=False) in _WAITING
         }
-        waiting, retry, dropped = [], {}, []
+        waiting: list[str] = []
+        dropped: list[str] = []
+        retry: dict[int, list[list]] = {}
         for slot, (job_id, attempt) in zip(stale, owners, strict=True):
-            if statuses.get(job_id) in _WAITING:
+            if job_id in queued:
                 waiting.append(slot)
-            elif int(attempt) >= MAX_ATTEMPTS:
+            elif attempt >= MAX_ATTEMPTS:
                 dropped.append(slot)
             else:
                 member, planned = slot.rsplit("@", 1)
                 kind, sid = member.split(":")
                 item = [kind, int(sid), int(planned), 0, "recovered"]
-                retry.setdefault(int(attempt) + 1, []).append(item)
+                retry.setdefault(attempt + 1, []).append(item)
         with self.conn.pipeline() as pipe:
             if waiting:
                 pipe.zadd(KEY_PENDING, {slot: now_ms + QUEUED_LEASE_MS for slot in waiting})
@@ -594,7 +608,17 @@ class Scheduler:
         )
 
 
-def _next_due(spec: dict | None, planned_ms: int, now: datetime) -> tuple[int | None, int]:
+def _owner(value: bytes | None) -> tuple[str, int]:
+    """(RQ job id, attempt) of a slot from ``upcron:pending:job``; ("", 0) when unknown."""
+    if not value:
+        return "", 0
+    job_id, attempt = value.decode().split("|")
+    return job_id, int(attempt)
+
+
+def _next_due(
+    spec: dict[str, Any] | None, planned_ms: int, now: datetime
+) -> tuple[int | None, int]:
     """(next due ms or None to drop the item, slots missed) from an item's spec; an item
     without one (a heartbeat deadline) is dropped."""
     if spec is None:

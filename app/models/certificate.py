@@ -7,11 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime
 
 
-class CertificateAlert(db.Model):
+class CertificateAlert(Model):
     """One threshold (days before expiry) crossed by one certificate of one monitor or cron
     job. Like daily rollups it names its subject without a foreign key, and goes with it
     (``services/certificate_alerts.forget``)."""

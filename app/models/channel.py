@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime, utcnow
 
 KIND_EMAIL = "email"
@@ -17,7 +17,7 @@ KIND_APPRISE = "apprise"
 KINDS = (KIND_EMAIL, KIND_WEBHOOK, KIND_APPRISE)
 
 
-class NotificationChannel(db.Model):
+class NotificationChannel(Model):
     __tablename__ = "notification_channels"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

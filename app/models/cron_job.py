@@ -4,13 +4,19 @@ execution."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.types import UTCDateTime, new_uuid, utcnow
+
+if TYPE_CHECKING:
+    from app.models.channel import NotificationChannel
+    from app.models.group import Group
+    from app.models.tag import Tag
+
 
 cron_job_channels = sa.Table(
     "cron_job_channels",
@@ -24,7 +30,7 @@ cron_job_channels = sa.Table(
 )
 
 
-class CronJob(db.Model):
+class CronJob(Model):
     __tablename__ = "cron_jobs"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -82,6 +88,6 @@ class CronJob(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    group = so.relationship("Group", lazy="joined")
-    channels = so.relationship("NotificationChannel", secondary=cron_job_channels)
-    tags = so.relationship("Tag", secondary="cron_job_tags", order_by="Tag.name")
+    group: so.Mapped[Group | None] = so.relationship(lazy="joined")
+    channels: so.Mapped[list[NotificationChannel]] = so.relationship(secondary=cron_job_channels)
+    tags: so.Mapped[list[Tag]] = so.relationship(secondary="cron_job_tags", order_by="Tag.name")

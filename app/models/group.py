@@ -7,11 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime, utcnow
 
 
-class Group(db.Model):
+class Group(Model):
     __tablename__ = "groups"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime, utcnow
 
 # Outcome kinds shared by check results and cron executions.
@@ -58,7 +58,7 @@ class _Timings:
     total_us: so.Mapped[int | None] = so.mapped_column()
 
 
-class CheckResult(_Timings, db.Model):
+class CheckResult(_Timings, Model):
     __tablename__ = "check_results"
     __table_args__ = (
         # Idempotency: a retried batch writes a (monitor, planned slot) at most once.
@@ -97,7 +97,7 @@ class CheckResult(_Timings, db.Model):
     maintenance: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
 
-class CronExecution(_Timings, db.Model):
+class CronExecution(_Timings, Model):
     __tablename__ = "cron_executions"
     __table_args__ = (
         # Idempotency on (job, planned slot); manual runs plan for the moment they were asked.
@@ -135,7 +135,7 @@ PING_LOG = "log"
 PING_KINDS = (PING_SUCCESS, PING_START, PING_FAIL, PING_LOG)
 
 
-class Ping(db.Model):
+class Ping(Model):
     __tablename__ = "pings"
     __table_args__ = (
         # The ping log of one heartbeat, newest first.
@@ -164,7 +164,7 @@ SUBJECT_MONITOR = "monitor"
 SUBJECT_CRON_JOB = "cron_job"
 
 
-class DailyRollup(db.Model):
+class DailyRollup(Model):
     __tablename__ = "daily_rollups"
     __table_args__ = (
         # One row per subject and UTC day; uptime figures read ranges of it.

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime, new_uuid, utcnow
+
+if TYPE_CHECKING:
+    from app.models.api_key import ApiKey
+    from app.models.cron_job import CronJob
+    from app.models.monitor import Monitor
+    from app.models.user import User
+
 
 STATUS_OPEN = "open"
 STATUS_RESOLVED = "resolved"
 
 
-class Incident(db.Model):
+class Incident(Model):
     __tablename__ = "incidents"
     __table_args__ = (
         # "Open incidents" and "resolved in the last 14 days" on the dashboard and status page.
@@ -37,17 +45,16 @@ class Incident(db.Model):
     resolved_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    monitor = so.relationship("Monitor")
-    cron_job = so.relationship("CronJob")
-    updates = so.relationship(
-        "IncidentUpdate",
+    monitor: so.Mapped[Monitor | None] = so.relationship()
+    cron_job: so.Mapped[CronJob | None] = so.relationship()
+    updates: so.Mapped[list[IncidentUpdate]] = so.relationship(
         order_by="IncidentUpdate.created_at",
         cascade="all, delete-orphan",
         back_populates="incident",
     )
 
 
-class IncidentUpdate(db.Model):
+class IncidentUpdate(Model):
     __tablename__ = "incident_updates"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -66,6 +73,6 @@ class IncidentUpdate(db.Model):
     )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
-    incident = so.relationship("Incident", back_populates="updates")
-    author = so.relationship("User")
-    api_key = so.relationship("ApiKey")
+    incident: so.Mapped[Incident] = so.relationship(back_populates="updates")
+    author: so.Mapped[User | None] = so.relationship()
+    api_key: so.Mapped[ApiKey | None] = so.relationship()

@@ -4,12 +4,20 @@ alert, neither open incidents nor send notifications."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from app.models.cron_job import CronJob
+    from app.models.group import Group
+    from app.models.monitor import Monitor
+    from app.models.tag import Tag
+
 
 # What a window covers. Monitors include heartbeats (one table holds both). A group covers
 # the items in it when the window is evaluated, so an item added to the group later is
@@ -49,7 +57,7 @@ maintenance_groups = sa.Table(
 )
 
 
-class MaintenanceWindow(db.Model):
+class MaintenanceWindow(Model):
     """One-off (``starts_at`` to ``ends_at``) or recurring (each ``cron_expr`` instant in
     ``timezone``, for ``duration_min`` minutes); the other pair of columns is empty."""
 
@@ -70,10 +78,16 @@ class MaintenanceWindow(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    monitors = so.relationship("Monitor", secondary=maintenance_monitors, order_by="Monitor.name")
-    cron_jobs = so.relationship("CronJob", secondary=maintenance_cron_jobs, order_by="CronJob.name")
-    groups = so.relationship("Group", secondary=maintenance_groups, order_by="Group.name")
-    tags = so.relationship("Tag", secondary="maintenance_tags", order_by="Tag.name")
+    monitors: so.Mapped[list[Monitor]] = so.relationship(
+        secondary=maintenance_monitors, order_by="Monitor.name"
+    )
+    cron_jobs: so.Mapped[list[CronJob]] = so.relationship(
+        secondary=maintenance_cron_jobs, order_by="CronJob.name"
+    )
+    groups: so.Mapped[list[Group]] = so.relationship(
+        secondary=maintenance_groups, order_by="Group.name"
+    )
+    tags: so.Mapped[list[Tag]] = so.relationship(secondary="maintenance_tags", order_by="Tag.name")
 
     @property
     def recurring(self) -> bool:

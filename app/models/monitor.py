@@ -4,13 +4,19 @@ made to us."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.types import UTCDateTime, new_uuid, utcnow
+
+if TYPE_CHECKING:
+    from app.models.channel import NotificationChannel
+    from app.models.group import Group
+    from app.models.tag import Tag
+
 
 KIND_HTTP = "http"
 KIND_KEYWORD = "keyword"
@@ -57,7 +63,7 @@ monitor_channels = sa.Table(
 )
 
 
-class Monitor(db.Model):
+class Monitor(Model):
     __tablename__ = "monitors"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -179,6 +185,6 @@ class Monitor(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    group = so.relationship("Group", lazy="joined")
-    channels = so.relationship("NotificationChannel", secondary=monitor_channels)
-    tags = so.relationship("Tag", secondary="monitor_tags", order_by="Tag.name")
+    group: so.Mapped[Group | None] = so.relationship(lazy="joined")
+    channels: so.Mapped[list[NotificationChannel]] = so.relationship(secondary=monitor_channels)
+    tags: so.Mapped[list[Tag]] = so.relationship(secondary="monitor_tags", order_by="Tag.name")

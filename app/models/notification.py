@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime, utcnow
 
 # Waiting for its first or next attempt, not before next_attempt_at.
@@ -28,7 +28,7 @@ STATUS_CANCELLED = "cancelled"
 STATUSES = (STATUS_PENDING, STATUS_SENDING, STATUS_SENT, STATUS_FAILED, STATUS_CANCELLED)
 
 
-class NotificationLog(db.Model):
+class NotificationLog(Model):
     __tablename__ = "notification_log"
     __table_args__ = (
         # The delivery log, newest first.
@@ -63,8 +63,7 @@ class NotificationLog(db.Model):
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
-    attempt_log = so.relationship(
-        "NotificationAttempt",
+    attempt_log: so.Mapped[list[NotificationAttempt]] = so.relationship(
         order_by="NotificationAttempt.number",
         cascade="all, delete-orphan",
         passive_deletes=True,
@@ -72,7 +71,7 @@ class NotificationLog(db.Model):
     )
 
 
-class NotificationAttempt(db.Model):
+class NotificationAttempt(Model):
     __tablename__ = "notification_attempts"
 
     id: so.Mapped[int] = so.mapped_column(

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.types import UTCDateTime, utcnow
 
 
@@ -30,7 +30,7 @@ cron_job_tags = _link("cron_job_tags", "cron_job_id", "cron_jobs")
 maintenance_tags = _link("maintenance_tags", "window_id", "maintenance_windows")
 
 
-class Tag(db.Model):
+class Tag(Model):
     __tablename__ = "tags"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy import orm as so
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime, utcnow
 
 
@@ -17,7 +17,7 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -45,7 +45,7 @@ class User(UserMixin, db.Model):
         return self.two_factor_at is not None
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """One unused recovery code of an admin, as its SHA-256: the code itself is shown once.
 
     Using a code deletes its row, so each one works once.

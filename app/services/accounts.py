@@ -29,7 +29,7 @@ STEP_ENROL = "enrol"
 
 def setup_completed() -> bool:
     """True once any admin exists: the setup page then closes for good."""
-    return db.session.execute(sa.select(sa.exists().where(User.id.is_not(None)))).scalar()
+    return db.session.execute(sa.select(sa.exists().where(User.id.is_not(None)))).scalar_one()
 
 
 def _validate_new(email: str, password: str) -> dict[str, str]:
@@ -120,7 +120,7 @@ def authenticate(email: str, password: str, ip: str) -> User:
         # An unknown e-mail is judged like an account without a second factor, so that the
         # answer does not tell the two apart.
         throttle.check_account(email)
-    if not _verify(user, password or ""):
+    if not _verify(user, password or "") or user is None:
         throttle.record_password_failure(email, ip)
         raise AuthenticationFailed(WRONG_CREDENTIALS)
     if _hasher.check_needs_rehash(user.password_hash):

@@ -19,7 +19,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 import sqlalchemy as sa
@@ -380,21 +380,24 @@ def _record_use(key: ApiKey, now: datetime) -> None:
     exact to the minute. With Redis down every use is written straight to SQL instead.
     """
     try:
-        uses = redis_client.conn.eval(
-            _COUNT_USE,
-            3,
-            f"upcron:apikey:{key.id}:uses",
-            f"upcron:apikey:{key.id}:flushed",
-            f"upcron:apikey:{key.id}:last",
-            USE_FLUSH_SEC,
-            now.isoformat(),
+        uses = cast(
+            int,  # the script's integer reply
+            redis_client.conn.eval(
+                _COUNT_USE,
+                3,
+                f"upcron:apikey:{key.id}:uses",
+                f"upcron:apikey:{key.id}:flushed",
+                f"upcron:apikey:{key.id}:last",
+                str(USE_FLUSH_SEC),
+                now.isoformat(),
+            ),
         )
     except redis.RedisError as exc:
         log.warning("API key use counter unavailable (%s); writing the use to SQL", exc)
         uses = 1
     if not uses:
         return
-    _add_uses(key, int(uses), now)
+    _add_uses(key, uses, now)
 
 
 def _add_uses(key: ApiKey, uses: int, last_used_at: datetime) -> None:
@@ -424,8 +427,11 @@ def _take_pending_uses(keys: Iterable[ApiKey]) -> None:
     so a use is never added twice, whoever writes it."""
     for key in keys:
         try:
-            uses, last = redis_client.conn.eval(
-                _TAKE_USES, 2, f"upcron:apikey:{key.id}:uses", f"upcron:apikey:{key.id}:last"
+            uses, last = cast(
+                list[bytes],
+                redis_client.conn.eval(
+                    _TAKE_USES, 2, f"upcron:apikey:{key.id}:uses", f"upcron:apikey:{key.id}:last"
+                ),
             )
         except redis.RedisError:
             return  # without Redis every use was written to SQL already

@@ -51,7 +51,8 @@ def parse(value: Any) -> list[dict[str, Any]]:
         raise ValueError(LIST_MESSAGE)
     if len(value) > ASSERTIONS_MAX:
         raise ValueError(f"Give at most {ASSERTIONS_MAX} assertions.")
-    clean, errors = [], {}
+    clean: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
     for index, item in enumerate(value):
         try:
             clean.append(_assertion(item))

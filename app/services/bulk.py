@@ -26,7 +26,7 @@ from app.services.errors import ValidationError
 ACTIONS = ("pause", "resume", "delete", "tag", "untag", "set_channels", "maintenance")
 IDS_MAX = maintenance.TARGETS_MAX  # of each kind, per request
 # What each action takes besides the ids; anything else is refused, so a typo is not ignored.
-PARAMS = {
+PARAMS: dict[str, tuple[str, ...]] = {
     "tag": ("tags",),
     "untag": ("tags",),
     "set_channels": ("channel_ids",),
@@ -73,7 +73,7 @@ def validate(data: Any) -> dict[str, Any]:
     """The clean action, ids and parameters of ``data``; ValidationError naming every bad
     field otherwise. Dashboards call it to ask for a confirmation before ``run``."""
     values, errors = fields.parse(data, _PARSERS)
-    action = values.get("action")
+    action = values.get("action", "")  # "" when missing or wrong: errors say so
     if "action" not in data:
         errors["action"] = _MISSING["action"]
     allowed = {"action", "monitor_ids", "cron_job_ids", *PARAMS.get(action, ())}
@@ -217,8 +217,12 @@ def _maintenance(values: dict[str, Any]) -> Result:
     monitor_ids, cron_job_ids = values["monitor_ids"], values["cron_job_ids"]
     count = len(monitor_ids) + len(cron_job_ids)
     if count == 1:
-        model, item_id = (Monitor, monitor_ids[0]) if monitor_ids else (CronJob, cron_job_ids[0])
-        title = f"Maintenance of {db.session.get(model, item_id).name}"
+        item = (
+            db.session.get(Monitor, monitor_ids[0])
+            if monitor_ids
+            else db.session.get(CronJob, cron_job_ids[0])
+        )
+        title = f"Maintenance of {item.name if item else 'an item'}"
     else:
         title = f"Maintenance of {count} items"
     window = maintenance.create(

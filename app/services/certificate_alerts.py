@@ -70,12 +70,18 @@ def claim(subject: Monitor | CronJob, certificate: Certificate | None, now: date
 
 def transition(subject: Monitor | CronJob, now: datetime) -> str:
     """What makes an expiry alert unique: the certificate and the threshold it reached."""
-    crossed = certificates.crossed(subject.tls_expiry_warn_days, subject.tls_expires_at, now)
+    expires_at = subject.tls_expires_at
+    crossed = (
+        certificates.crossed(subject.tls_expiry_warn_days, expires_at, now) if expires_at else ()
+    )
     return f"{subject.tls_fingerprint}:{crossed[-1] if crossed else 0}"
 
 
-def detail(subject: Monitor | CronJob, now: datetime) -> str:
-    """The alert's sentence, such as "The certificate expires on 2026-12-11, in 5 days"."""
+def detail(subject: Monitor | CronJob, now: datetime) -> str | None:
+    """The alert's sentence, such as "The certificate expires on 2026-12-11, in 5 days"
+    (None for a subject that has no certificate now)."""
+    if subject.tls_expires_at is None:
+        return None
     return certificates.expiry(subject.tls_expires_at, now)
 
 

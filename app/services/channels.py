@@ -267,6 +267,7 @@ def _masked_apprise_url(url: str) -> str:
 def describe(channel: NotificationChannel) -> dict[str, Any]:
     """The channel as the dashboard and the API show it, with its secrets masked."""
     config = channel.config or {}
+    public: dict[str, Any]
     if channel.kind == KIND_EMAIL:
         public = {"addresses": list(config.get("addresses", []))}
     elif channel.kind == KIND_WEBHOOK:

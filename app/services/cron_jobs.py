@@ -324,6 +324,8 @@ def upcoming(job: CronJob, now: datetime, count: int) -> list[datetime]:
     before the first)."""
     if job.cron_expr is not None:
         return schedule.next_runs(job.cron_expr, job.timezone, now, count)
+    if job.interval_sec is None:  # never stored so (see validated): no slots
+        return []
     first, _ = schedule.next_interval(job.last_run_at or job.created_at, job.interval_sec, now)
     return [first + timedelta(seconds=job.interval_sec * n) for n in range(count)]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -94,8 +94,10 @@ def clear_all() -> dict[str, int]:
     """
     counts = {}
     for model in _CLEARED:
-        result = db.session.execute(sa.delete(model).execution_options(synchronize_session=False))
-        counts[model.__tablename__] = result.rowcount
+        statement = sa.delete(model).execution_options(synchronize_session=False)
+        counts[model.__tablename__] = cast(
+            sa.CursorResult[Any], db.session.execute(statement)
+        ).rowcount
     db.session.commit()
     return counts
 
@@ -109,10 +111,13 @@ def _delete_in_batches(model, column, cutoff, batch_size: int) -> int:
     deleted = 0
     while True:
         oldest = sa.select(model.id).where(column < cutoff).order_by(model.id).limit(batch_size)
-        result = db.session.execute(
-            sa.delete(model)
-            .where(model.id.in_(oldest.scalar_subquery()))
-            .execution_options(synchronize_session=False)
+        result = cast(
+            sa.CursorResult[Any],
+            db.session.execute(
+                sa.delete(model)
+                .where(model.id.in_(oldest.scalar_subquery()))
+                .execution_options(synchronize_session=False)
+            ),
         )
         db.session.commit()
         deleted += result.rowcount
@@ -165,6 +170,7 @@ def uptime(subject_type: str, subject_id: int, now: datetime) -> dict[str, float
             Ping.created_at <= now,
         )
     else:
+        model: type[CheckResult] | type[CronExecution]
         if subject_type == SUBJECT_MONITOR:
             model, subject_column = CheckResult, CheckResult.monitor_id
         else:
@@ -303,6 +309,7 @@ def response_times(
     One grouped query for all the subjects, so a list of fifty sparklines costs one round
     trip; every subject asked for gets its full list of buckets, empty ones included.
     """
+    model: type[CheckResult] | type[CronExecution]
     if subject_type == SUBJECT_MONITOR:
         model, subject_column = CheckResult, CheckResult.monitor_id
     elif subject_type == SUBJECT_CRON_JOB:

@@ -114,7 +114,7 @@ def _validate(data: Any, current: MaintenanceWindow | None) -> dict[str, Any]:
     """Parse ``data`` over the window as it is (``current``) and check the whole: one kind
     of period, an end after the start, at least one target. Raises with every field error."""
     values, errors = fields.parse(data, _PARSERS)
-    merged = {
+    merged: dict[str, Any] = {
         "title": current.title if current else None,
         "starts_at": current.starts_at if current else None,
         "ends_at": current.ends_at if current else None,
@@ -206,8 +206,8 @@ def start_now(kind: str, item_id: int, minutes: Any, now: datetime | None = None
     )
     if errors:
         raise ValidationError(errors)
-    model, target = (CronJob, "cron_job_ids") if kind == "cron_job" else (Monitor, "monitor_ids")
-    item = db.session.get(model, item_id)
+    target = "cron_job_ids" if kind == "cron_job" else "monitor_ids"
+    item = _item(kind, item_id)
     if item is None:
         raise NotFound("Not found")
     return create(
@@ -229,9 +229,11 @@ def periods(
     """The window's current period (if any) and the next ones, up to ``count`` in all, as
     (start, end) in UTC; none once a one-off window has ended."""
     if window.cron_expr is None:
-        if window.ends_at is None or window.ends_at <= now:
+        if window.starts_at is None or window.ends_at is None or window.ends_at <= now:
             return []
         return [(window.starts_at, window.ends_at)]
+    if window.duration_min is None:  # never stored so (see _validate): no period
+        return []
     length = timedelta(minutes=window.duration_min)
     # Starting just before "now minus one period" finds a period still running.
     starts = schedule.next_runs(window.cron_expr, window.timezone, now - length, count)
@@ -406,12 +408,12 @@ def _covers_public(window: MaintenanceWindow) -> bool:
 def targets_of(kind: str, item_id: int) -> list[MaintenanceWindow]:
     """The windows naming this item directly, through its group or one of its tags (its
     detail page)."""
-    model, table, column, link = (
-        (CronJob, maintenance_cron_jobs, "cron_job_id", cron_job_tags)
+    table, column, link = (
+        (maintenance_cron_jobs, "cron_job_id", cron_job_tags)
         if kind == "cron_job"
-        else (Monitor, maintenance_monitors, "monitor_id", monitor_tags)
+        else (maintenance_monitors, "monitor_id", monitor_tags)
     )
-    item = db.session.get(model, item_id)
+    item = _item(kind, item_id)
     direct = sa.select(table.c.window_id).where(table.c[column] == item_id)
     via_group = sa.select(maintenance_groups.c.window_id).where(
         maintenance_groups.c.group_id == (item.group_id if item else None)
@@ -428,8 +430,16 @@ def targets_of(kind: str, item_id: int) -> list[MaintenanceWindow]:
     )
 
 
-def target_choices() -> dict[str, list[tuple[int, str]]]:
-    """Every item a window can cover, by kind, as (id, name) sorted by name (the form)."""
+def _item(kind: str, item_id: int) -> Monitor | CronJob | None:
+    """The monitor or heartbeat (kind "monitor"), or the cron job (kind "cron_job")."""
+    if kind == "cron_job":
+        return db.session.get(CronJob, item_id)
+    return db.session.get(Monitor, item_id)
+
+
+def target_choices() -> dict[str, list[tuple[int | str, str]]]:
+    """Every item a window can cover, by kind, as (id, name) sorted by name (the form); a
+    tag by its name."""
     monitor_rows = db.session.execute(
         sa.select(Monitor.id, Monitor.name, Monitor.kind).order_by(Monitor.name, Monitor.id)
     ).all()

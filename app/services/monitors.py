@@ -417,6 +417,7 @@ def _validate(data: Any, current: Monitor | None) -> dict[str, Any]:
         )
         kind = current.kind  # judge the rest as it stands
     heartbeat = kind == KIND_HEARTBEAT
+    foreign: tuple[str, ...]
     if heartbeat:
         foreign, message = _UPTIME_ONLY, "Not used by heartbeat monitors."
     elif kind in (KIND_TCP, KIND_DNS, KIND_PING):

@@ -25,7 +25,7 @@ import hashlib
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 import sqlalchemy as sa
@@ -61,6 +61,8 @@ from app.services.errors import ValidationError
 from app.services.pagination import Page, paginate
 
 log = logging.getLogger(__name__)
+
+_Subject = TypeVar("_Subject", Monitor, CronJob)
 
 MAX_ATTEMPTS = 5
 # Longer than any send can take (the slowest, e-mail, is a few 10-second steps): a claim
@@ -197,7 +199,7 @@ def _status_of(subject: Monitor | CronJob) -> str:
 def _current_incidents(subjects: list, now: datetime) -> dict[tuple[type, int], Incident]:
     """Each subject's latest incident that is open or was resolved within the last hour (the
     one a recovery just resolved), in one query per kind of subject."""
-    found = {}
+    found: dict[tuple[type, int], Incident] = {}
     for model, column in ((Monitor, Incident.monitor_id), (CronJob, Incident.cron_job_id)):
         ids = [subject.id for subject in subjects if isinstance(subject, model)]
         if not ids:
@@ -274,15 +276,15 @@ def _subject_alert(subject: Monitor | CronJob, event: str, incident: Incident | 
         if phrase
         else f"{_label(subject)} {subject.name}: {event}"
     )
-    if event == "disabled":
+    if event == "disabled" and isinstance(subject, CronJob):
         detail = subject.disabled_reason
-    elif event == "degraded":
+    elif event == "degraded" and isinstance(subject, Monitor):
         detail = subject.last_warning
     elif event == "up" and _after_degraded(subject):
         detail = "It answers without a warning again."
     elif event == certificate_alerts.EVENT:
         detail = certificate_alerts.detail(subject, now)
-    elif event == "reminder" and subject.state_changed_at:
+    elif event == "reminder" and isinstance(subject, Monitor) and subject.state_changed_at:
         detail = f"Down for {_duration(now - subject.state_changed_at)}."
     elif incident is not None and incident.status == STATUS_RESOLVED and incident.resolved_at:
         detail = f"The incident lasted {_duration(incident.resolved_at - incident.started_at)}."
@@ -305,7 +307,7 @@ def _subject_alert(subject: Monitor | CronJob, event: str, incident: Incident | 
         "incident": incident_data,
         "links": _links(described, incident_data),
     }
-    if event == "degraded":
+    if event == "degraded" and isinstance(subject, Monitor):
         payload["warning"] = {"kind": subject.degraded_kind, "message": subject.last_warning}
     return _transition(subject, event, now), payload
 
@@ -319,6 +321,8 @@ def _announces_degraded(monitor: Monitor, event: str) -> bool:
     """Whether the monitor announces the degraded spell it is in or just left: the toggle of
     the warning kind that began it (an unknown kind is announced). A certificate's spell is
     begun by its certificate_expiring alerts, one per threshold, so only its end is sent."""
+    if monitor.degraded_kind is None:
+        return True
     if event == "degraded" and monitor.degraded_kind == WARNING_CERTIFICATE:
         return False
     preference = _DEGRADED_PREFERENCES.get(monitor.degraded_kind)
@@ -330,6 +334,7 @@ def _incident_alert(incident_id: int, change: str, now: datetime):
     incident = db.session.get(Incident, incident_id)
     if incident is None:
         return None
+    subject: Monitor | CronJob | None
     if incident.monitor_id is not None:
         subject = db.session.get(Monitor, incident.monitor_id)
     else:
@@ -398,15 +403,21 @@ def _insert_new(rows: list[dict[str, Any]]) -> list[int]:
 
 def _subjects(events: list[tuple[str, int, str]]) -> dict[tuple[str, int], Monitor | CronJob]:
     """The monitors and cron jobs the events name, with their channels, in two queries each."""
-    found = {}
-    for kind, model in ((KIND_MONITOR, Monitor), (KIND_CRON_JOB, CronJob)):
-        ids = {subject_id for event_kind, subject_id, _ in events if event_kind == kind}
-        if ids:
-            rows = db.session.execute(
-                sa.select(model).where(model.id.in_(ids)).options(so.selectinload(model.channels))
-            ).scalars()
-            found.update({(kind, row.id): row for row in rows})
+    found: dict[tuple[str, int], Monitor | CronJob] = {}
+    found.update({(KIND_MONITOR, m.id): m for m in _named(Monitor, KIND_MONITOR, events)})
+    found.update({(KIND_CRON_JOB, j.id): j for j in _named(CronJob, KIND_CRON_JOB, events)})
     return found
+
+
+def _named(model: type[_Subject], kind: str, events: list[tuple[str, int, str]]) -> list[_Subject]:
+    ids = {subject_id for event_kind, subject_id, _ in events if event_kind == kind}
+    if not ids:
+        return []
+    return list(
+        db.session.execute(
+            sa.select(model).where(model.id.in_(ids)).options(so.selectinload(model.channels))
+        ).scalars()
+    )
 
 
 def _log_rows(subject, transition: str, payload: dict, now: datetime) -> list[dict[str, Any]]:
@@ -459,12 +470,13 @@ def stage(events: list[tuple[str, int, str]], now: datetime) -> list[int]:
             if kind not in (KIND_MONITOR, KIND_CRON_JOB):
                 log.warning("no notifications for events of kind %r", kind)
             continue
-        if event == "late" and not subject.notify_late:
-            continue  # the heartbeat announces only down and up
-        if (event == "degraded" or (event == "up" and _after_degraded(subject))) and (
-            not _announces_degraded(subject, event)
-        ):
-            continue
+        if isinstance(subject, Monitor):
+            if event == "late" and not subject.notify_late:
+                continue  # the heartbeat announces only down and up
+            if (event == "degraded" or (event == "up" and _after_degraded(subject))) and (
+                not _announces_degraded(subject, event)
+            ):
+                continue
         alert = _subject_alert(subject, event, incidents.get((type(subject), subject.id)), now)
         if alert is not None:
             transition, payload = alert
@@ -591,6 +603,9 @@ def deliver(log_id: int, now: datetime | None = None) -> str | None:
         db.session.commit()
         return None
     entry = db.session.get(NotificationLog, log_id, populate_existing=True)
+    if entry is None:  # never so: the claim above holds the row
+        db.session.commit()
+        return None
     channel = db.session.get(NotificationChannel, entry.channel_id) if entry.channel_id else None
     if channel is None or not channel.enabled:
         entry.status, entry.attempts = STATUS_CANCELLED, number - 1
@@ -603,7 +618,14 @@ def deliver(log_id: int, now: datetime | None = None) -> str | None:
     db.session.commit()  # never hold a transaction across the network
     sent, _duration_ms = _attempt(log_id, number, kind, config, payload, context)
     finished = utcnow()
-    entry = db.session.get(NotificationLog, log_id, populate_existing=True, with_for_update=True)
+    # Not flushed first: the attempt just noted cannot be written for a row that is gone.
+    with db.session.no_autoflush:
+        entry = db.session.get(
+            NotificationLog, log_id, populate_existing=True, with_for_update=True
+        )
+    if entry is None:
+        db.session.rollback()  # pruned with the old history while it was being sent
+        return None
     if entry.status != STATUS_SENDING or entry.attempts != number:
         db.session.commit()  # our claim lapsed and a later attempt took over
         return entry.status
@@ -684,7 +706,10 @@ def remind(now: datetime | None = None) -> int:
     events = [
         (KIND_MONITOR, monitor_id, "reminder")
         for monitor_id, since, hours in rows
-        if since is not None and now - since >= timedelta(hours=hours) and monitor_id not in held
+        if since is not None
+        and hours is not None
+        and now - since >= timedelta(hours=hours)
+        and monitor_id not in held
     ]
     return len(dispatch(events, now))
 

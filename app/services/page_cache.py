@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import redis
 
@@ -87,17 +88,18 @@ def fetch(key: str, render: Callable[[], bytes], ttl_ms: int = TTL_MS) -> Docume
 
 
 def _cached(conn: redis.Redis, key: str) -> Document | None:
-    etag, modified = conn.hmget(key, "etag", "lm")
-    if etag is None:
+    stored_etag, modified = cast(list[bytes | None], conn.hmget(key, ["etag", "lm"]))
+    if stored_etag is None or modified is None:
         return None
-    etag = etag.decode()
+    etag = stored_etag.decode()
     local = _bodies.get(key)
     if local is not None and local[0] == etag:
         body = local[1]
     else:
-        body = conn.hget(key, "body")
-        if body is None:  # expired between the two reads
+        stored_body = cast(bytes | None, conn.hget(key, "body"))
+        if stored_body is None:  # expired between the two reads
             return None
+        body = stored_body
         if len(_bodies) >= LOCAL_BODIES_MAX:
             _bodies.clear()
         _bodies[key] = (etag, body)
@@ -107,7 +109,7 @@ def _cached(conn: redis.Redis, key: str) -> Document | None:
 def _store(conn: redis.Redis, key: str, body: bytes, etag: str, modified: int, ttl_ms: int) -> int:
     """Cache the body; returns its Last-Modified (the first render of this ETag)."""
     seen_key = key + ":seen"
-    seen = conn.get(seen_key)
+    seen = cast(bytes | None, conn.get(seen_key))
     if seen is not None:
         seen_etag, _, seen_modified = seen.decode().partition(" ")
         if seen_etag == etag:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import orm as so
 
 from app.extensions import db
 from app.models import Group
@@ -79,7 +80,7 @@ def page_of(items: list[Any], page: Any = 1, per_page: Any = 50) -> Page:
     return Page(items[start : start + size], len(items), values["page"], size, pages, start)
 
 
-def matching(term: str, *columns: sa.ColumnElement) -> sa.ColumnElement[bool]:
+def matching(term: str, *columns: so.InstrumentedAttribute[str | None]) -> sa.ColumnElement[bool]:
     """Any of ``columns`` contains ``term``, case-insensitively, with % and _ taken literally."""
     escaped = fields.search_term(term)
     escaped = escaped.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

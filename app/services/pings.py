@@ -24,12 +24,13 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import orm as so
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from app import metrics
 from app.engine import schedule, scheduler, state
@@ -54,8 +55,9 @@ _CODE_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 _RID_RE = re.compile(_CODE_RE.pattern, re.IGNORECASE)
 RID_INVALID = "Give the run id as a UUID, such as 123e4567-e89b-12d3-a456-426614174000."
 
-_monitors = Monitor.__table__
-_pings = Ping.__table__
+# Declarative classes map a Table (typed as any FromClause).
+_monitors = cast(sa.Table, Monitor.__table__)
+_pings = cast(sa.Table, Ping.__table__)
 # What a ping reads: the state it may change and what the next deadline depends on. The rest
 # of the row, and the ORM's object graph, are never loaded on this path.
 _COLUMNS = (
@@ -280,7 +282,7 @@ def _apply(runner, pending: _Ping):
     now = pending.now or utcnow()
     # The state rules read and set attributes; a plain namespace carries the values through
     # them without an ORM object, and one UPDATE writes them back.
-    monitor = SimpleNamespace(**row)
+    monitor = cast(Monitor, SimpleNamespace(**row))  # the columns the rules read
     _check_rate(runner, monitor, now, pending.rate_limit)
     kind, ping = pending.kind, pending.values
     if kind in (PING_SUCCESS, PING_FAIL) and ping["duration_ms"] is None:
@@ -316,7 +318,7 @@ def _apply(runner, pending: _Ping):
     return monitor, row, changes, events
 
 
-def _check_rate(runner, monitor: SimpleNamespace, now: datetime, limit: int) -> None:
+def _check_rate(runner, monitor: Monitor, now: datetime, limit: int) -> None:
     """Throttled when the heartbeat already has its limit of pings in the last minute;
     otherwise the ping is counted in the heartbeat's row.
 
@@ -439,13 +441,13 @@ class _Direct:
             if self.lock_fd is not None:
                 fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
 
-    def _execute(self, statement: sa.Executable, values: dict) -> _Statement:
-        statement = _compiled(self.dialect, statement)
-        values = {**statement.fixed, **values}
-        for key, process in statement.binds:
+    def _execute(self, statement: sa.ClauseElement, values: dict) -> _Statement:
+        compiled = _compiled(self.dialect, statement)
+        values = {**compiled.fixed, **values}
+        for key, process in compiled.binds:
             values[key] = process(values[key])
-        self.cursor.execute(statement.text, values)
-        return statement
+        self.cursor.execute(compiled.text, values)
+        return compiled
 
     def _fetch(self, statement: _Statement) -> dict | None:
         found = self.cursor.fetchone()
@@ -507,7 +509,7 @@ class _Writer:
         self.queue_lock = threading.Lock()
         self.queue: list[_Ping] = []
         self.fd = None if lock_path is None else os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        self.connection = None
+        self.connection: sa.PoolProxiedConnection | None = None
 
     def write(self, pending: _Ping, engine: sa.Engine):
         """Write ``pending`` (or find it written) and return _apply's outcome for it."""
@@ -529,7 +531,7 @@ class _Writer:
         while todo:
             current, kept = None, self.connection is not None
             try:
-                if not kept:
+                if self.connection is None:
                     self.connection = engine.raw_connection()
                     self.connection.detach()  # the writer's own; closing it really closes it
                 # The DBAPI connection itself: the pool's proxy around it costs every call.
@@ -610,12 +612,12 @@ class _Statement:
 
 
 @functools.cache
-def _compiled(dialect_name: str, statement: sa.Executable) -> _Statement:
+def _compiled(dialect_name: str, statement: sa.ClauseElement) -> _Statement:
     """``statement`` for the DBAPI of ``dialect_name``, with the conversions SQLAlchemy would
     apply to its values: SQLite keeps datetimes as text, UTC columns want aware values."""
     # pysqlite's named style, for values given as dicts
     dialect = sqlite.dialect(paramstyle="named") if dialect_name == "sqlite" else db.engine.dialect
-    c = statement.compile(dialect=dialect)
+    c = cast(SQLCompiler, statement.compile(dialect=dialect))  # of a SELECT, INSERT or UPDATE
     binds = tuple(
         (bind.key, process)
         for bind in c.binds.values()
@@ -661,7 +663,7 @@ def code_for_slug(key: str, slug: str, create: bool = False) -> tuple[str, bool]
     if not ping_key.matches(key):
         raise NotFound("not found")
     try:
-        return monitors.find_heartbeat_by_slug(slug).code, False
+        return _ping_code(monitors.find_heartbeat_by_slug(slug)), False
     except NotFound:
         if not create:
             raise
@@ -678,10 +680,17 @@ def code_for_slug(key: str, slug: str, create: bool = False) -> tuple[str, bool]
         # Taken meanwhile: by the same slug ping from another process, or by an uptime
         # monitor, which a slug ping cannot reach.
         try:
-            return monitors.find_heartbeat_by_slug(slug).code, False
+            return _ping_code(monitors.find_heartbeat_by_slug(slug)), False
         except NotFound:
             raise Conflict(SLUG_TAKEN_BY_MONITOR) from None
-    return monitor.code, True
+    return _ping_code(monitor), True
+
+
+def _ping_code(heartbeat: Monitor) -> str:
+    """A heartbeat's ping code; every heartbeat is given one when it is made."""
+    if heartbeat.code is None:
+        raise ValueError(f"Heartbeat {heartbeat.id} has no ping code")
+    return heartbeat.code
 
 
 def list_pings(monitor_id: int, page: Any = 1, per_page: Any = 50) -> Page:

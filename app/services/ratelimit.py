@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import redis
 
@@ -67,50 +68,51 @@ def _seconds_to_midnight(now: datetime) -> int:
     return max(1, math.ceil((midnight - now).total_seconds()))
 
 
+def _eval(script: str, keys: Sequence[str], *args: int) -> Any:
+    """Run ``script``; redis-py types script arguments as text, and sends numbers as text."""
+    return redis_client.conn.eval(script, len(keys), *keys, *(str(arg) for arg in args))
+
+
 def hit(key_id: int, limit_per_sec: int, daily_quota: int | None, now: datetime) -> Decision:
     """Count one request of key ``key_id`` and say whether it may proceed."""
     day = now.astimezone(UTC).date().isoformat()
     # One hash tag per key keeps both counters in one slot of a Redis Cluster.
     keys = (f"upcron:ratelimit:{{{key_id}}}:sec", f"upcron:ratelimit:{{{key_id}}}:day:{day}")
     try:
-        verdict, count, ttl_ms, used = redis_client.conn.eval(
-            _HIT, 2, *keys, limit_per_sec, WINDOW_MS, daily_quota or 0, _DAY_TTL_SEC
+        verdict, count, ttl_ms, used = _eval(
+            _HIT, keys, limit_per_sec, WINDOW_MS, daily_quota or 0, _DAY_TTL_SEC
         )
     except redis.RedisError as exc:
         log.warning("rate limiter unavailable (%s); request let through", exc)
         return Decision(allowed=True, limit=limit_per_sec, quota=daily_quota)
     reset_sec = max(1, math.ceil(int(ttl_ms) / 1000))
-    quota_figures = {}
-    if daily_quota:
-        quota_figures = {
-            "quota": daily_quota,
-            "quota_remaining": max(0, daily_quota - int(used)),
-            "quota_reset_sec": _seconds_to_midnight(now),
-        }
-    figures = {
-        "limit": limit_per_sec,
-        "remaining": max(0, limit_per_sec - int(count)),
-        "reset_sec": reset_sec,
-        **quota_figures,
-    }
+    allowed = Decision(
+        allowed=True,
+        limit=limit_per_sec,
+        remaining=max(0, limit_per_sec - int(count)),
+        reset_sec=reset_sec,
+        quota=daily_quota or None,
+        quota_remaining=max(0, daily_quota - int(used)) if daily_quota else None,
+        quota_reset_sec=_seconds_to_midnight(now) if daily_quota else None,
+    )
     if verdict == 1:
-        return Decision(
+        return replace(
+            allowed,
             allowed=False,
             retry_after=reset_sec,
             message=f"Rate limit exceeded: this key may make {limit_per_sec} requests per second.",
-            **figures,
         )
     if verdict == 2:
-        return Decision(
+        return replace(
+            allowed,
             allowed=False,
-            retry_after=quota_figures["quota_reset_sec"],
+            retry_after=allowed.quota_reset_sec,
             message=(
                 f"Daily quota exceeded: this key may make {daily_quota} requests per day "
                 "(the count resets at 00:00 UTC)."
             ),
-            **figures,
         )
-    return Decision(allowed=True, **figures)
+    return allowed
 
 
 # --- fixed windows aligned to the epoch ----------------------------------------------------
@@ -148,7 +150,7 @@ def hit_windows(
     ]
     args = [limit for limit, _ in windows] + [seconds * 2 for _, seconds in windows]
     try:
-        full = int(redis_client.conn.eval(_WINDOWS, len(keys), *keys, *args))
+        full = int(_eval(_WINDOWS, keys, *args))
     except redis.RedisError as exc:
         log.warning("rate limiter unavailable (%s); request let through", exc)
         return None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -50,7 +51,7 @@ def _insert_new(model, rows: list[dict], subject: str) -> set[tuple[int, datetim
 
 
 def record(
-    outcomes: list[Outcome], now: datetime, deadlines: list[tuple[int, datetime]] = ()
+    outcomes: list[Outcome], now: datetime, deadlines: Sequence[tuple[int, datetime]] = ()
 ) -> list[tuple[str, int, str]]:
     """Write a batch and commit once, then enqueue its alerts; returns the events as
     (kind, subject id, event).
@@ -117,12 +118,12 @@ def record(
         for heartbeat_id, deadline in deadlines:
             if heartbeat_id in under.monitors:
                 continue  # judged when the window ends (see tasks.jobs.run_batch)
-            monitor = monitors.get(heartbeat_id)
-            if monitor is not None and monitor.kind == KIND_HEARTBEAT:
+            heartbeat = monitors.get(heartbeat_id)
+            if heartbeat is not None and heartbeat.kind == KIND_HEARTBEAT:
                 # The scheduler saw the deadline pass; a worker whose clock is behind must
                 # still judge at or after it, or the same deadline would be set again and
                 # never fire.
-                events += _record_deadline(monitor, max(now, deadline), rollups)
+                events += _record_deadline(heartbeat, max(now, deadline), rollups)
     rollups.write()
     # Saved with the transitions they announce: a worker that dies after this commit
     # leaves them in SQL for the upkeep to send, instead of losing them.
@@ -297,7 +298,7 @@ def _apply_execution(
             incidents.resolve_open(
                 cron_job_id=job.id, message=f"Cron job {job.name} succeeded again.", now=now
             )
-        elif event == state.EVENT_DISABLED:
+        elif event == state.EVENT_DISABLED and job.disabled_reason:  # the rules give one
             incidents.note_open(cron_job_id=job.id, message=job.disabled_reason, now=now)
     rollups.add(SUBJECT_CRON_JOB, job.id, outcome, 0, held)
     return [("cron_job", job.id, e) for e in events]
@@ -307,7 +308,7 @@ class _Rollups:
     """A batch's additions to the daily rollups, summed per (subject, UTC day) and written
     with one upsert, so no rollup row is read."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.rows: dict[tuple, dict] = {}
 
     def _row(self, subject_type: str, subject_id: int, at: datetime) -> dict:

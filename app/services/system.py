@@ -7,7 +7,7 @@ import logging
 import socket
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 import sqlalchemy as sa
@@ -39,7 +39,7 @@ def redis_status() -> dict:
         started = time.perf_counter()
         conn.ping()
         latency_ms = (time.perf_counter() - started) * 1000
-        version = conn.info("server").get("redis_version")
+        version = cast(dict[str, Any], conn.info("server")).get("redis_version")
     except redis.RedisError as exc:
         return {"ok": False, "error": str(exc) or exc.__class__.__name__}
     return {"ok": True, "latency_ms": round(latency_ms, 3), "version": version}
@@ -155,6 +155,6 @@ def worker_addresses() -> dict[str, dict[str, str]]:
         for family, _, _, _, sockaddr in infos:
             slot = "v4" if family == socket.AF_INET else "v6" if family == socket.AF_INET6 else None
             if slot and not found[slot]:
-                found[slot] = sockaddr[0]
+                found[slot] = str(sockaddr[0])  # (address, port, ...) for IPv4 and IPv6
         addresses[host] = found
     return addresses

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import orm as so
 
 from app.extensions import db
 from app.models import Tag
@@ -195,7 +196,9 @@ _LINKS = {
 }
 
 
-def filter_tagged(query: sa.Select, item_id: sa.ColumnElement, names: list[str]) -> sa.Select:
+def filter_tagged(
+    query: sa.Select, item_id: so.InstrumentedAttribute[int], names: list[str]
+) -> sa.Select:
     """``query`` narrowed to items (whose id column is ``item_id``) carrying every tag in
     ``names``; a name no tag has matches nothing."""
     link, column = _LINKS[item_id.table.name]

@@ -13,6 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 import pyotp
 import segno
@@ -68,6 +69,7 @@ def begin_enrolment(user: User) -> Enrolment:
         )
         db.session.commit()
         db.session.refresh(user)
+    assert user.totp_secret is not None  # set above, by this request or one beside it
     uri = pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
     qr = segno.make(uri, error="m")
     svg = qr.svg_inline(scale=5, dark="#000", light="#fff", svgclass="qr", lineclass=None)
@@ -86,7 +88,7 @@ def confirm_enrolment(user: User, code: str, ip: str, now: datetime | None = Non
         throttle.record_code_failure(user.email, ip)
         raise ValidationError({"code": "Wrong code. Enter the 6-digit code your app shows now."})
     # Conditional on the secret still being the one the code was checked against.
-    confirmed = db.session.execute(
+    confirmed = _changed(
         sa.update(User)
         .where(
             User.id == user.id,
@@ -94,7 +96,7 @@ def confirm_enrolment(user: User, code: str, ip: str, now: datetime | None = Non
             User.totp_secret == user.totp_secret,
         )
         .values(two_factor_at=now or utcnow(), totp_last_step=step)
-    ).rowcount
+    )
     if not confirmed:
         db.session.rollback()
         raise Conflict("Two-factor sign-in changed meanwhile; open the two-factor page again.")
@@ -170,6 +172,11 @@ def _confirm_owner(user: User, password: str, code: str, ip: str, now: datetime 
         raise ValidationError({"code": exc.message}) from None
 
 
+def _changed(statement: sa.Update | sa.Delete) -> int:
+    """How many rows the UPDATE or DELETE changed (its cursor's count)."""
+    return cast(sa.CursorResult[Any], db.session.execute(statement)).rowcount
+
+
 def _accept(user: User, code: str, now: datetime | None) -> str:
     """Accept a code once, or raise AuthenticationFailed (wrong, or already used)."""
     typed = "".join((code or "").split()).replace("-", "").lower()
@@ -179,25 +186,25 @@ def _accept(user: User, code: str, now: datetime | None) -> str:
             raise AuthenticationFailed(WRONG_CODE)
         # Conditional on an earlier step: of two requests carrying the same code, only one
         # moves the step on (the other waits for the row lock, then matches nothing).
-        moved = db.session.execute(
+        moved = _changed(
             sa.update(User)
             .where(
                 User.id == user.id,
                 sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step),
             )
             .values(totp_last_step=step)
-        ).rowcount
+        )
         db.session.commit()
         if not moved:
             raise AuthenticationFailed(REUSED_CODE)
         return KIND_TOTP
     if len(typed) != 10 or not set(typed) <= set(_RECOVERY_ALPHABET):
         raise AuthenticationFailed(WRONG_CODE)
-    used = db.session.execute(
+    used = _changed(
         sa.delete(RecoveryCode).where(
             RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash(typed)
         )
-    ).rowcount
+    )
     db.session.commit()
     if not used:
         raise AuthenticationFailed(WRONG_CODE)

@@ -204,8 +204,18 @@ def _encode(r: Rollups) -> list:
 
 
 def _decode(row: list) -> Rollups:
-    data_days = None if row[8] is None else tuple(row[8])
-    return Rollups(*row[:7], tuple(tuple(d) for d in row[7]), data_days)
+    first, last, days_with_data, checks_30d, failures_30d, checks, failures, details, days = row
+    return Rollups(
+        first,
+        last,
+        days_with_data,
+        checks_30d,
+        failures_30d,
+        checks,
+        failures,
+        tuple(tuple(d) for d in details),
+        None if days is None else tuple(days),
+    )
 
 
 def _aggregate(keys: list[Key], days: list[date], since_30d: date) -> dict[Key, Rollups]:
@@ -268,10 +278,10 @@ def _aggregate(keys: list[Key], days: list[date], since_30d: date) -> dict[Key, 
     gaps = [key for key, r in rollups.items() if r.days_with_data < r.last - r.first + 1]
     if gaps:
         data_days: dict[Key, list[int]] = {key: [] for key in gaps}
-        query = sa.select(DailyRollup.subject_type, DailyRollup.subject_id, day_text).where(
+        days_query = sa.select(DailyRollup.subject_type, DailyRollup.subject_id, day_text).where(
             _of(gaps), DailyRollup.day >= days[0], DailyRollup.day <= days[-1]
         )
-        for subject_type, subject_id, day in db.session.execute(query):
+        for subject_type, subject_id, day in db.session.execute(days_query):
             data_days[(subject_type, subject_id)].append(index_of[day[:10]])
         for key, indexes in data_days.items():
             rollups[key] = replace(rollups[key], data_days=tuple(sorted(indexes)))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -604,3 +606,31 @@ def test_a_worker_whose_clock_is_behind_still_sends_a_new_alert(ctx, target):
     check(monitor.id, T0)
     [row] = log_rows()
     assert notifications.deliver(row.id, row.next_attempt_at - timedelta(seconds=2)) == "sent"
+
+
+def test_a_row_pruned_while_its_alert_is_sent_ends_the_attempt_quietly(ctx, target):
+    """The history prune deletes an old log row while its webhook is in flight: the send
+    finds no row to record on and ends without an error, rather than failing its job."""
+    webhook(target.route("/hook", status=200, delay=1.0), is_default=True)
+    monitor = monitors.create(
+        {"name": "API", "url": target.route("/h", status=500), "failure_threshold": 1}
+    )
+    check(monitor.id, T0)
+    [row] = log_rows()
+    outcome = {}
+
+    def send():
+        with ctx.app_context():
+            outcome["status"] = notifications.deliver(row.id, row.next_attempt_at)
+            db.session.remove()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    deadline = time.monotonic() + 10
+    while not posts(target, "/hook") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    db.session.execute(sa.delete(NotificationLog).where(NotificationLog.id == row.id))
+    db.session.commit()
+    sender.join(timeout=15)
+    assert outcome == {"status": None}
+    assert log_rows() == []

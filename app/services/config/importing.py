@@ -4,7 +4,7 @@ transaction (see the package's docstring)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from app.engine import scheduler
 from app.extensions import db
-from app.models import CronJob, MaintenanceWindow, Monitor, NotificationChannel
+from app.models import CronJob, Group, MaintenanceWindow, Monitor, NotificationChannel
 from app.models.channel import KIND_WEBHOOK, KINDS
 from app.models.monitor import KIND_HEARTBEAT, KIND_HTTP
 from app.services import (
@@ -299,7 +299,8 @@ class _Import:
             "delete": [],
             "unchanged": [],
         }
-        self.refresh: list[tuple[str, int]] = []
+        # What the scheduler must see once committed: (kind, id), or a new row until flushed.
+        self.refresh: list[tuple[str, int | Monitor | CronJob]] = []
         self.changed = False
 
     def all(self) -> None:
@@ -323,8 +324,8 @@ class _Import:
         self.refresh = [(k, r if isinstance(r, int) else r.id) for k, r in self.refresh]
 
     def after_commit(self) -> None:
-        for kind, item_id in self.refresh:
-            scheduler.refresh(kind, item_id)
+        for kind, item in self.refresh:
+            scheduler.refresh(kind, item if isinstance(item, int) else item.id)
         if self.changed:
             page_cache.clear(status_page.CACHE_PREFIX)
 
@@ -417,8 +418,8 @@ class _Import:
         if "channels" not in self.document:
             return
         by_name: dict[str, NotificationChannel] = {}
-        for row in sorted(channels.list_channels(), key=lambda c: c.id):
-            by_name.setdefault(row.name, row)
+        for channel in sorted(channels.list_channels(), key=lambda c: c.id):
+            by_name.setdefault(channel.name, channel)
         for label, item in self._items_of("channels"):
             row = by_name.get(item["name"])
             try:
@@ -483,7 +484,9 @@ class _Import:
         """Monitors, heartbeats or cron jobs."""
         if section not in self.document:
             return
-        model = CronJob if section == "cron_jobs" else Monitor
+        # Monitor or CronJob, and so each row: the section's own service validates, adds and
+        # assigns it.
+        model: Any = CronJob if section == "cron_jobs" else Monitor
         existing = {row.slug: row for row in db.session.execute(sa.select(model)).scalars()}
         codes = dict(db.session.execute(sa.select(Monitor.code, Monitor.slug)).all())
         tokens = dict(db.session.execute(sa.select(Monitor.push_token, Monitor.slug)).all())
@@ -495,12 +498,13 @@ class _Import:
                 self._fail(label, {"slug": str(exc)})
                 continue
             row = existing.get(slug)
-            if section != "cron_jobs" and row is not None:
+            if isinstance(row, Monitor):
                 if (row.kind == KIND_HEARTBEAT) != (section == "heartbeats"):
                     other = "a heartbeat" if row.kind == KIND_HEARTBEAT else "an uptime monitor"
                     self._fail(label, {"slug": f"Taken by {other}; choose another slug."})
                     continue
             data = {k: v for k, v in item.items() if k not in ("slug", "code", "position", "type")}
+            export = _EXPORTS[section]
             if section == "monitors":
                 data["kind"] = item.get("type", KIND_HTTP)
                 if data["kind"] not in monitors.UPTIME_KINDS:
@@ -509,14 +513,11 @@ class _Import:
                         "(heartbeats have a section of their own)."
                     )
                 names = (*MONITOR_FIELDS.get(data["kind"], ()), *UPTIME_FIELDS)
-                export = monitor_item
             elif section == "heartbeats":
                 data["kind"] = KIND_HEARTBEAT
                 names = HEARTBEAT_FIELDS
-                export = heartbeat_item
             else:
                 names = CRON_JOB_FIELDS
-                export = cron_job_item
             defaults = {"description": "", "reminder_hours": None, "public": False}
             for name in (*names, *defaults, "group", "tags", "paused", "enabled"):
                 if name in data or name in SECRET_FIELDS or name not in _ALLOWED[section]:
@@ -582,14 +583,14 @@ class _Import:
         if "maintenance" not in self.document:
             return
         existing: dict[str, MaintenanceWindow] = {}
-        for row in db.session.execute(
+        for window in db.session.execute(
             sa.select(MaintenanceWindow).order_by(MaintenanceWindow.id)
         ).scalars():
-            existing.setdefault(row.title, row)
+            existing.setdefault(window.title, window)
         items = {row.slug: row for row in db.session.execute(sa.select(Monitor)).scalars()}
         jobs = {row.slug: row for row in db.session.execute(sa.select(CronJob)).scalars()}
         by_group = {g.name.lower(): g for g in groups.list_groups()}
-        targets = {
+        targets: dict[str, tuple[Callable[[str], Monitor | CronJob | Group | None], str]] = {
             "monitors": (lambda s: _kind_is(items.get(s), False), "monitor with slug"),
             "heartbeats": (lambda s: _kind_is(items.get(s), True), "heartbeat with slug"),
             "cron_jobs": (jobs.get, "cron job with slug"),
@@ -663,26 +664,20 @@ class _Import:
                     key = "group" if link == "groups" else link
                     used[key] |= {v for v in values if isinstance(v, str)}
         if "maintenance" in self.document:
-            for row in db.session.execute(sa.select(MaintenanceWindow)).scalars():
-                if row.title not in named["maintenance"]:
-                    self._delete("maintenance", row.title, row)
-        for section, model in (
-            ("monitors", Monitor),
-            ("heartbeats", Monitor),
-            ("cron_jobs", CronJob),
-        ):
+            for window in db.session.execute(sa.select(MaintenanceWindow)).scalars():
+                if window.title not in named["maintenance"]:
+                    self._delete("maintenance", window.title, window)
+        for section in ("monitors", "heartbeats", "cron_jobs"):
             if section not in self.document:
                 continue
-            for row in db.session.execute(sa.select(model)).scalars():
-                if model is Monitor and (row.kind == KIND_HEARTBEAT) != (section == "heartbeats"):
-                    continue
-                if row.slug not in named[section]:
-                    self.refresh.append((_refresh_kind(row), row.id))
-                    self._delete(section, row.slug, row)
+            for subject in _subjects_of(section):
+                if subject.slug not in named[section]:
+                    self.refresh.append((_refresh_kind(subject), subject.id))
+                    self._delete(section, subject.slug, subject)
         if "channels" in self.document:
-            for row in channels.list_channels():
-                if row.name not in named["channels"] | used["channels"]:
-                    self._delete("channels", row.name, row)
+            for channel in channels.list_channels():
+                if channel.name not in named["channels"] | used["channels"]:
+                    self._delete("channels", channel.name, channel)
         for section, rows, link in (
             ("tags", tags.all_tags(), "tags"),
             ("groups", groups.list_groups(), "group"),
@@ -717,6 +712,23 @@ def _code(value: Any) -> str:
     if code != value.strip().lower():
         raise ValueError(message)
     return code
+
+
+# Each section's item as the document has it, of a Monitor (or a CronJob for cron_jobs).
+_EXPORTS: dict[str, Callable[[Any, bool], dict[str, Any]]] = {
+    "monitors": monitor_item,
+    "heartbeats": heartbeat_item,
+    "cron_jobs": cron_job_item,
+}
+
+
+def _subjects_of(section: str) -> list[Monitor] | list[CronJob]:
+    """The stored uptime monitors, heartbeats or cron jobs."""
+    if section == "cron_jobs":
+        return list(db.session.execute(sa.select(CronJob)).scalars())
+    heartbeats = section == "heartbeats"
+    monitors = db.session.execute(sa.select(Monitor)).scalars()
+    return [row for row in monitors if (row.kind == KIND_HEARTBEAT) == heartbeats]
 
 
 def _kind_is(row: Monitor | None, heartbeat: bool) -> Monitor | None:

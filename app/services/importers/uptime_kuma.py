@@ -105,19 +105,20 @@ def _int(value: Any, default: int = 0) -> int:
     """A whole number from a column that SQLite may fill with anything."""
     if isinstance(value, int):
         return min(max(value, -LARGEST), LARGEST)
-    number = _float(value, None)
+    number = _number(value)
     return default if number is None else round(number)
 
 
-def _float(value: Any, default: float | None = 0.0) -> float | None:
-    """A number from a column that SQLite may fill with anything; beyond ±1e15 (where no
-    setting makes sense) it is ±1e15, for the clamping to say what it did."""
+def _number(value: Any) -> float | None:
+    """A number from a column that SQLite may fill with anything (None when it holds none);
+    beyond ±1e15 (where no setting makes sense) it is ±1e15, for the clamping to say what
+    it did."""
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
-        return default
+        return None
     if number != number:  # NaN
-        return default
+        return None
     return min(max(number, -LARGEST), LARGEST)
 
 
@@ -220,11 +221,12 @@ class _Converter:
     def _active(self, row: dict[str, Any]) -> bool:
         """Whether Kuma runs the monitor: it is active, and so is every group above it."""
         seen: set[int] = set()
-        while row is not None and _int(row.get("id"), -1) not in seen:
-            if not _int(row.get("active"), 1):
+        current: dict[str, Any] | None = row
+        while current is not None and _int(current.get("id"), -1) not in seen:
+            if not _int(current.get("active"), 1):
                 return False
-            seen.add(_int(row.get("id"), -1))
-            row = self.monitors.get(_int(row.get("parent"), -1))
+            seen.add(_int(current.get("id"), -1))
+            current = self.monitors.get(_int(current.get("parent"), -1))
         return True
 
     def _groups(self) -> None:
@@ -407,7 +409,7 @@ class _Converter:
 
     def _timeout(self, row: dict[str, Any], interval: int, name: str, kind: str) -> int:
         """Kuma's timeout is seconds; 0 (older monitors) means 80% of the interval."""
-        seconds = _float(row.get("timeout"))
+        seconds = _number(row.get("timeout")) or 0.0
         if seconds > 0:
             return self.out.clamp(
                 round(seconds * 1000), TIMEOUT_MIN_MS, TIMEOUT_MAX_MS, name, kind, "Timeout (ms)"
@@ -426,10 +428,11 @@ class _Converter:
             return None
         headers: dict[str, str] = {}
         if _text(row.get("headers")).strip():
-            headers = _headers(row.get("headers"))
-            if headers is None:
+            parsed = _headers(row.get("headers"))
+            if parsed is None:
                 self.out.skip(name, kind, "Its headers are not a JSON object of text values.")
                 return None
+            headers = parsed
         target: dict[str, Any] = {"url": _text(row.get("url")).strip(), "method": method}
         body = _text(row.get("body"))
         if body.strip():
