@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from app.models.history import OK
@@ -80,14 +81,15 @@ _DAYS_RE = re.compile(r"([1-9][0-9]{0,4})d")
 # a client of either reads this.
 
 
-def _error(status: int, text: str, headers: dict | None = None):
+def _error(status: int, text: str, headers: dict[str, str] | None = None) -> ResponseReturnValue:
     return jsonify(error=text, message=text, status=status), status, headers or {}
 
 
 @bp.errorhandler(ServiceError)
-def service_error(exc: ServiceError):
+def service_error(exc: ServiceError) -> ResponseReturnValue:
     status = api.http_status(exc, {ValidationError: 400})
-    text, headers = exc.message, {}
+    text = exc.message
+    headers: dict[str, str] = {}
     if isinstance(exc, ValidationError) and exc.fields:
         text = " ".join(f"{_THEIR_NAMES.get(k, k)}: {v}" for k, v in exc.fields.items())
     elif isinstance(exc, NotFound):
@@ -102,7 +104,7 @@ def service_error(exc: ServiceError):
 
 
 @bp.errorhandler(HTTPException)
-def http_error(exc: HTTPException):
+def http_error(exc: HTTPException) -> ResponseReturnValue:
     return _error(exc.code or 500, exc.description or exc.name)
 
 
@@ -193,7 +195,7 @@ def _all_services() -> list:
 
 
 @bp.get("/api/services")
-def list_services():
+def list_services() -> ResponseReturnValue:
     authorize("monitors:read")
     # Deleting a monitor deletes its history, so there are never deleted services to list.
     tag = {"isDeleted": False} if request.args.get("includeDeleted") == "true" else {}
@@ -201,14 +203,14 @@ def list_services():
 
 
 @bp.post("/api/services")
-def add_service():
+def add_service() -> ResponseReturnValue:
     authorize("monitors:write")
     service = _service(monitors.create(_monitor_fields(_service_body()), unique_name=True))
     return jsonify(service | {"success": True, "service": service}), 201
 
 
 @bp.put("/api/services")
-def update_service():
+def update_service() -> ResponseReturnValue:
     authorize("monitors:write")
     name = _named()
     data = _monitor_fields(_service_body())
@@ -218,7 +220,7 @@ def update_service():
 
 
 @bp.delete("/api/services")
-def delete_service():
+def delete_service() -> ResponseReturnValue:
     authorize("monitors:write")
     monitors.delete(monitors.find_by_name(_named()).id)
     return jsonify(success=True, message="Service deleted")
@@ -244,7 +246,7 @@ def _result(outcome) -> dict[str, Any]:
 
 
 @bp.get("/api/ping")
-def ping_all():
+def ping_all() -> ResponseReturnValue:
     # A GET that runs every check: a key is required, never the browser session.
     try:
         authorize("monitors:write", session=False)
@@ -303,7 +305,7 @@ def _current(item) -> dict[str, Any] | None:
 
 
 @bp.get("/api/status")
-def status():
+def status() -> ResponseReturnValue:
     """What the public status page shows, one entry per item. ``url`` is always null and
     ``filterByVisibility`` has no effect: the public never sees URLs or private items."""
     with_history = request.args.get("history") == "true"
@@ -332,7 +334,7 @@ def status():
 
 
 @bp.get("/api/history/<path:name>")
-def service_history(name: str):
+def service_history(name: str) -> ResponseReturnValue:
     """The documented history of one public service: ``{"name", "history"}``."""
     limit = request.args.get("limit", "60")
 
@@ -369,7 +371,7 @@ def _window(args) -> tuple[datetime | None, datetime | None, int]:
 
 
 @bp.get("/api/history")
-def histories():
+def histories() -> ResponseReturnValue:
     """The code's history: ``?service=<name>`` or every service, as an array. The documented
     ``?serviceName=`` answers like ``/api/history/<name>``."""
     if "serviceName" in request.args and "service" not in request.args:
@@ -425,14 +427,14 @@ def _ttl(retention: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/api/ping-history/ttl")
-def get_ttl():
+def get_ttl() -> ResponseReturnValue:
     authorize("settings:read")
     return jsonify(_ttl(history.get_retention()))
 
 
 @bp.patch("/api/ping-history/ttl")
 @bp.patch("/api/ping-history")
-def set_ttl():
+def set_ttl() -> ResponseReturnValue:
     authorize("settings:write")
     ttl = _body().get("ttl")
     if ttl is None or ttl == "":
@@ -447,7 +449,7 @@ def set_ttl():
 
 
 @bp.delete("/api/ping-history")
-def clear_history():
+def clear_history() -> ResponseReturnValue:
     """Clears all history: Upcron keeps no separate log of ping runs to clear instead."""
     authorize("settings:write")
     return jsonify(success=True, message="Ping history cleared", deleted=history.clear_all())
@@ -458,13 +460,13 @@ def clear_history():
 
 
 @bp.get("/api/setup/status")
-def setup_status():
+def setup_status() -> ResponseReturnValue:
     done = accounts.setup_completed()
     return jsonify(setupComplete=done, completed=done)
 
 
 @bp.post("/api/setup/complete")
-def complete_setup():
+def complete_setup() -> ResponseReturnValue:
     """Create the first admin from ``email`` and ``password`` (Upcron admins sign in with
     both). The body must be declared JSON: before setup there is no key, and a cross-site
     form cannot send that type."""
@@ -483,7 +485,7 @@ def complete_setup():
 
 
 @bp.get("/api/test-redis")
-def test_redis():
+def test_redis() -> ResponseReturnValue:
     authorize("system:read")
     report = system.redis_status()
     if not report["ok"]:
