@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, SelectChoice, SelectField
@@ -66,12 +67,12 @@ def _allow_large_body() -> None:
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     return _render()
 
 
 @bp.post("/export")
-def export():
+def export() -> ResponseReturnValue:
     form = ExportForm()
     if not form.validate_on_submit() or form.format.data not in config.FORMATS:
         return _render(status=422)
@@ -89,7 +90,7 @@ def export():
 
 
 @bp.post("/import")
-def preview():
+def preview() -> ResponseReturnValue:
     """The plan of an uploaded file, nothing written; the page carries the document to
     apply it."""
     _allow_large_body()
@@ -122,7 +123,7 @@ def preview():
 
 
 @bp.post("/apply")
-def apply():
+def apply() -> ResponseReturnValue:
     """Apply the document the plan page showed; it is judged again, as things may have
     changed since."""
     _allow_large_body()

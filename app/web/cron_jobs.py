@@ -3,9 +3,12 @@ the execution log, one execution, run now, enable, disable, delete)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from htmx_flask import request as htmx_request
 from wtforms import (
@@ -41,13 +44,13 @@ LIST_STATUSES = {"enabled": True, "disabled": False}
 PREVIEW_RUNS = 5
 # Form fields sent to the service as typed; blank ones are left out, so the service's
 # defaults apply on create and the stored value stays on edit.
-_TEXT = ("name", "url", "timezone", "timeout_ms", "expected_status")
+_TEXT: tuple[str, ...] = ("name", "url", "timezone", "timeout_ms", "expected_status")
 _TEXT += ("auto_disable_after", "notify_failure_after", "tls_expiry_warn_days")
 # Always sent: the service says what a blank one lacks.
 _REQUIRED = ("name", "url")
 # Sent even when blank: blank means "none" for these.
 _CLEARABLE = ("description", "group", "tags", "body", "auth_username")
-_FLAGS = ("enabled", "redirect_success", "save_responses", "public")
+_FLAGS: tuple[str, ...] = ("enabled", "redirect_success", "save_responses", "public")
 _FLAGS += ("notify_on_failure", "notify_on_recovery", "notify_on_disable", "tls_verify")
 
 
@@ -199,7 +202,7 @@ def _save(form: CronJobForm, job=None):
     return redirect(url_for("cron_jobs.detail", cron_job_id=job.id))
 
 
-def list_filters(args) -> dict:
+def list_filters(args: Mapping[str, str]) -> dict[str, Any]:
     """The list's filters from its query (or the bulk form, which carries them), as
     ``cron_jobs.list_cron_jobs`` and ``cron_jobs.matching_ids`` take them."""
     status = args.get("status", "")
@@ -213,7 +216,7 @@ def list_filters(args) -> dict:
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     search = request.args.get("q", "").strip()
     status = request.args.get("status", "")
     tag = request.args.get("tag", "").strip()
@@ -239,7 +242,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-def new():
+def new() -> ResponseReturnValue:
     form = CronJobForm()
     offer_channels(form.channels)
     if form.validate_on_submit():
@@ -248,7 +251,7 @@ def new():
 
 
 @bp.get("/preview")
-def preview():
+def preview() -> ResponseReturnValue:
     """The live preview fragment; the form asks for it as the expression or zone changes."""
     return render_template(
         "cron_jobs/partials/_preview.html",
@@ -257,7 +260,7 @@ def preview():
 
 
 @bp.get("/<int:cron_job_id>")
-def detail(cron_job_id: int):
+def detail(cron_job_id: int) -> ResponseReturnValue:
     job = _job_or_404(cron_job_id)
     try:
         page = history.executions(cron_job_id, request.args.get("page", 1), PER_PAGE)
@@ -282,7 +285,7 @@ def detail(cron_job_id: int):
 
 
 @bp.route("/<int:cron_job_id>/edit", methods=["GET", "POST"])
-def edit(cron_job_id: int):
+def edit(cron_job_id: int) -> ResponseReturnValue:
     job = _job_or_404(cron_job_id)
     form = CronJobForm(data=_initial(job) if request.method == "GET" else None)
     offer_channels(form.channels, job)
@@ -292,7 +295,7 @@ def edit(cron_job_id: int):
 
 
 @bp.get("/<int:cron_job_id>/executions/<int:execution_id>")
-def execution(cron_job_id: int, execution_id: int):
+def execution(cron_job_id: int, execution_id: int) -> ResponseReturnValue:
     job = _job_or_404(cron_job_id)
     try:
         row = history.execution(cron_job_id, execution_id)
@@ -347,24 +350,24 @@ def _action(cron_job_id: int, act, done: str):
 
 
 @bp.post("/<int:cron_job_id>/run")
-def run_now(cron_job_id: int):
+def run_now(cron_job_id: int) -> ResponseReturnValue:
     return _action(
         cron_job_id, cron_jobs.run_now, "{name} is starting now; its execution appears below."
     )
 
 
 @bp.post("/<int:cron_job_id>/enable")
-def enable(cron_job_id: int):
+def enable(cron_job_id: int) -> ResponseReturnValue:
     return _action(cron_job_id, cron_jobs.enable, "{name} enabled; it runs on its schedule.")
 
 
 @bp.post("/<int:cron_job_id>/disable")
-def disable(cron_job_id: int):
+def disable(cron_job_id: int) -> ResponseReturnValue:
     return _action(cron_job_id, cron_jobs.disable, "{name} disabled; it will not run.")
 
 
 @bp.post("/<int:cron_job_id>/delete")
-def delete(cron_job_id: int):
+def delete(cron_job_id: int) -> ResponseReturnValue:
     job = _job_or_404(cron_job_id)
     if not ActionForm().validate_on_submit():
         abort(400)

@@ -4,6 +4,7 @@ e-mail server, and the delivery log."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from htmx_flask import request as htmx_request
@@ -124,13 +125,13 @@ def _render_form(form: ChannelForm, kind: str, channel=None, status: int = 200):
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     """The section's bare URL, as the navigation names it, opens its first tab."""
     return redirect(url_for("notifications.channel_list"))
 
 
 @bp.get("/channels")
-def channel_list():
+def channel_list() -> ResponseReturnValue:
     return render_template(
         "notifications/channels.html",
         channels=[channels.describe(channel) for channel in channels.list_channels()],
@@ -141,7 +142,7 @@ def channel_list():
 
 
 @bp.route("/channels/new/<kind>", methods=["GET", "POST"])
-def new_channel(kind: str):
+def new_channel(kind: str) -> ResponseReturnValue:
     if kind not in KINDS:
         abort(404)
     form = ChannelForm()
@@ -157,7 +158,7 @@ def new_channel(kind: str):
 
 
 @bp.route("/channels/<int:channel_id>/edit", methods=["GET", "POST"])
-def edit_channel(channel_id: int):
+def edit_channel(channel_id: int) -> ResponseReturnValue:
     channel = _channel_or_404(channel_id)
     form = ChannelForm(data=_initial(channel) if request.method == "GET" else None)
     if form.validate_on_submit():
@@ -173,7 +174,7 @@ def edit_channel(channel_id: int):
 
 
 @bp.post("/channels/<int:channel_id>/delete")
-def delete_channel(channel_id: int):
+def delete_channel(channel_id: int) -> ResponseReturnValue:
     channel = _channel_or_404(channel_id)
     if ActionForm().validate_on_submit():
         channels.delete(channel_id)
@@ -182,7 +183,7 @@ def delete_channel(channel_id: int):
 
 
 @bp.post("/channels/<int:channel_id>/test")
-def test_channel(channel_id: int):
+def test_channel(channel_id: int) -> ResponseReturnValue:
     """Send a test now; htmx gets the result in place, a plain form a flash message."""
     channel = _channel_or_404(channel_id)
     if not ActionForm().validate_on_submit():
@@ -200,7 +201,7 @@ def test_channel(channel_id: int):
 
 
 @bp.route("/smtp", methods=["GET", "POST"])
-def smtp_settings():
+def smtp_settings() -> ResponseReturnValue:
     current = smtp.describe()
     initial = None
     if request.method == "GET" and current["configured"]:
@@ -244,7 +245,7 @@ def smtp_settings():
 
 
 @bp.post("/smtp/clear")
-def clear_smtp():
+def clear_smtp() -> ResponseReturnValue:
     if ActionForm().validate_on_submit():
         try:
             smtp.clear()
@@ -256,7 +257,7 @@ def clear_smtp():
 
 
 @bp.get("/log")
-def delivery_log():
+def delivery_log() -> ResponseReturnValue:
     status = request.args.get("status") or None
     channel_id = request.args.get("channel") or None
     try:
