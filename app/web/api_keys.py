@@ -60,7 +60,7 @@ def _submitted(form: KeyForm) -> dict:
     }
 
 
-def _render_index(form: KeyForm, status: int = 200):
+def _render_index(form: KeyForm, status: int = 200) -> ResponseReturnValue:
     try:
         page = api_keys.list_keys(request.args.get("page", 1), PER_PAGE)
     except ValidationError:

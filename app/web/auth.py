@@ -18,6 +18,7 @@ from markupsafe import Markup
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import EqualTo
 
+from app.models import User
 from app.services import accounts, two_factor
 from app.services.errors import (
     AuthenticationFailed,
@@ -141,30 +142,30 @@ PENDING_SEC = 10 * 60
 _PENDING = "pending_sign_in"
 
 
-def _pending(step: str):
-    """The admin whose sign-in awaits ``step``, with the pending data; (None, None) if none."""
+def _pending(step: str) -> tuple[User, dict[str, Any]] | None:
+    """The admin whose sign-in awaits ``step``, with the pending data; None if none."""
     pending = session.get(_PENDING)
     if not isinstance(pending, dict) or pending.get("step") != step:
-        return None, None
+        return None
     if pending.get("until", 0) < time.time():
-        return None, None
+        return None
     # The identity carries the session token: a password changed meanwhile ends it too.
     user = accounts.user_for_identity(pending.get("identity", ""))
-    return (user, pending) if user is not None else (None, None)
+    return (user, pending) if user is not None else None
 
 
-def _start_over():
+def _start_over() -> ResponseReturnValue:
     session.pop(_PENDING, None)
     flash("Your sign-in did not finish. Enter your e-mail and password again.", "info")
     return redirect(url_for("auth.login"))
 
 
-def _signed_in(user, remember: bool, target: str | None):
+def _signed_in(user: User, remember: bool, target: str | None) -> ResponseReturnValue:
     _finish(user, remember)
     return redirect(target or url_for("dashboard.index"))
 
 
-def _finish(user, remember: bool) -> None:
+def _finish(user: User, remember: bool) -> None:
     session.pop(_PENDING, None)
     accounts.finish_sign_in(user, client_ip())
     login_user(user, remember=remember)
@@ -182,9 +183,10 @@ def _refusal(exc: ServiceError) -> tuple[int, dict[str, str]]:
 @bp.route("/login/code", methods=["GET", "POST"])
 def login_code() -> ResponseReturnValue:
     """The second step: a code from the authenticator app, or a recovery code."""
-    user, pending = _pending(accounts.STEP_CODE)
-    if user is None:
+    found = _pending(accounts.STEP_CODE)
+    if found is None:
         return _start_over()
+    user, pending = found
     form = CodeForm()
     status = 200
     headers: dict[str, str] = {}
@@ -219,9 +221,10 @@ def login_code() -> ResponseReturnValue:
 @bp.route("/login/enrol", methods=["GET", "POST"])
 def login_enrol() -> ResponseReturnValue:
     """Enrolment during sign-in, for an admin without a second factor where one is required."""
-    user, pending = _pending(accounts.STEP_ENROL)
-    if user is None:
+    found = _pending(accounts.STEP_ENROL)
+    if found is None:
         return _start_over()
+    user, pending = found
     form = EnrolForm()
     status = 200
     headers: dict[str, str] = {}
@@ -258,7 +261,7 @@ def _enrolment_context(enrolment: two_factor.Enrolment) -> dict:
     return {"enrolment": enrolment, "qr_svg": Markup(enrolment.qr_svg)}
 
 
-def _recovery_codes(codes: list[str], continue_to: str):
+def _recovery_codes(codes: list[str], continue_to: str) -> ResponseReturnValue:
     """Show new recovery codes, once: this response is the only place they appear."""
     response = render_template("auth/recovery_codes.html", codes=codes, continue_to=continue_to)
     return response, 200, {"Cache-Control": "no-store"}

@@ -5,6 +5,7 @@ when confirmed."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -47,7 +48,12 @@ class ApplyForm(FlaskForm):
     prune = HiddenField()
 
 
-def _render(import_form=None, errors=None, message=None, status: int = 200):
+def _render(
+    import_form: ImportForm | None = None,
+    errors: dict[str, Any] | None = None,
+    message: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
     return (
         render_template(
             "settings/configuration.html",

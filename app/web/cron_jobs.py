@@ -3,7 +3,7 @@ the execution log, one execution, run now, enable, disable, delete)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from wtforms import (
 )
 
 from app.engine import schedule
+from app.models import CronExecution, CronJob
 from app.services import beats, cron_jobs, fields, groups, history
 from app.services.errors import NotFound, Unavailable, ValidationError
 from app.services.fields import METHODS
@@ -100,14 +101,14 @@ class ActionForm(FlaskForm):
     """Carries only the CSRF token of a button (run now, enable, disable, delete)."""
 
 
-def _job_or_404(cron_job_id: int):
+def _job_or_404(cron_job_id: int) -> CronJob:
     try:
         return cron_jobs.get(cron_job_id)
     except NotFound:
         abort(404)
 
 
-def _initial(job) -> dict:
+def _initial(job: CronJob) -> dict[str, Any]:
     data = {name: getattr(job, name) for name in (*_TEXT, *_FLAGS, "description")}
     data |= {
         "group": job.group.name if job.group else "",
@@ -168,7 +169,9 @@ def schedule_preview(cron_expr: str | None, timezone: str | None) -> dict:
     }
 
 
-def _render_form(form: CronJobForm, job=None, status: int = 200):
+def _render_form(
+    form: CronJobForm, job: CronJob | None = None, status: int = 200
+) -> ResponseReturnValue:
     return (
         render_template(
             "cron_jobs/form.html",
@@ -184,7 +187,7 @@ def _render_form(form: CronJobForm, job=None, status: int = 200):
     )
 
 
-def _save(form: CronJobForm, job=None):
+def _save(form: CronJobForm, job: CronJob | None = None) -> ResponseReturnValue:
     """Create or update from a submitted form; the form again (422) when the service
     refuses. ``check_schedule`` only refreshes the preview, for browsers without JavaScript."""
     if "check_schedule" in request.form:
@@ -306,7 +309,7 @@ def execution(cron_job_id: int, execution_id: int) -> ResponseReturnValue:
     )
 
 
-def _waterfall(row) -> list[dict]:
+def _waterfall(row: CronExecution) -> list[dict[str, Any]]:
     """The phases of one execution for the timings chart: the probe records cumulative
     microseconds at the end of each step, so each phase runs from the previous mark to its
     own. Steps never reached (no TLS on http, no answer after a timeout) are left out."""
@@ -335,7 +338,7 @@ def _waterfall(row) -> list[dict]:
     return phases
 
 
-def _action(cron_job_id: int, act, done: str):
+def _action(cron_job_id: int, act: Callable[[int], object], done: str) -> ResponseReturnValue:
     """Run a button's service call once its CSRF token checks out, then show the job."""
     job = _job_or_404(cron_job_id)
     if not ActionForm().validate_on_submit():

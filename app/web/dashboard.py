@@ -32,7 +32,7 @@ bp = Blueprint("dashboard", __name__)
 
 
 @bp.before_request
-def _require_login():
+def _require_login() -> None:
     """Every dashboard page is for signed-in admins only; at ``/`` visitors get the public
     status page instead."""
     if current_user.is_authenticated or request.endpoint == "dashboard.index":

@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, StringField, TextAreaField
 
 from app.engine import schedule
+from app.models import MaintenanceWindow
 from app.models.types import utcnow
 from app.services import maintenance
 from app.services.errors import NotFound, ValidationError
@@ -58,7 +59,7 @@ class ActionForm(FlaskForm):
     """Carries only the CSRF token of a button (delete, maintenance now)."""
 
 
-def _window_or_404(window_id: int):
+def _window_or_404(window_id: int) -> MaintenanceWindow:
     try:
         return maintenance.get(window_id)
     except NotFound:
@@ -74,7 +75,7 @@ def _offer_targets(form: WindowForm) -> None:
     form.tags.choices = choices["tags"]
 
 
-def _initial(window) -> dict:
+def _initial(window: MaintenanceWindow) -> dict[str, Any]:
     zone = window.timezone
     return {
         "title": window.title,
@@ -135,7 +136,9 @@ def periods_preview(
     }
 
 
-def _render_form(form: WindowForm, window=None, status: int = 200):
+def _render_form(
+    form: WindowForm, window: MaintenanceWindow | None = None, status: int = 200
+) -> ResponseReturnValue:
     preview = periods_preview(form.cron_expr.data, form.duration_min.data, form.timezone.data)
     return (
         render_template(
@@ -149,7 +152,7 @@ def _render_form(form: WindowForm, window=None, status: int = 200):
     )
 
 
-def _save(form: WindowForm, window=None):
+def _save(form: WindowForm, window: MaintenanceWindow | None = None) -> ResponseReturnValue:
     """Create or update from a submitted form; the form again (422) when the service refuses.
     ``check_schedule`` only refreshes the preview, for browsers without JavaScript."""
     if "check_schedule" in request.form:

@@ -9,7 +9,7 @@ here their ids answer 404.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -242,7 +242,7 @@ def hints_for(kind: str | None) -> dict[str, str]:
     return {KIND_DNS: _DNS_HINTS, KIND_PING: _PING_HINTS}.get(kind or "", HINTS)
 
 
-def _monitor_or_404(monitor_id: int):
+def _monitor_or_404(monitor_id: int) -> Monitor:
     try:
         monitor = monitors.get(monitor_id)
     except NotFound:
@@ -252,7 +252,7 @@ def _monitor_or_404(monitor_id: int):
     return monitor
 
 
-def _initial(monitor) -> dict:
+def _initial(monitor: Monitor) -> dict[str, Any]:
     """The edit form's values. The password stays empty: blank means "keep"."""
     data = {
         name: getattr(monitor, name) for name in _TEXT + _FLAGS if name not in ("group", "tags")
@@ -353,7 +353,7 @@ def _submitted(form: MonitorForm, editing: bool) -> dict:
     return data
 
 
-def _offer_kinds(form: MonitorForm, monitor) -> None:
+def _offer_kinds(form: MonitorForm, monitor: Monitor | None) -> None:
     """A saved monitor can change only within its family (http and keyword); a new one can
     be of any uptime kind. An unknown kind in the input shows the HTTP fields."""
     kinds: tuple[str, ...]
@@ -368,7 +368,9 @@ def _offer_kinds(form: MonitorForm, monitor) -> None:
         form.kind.data = monitor.kind if monitor else KIND_HTTP
 
 
-def _render_form(form: MonitorForm, monitor=None, status: int = 200):
+def _render_form(
+    form: MonitorForm, monitor: Monitor | None = None, status: int = 200
+) -> ResponseReturnValue:
     offer_channels(form.channels, monitor)
     _offer_kinds(form, monitor)
     return (
@@ -575,7 +577,7 @@ def detail(monitor_id: int) -> ResponseReturnValue:
     return render_template("monitors/detail.html", **context)
 
 
-def _act(monitor_id: int, operation, message: str):
+def _act(monitor_id: int, operation: Callable[[int], object], message: str) -> ResponseReturnValue:
     monitor = _monitor_or_404(monitor_id)
     if not ActionForm().validate_on_submit():
         abort(400)

@@ -3,6 +3,8 @@ e-mail server, and the delivery log."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
@@ -19,6 +21,7 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from app.config import SMTP_SECURITY
+from app.models import NotificationChannel
 from app.models.channel import KIND_APPRISE, KIND_EMAIL, KIND_WEBHOOK, KINDS
 from app.models.notification import STATUSES
 from app.services import channels, fields, notifications, smtp
@@ -34,7 +37,7 @@ URL_LABELS = {KIND_WEBHOOK: "Webhook URL", KIND_APPRISE: "Apprise URL"}
 
 @bp.before_request
 @login_required
-def _require_login():
+def _require_login() -> None:
     """Every notifications page is for signed-in admins only."""
 
 
@@ -63,14 +66,14 @@ class ActionForm(FlaskForm):
     """Carries only the CSRF token of a button (delete, send test, clear)."""
 
 
-def _channel_or_404(channel_id: int):
+def _channel_or_404(channel_id: int) -> NotificationChannel:
     try:
         return channels.get(channel_id)
     except NotFound:
         abort(404)
 
 
-def _initial(channel) -> dict:
+def _initial(channel: NotificationChannel) -> dict[str, Any]:
     """The edit form's values. Secrets stay empty: blank means "keep"."""
     config = channel.config or {}
     data = {"name": channel.name, "enabled": channel.enabled, "is_default": channel.is_default}
@@ -107,7 +110,9 @@ def _submitted(form: ChannelForm, kind: str, editing: bool) -> dict:
     return data
 
 
-def _render_form(form: ChannelForm, kind: str, channel=None, status: int = 200):
+def _render_form(
+    form: ChannelForm, kind: str, channel: NotificationChannel | None = None, status: int = 200
+) -> ResponseReturnValue:
     if kind in URL_LABELS:
         form.url.label.text = URL_LABELS[kind]
     described = channels.describe(channel) if channel is not None else None

@@ -57,7 +57,11 @@ def describe(retention: dict) -> str:
     return f"kept for {kept['amount']} {unit}"
 
 
-def _render(retention_form=None, clear_form=None, status: int = 200):
+def _render(
+    retention_form: RetentionForm | None = None,
+    clear_form: ClearForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
     retention = history.get_retention()
     retention_form = retention_form or RetentionForm(data=_initial(retention))
     retention_form.unit.choices = _units(retention["ttl_seconds"])

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from flask import Blueprint, Response, current_app, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -39,18 +39,18 @@ BADGE_CSP = "default-src 'none'"
 
 
 @bp.app_template_filter("xml")
-def _xml_filter(value):
+def _xml_filter(value: str) -> str:
     return status_svg.xml_text(value)
 
 
 @bp.app_template_filter("atom_date")
-def _atom_date(moment):
+def _atom_date(moment: datetime) -> str:
     """RFC 3339 in UTC, as Atom wants."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @bp.app_template_filter("uptime")
-def _uptime_filter(value):
+def _uptime_filter(value: float | None) -> str:
     return status_svg.percent(value)
 
 
@@ -71,11 +71,11 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
-def _json(data) -> bytes:
+def _json(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _ms(moment) -> int | None:
+def _ms(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)
 
 

@@ -25,7 +25,11 @@ class ActionForm(FlaskForm):
     """Carries only the CSRF token of a button (delete)."""
 
 
-def _render(new_form=None, edited=None, status: int = 200):
+def _render(
+    new_form: TagForm | None = None,
+    edited: tuple[int, TagForm] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     """The list; ``edited`` is (tag id, its form with errors) when a change was refused."""
     rows = [
         (

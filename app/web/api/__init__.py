@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from werkzeug.routing import BaseConverter
 from werkzeug.routing import ValidationError as RoutingValidationError
@@ -110,7 +111,7 @@ CONVERTERS = {
 
 
 @bp.record_once
-def _register_converters(state):
+def _register_converters(state: BlueprintSetupState) -> None:
     state.app.url_map.converters.update(CONVERTERS)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
+from app.models import Monitor
 from app.models.history import SUBJECT_MONITOR
 from app.models.types import utcnow
 from app.services import history, monitors, pings
@@ -17,7 +19,7 @@ from app.web.api.auth import principal, require_scope
 from app.web.api.bodies import json_body
 
 
-def _show(row) -> dict[str, Any]:
+def _show(row: Monitor) -> dict[str, Any]:
     return out.monitor(row, show_code=principal().can("monitors:write"))
 
 
@@ -29,7 +31,7 @@ def _input() -> Any:
     return body
 
 
-def _write(operation, *args):
+def _write(operation: Callable[..., Monitor], *args: Any) -> Monitor:
     """Run a create/update, naming ``type`` (not ``kind``) in its field errors."""
     try:
         return operation(*args)

@@ -117,7 +117,7 @@ _THEIR_NAMES = {
 # --- errors ----------------------------------------------------------------------------------
 
 
-def _error(status: int, message: str, headers: dict | None = None):
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> ResponseReturnValue:
     return jsonify(error=message), status, headers or {}
 
 
@@ -128,7 +128,7 @@ def _message(exc: ValidationError) -> str:
 
 
 @bp.errorhandler(ServiceError)
-def _service_error(exc: ServiceError):
+def _service_error(exc: ServiceError) -> ResponseReturnValue:
     if isinstance(exc, AuthenticationFailed):
         return _error(401, UNAUTHORIZED)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else {}
@@ -138,13 +138,13 @@ def _service_error(exc: ServiceError):
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
     """Malformed, oversized or unstorable bodies (400, 413, 422) as ``{"error"}``."""
     return _error(exc.code or 500, exc.description or exc.name)
 
 
 @bp.errorhandler(500)
-def _internal_error(exc):
+def _internal_error(exc: Exception) -> ResponseReturnValue:
     return _error(500, "Internal server error")
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +30,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.models import Monitor
+from app.models import Monitor, Ping
 from app.models.monitor import (
     KIND_HEARTBEAT,
     STATE_DOWN,
@@ -154,7 +155,7 @@ def _heartbeat(code: str) -> Monitor:
         raise NotFound("not found") from None
 
 
-def _all_heartbeats(**filters) -> list[Monitor]:
+def _all_heartbeats(**filters: Any) -> list[Monitor]:
     found, page = [], 1
     while True:
         batch = monitors.list_monitors(
@@ -365,7 +366,7 @@ def _values(spec: dict[str, Any], v: int) -> dict[str, Any]:
     return values
 
 
-def _write(operation, *args) -> Monitor:
+def _write(operation: Callable[..., Monitor], *args: Any) -> Monitor:
     try:
         return operation(*args)
     except ValidationError as exc:
@@ -468,7 +469,7 @@ def resume_check(v: int, code: str) -> ResponseReturnValue:
 # --- pings and flips -------------------------------------------------------------------------
 
 
-def _ping(ping, monitor: Monitor, v: int) -> dict[str, Any]:
+def _ping(ping: Ping, monitor: Monitor, v: int) -> dict[str, Any]:
     base = current_app.config["BASE_URL"]
     body_url = None
     if ping.body:

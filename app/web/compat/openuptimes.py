@@ -23,6 +23,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,8 @@ from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, HTTPException
 
+from app.engine.checks import Outcome
+from app.models import CheckResult, Monitor
 from app.models.history import OK
 from app.models.types import utcnow
 from app.services import accounts, history, monitors, page_cache, status_page, system
@@ -116,7 +119,7 @@ def _body() -> dict[str, Any]:
     return body
 
 
-def _public(key: str, render) -> Response:
+def _public(key: str, render: Callable[[], bytes]) -> Response:
     """A public document through the status page's cache, readable from any site."""
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     document = page_cache.fetch(status_page.CACHE_PREFIX + "compat:ou:" + digest, render)
@@ -133,7 +136,7 @@ def _json(data: Any) -> bytes:
 # Services
 
 
-def _service(monitor) -> dict[str, Any]:
+def _service(monitor: Monitor) -> dict[str, Any]:
     expected = monitor.expected_status
     return {
         "id": monitor.id,
@@ -230,7 +233,7 @@ def delete_service() -> ResponseReturnValue:
 # Checking everything now
 
 
-def _result(outcome) -> dict[str, Any]:
+def _result(outcome: Outcome) -> dict[str, Any]:
     """One check as OpenUptimes' CheckResult: up only when the monitor's rules pass."""
     took_ms = round(outcome.result.total_us / 1000)
     result = {
@@ -285,7 +288,7 @@ def ping_all() -> ResponseReturnValue:
 # Status and history
 
 
-def _public_check(check) -> dict[str, Any]:
+def _public_check(check: status_page.Check) -> dict[str, Any]:
     return {
         "status": "up" if check.up else "down",
         "timestamp": epoch_ms(check.at),
@@ -293,7 +296,7 @@ def _public_check(check) -> dict[str, Any]:
     }
 
 
-def _current(item) -> dict[str, Any] | None:
+def _current(item: status_page.Item) -> dict[str, Any] | None:
     """The latest check as a CheckResult; none while pending or paused."""
     if item.status in (status_page.PENDING, status_page.PAUSED) or not item.last_checked_at:
         return None
@@ -346,7 +349,7 @@ def service_history(name: str) -> ResponseReturnValue:
     return _public(f"history\0{name}\0{limit}", render)
 
 
-def _window(args) -> tuple[datetime | None, datetime | None, int]:
+def _window(args: Mapping[str, str]) -> tuple[datetime | None, datetime | None, int]:
     """(start, end, most entries) from ``startTime``/``endTime`` (ms, both) or ``timeRange``."""
     if args.get("startTime") and args.get("endTime"):
         try:
@@ -402,7 +405,7 @@ def histories() -> ResponseReturnValue:
     return jsonify(answer)
 
 
-def _stored_check(row) -> dict[str, Any]:
+def _stored_check(row: CheckResult) -> dict[str, Any]:
     took_ms = None if row.total_us is None else round(row.total_us / 1000)
     result = {
         "status": "up" if row.outcome == OK else "down",

@@ -40,7 +40,9 @@ DURATION_MAX_MS = 2**31 - 1
 _NUMBER_START = re.compile(r"\s*[+-]?(Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)")
 
 
-def _answer(ok: bool, message: str | None = None, status: int = 200, headers=None):
+def _answer(
+    ok: bool, message: str | None = None, status: int = 200, headers: dict[str, str] | None = None
+) -> ResponseReturnValue:
     body = {"ok": True} if ok else {"ok": False, "msg": message}
     return jsonify(body), status, headers or {}
 
