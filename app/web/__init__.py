@@ -41,7 +41,7 @@ def register(app: Flask) -> None:
     app.add_template_global(charts.beat_bar, "beat_bar")
     app.add_template_global(charts.sparkline, "sparkline")
     app.add_template_filter(charts.ms, "ms")
-    app.add_template_global(beats.LIMIT, "beat_limit")
+    app.jinja_env.globals["beat_limit"] = beats.LIMIT
     # Outcomes in words, the same on every page (the API and notifications use them too).
     app.add_template_global(reasons.outcome, "outcome_words")
     app.add_template_global(reasons.of_check, "check_reason")

@@ -6,6 +6,7 @@ import re
 from datetime import UTC
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, StringField, TextAreaField
@@ -59,7 +60,7 @@ def _submitted(form: KeyForm) -> dict:
     }
 
 
-def _render_index(form: KeyForm, status: int = 200):
+def _render_index(form: KeyForm, status: int = 200) -> ResponseReturnValue:
     try:
         page = api_keys.list_keys(request.args.get("page", 1), PER_PAGE)
     except ValidationError:
@@ -78,12 +79,12 @@ def _render_index(form: KeyForm, status: int = 200):
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     return _render_index(_new_form())
 
 
 @bp.post("/")
-def create():
+def create() -> ResponseReturnValue:
     """Create a key and show its secret on this response only: it is never stored or sent
     again, so the page is not cached and there is no redirect to carry it."""
     form = _new_form()
@@ -99,7 +100,7 @@ def create():
 
 
 @bp.post("/<int:key_id>/revoke")
-def revoke(key_id: int):
+def revoke(key_id: int) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:

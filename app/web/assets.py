@@ -13,8 +13,9 @@ import hashlib
 import os
 import re
 from pathlib import Path
+from typing import Any
 
-from flask import Flask, abort, send_from_directory
+from flask import Flask, Response, abort, send_from_directory
 from werkzeug.security import safe_join
 
 from app.config import PROJECT_ROOT
@@ -48,7 +49,7 @@ def _digest(filename: str) -> str | None:
     return known[1]
 
 
-def _hashed_name(endpoint: str, values: dict) -> None:
+def _hashed_name(endpoint: str, values: dict[str, Any]) -> None:
     if endpoint != "static" or "filename" not in values:
         return
     filename = values["filename"]
@@ -58,7 +59,7 @@ def _hashed_name(endpoint: str, values: dict) -> None:
         values["filename"] = f"{stem}.{digest}.{suffix}" if dot else f"{filename}.{digest}"
 
 
-def serve(filename: str):
+def serve(filename: str) -> Response:
     """A static file by its hashed name (cached for a year) or its plain one (revalidated).
     A hashed name whose digest is not the file's current one gets the current file, not
     cached, so a stale page still finds its stylesheet."""

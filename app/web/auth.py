@@ -8,18 +8,22 @@ sign-in (the admin's identity, what was asked for and a deadline), which the cod
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import EqualTo
 
+from app.models import User
 from app.services import accounts, two_factor
 from app.services.errors import (
     AuthenticationFailed,
     Conflict,
+    ServiceError,
     Throttled,
     Unavailable,
     ValidationError,
@@ -72,7 +76,7 @@ class PasswordForm(FlaskForm):
 
 
 @bp.route("/setup", methods=["GET", "POST"])
-def setup():
+def setup() -> ResponseReturnValue:
     if accounts.setup_completed():
         return redirect(url_for("auth.login"))
     form = SetupForm()
@@ -102,12 +106,13 @@ def setup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     form = LoginForm()
     target = safe_next(request.args.get("next") or form.next.data)
     if current_user.is_authenticated:
         return redirect(target or url_for("dashboard.index"))
-    status, headers = 200, {}
+    status = 200
+    headers: dict[str, str] = {}
     if request.method == "POST":
         try:
             user = accounts.authenticate(form.email.data, form.password.data, client_ip())
@@ -137,36 +142,36 @@ PENDING_SEC = 10 * 60
 _PENDING = "pending_sign_in"
 
 
-def _pending(step: str):
-    """The admin whose sign-in awaits ``step``, with the pending data; (None, None) if none."""
+def _pending(step: str) -> tuple[User, dict[str, Any]] | None:
+    """The admin whose sign-in awaits ``step``, with the pending data; None if none."""
     pending = session.get(_PENDING)
     if not isinstance(pending, dict) or pending.get("step") != step:
-        return None, None
+        return None
     if pending.get("until", 0) < time.time():
-        return None, None
+        return None
     # The identity carries the session token: a password changed meanwhile ends it too.
-    user = accounts.user_for_identity(pending.get("identity"))
-    return (user, pending) if user is not None else (None, None)
+    user = accounts.user_for_identity(pending.get("identity", ""))
+    return (user, pending) if user is not None else None
 
 
-def _start_over():
+def _start_over() -> ResponseReturnValue:
     session.pop(_PENDING, None)
     flash("Your sign-in did not finish. Enter your e-mail and password again.", "info")
     return redirect(url_for("auth.login"))
 
 
-def _signed_in(user, remember: bool, target: str | None):
+def _signed_in(user: User, remember: bool, target: str | None) -> ResponseReturnValue:
     _finish(user, remember)
     return redirect(target or url_for("dashboard.index"))
 
 
-def _finish(user, remember: bool) -> None:
+def _finish(user: User, remember: bool) -> None:
     session.pop(_PENDING, None)
     accounts.finish_sign_in(user, client_ip())
     login_user(user, remember=remember)
 
 
-def _refusal(exc) -> tuple[int, dict]:
+def _refusal(exc: ServiceError) -> tuple[int, dict[str, str]]:
     """The status code (and headers) of a refused sign-in step."""
     if isinstance(exc, Throttled):
         return 429, {"Retry-After": str(exc.retry_after)}
@@ -176,13 +181,15 @@ def _refusal(exc) -> tuple[int, dict]:
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-def login_code():
+def login_code() -> ResponseReturnValue:
     """The second step: a code from the authenticator app, or a recovery code."""
-    user, pending = _pending(accounts.STEP_CODE)
-    if user is None:
+    found = _pending(accounts.STEP_CODE)
+    if found is None:
         return _start_over()
+    user, pending = found
     form = CodeForm()
-    status, headers = 200, {}
+    status = 200
+    headers: dict[str, str] = {}
     if form.validate_on_submit():
         recovery = not (form.code.data or "").strip() and bool(form.recovery_code.data)
         typed = form.recovery_code.data if recovery else form.code.data
@@ -212,13 +219,15 @@ def login_code():
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
-def login_enrol():
+def login_enrol() -> ResponseReturnValue:
     """Enrolment during sign-in, for an admin without a second factor where one is required."""
-    user, pending = _pending(accounts.STEP_ENROL)
-    if user is None:
+    found = _pending(accounts.STEP_ENROL)
+    if found is None:
         return _start_over()
+    user, pending = found
     form = EnrolForm()
-    status, headers = 200, {}
+    status = 200
+    headers: dict[str, str] = {}
     if form.validate_on_submit():
         try:
             codes = two_factor.confirm_enrolment(user, form.code.data, client_ip())
@@ -252,7 +261,7 @@ def _enrolment_context(enrolment: two_factor.Enrolment) -> dict:
     return {"enrolment": enrolment, "qr_svg": Markup(enrolment.qr_svg)}
 
 
-def _recovery_codes(codes: list[str], continue_to: str):
+def _recovery_codes(codes: list[str], continue_to: str) -> ResponseReturnValue:
     """Show new recovery codes, once: this response is the only place they appear."""
     response = render_template("auth/recovery_codes.html", codes=codes, continue_to=continue_to)
     return response, 200, {"Cache-Control": "no-store"}
@@ -260,7 +269,7 @@ def _recovery_codes(codes: list[str], continue_to: str):
 
 @bp.post("/logout")
 @login_required
-def logout():
+def logout() -> ResponseReturnValue:
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
@@ -268,7 +277,7 @@ def logout():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
-def change_password():
+def change_password() -> ResponseReturnValue:
     form = PasswordForm()
     status = 200
     if form.validate_on_submit():
@@ -298,13 +307,13 @@ def change_password():
 
 @bp.get("/account/two-factor")
 @login_required
-def two_factor_settings():
+def two_factor_settings() -> ResponseReturnValue:
     return _two_factor_page()
 
 
 def _two_factor_page(form=None, required_form=None, status: int = 200, headers=None):
     user = current_user._get_current_object()
-    context = {
+    context: dict[str, Any] = {
         "required_form": required_form
         or RequiredForm(data={"required": accounts.two_factor_required()}),
         "without": [admin.email for admin in accounts.list_admins() if not admin.has_two_factor],
@@ -340,7 +349,7 @@ def _code_step(form, action):
 
 @bp.post("/account/two-factor/enrol")
 @login_required
-def enrol():
+def enrol() -> ResponseReturnValue:
     form = EnrolForm()
     user = current_user._get_current_object()
     codes, refused = _code_step(
@@ -353,7 +362,7 @@ def enrol():
 
 @bp.post("/account/two-factor/recovery-codes")
 @login_required
-def regenerate_recovery_codes():
+def regenerate_recovery_codes() -> ResponseReturnValue:
     form = ManageForm()
     user = current_user._get_current_object()
     codes, refused = _code_step(
@@ -369,7 +378,7 @@ def regenerate_recovery_codes():
 
 @bp.post("/account/two-factor/disable")
 @login_required
-def disable_two_factor():
+def disable_two_factor() -> ResponseReturnValue:
     form = ManageForm()
     user = current_user._get_current_object()
     _, refused = _code_step(
@@ -390,7 +399,7 @@ def disable_two_factor():
 
 @bp.post("/account/two-factor/required")
 @login_required
-def two_factor_required():
+def two_factor_required() -> ResponseReturnValue:
     form = RequiredForm()
     if not form.validate_on_submit():
         return _two_factor_page(required_form=form, status=422)

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
 
 from app.services import bulk, channels, cron_jobs, monitors
 from app.services.errors import ValidationError
+from app.services.pagination import Page
 from app.web import admin
 from app.web import cron_jobs as cron_job_pages
 from app.web import heartbeats as heartbeat_pages
@@ -35,8 +39,8 @@ class BulkList:
     endpoint: str
     key: str  # the ids' field in bulk.run
     noun: tuple[str, str]
-    filters: Callable[..., dict]
-    page: Callable[..., object]
+    filters: Callable[..., dict[str, Any]]
+    page: Callable[..., Page]
     matching: Callable[..., list[int]]
     per_page: int
     filter_names: tuple[str, ...]
@@ -61,7 +65,7 @@ LISTS = {
 }  # fmt: skip
 
 
-def _chosen_ids(chosen: BulkList, form) -> list:
+def _chosen_ids(chosen: BulkList, form: MultiDict[str, str]) -> list[Any]:
     """The ids the form names: every item matching the filters, the page shown, or the rows
     ticked (left to ``bulk.run`` to check)."""
     filters = chosen.filters(form)
@@ -73,10 +77,12 @@ def _chosen_ids(chosen: BulkList, form) -> list:
     return form.getlist("id")
 
 
-def _request_data(action: str, ids: list, chosen: BulkList, form) -> dict:
+def _request_data(
+    action: str, ids: list[Any], chosen: BulkList, form: MultiDict[str, str]
+) -> dict[str, Any]:
     """The bulk request, with only the parameters the action takes (the bar shows them all
     when scripts are off)."""
-    data = {"action": action, chosen.key: ids}
+    data: dict[str, Any] = {"action": action, chosen.key: ids}
     params = bulk.PARAMS.get(action, ())
     if "tags" in params:
         data["tags"] = form.get("tags", "")
@@ -93,12 +99,14 @@ def _names(chosen: BulkList, ids: list[int]) -> list[str]:
 
 
 @bp.post("/")
-def apply():
+def apply() -> ResponseReturnValue:
     """Apply the bar's action; deleting goes through the confirmation page first."""
     chosen = LISTS.get(request.form.get("list", ""))
     if chosen is None:
         abort(400)
-    back = filter_args(**{name: request.form.get(name, "") for name in chosen.filter_names})
+    back: dict[str, Any] = filter_args(  # Any: url_for's keywords
+        **{name: request.form.get(name, "") for name in chosen.filter_names}
+    )
     action = request.form.get("action", "")
     try:
         data = _request_data(action, _chosen_ids(chosen, request.form), chosen, request.form)
@@ -118,7 +126,7 @@ def apply():
     return redirect(url_for(chosen.endpoint, **back))
 
 
-def _confirm(chosen: BulkList, ids: list[int], back: dict):
+def _confirm(chosen: BulkList, ids: list[int], back: dict[str, str]) -> ResponseReturnValue:
     """The confirmation page of a delete, again with an error when the typed number was
     wrong (422)."""
     typed = request.form.get("confirm")

@@ -90,7 +90,7 @@ def beat_bar(name: str, beats: list[Beat], noun: str = "checks") -> Markup:
         text = f"{beat.reason}" + (f", {ms(beat.us)}" if beat.us is not None else "")
         parts.append(_tick(n, beat.status, _title(beat.at, text)))
     if shown:
-        counts = {}
+        counts: dict[str, int] = {}
         for beat in shown:
             counts[beat.status] = counts.get(beat.status, 0) + 1
         tally = ", ".join(f"{counts[s]} {_BEAT_WORDS[s]}" for s in _BEAT_WORDS if s in counts)
@@ -295,7 +295,7 @@ def bucket_chart(
     step = CHART_WIDTH / len(buckets)
     upper, lower = [], []
     for n, b in enumerate(buckets):
-        if b.min_ms is not None:
+        if b.min_ms is not None and b.max_ms is not None:  # both or neither
             cx = round(n * step + step / 2, 1)
             upper.append(f"{cx},{_y(b.max_ms * 1000, top)}")
             lower.append(f"{cx},{_y(b.min_ms * 1000, top)}")
@@ -304,13 +304,13 @@ def bucket_chart(
             f'<polygon class="chart-band" points="{" ".join(upper + lower[::-1])}"></polygon>'
         )
     run: list[str] = []
-    for n, b in enumerate(buckets + [None]):
-        if b is not None and b.mean_ms is not None:
-            run.append(f"{round(n * step + step / 2, 1)},{_y(b.mean_ms * 1000, top)}")
+    for n, slot in enumerate([*buckets, None]):
+        if slot is not None and slot.mean_ms is not None:
+            run.append(f"{round(n * step + step / 2, 1)},{_y(slot.mean_ms * 1000, top)}")
             continue
         if len(run) == 1:  # a lone slice draws no line: a dot instead
-            cx, cy = run[0].split(",")
-            parts.append(f'<circle class="chart-mean" cx="{cx}" cy="{cy}" r="3"></circle>')
+            dot_x, dot_y = run[0].split(",")
+            parts.append(f'<circle class="chart-mean" cx="{dot_x}" cy="{dot_y}" r="3"></circle>')
         elif run:
             parts.append(f'<polyline class="chart-line" points="{" ".join(run)}"></polyline>')
         run = []
@@ -323,7 +323,7 @@ def bucket_chart(
             )
         if b.checks:
             text = f"{b.checks} checks"
-            if b.mean_ms is not None:
+            if b.mean_ms is not None and b.min_ms is not None and b.max_ms is not None:
                 text += (
                     f", mean {ms(b.mean_ms * 1000)}, fastest {ms(b.min_ms * 1000)}, "
                     f"slowest {ms(b.max_ms * 1000)}"

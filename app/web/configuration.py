@@ -5,8 +5,10 @@ when confirmed."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, SelectChoice, SelectField
@@ -46,7 +48,12 @@ class ApplyForm(FlaskForm):
     prune = HiddenField()
 
 
-def _render(import_form=None, errors=None, message=None, status: int = 200):
+def _render(
+    import_form: ImportForm | None = None,
+    errors: dict[str, Any] | None = None,
+    message: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
     return (
         render_template(
             "settings/configuration.html",
@@ -66,12 +73,12 @@ def _allow_large_body() -> None:
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     return _render()
 
 
 @bp.post("/export")
-def export():
+def export() -> ResponseReturnValue:
     form = ExportForm()
     if not form.validate_on_submit() or form.format.data not in config.FORMATS:
         return _render(status=422)
@@ -89,7 +96,7 @@ def export():
 
 
 @bp.post("/import")
-def preview():
+def preview() -> ResponseReturnValue:
     """The plan of an uploaded file, nothing written; the page carries the document to
     apply it."""
     _allow_large_body()
@@ -122,7 +129,7 @@ def preview():
 
 
 @bp.post("/apply")
-def apply():
+def apply() -> ResponseReturnValue:
     """Apply the document the plan page showed; it is judged again, as things may have
     changed since."""
     _allow_large_body()

@@ -3,9 +3,12 @@ the execution log, one execution, run now, enable, disable, delete)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from htmx_flask import request as htmx_request
 from wtforms import (
@@ -19,6 +22,7 @@ from wtforms import (
 )
 
 from app.engine import schedule
+from app.models import CronExecution, CronJob
 from app.services import beats, cron_jobs, fields, groups, history
 from app.services.errors import NotFound, Unavailable, ValidationError
 from app.services.fields import METHODS
@@ -41,13 +45,13 @@ LIST_STATUSES = {"enabled": True, "disabled": False}
 PREVIEW_RUNS = 5
 # Form fields sent to the service as typed; blank ones are left out, so the service's
 # defaults apply on create and the stored value stays on edit.
-_TEXT = ("name", "url", "timezone", "timeout_ms", "expected_status")
+_TEXT: tuple[str, ...] = ("name", "url", "timezone", "timeout_ms", "expected_status")
 _TEXT += ("auto_disable_after", "notify_failure_after", "tls_expiry_warn_days")
 # Always sent: the service says what a blank one lacks.
 _REQUIRED = ("name", "url")
 # Sent even when blank: blank means "none" for these.
 _CLEARABLE = ("description", "group", "tags", "body", "auth_username")
-_FLAGS = ("enabled", "redirect_success", "save_responses", "public")
+_FLAGS: tuple[str, ...] = ("enabled", "redirect_success", "save_responses", "public")
 _FLAGS += ("notify_on_failure", "notify_on_recovery", "notify_on_disable", "tls_verify")
 
 
@@ -97,14 +101,14 @@ class ActionForm(FlaskForm):
     """Carries only the CSRF token of a button (run now, enable, disable, delete)."""
 
 
-def _job_or_404(cron_job_id: int):
+def _job_or_404(cron_job_id: int) -> CronJob:
     try:
         return cron_jobs.get(cron_job_id)
     except NotFound:
         abort(404)
 
 
-def _initial(job) -> dict:
+def _initial(job: CronJob) -> dict[str, Any]:
     data = {name: getattr(job, name) for name in (*_TEXT, *_FLAGS, "description")}
     data |= {
         "group": job.group.name if job.group else "",
@@ -165,7 +169,9 @@ def schedule_preview(cron_expr: str | None, timezone: str | None) -> dict:
     }
 
 
-def _render_form(form: CronJobForm, job=None, status: int = 200):
+def _render_form(
+    form: CronJobForm, job: CronJob | None = None, status: int = 200
+) -> ResponseReturnValue:
     return (
         render_template(
             "cron_jobs/form.html",
@@ -181,7 +187,7 @@ def _render_form(form: CronJobForm, job=None, status: int = 200):
     )
 
 
-def _save(form: CronJobForm, job=None):
+def _save(form: CronJobForm, job: CronJob | None = None) -> ResponseReturnValue:
     """Create or update from a submitted form; the form again (422) when the service
     refuses. ``check_schedule`` only refreshes the preview, for browsers without JavaScript."""
     if "check_schedule" in request.form:
@@ -199,7 +205,7 @@ def _save(form: CronJobForm, job=None):
     return redirect(url_for("cron_jobs.detail", cron_job_id=job.id))
 
 
-def list_filters(args) -> dict:
+def list_filters(args: Mapping[str, str]) -> dict[str, Any]:
     """The list's filters from its query (or the bulk form, which carries them), as
     ``cron_jobs.list_cron_jobs`` and ``cron_jobs.matching_ids`` take them."""
     status = args.get("status", "")
@@ -213,7 +219,7 @@ def list_filters(args) -> dict:
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     search = request.args.get("q", "").strip()
     status = request.args.get("status", "")
     tag = request.args.get("tag", "").strip()
@@ -239,7 +245,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-def new():
+def new() -> ResponseReturnValue:
     form = CronJobForm()
     offer_channels(form.channels)
     if form.validate_on_submit():
@@ -248,7 +254,7 @@ def new():
 
 
 @bp.get("/preview")
-def preview():
+def preview() -> ResponseReturnValue:
     """The live preview fragment; the form asks for it as the expression or zone changes."""
     return render_template(
         "cron_jobs/partials/_preview.html",
@@ -257,7 +263,7 @@ def preview():
 
 
 @bp.get("/<int:cron_job_id>")
-def detail(cron_job_id: int):
+def detail(cron_job_id: int) -> ResponseReturnValue:
     job = _job_or_404(cron_job_id)
     try:
         page = history.executions(cron_job_id, request.args.get("page", 1), PER_PAGE)
@@ -282,7 +288,7 @@ def detail(cron_job_id: int):
 
 
 @bp.route("/<int:cron_job_id>/edit", methods=["GET", "POST"])
-def edit(cron_job_id: int):
+def edit(cron_job_id: int) -> ResponseReturnValue:
     job = _job_or_404(cron_job_id)
     form = CronJobForm(data=_initial(job) if request.method == "GET" else None)
     offer_channels(form.channels, job)
@@ -292,7 +298,7 @@ def edit(cron_job_id: int):
 
 
 @bp.get("/<int:cron_job_id>/executions/<int:execution_id>")
-def execution(cron_job_id: int, execution_id: int):
+def execution(cron_job_id: int, execution_id: int) -> ResponseReturnValue:
     job = _job_or_404(cron_job_id)
     try:
         row = history.execution(cron_job_id, execution_id)
@@ -303,7 +309,7 @@ def execution(cron_job_id: int, execution_id: int):
     )
 
 
-def _waterfall(row) -> list[dict]:
+def _waterfall(row: CronExecution) -> list[dict[str, Any]]:
     """The phases of one execution for the timings chart: the probe records cumulative
     microseconds at the end of each step, so each phase runs from the previous mark to its
     own. Steps never reached (no TLS on http, no answer after a timeout) are left out."""
@@ -332,7 +338,7 @@ def _waterfall(row) -> list[dict]:
     return phases
 
 
-def _action(cron_job_id: int, act, done: str):
+def _action(cron_job_id: int, act: Callable[[int], object], done: str) -> ResponseReturnValue:
     """Run a button's service call once its CSRF token checks out, then show the job."""
     job = _job_or_404(cron_job_id)
     if not ActionForm().validate_on_submit():
@@ -347,24 +353,24 @@ def _action(cron_job_id: int, act, done: str):
 
 
 @bp.post("/<int:cron_job_id>/run")
-def run_now(cron_job_id: int):
+def run_now(cron_job_id: int) -> ResponseReturnValue:
     return _action(
         cron_job_id, cron_jobs.run_now, "{name} is starting now; its execution appears below."
     )
 
 
 @bp.post("/<int:cron_job_id>/enable")
-def enable(cron_job_id: int):
+def enable(cron_job_id: int) -> ResponseReturnValue:
     return _action(cron_job_id, cron_jobs.enable, "{name} enabled; it runs on its schedule.")
 
 
 @bp.post("/<int:cron_job_id>/disable")
-def disable(cron_job_id: int):
+def disable(cron_job_id: int) -> ResponseReturnValue:
     return _action(cron_job_id, cron_jobs.disable, "{name} disabled; it will not run.")
 
 
 @bp.post("/<int:cron_job_id>/delete")
-def delete(cron_job_id: int):
+def delete(cron_job_id: int) -> ResponseReturnValue:
     job = _job_or_404(cron_job_id)
     if not ActionForm().validate_on_submit():
         abort(400)

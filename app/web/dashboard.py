@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -14,6 +16,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField, URLField
@@ -29,7 +32,7 @@ bp = Blueprint("dashboard", __name__)
 
 
 @bp.before_request
-def _require_login():
+def _require_login() -> None:
     """Every dashboard page is for signed-in admins only; at ``/`` visitors get the public
     status page instead."""
     if current_user.is_authenticated or request.endpoint == "dashboard.index":
@@ -66,7 +69,8 @@ _DETAIL = {
 
 def _item_url(row: overview.Row) -> str:
     endpoint, argument = _DETAIL[row.type]
-    return url_for(endpoint, **{argument: row.id})
+    values: dict[str, Any] = {argument: row.id}
+    return url_for(endpoint, **values)
 
 
 @bp.app_template_global("overall_state")
@@ -76,7 +80,7 @@ def overall_state() -> str:
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     """The overview. Three answers from one view: the page; the list alone (htmx filter
     form); and, for the 10-second poll, only what changed since the browser's copy.
 
@@ -139,7 +143,7 @@ def index():
 
 
 @bp.route("/settings/admins", methods=["GET", "POST"])
-def admins():
+def admins() -> ResponseReturnValue:
     form = AdminForm()
     status = 200
     if form.validate_on_submit():
@@ -165,7 +169,7 @@ def admins():
 
 
 @bp.post("/settings/admins/<int:user_id>/remove")
-def remove_admin(user_id: int):
+def remove_admin(user_id: int) -> ResponseReturnValue:
     if RemoveForm().validate_on_submit():
         try:
             accounts.remove_admin(user_id, actor=current_user)
@@ -180,16 +184,16 @@ STATUS_ITEMS_PER_PAGE = 50
 _STATUS_FILTERS = {"q": "search", "visibility": "visibility", "kind": "kind", "group": "group"}
 
 
-def _status_filters(values) -> dict[str, str]:
+def _status_filters(values: Mapping[str, str]) -> dict[str, str]:
     """The settings page's item filters, by query name, as given (blank ones left out)."""
     return filter_args(**{name: values.get(name, "").strip() for name in _STATUS_FILTERS})
 
 
 @bp.route("/settings/status-page", methods=["GET", "POST"])
-def status_page_settings():
+def status_page_settings() -> ResponseReturnValue:
     """The page's settings and, in one form, which items it shows and in what order: the
     items are searched, filtered and paged, and a save changes only the rows shown."""
-    args = _status_filters(request.args)
+    args: dict[str, Any] = _status_filters(request.args)  # Any: url_for's keywords
     try:
         found = status_page.find_items(
             **{_STATUS_FILTERS[name]: value for name, value in args.items()},
@@ -256,9 +260,9 @@ def status_page_settings():
 
 
 @bp.post("/settings/status-page/visibility")
-def status_page_visibility():
+def status_page_visibility() -> ResponseReturnValue:
     """Make every item matching the filters public or private ("make all shown …")."""
-    args = _status_filters(request.form)
+    args: dict[str, Any] = _status_filters(request.form)
     if RemoveForm().validate_on_submit():
         try:
             count = status_page.set_visibility(

@@ -109,7 +109,7 @@ class Request(HtmxAwareRequest):
         return super().is_json and speaks_json(self.path)
 
     @cached_property
-    def args(self):
+    def args(self) -> MultiDict[str, str]:
         try:
             args = super().args
         except UnicodeDecodeError:

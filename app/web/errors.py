@@ -3,7 +3,10 @@ call it), friendly pages everywhere else."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
@@ -31,7 +34,9 @@ def wants_text() -> bool:
     return request.path.startswith(("/ping/", "/compat/healthchecks/ping/"))
 
 
-def error_response(status: int, message: str, headers=None):
+def error_response(
+    status: int, message: str, headers: Mapping[str, str] | None = None
+) -> ResponseReturnValue:
     if wants_text():
         headers = {"Content-Type": "text/plain; charset=utf-8", **(headers or {})}
         return message, status, headers
@@ -43,11 +48,11 @@ def error_response(status: int, message: str, headers=None):
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_error(exc):
+    def csrf_error(exc: CSRFError) -> ResponseReturnValue:
         return error_response(400, CSRF_MESSAGE)
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         messages = {
             404: "Not found.",
             405: f"Method {request.method} is not allowed here.",
@@ -67,8 +72,9 @@ def init_app(app: Flask) -> None:
             return error_response(exc.code or 500, exc.name.lower(), headers)
         if exc.code == 400 and exc.description == BadRequest.description and not wants_json():
             return error_response(400, BAD_ADDRESS_MESSAGE, headers)
-        return error_response(exc.code or 500, messages.get(exc.code, exc.description), headers)
+        code = exc.code or 500
+        return error_response(code, messages.get(code, exc.description or exc.name), headers)
 
     @app.errorhandler(InternalServerError)
-    def internal_error(exc):
+    def internal_error(exc: InternalServerError) -> ResponseReturnValue:
         return error_response(500, "Something went wrong on our side; it has been logged.")

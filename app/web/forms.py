@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, widgets
 
 from app.engine import schedule
+from app.models import CronJob, Monitor
 from app.services import channels, tags
 from app.services.errors import ValidationError
 
@@ -52,7 +53,7 @@ class MultiCheckboxField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
 
-    def pre_validate(self, form) -> None:
+    def pre_validate(self, form: FlaskForm) -> None:
         """Unknown values are the service's to refuse, with its own message."""
 
 
@@ -60,7 +61,7 @@ def channel_field(label: str = "Notify these channels") -> MultiCheckboxField:
     return MultiCheckboxField(label, coerce=int)
 
 
-def offer_channels(field: MultiCheckboxField, item=None) -> None:
+def offer_channels(field: MultiCheckboxField, item: Monitor | CronJob | None = None) -> None:
     """Fill a channel field's choices; a new item starts with the channels marked default."""
     field.choices = [(channel.id, channel.name) for channel in channels.list_channels()]
     if field.data is None:
@@ -68,6 +69,6 @@ def offer_channels(field: MultiCheckboxField, item=None) -> None:
         field.data = [channel.id for channel in chosen]
 
 
-def tag_text(item) -> str:
+def tag_text(item: Monitor | CronJob) -> str:
     """An item's tags as its form's text field holds them: names separated by commas."""
     return ", ".join(tags.names_of(item))

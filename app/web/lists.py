@@ -4,6 +4,7 @@ filter form, and the fingerprint a polling list compares to know it is unchanged
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from flask import render_template
 from htmx_flask import request as htmx_request
@@ -22,7 +23,7 @@ def tag_names() -> list[str]:
     return [tag.name for tag in tags.all_tags()]
 
 
-def render_list(page_template: str, list_template: str, list_id: str, **context) -> str:
+def render_list(page_template: str, list_template: str, list_id: str, **context: Any) -> str:
     """The list's page, or only the list when its filter form asked for it (htmx targets the
     element ``list_id``, which ``list_template`` renders)."""
     partial = htmx_request.htmx and htmx_request.htmx.target == list_id

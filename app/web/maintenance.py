@@ -3,13 +3,16 @@ periods, delete) and the "maintenance now" action of each monitor, heartbeat and
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, StringField, TextAreaField
 
 from app.engine import schedule
+from app.models import MaintenanceWindow
 from app.models.types import utcnow
 from app.services import maintenance
 from app.services.errors import NotFound, ValidationError
@@ -56,7 +59,7 @@ class ActionForm(FlaskForm):
     """Carries only the CSRF token of a button (delete, maintenance now)."""
 
 
-def _window_or_404(window_id: int):
+def _window_or_404(window_id: int) -> MaintenanceWindow:
     try:
         return maintenance.get(window_id)
     except NotFound:
@@ -72,7 +75,7 @@ def _offer_targets(form: WindowForm) -> None:
     form.tags.choices = choices["tags"]
 
 
-def _initial(window) -> dict:
+def _initial(window: MaintenanceWindow) -> dict[str, Any]:
     zone = window.timezone
     return {
         "title": window.title,
@@ -115,7 +118,9 @@ def _submitted(form: WindowForm) -> dict:
     return data
 
 
-def periods_preview(cron_expr, duration_min, timezone) -> dict:
+def periods_preview(
+    cron_expr: str | None, duration_min: str | None, timezone: str | None
+) -> dict[str, Any]:
     """What the preview fragment shows: the next periods in the window's zone, or what is
     wrong with the fields."""
     data = {"cron_expr": cron_expr, "duration_min": duration_min, "timezone": timezone or "UTC"}
@@ -126,12 +131,14 @@ def periods_preview(cron_expr, duration_min, timezone) -> dict:
     zone = ZoneInfo(schedule.validate_timezone(timezone or "UTC"))
     return {
         "zone": zone.key,
-        "description": schedule.describe(cron_expr.strip()),
+        "description": schedule.describe((cron_expr or "").strip()),  # not blank: preview took it
         "periods": [(start.astimezone(zone), end.astimezone(zone)) for start, end in periods],
     }
 
 
-def _render_form(form: WindowForm, window=None, status: int = 200):
+def _render_form(
+    form: WindowForm, window: MaintenanceWindow | None = None, status: int = 200
+) -> ResponseReturnValue:
     preview = periods_preview(form.cron_expr.data, form.duration_min.data, form.timezone.data)
     return (
         render_template(
@@ -145,7 +152,7 @@ def _render_form(form: WindowForm, window=None, status: int = 200):
     )
 
 
-def _save(form: WindowForm, window=None):
+def _save(form: WindowForm, window: MaintenanceWindow | None = None) -> ResponseReturnValue:
     """Create or update from a submitted form; the form again (422) when the service refuses.
     ``check_schedule`` only refreshes the preview, for browsers without JavaScript."""
     if "check_schedule" in request.form:
@@ -164,7 +171,7 @@ def _save(form: WindowForm, window=None):
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     try:
         page = maintenance.list_windows(page=request.args.get("page", 1), per_page=PER_PAGE)
     except ValidationError:
@@ -178,7 +185,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-def new():
+def new() -> ResponseReturnValue:
     form = WindowForm()
     _offer_targets(form)
     if form.validate_on_submit():
@@ -187,7 +194,7 @@ def new():
 
 
 @bp.route("/<int:window_id>/edit", methods=["GET", "POST"])
-def edit(window_id: int):
+def edit(window_id: int) -> ResponseReturnValue:
     window = _window_or_404(window_id)
     form = WindowForm(data=_initial(window) if request.method == "GET" else None)
     _offer_targets(form)
@@ -197,7 +204,7 @@ def edit(window_id: int):
 
 
 @bp.get("/preview")
-def preview():
+def preview() -> ResponseReturnValue:
     """The preview fragment; the form asks for it as the schedule fields change."""
     args = request.args
     return render_template(
@@ -209,7 +216,7 @@ def preview():
 
 
 @bp.post("/<int:window_id>/delete")
-def delete(window_id: int):
+def delete(window_id: int) -> ResponseReturnValue:
     window = _window_or_404(window_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -219,7 +226,7 @@ def delete(window_id: int):
 
 
 @bp.post("/now/<kind>/<int:item_id>")
-def now(kind: str, item_id: int):
+def now(kind: str, item_id: int) -> ResponseReturnValue:
     """Maintenance from now for the minutes typed on an item's detail page."""
     if kind not in _DETAIL or not ActionForm().validate_on_submit():
         abort(400)
@@ -234,7 +241,8 @@ def now(kind: str, item_id: int):
         flash(" ".join(exc.fields.values()), "error")
     else:
         flash(f"Under maintenance until {window.ends_at:%Y-%m-%d %H:%M} UTC.", "success")
-    return redirect(url_for(endpoint, **{id_name: item_id}))
+    values: dict[str, Any] = {id_name: item_id}
+    return redirect(url_for(endpoint, **values))
 
 
 @bp.app_context_processor

@@ -9,9 +9,12 @@ here their ids answer 404.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from htmx_flask import request as htmx_request
 from wtforms import (
@@ -26,6 +29,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 
+from app.models import Monitor
 from app.models.monitor import KIND_DNS, KIND_HTTP, KIND_KEYWORD, KIND_PING, KIND_TCP, STATES
 from app.models.types import utcnow
 from app.services import assertions, beats, fields, groups, history, incidents, monitors
@@ -235,10 +239,10 @@ _PING_HINTS = HINTS | {
 def hints_for(kind: str | None) -> dict[str, str]:
     """The hints under the fields: a dns monitor's host is a name to look up, a ping
     monitor's a host to ping."""
-    return {KIND_DNS: _DNS_HINTS, KIND_PING: _PING_HINTS}.get(kind, HINTS)
+    return {KIND_DNS: _DNS_HINTS, KIND_PING: _PING_HINTS}.get(kind or "", HINTS)
 
 
-def _monitor_or_404(monitor_id: int):
+def _monitor_or_404(monitor_id: int) -> Monitor:
     try:
         monitor = monitors.get(monitor_id)
     except NotFound:
@@ -248,7 +252,7 @@ def _monitor_or_404(monitor_id: int):
     return monitor
 
 
-def _initial(monitor) -> dict:
+def _initial(monitor: Monitor) -> dict[str, Any]:
     """The edit form's values. The password stays empty: blank means "keep"."""
     data = {
         name: getattr(monitor, name) for name in _TEXT + _FLAGS if name not in ("group", "tags")
@@ -349,9 +353,10 @@ def _submitted(form: MonitorForm, editing: bool) -> dict:
     return data
 
 
-def _offer_kinds(form: MonitorForm, monitor) -> None:
+def _offer_kinds(form: MonitorForm, monitor: Monitor | None) -> None:
     """A saved monitor can change only within its family (http and keyword); a new one can
     be of any uptime kind. An unknown kind in the input shows the HTTP fields."""
+    kinds: tuple[str, ...]
     if monitor is None:
         kinds = UPTIME_KINDS
     elif monitor.kind in HTTP_KINDS:
@@ -363,7 +368,9 @@ def _offer_kinds(form: MonitorForm, monitor) -> None:
         form.kind.data = monitor.kind if monitor else KIND_HTTP
 
 
-def _render_form(form: MonitorForm, monitor=None, status: int = 200):
+def _render_form(
+    form: MonitorForm, monitor: Monitor | None = None, status: int = 200
+) -> ResponseReturnValue:
     offer_channels(form.channels, monitor)
     _offer_kinds(form, monitor)
     return (
@@ -380,7 +387,7 @@ def _render_form(form: MonitorForm, monitor=None, status: int = 200):
     )
 
 
-def list_filters(args) -> dict:
+def list_filters(args: Mapping[str, str]) -> dict[str, Any]:
     """The list's filters from its query (or the bulk form, which carries them), as
     ``monitors.list_monitors`` and ``monitors.matching_ids`` take them."""
     return {
@@ -392,7 +399,7 @@ def list_filters(args) -> dict:
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     search = request.args.get("q", "").strip()
     state = request.args.get("state", "")
     tag = request.args.get("tag", "").strip()
@@ -426,7 +433,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-def new():
+def new() -> ResponseReturnValue:
     form = MonitorForm()
     if SHOW_KIND in request.form:  # without JavaScript: the fields of the kind chosen
         return _render_form(form)
@@ -445,7 +452,7 @@ def new():
 
 
 @bp.route("/<int:monitor_id>/edit", methods=["GET", "POST"])
-def edit(monitor_id: int):
+def edit(monitor_id: int) -> ResponseReturnValue:
     monitor = _monitor_or_404(monitor_id)
     form = MonitorForm(data=_initial(monitor) if request.method == "GET" else None)
     if SHOW_KIND in request.form:
@@ -465,7 +472,7 @@ def edit(monitor_id: int):
 
 
 @bp.post("/kind-fields")
-def kind_fields():
+def kind_fields() -> ResponseReturnValue:
     """The fields of the kind chosen in the form, for htmx to swap in when the kind
     changes; what was typed into fields both kinds share is kept."""
     monitor_id = request.args.get("monitor_id", type=int)
@@ -482,7 +489,7 @@ def kind_fields():
 
 
 @bp.post("/assertion-rows")
-def assertion_rows():
+def assertion_rows() -> ResponseReturnValue:
     """The rows of assertions with one more, for htmx to swap in when "Add an assertion"
     is pressed; what was typed into the others is kept."""
     form = MonitorForm()
@@ -491,7 +498,7 @@ def assertion_rows():
 
 
 @bp.post("/validate/<field>")
-def validate(field: str):
+def validate(field: str) -> ResponseReturnValue:
     """One field of the form, judged with the rest of the form as it stands, re-rendered
     with its error (or without one): htmx swaps it in as the field is left."""
     if field not in LIVE_FIELDS:
@@ -513,7 +520,7 @@ def validate(field: str):
     )
 
 
-def response_chart(monitor, chosen: str, now) -> charts.Chart:
+def response_chart(monitor: Monitor, chosen: str, now: datetime) -> charts.Chart:
     """Each check up to 24 hours (when there are not too many), buckets beyond."""
     span, count = RESPONSE_RANGES[chosen]
     if span <= timedelta(hours=24):
@@ -528,7 +535,7 @@ def response_chart(monitor, chosen: str, now) -> charts.Chart:
 
 
 @bp.get("/<int:monitor_id>")
-def detail(monitor_id: int):
+def detail(monitor_id: int) -> ResponseReturnValue:
     monitor = _monitor_or_404(monitor_id)
     chosen = request.args.get("range", "24h")
     if chosen not in RESPONSE_RANGES:
@@ -570,7 +577,7 @@ def detail(monitor_id: int):
     return render_template("monitors/detail.html", **context)
 
 
-def _act(monitor_id: int, operation, message: str):
+def _act(monitor_id: int, operation: Callable[[int], object], message: str) -> ResponseReturnValue:
     monitor = _monitor_or_404(monitor_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -580,17 +587,17 @@ def _act(monitor_id: int, operation, message: str):
 
 
 @bp.post("/<int:monitor_id>/pause")
-def pause(monitor_id: int):
+def pause(monitor_id: int) -> ResponseReturnValue:
     return _act(monitor_id, monitors.pause, "Monitor {name} paused: no checks until you resume it.")
 
 
 @bp.post("/<int:monitor_id>/resume")
-def resume(monitor_id: int):
+def resume(monitor_id: int) -> ResponseReturnValue:
     return _act(monitor_id, monitors.resume, "Monitor {name} resumed; it checks again shortly.")
 
 
 @bp.post("/<int:monitor_id>/delete")
-def delete(monitor_id: int):
+def delete(monitor_id: int) -> ResponseReturnValue:
     monitor = _monitor_or_404(monitor_id)
     if not ActionForm().validate_on_submit():
         abort(400)

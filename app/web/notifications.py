@@ -3,7 +3,10 @@ e-mail server, and the delivery log."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from htmx_flask import request as htmx_request
@@ -18,6 +21,7 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from app.config import SMTP_SECURITY
+from app.models import NotificationChannel
 from app.models.channel import KIND_APPRISE, KIND_EMAIL, KIND_WEBHOOK, KINDS
 from app.models.notification import STATUSES
 from app.services import channels, fields, notifications, smtp
@@ -33,7 +37,7 @@ URL_LABELS = {KIND_WEBHOOK: "Webhook URL", KIND_APPRISE: "Apprise URL"}
 
 @bp.before_request
 @login_required
-def _require_login():
+def _require_login() -> None:
     """Every notifications page is for signed-in admins only."""
 
 
@@ -62,14 +66,14 @@ class ActionForm(FlaskForm):
     """Carries only the CSRF token of a button (delete, send test, clear)."""
 
 
-def _channel_or_404(channel_id: int):
+def _channel_or_404(channel_id: int) -> NotificationChannel:
     try:
         return channels.get(channel_id)
     except NotFound:
         abort(404)
 
 
-def _initial(channel) -> dict:
+def _initial(channel: NotificationChannel) -> dict[str, Any]:
     """The edit form's values. Secrets stay empty: blank means "keep"."""
     config = channel.config or {}
     data = {"name": channel.name, "enabled": channel.enabled, "is_default": channel.is_default}
@@ -106,7 +110,9 @@ def _submitted(form: ChannelForm, kind: str, editing: bool) -> dict:
     return data
 
 
-def _render_form(form: ChannelForm, kind: str, channel=None, status: int = 200):
+def _render_form(
+    form: ChannelForm, kind: str, channel: NotificationChannel | None = None, status: int = 200
+) -> ResponseReturnValue:
     if kind in URL_LABELS:
         form.url.label.text = URL_LABELS[kind]
     described = channels.describe(channel) if channel is not None else None
@@ -124,13 +130,13 @@ def _render_form(form: ChannelForm, kind: str, channel=None, status: int = 200):
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     """The section's bare URL, as the navigation names it, opens its first tab."""
     return redirect(url_for("notifications.channel_list"))
 
 
 @bp.get("/channels")
-def channel_list():
+def channel_list() -> ResponseReturnValue:
     return render_template(
         "notifications/channels.html",
         channels=[channels.describe(channel) for channel in channels.list_channels()],
@@ -141,7 +147,7 @@ def channel_list():
 
 
 @bp.route("/channels/new/<kind>", methods=["GET", "POST"])
-def new_channel(kind: str):
+def new_channel(kind: str) -> ResponseReturnValue:
     if kind not in KINDS:
         abort(404)
     form = ChannelForm()
@@ -157,7 +163,7 @@ def new_channel(kind: str):
 
 
 @bp.route("/channels/<int:channel_id>/edit", methods=["GET", "POST"])
-def edit_channel(channel_id: int):
+def edit_channel(channel_id: int) -> ResponseReturnValue:
     channel = _channel_or_404(channel_id)
     form = ChannelForm(data=_initial(channel) if request.method == "GET" else None)
     if form.validate_on_submit():
@@ -173,7 +179,7 @@ def edit_channel(channel_id: int):
 
 
 @bp.post("/channels/<int:channel_id>/delete")
-def delete_channel(channel_id: int):
+def delete_channel(channel_id: int) -> ResponseReturnValue:
     channel = _channel_or_404(channel_id)
     if ActionForm().validate_on_submit():
         channels.delete(channel_id)
@@ -182,7 +188,7 @@ def delete_channel(channel_id: int):
 
 
 @bp.post("/channels/<int:channel_id>/test")
-def test_channel(channel_id: int):
+def test_channel(channel_id: int) -> ResponseReturnValue:
     """Send a test now; htmx gets the result in place, a plain form a flash message."""
     channel = _channel_or_404(channel_id)
     if not ActionForm().validate_on_submit():
@@ -200,7 +206,7 @@ def test_channel(channel_id: int):
 
 
 @bp.route("/smtp", methods=["GET", "POST"])
-def smtp_settings():
+def smtp_settings() -> ResponseReturnValue:
     current = smtp.describe()
     initial = None
     if request.method == "GET" and current["configured"]:
@@ -244,7 +250,7 @@ def smtp_settings():
 
 
 @bp.post("/smtp/clear")
-def clear_smtp():
+def clear_smtp() -> ResponseReturnValue:
     if ActionForm().validate_on_submit():
         try:
             smtp.clear()
@@ -256,7 +262,7 @@ def clear_smtp():
 
 
 @bp.get("/log")
-def delivery_log():
+def delivery_log() -> ResponseReturnValue:
     status = request.args.get("status") or None
     channel_id = request.args.get("channel") or None
     try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
 
 from app.extensions import csrf
 from app.models.history import PING_FAIL, PING_LOG, PING_START, PING_SUCCESS
@@ -41,7 +42,9 @@ RATE_LIMITED = "OK (rate limited)"
 URL_INVALID = "invalid url format"
 
 
-def _text(body: str, status: int = 200, headers: dict | None = None):
+def _text(
+    body: str, status: int = 200, headers: dict[str, str] | None = None
+) -> ResponseReturnValue:
     return body, status, {"Content-Type": "text/plain; charset=utf-8", **(headers or {})}
 
 
@@ -89,7 +92,9 @@ def record(
     )
 
 
-def _ping(code: str, kind: str | None, exit_status: int | None = None, created: bool = False):
+def _ping(
+    code: str, kind: str | None, exit_status: int | None = None, created: bool = False
+) -> ResponseReturnValue:
     # Every answer says how much of a body is kept, as Healthchecks' ping URLs do, and may
     # be read by a page on any site (a browser-side ping).
     headers = {
@@ -114,7 +119,7 @@ def _ping(code: str, kind: str | None, exit_status: int | None = None, created: 
     return _text("OK", 200, headers)
 
 
-def _suffix(suffix: str) -> tuple[str, int | None] | None:
+def _suffix(suffix: str) -> tuple[str | None, int | None] | None:
     """A ping URL's last segment as (kind, exit status): start, fail, log, or an exit
     status (digits; kind None, judged by the service); None for anything else."""
     if suffix in _SUFFIXES:
@@ -126,7 +131,9 @@ def _suffix(suffix: str) -> tuple[str, int | None] | None:
     return None
 
 
-def _slug_ping(key: str, slug: str, kind: str | None, exit_status: int | None = None):
+def _slug_ping(
+    key: str, slug: str, kind: str | None, exit_status: int | None = None
+) -> ResponseReturnValue:
     """A ping by the ping key and a heartbeat's slug; ``?create=1`` makes the heartbeat
     when no heartbeat has the slug (201 "Created")."""
     if not _SEGMENT_RE.fullmatch(key) or not _SEGMENT_RE.fullmatch(slug):
@@ -144,11 +151,11 @@ def _slug_ping(key: str, slug: str, kind: str | None, exit_status: int | None = 
     return _ping(code, kind, exit_status, created=created)
 
 
-def success(code: str):
+def success(code: str) -> ResponseReturnValue:
     return _ping(code, PING_SUCCESS)
 
 
-def code_or_slug(first: str, second: str):
+def code_or_slug(first: str, second: str) -> ResponseReturnValue:
     """/ping/<code>/<start|fail|log|exit status>, or /ping/<ping key>/<slug>."""
     if not pings.is_code(first):
         return _slug_ping(first, second, PING_SUCCESS)
@@ -158,7 +165,7 @@ def code_or_slug(first: str, second: str):
     return _ping(first, *suffix)
 
 
-def slug_suffix(key: str, slug: str, suffix: str):
+def slug_suffix(key: str, slug: str, suffix: str) -> ResponseReturnValue:
     """/ping/<ping key>/<slug>/<start|fail|log|exit status>."""
     kind = _suffix(suffix)
     if kind is None or pings.is_code(key):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, redirect, request, url_for
+from flask import Flask, Response, current_app, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 
 from app.extensions import login_manager
 from app.services import accounts
@@ -34,7 +35,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
 
 
-def _redirect_to_setup():
+def _redirect_to_setup() -> ResponseReturnValue | None:
     """While no admin exists, every page leads to the setup form.
 
     The APIs and the public status routes answer as they are (the status page then lists
@@ -48,7 +49,7 @@ def _redirect_to_setup():
     return None
 
 
-def _security_headers(response):
+def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")

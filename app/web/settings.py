@@ -5,6 +5,7 @@ sub-navigation."""
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 
@@ -56,7 +57,11 @@ def describe(retention: dict) -> str:
     return f"kept for {kept['amount']} {unit}"
 
 
-def _render(retention_form=None, clear_form=None, status: int = 200):
+def _render(
+    retention_form: RetentionForm | None = None,
+    clear_form: ClearForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
     retention = history.get_retention()
     retention_form = retention_form or RetentionForm(data=_initial(retention))
     retention_form.unit.choices = _units(retention["ttl_seconds"])
@@ -76,12 +81,12 @@ def _render(retention_form=None, clear_form=None, status: int = 200):
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     return _render()
 
 
 @bp.post("/retention")
-def retention():
+def retention() -> ResponseReturnValue:
     form = RetentionForm()
     if not form.validate_on_submit():
         return _render(retention_form=form, status=422)
@@ -103,7 +108,7 @@ def retention():
 
 
 @bp.post("/clear-history")
-def clear_history():
+def clear_history() -> ResponseReturnValue:
     """Delete all history, but only once the exact phrase has been typed: a slip of the
     mouse must not wipe months of records."""
     form = ClearForm()
@@ -118,7 +123,7 @@ def clear_history():
 
 
 @bp.post("/ping-key")
-def regenerate_ping_key():
+def regenerate_ping_key() -> ResponseReturnValue:
     """A new ping key: slug ping URLs with the old one answer "not found" from now on."""
     if not PingKeyForm().validate_on_submit():
         return _render(status=400)

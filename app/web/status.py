@@ -12,9 +12,10 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, make_response, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
 from app.extensions import csrf
@@ -38,18 +39,18 @@ BADGE_CSP = "default-src 'none'"
 
 
 @bp.app_template_filter("xml")
-def _xml_filter(value):
+def _xml_filter(value: str) -> str:
     return status_svg.xml_text(value)
 
 
 @bp.app_template_filter("atom_date")
-def _atom_date(moment):
+def _atom_date(moment: datetime) -> str:
     """RFC 3339 in UTC, as Atom wants."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @bp.app_template_filter("uptime")
-def _uptime_filter(value):
+def _uptime_filter(value: float | None) -> str:
     return status_svg.percent(value)
 
 
@@ -61,7 +62,8 @@ def _cached(key: str, render: Callable[[], bytes], mimetype: str) -> Response:
     response.last_modified = document.last_modified
     response.cache_control.public = True
     response.cache_control.max_age = MAX_AGE
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place: 304 when the client's copy is current
+    return response
 
 
 def _digest(*parts: str) -> str:
@@ -69,11 +71,11 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
-def _json(data) -> bytes:
+def _json(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _ms(moment) -> int | None:
+def _ms(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)
 
 
@@ -118,6 +120,7 @@ def _item_html(view: ItemView) -> Markup:
 
 
 def item_html(item: status_page.Item) -> Markup:
+    assert item.first_day is not None, "status_page.page() gives every item its bars"
     return _item_html(
         ItemView(
             item.slug,
@@ -161,12 +164,12 @@ def render_page(shared: bool = True) -> Response:
 
 
 @bp.get("/status")
-def page():
+def page() -> ResponseReturnValue:
     return render_page()
 
 
 @bp.get("/status/feed.atom")
-def feed():
+def feed() -> ResponseReturnValue:
     def render() -> bytes:
         base = current_app.config["BASE_URL"]
         incidents = status_page.feed()
@@ -191,7 +194,7 @@ def feed():
 
 
 @bp.get("/api/status")
-def api_status():
+def api_status() -> ResponseReturnValue:
     def render() -> bytes:
         summary = status_page.summary()
         return _json(
@@ -219,7 +222,7 @@ def api_status():
 
 
 @bp.get("/api/status/history")
-def api_history():
+def api_history() -> ResponseReturnValue:
     name = request.args.get("serviceName", "")
     limit = request.args.get("limit", "60")
 
@@ -245,7 +248,7 @@ def api_history():
     return _public_json(response)
 
 
-def _public_json(response):
+def _public_json(response: Response) -> Response:
     # Public data: any site may read it from a browser.
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
@@ -255,22 +258,26 @@ def _public_json(response):
 # Badges
 
 
+def _badge_error(status: int, message: str, mimetype: str) -> Response:
+    if mimetype == "application/json":
+        return Response(_json({"error": message}), status, mimetype=mimetype)
+    return make_response(error_response(status, message))
+
+
 def _badge_response(key: str, render: Callable[[], bytes], mimetype: str) -> Response:
     """A badge, or 404 for a slug that is not public (private ones too), 400 for a bad period."""
     try:
         response = _cached(key, render, mimetype)
-    except (NotFound, ValidationError) as exc:
-        status = 404 if isinstance(exc, NotFound) else 400
-        message = "Not found." if status == 404 else " ".join(exc.fields.values())
-        if mimetype == "application/json":
-            return Response(_json({"error": message}), status, mimetype=mimetype)
-        return error_response(status, message)
+    except NotFound:
+        return _badge_error(404, "Not found.", mimetype)
+    except ValidationError as exc:
+        return _badge_error(400, " ".join(exc.fields.values()), mimetype)
     response.headers["Content-Security-Policy"] = BADGE_CSP
     return response
 
 
 @bp.get("/badge/<slug>/status.svg")
-def status_badge(slug: str):
+def status_badge(slug: str) -> ResponseReturnValue:
     def render() -> bytes:
         item = status_page.find(slug)
         color = status_svg.STATUS_COLORS[item.status]
@@ -280,7 +287,7 @@ def status_badge(slug: str):
 
 
 @bp.get("/badge/<slug>/uptime.svg")
-def uptime_badge(slug: str):
+def uptime_badge(slug: str) -> ResponseReturnValue:
     period = request.args.get("period", "30d")
 
     def render() -> bytes:
@@ -294,7 +301,7 @@ def uptime_badge(slug: str):
 
 
 @bp.get("/badge/<slug>/shields.json")
-def shields(slug: str):
+def shields(slug: str) -> ResponseReturnValue:
     """shields.io's endpoint schema: the status, or with ``?period=`` the uptime."""
     period = request.args.get("period")
 

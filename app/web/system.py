@@ -4,6 +4,7 @@ and the scheduler's leader and last tick."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from htmx_flask import request as htmx_request
 
@@ -19,14 +20,14 @@ class ActionForm(FlaskForm):
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     return render_template(
         "system/index.html", report=system.overview(), now=utcnow(), action_form=ActionForm()
     )
 
 
 @bp.post("/redis-test")
-def redis_test():
+def redis_test() -> ResponseReturnValue:
     """Ping Redis now; htmx shows the result next to the button, a plain form a flash."""
     if not ActionForm().validate_on_submit():
         abort(400)

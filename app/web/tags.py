@@ -4,6 +4,7 @@ each tag its colour wherever it shows."""
 from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
@@ -24,7 +25,11 @@ class ActionForm(FlaskForm):
     """Carries only the CSRF token of a button (delete)."""
 
 
-def _render(new_form=None, edited=None, status: int = 200):
+def _render(
+    new_form: TagForm | None = None,
+    edited: tuple[int, TagForm] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     """The list; ``edited`` is (tag id, its form with errors) when a change was refused."""
     rows = [
         (
@@ -47,12 +52,12 @@ def _render(new_form=None, edited=None, status: int = 200):
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     return _render()[0]
 
 
 @bp.post("/")
-def create():
+def create() -> ResponseReturnValue:
     form = TagForm(prefix="new")
     if not form.validate_on_submit():
         abort(400)
@@ -66,7 +71,7 @@ def create():
 
 
 @bp.post("/<int:tag_id>")
-def update(tag_id: int):
+def update(tag_id: int) -> ResponseReturnValue:
     form = TagForm(prefix=f"t{tag_id}")
     if not form.validate_on_submit():
         abort(400)
@@ -82,7 +87,7 @@ def update(tag_id: int):
 
 
 @bp.post("/<int:tag_id>/delete")
-def delete(tag_id: int):
+def delete(tag_id: int) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -95,7 +100,7 @@ def delete(tag_id: int):
 
 
 @bp.get("/colours.css")
-def stylesheet():
+def stylesheet() -> ResponseReturnValue:
     """Each tag's colour as a custom property, by tag id: the pages' security policy allows
     no inline styles, so chips take their colour from this sheet (revalidated by ETag)."""
     css = "".join(

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, g, jsonify
+from flask import Blueprint, Response, g, jsonify
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
 from werkzeug.routing import BaseConverter
 from werkzeug.routing import ValidationError as RoutingValidationError
 
@@ -54,7 +56,7 @@ class IdConverter(BaseConverter):
             raise RoutingValidationError()  # no match: the 404 of any unknown path
         return number
 
-    def to_url(self, value) -> str:
+    def to_url(self, value: int) -> str:
         return str(value)
 
 
@@ -109,7 +111,7 @@ CONVERTERS = {
 
 
 @bp.record_once
-def _register_converters(state):
+def _register_converters(state: BlueprintSetupState) -> None:
     state.app.url_map.converters.update(CONVERTERS)
 
 
@@ -131,10 +133,10 @@ def http_status(exc: ServiceError, overrides: dict | None = None, default: int =
 
 
 @bp.errorhandler(ServiceError)
-def service_error(exc: ServiceError):
+def service_error(exc: ServiceError) -> ResponseReturnValue:
     status = http_status(exc)
-    body = {"error": exc.message}
-    headers = {}
+    body: dict[str, Any] = {"error": exc.message}
+    headers: dict[str, str] = {}
     if isinstance(exc, ValidationError):
         body["fields"] = exc.fields
     if isinstance(exc, Throttled):
@@ -145,7 +147,7 @@ def service_error(exc: ServiceError):
 
 
 @bp.after_request
-def _rate_limit_headers(response):
+def _rate_limit_headers(response: Response) -> Response:
     """Every response to a key reports where the key stands against its limits."""
     decision = g.get("rate")
     if decision is None or decision.remaining is None:

@@ -5,6 +5,7 @@ list shows the others without their prefix, a piece of their secret."""
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 
 from app.models.types import utcnow
 from app.services import api_keys
@@ -21,7 +22,7 @@ def _acting() -> tuple[str, ...] | None:
 
 @bp.get("/api-keys")
 @require_scope("api-keys:read")
-def list_api_keys():
+def list_api_keys() -> ResponseReturnValue:
     page = api_keys.list_keys(request.args.get("page", 1), request.args.get("per_page", 50))
     now, acting = utcnow(), _acting()
     return out.page_response(
@@ -31,13 +32,13 @@ def list_api_keys():
 
 @bp.get("/api-keys/<id:key_id>")
 @require_scope("api-keys:read")
-def get_api_key(key_id: int):
+def get_api_key(key_id: int) -> ResponseReturnValue:
     return jsonify(out.api_key(api_keys.get(key_id, _acting()), utcnow()))
 
 
 @bp.post("/api-keys")
 @require_scope("api-keys:write")
-def create_api_key():
+def create_api_key() -> ResponseReturnValue:
     # Writes always come with a key (never a session): it can grant only what it holds.
     key, secret = api_keys.create(json_body(), granted_by=principal().scopes)
     return jsonify({**out.api_key(key, utcnow()), "key": secret}), 201
@@ -45,12 +46,12 @@ def create_api_key():
 
 @bp.put("/api-keys/<id:key_id>")
 @require_scope("api-keys:write")
-def update_api_key(key_id: int):
+def update_api_key(key_id: int) -> ResponseReturnValue:
     key = api_keys.update(key_id, json_body(), acting=_acting())
     return jsonify(out.api_key(key, utcnow()))
 
 
 @bp.delete("/api-keys/<id:key_id>")
 @require_scope("api-keys:write")
-def revoke_api_key(key_id: int):
+def revoke_api_key(key_id: int) -> ResponseReturnValue:
     return jsonify(out.api_key(api_keys.revoke(key_id, acting=_acting()), utcnow()))

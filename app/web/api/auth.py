@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 from flask import g, request
 from flask_login import current_user
@@ -31,6 +32,9 @@ SESSION_WRITE = (
 )
 _READ_METHODS = ("GET", "HEAD")
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -46,6 +50,13 @@ class Principal:
 
     def can(self, scope: str) -> bool:
         return api_keys.has_scope(self.scopes, scope)
+
+
+@dataclass(frozen=True)
+class KeyPrincipal(Principal):
+    """A caller that presented a key: its key is always there."""
+
+    api_key: ApiKey
 
 
 def presented_secret() -> str | None:
@@ -91,13 +102,13 @@ def authorize_key(secret: str, scope: str | None) -> Principal:
     return g.principal
 
 
-def authenticate_key(secret: str) -> Principal:
+def authenticate_key(secret: str) -> KeyPrincipal:
     """The key behind ``secret`` as this request's principal: 401 or 403 when refused.
 
     Shared with the compatibility facades, which speak other dialects around the same keys.
     """
     key = api_keys.authenticate(secret, client_ip())
-    g.principal = Principal(scopes=tuple(key.scopes), api_key=key)
+    g.principal = KeyPrincipal(scopes=tuple(key.scopes), api_key=key)
     return g.principal
 
 
@@ -112,26 +123,31 @@ def count_request(key: ApiKey, daily_quota: int | None) -> None:
         raise Throttled(g.rate.message, g.rate.retry_after)
 
 
-def require_scope(scope: str) -> Callable:
+def require_scope(scope: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorate a view that needs ``scope``; the scope is also kept on the view, where the
     OpenAPI test reads it to compare with the document."""
 
-    def decorate(view: Callable) -> Callable:
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(view)
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
             authorize(scope)
             return view(*args, **kwargs)
 
-        wrapped.required_scope = scope
+        mark_scope(wrapped, scope)
         return wrapped
 
     return decorate
 
 
-def public(view: Callable) -> Callable:
+def public(view: Callable[P, R]) -> Callable[P, R]:
     """Mark a view that needs no key (the API's own documentation, setup status)."""
-    view.required_scope = None
+    mark_scope(view, None)
     return view
+
+
+def mark_scope(view: Callable[..., object], scope: str | None) -> None:
+    """Keep on ``view`` the scope it requires (None: none), as the OpenAPI test reads it."""
+    setattr(view, "required_scope", scope)  # an attribute functions are not declared to have
 
 
 def principal() -> Principal:

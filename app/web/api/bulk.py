@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 
 from app.services import api_keys, bulk
 from app.web.api import bp
 from app.web.api import serializers as out
-from app.web.api.auth import authorize
+from app.web.api.auth import authorize, mark_scope
 from app.web.api.bodies import json_body
 
 
@@ -31,7 +32,7 @@ def needed_scopes(body: Any) -> list[str]:
 
 
 @bp.post("/bulk")
-def run_bulk():
+def run_bulk() -> ResponseReturnValue:
     caller = authorize(None)  # the scopes depend on the body, checked once it is read
     body = json_body()
     for scope in needed_scopes(body):
@@ -40,4 +41,4 @@ def run_bulk():
 
 
 # The scope every bulk request may need; the OpenAPI document names the others.
-run_bulk.required_scope = "monitors:write"
+mark_scope(run_bulk, "monitors:write")

@@ -5,6 +5,7 @@ with secrets); the schema is public, like the API's own reference."""
 from __future__ import annotations
 
 from flask import Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
 from app.services import config
@@ -21,7 +22,7 @@ def _flag(name: str) -> bool:
 
 @bp.get("/export")
 @require_scope("settings:read")
-def export():
+def export() -> ResponseReturnValue:
     fmt = request.args.get("format", "json")
     if fmt not in config.FORMATS:
         raise ValidationError({"format": f"Choose one of {', '.join(config.FORMATS)}."})
@@ -35,13 +36,13 @@ def export():
 
 @bp.get("/export.schema.json")
 @public
-def export_schema():
+def export_schema() -> ResponseReturnValue:
     return jsonify(config.schema())
 
 
 @bp.post("/import")
 @require_scope("settings:write")
-def import_document():
+def import_document() -> ResponseReturnValue:
     """The body is the file itself: a JSON or YAML document (by Content-Type; JSON unless
     it says YAML), or with ``source`` another tool's export as it was downloaded."""
     request.max_content_length = config.SIZE_MAX

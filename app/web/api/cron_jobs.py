@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 
 from app.services import cron_jobs, history
 from app.web.api import bp
@@ -13,7 +14,7 @@ from app.web.api.bodies import json_body
 
 @bp.get("/cron-jobs")
 @require_scope("cron-jobs:read")
-def list_cron_jobs():
+def list_cron_jobs() -> ResponseReturnValue:
     args = request.args
     page = cron_jobs.list_cron_jobs(
         enabled=args.get("enabled"),
@@ -28,39 +29,39 @@ def list_cron_jobs():
 
 @bp.post("/cron-jobs")
 @require_scope("cron-jobs:write")
-def create_cron_job():
+def create_cron_job() -> ResponseReturnValue:
     return jsonify(out.cron_job(cron_jobs.create(json_body()))), 201
 
 
 @bp.get("/cron-jobs/<cron_job:cron_job_id>")
 @require_scope("cron-jobs:read")
-def get_cron_job(cron_job_id: int):
+def get_cron_job(cron_job_id: int) -> ResponseReturnValue:
     return jsonify(out.cron_job(cron_jobs.get(cron_job_id)))
 
 
 @bp.put("/cron-jobs/<cron_job:cron_job_id>")
 @require_scope("cron-jobs:write")
-def update_cron_job(cron_job_id: int):
+def update_cron_job(cron_job_id: int) -> ResponseReturnValue:
     return jsonify(out.cron_job(cron_jobs.update(cron_job_id, json_body())))
 
 
 @bp.delete("/cron-jobs/<cron_job:cron_job_id>")
 @require_scope("cron-jobs:write")
-def delete_cron_job(cron_job_id: int):
+def delete_cron_job(cron_job_id: int) -> ResponseReturnValue:
     cron_jobs.delete(cron_job_id)
     return jsonify(success=True)
 
 
 @bp.post("/cron-jobs/<cron_job:cron_job_id>/run")
 @require_scope("cron-jobs:write")
-def run_cron_job(cron_job_id: int):
+def run_cron_job(cron_job_id: int) -> ResponseReturnValue:
     planned_at = cron_jobs.run_now(cron_job_id)
     return jsonify(cron_job_id=cron_job_id, status="queued", planned_at=out.iso(planned_at)), 202
 
 
 @bp.get("/cron-jobs/<cron_job:cron_job_id>/executions")
 @require_scope("cron-jobs:read")
-def list_executions(cron_job_id: int):
+def list_executions(cron_job_id: int) -> ResponseReturnValue:
     args = request.args
     page = history.executions(
         cron_job_id, page=args.get("page", 1), per_page=args.get("per_page", 50)
@@ -70,12 +71,12 @@ def list_executions(cron_job_id: int):
 
 @bp.get("/cron-jobs/<cron_job:cron_job_id>/executions/<bigid:execution_id>")
 @require_scope("cron-jobs:read")
-def get_execution(cron_job_id: int, execution_id: int):
+def get_execution(cron_job_id: int, execution_id: int) -> ResponseReturnValue:
     return jsonify(out.execution(history.execution(cron_job_id, execution_id), detail=True))
 
 
 @bp.get("/cron-jobs/<cron_job:cron_job_id>/next-runs")
 @require_scope("cron-jobs:read")
-def next_runs(cron_job_id: int):
+def next_runs(cron_job_id: int) -> ResponseReturnValue:
     runs = cron_jobs.next_runs(cron_job_id, request.args.get("count", 5))
     return jsonify(next_runs=[out.iso(run) for run in runs])

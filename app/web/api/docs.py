@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify, render_template
+from flask.typing import ResponseReturnValue
 
 from app.services import api_keys
 from app.web.api import bp, openapi
@@ -15,7 +16,7 @@ _METHOD_ORDER = ("get", "post", "put", "patch", "delete")
 
 @bp.get("/openapi.json")
 @public
-def openapi_document():
+def openapi_document() -> ResponseReturnValue:
     return jsonify(openapi.document())
 
 
@@ -64,6 +65,13 @@ def _properties(schema: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _schema_of(response: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a response's content (each has one media type); {} when it has none."""
+    for media in response.get("content", {}).values():
+        return media.get("schema", {})
+    return {}
+
+
 def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
     operations = []
     for path, item in document["paths"].items():
@@ -77,9 +85,7 @@ def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
                 {
                     "status": status,
                     "description": response["description"],
-                    "type": describe(
-                        next(iter(response.get("content", {}).values()), {}).get("schema", {})
-                    ),
+                    "type": describe(_schema_of(response)),
                 }
                 for status, response in op["responses"].items()
             ]
@@ -110,7 +116,7 @@ def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 @bp.get("/docs")
 @public
-def reference():
+def reference() -> ResponseReturnValue:
     document = openapi.document()
     schemas = {
         name: _properties(schema) if "properties" in schema else describe(schema)

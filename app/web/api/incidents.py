@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 
 from app.services import incidents
 from app.services.errors import ValidationError
@@ -13,15 +14,15 @@ from app.web.api.bodies import json_body
 
 # CronUptime's vocabulary, accepted beside ours: ?status=ongoing, ?type=cron|all and
 # PATCH {"action": "resolve"|"reopen"}.
-_STATUS_ALIASES = {"ongoing": "open", "all": None}
-_TYPE_ALIASES = {"cron": "cron_job", "all": None}
+_STATUS_ALIASES: dict[str | None, str | None] = {"ongoing": "open", "all": None}
+_TYPE_ALIASES: dict[str | None, str | None] = {"cron": "cron_job", "all": None}
 _ACTIONS = {"resolve": "resolved", "reopen": "open"}
 ACTION_ERROR = 'action must be "resolve" or "reopen"'
 
 
 @bp.get("/incidents")
 @require_scope("incidents:read")
-def list_incidents():
+def list_incidents() -> ResponseReturnValue:
     args = request.args
     status = args.get("status")
     subject = args.get("type")
@@ -48,13 +49,13 @@ def list_incidents():
 
 @bp.get("/incidents/<incident:incident_id>")
 @require_scope("incidents:read")
-def get_incident(incident_id: int):
+def get_incident(incident_id: int) -> ResponseReturnValue:
     return jsonify(out.incident(incidents.get(incident_id), with_updates=True))
 
 
 @bp.patch("/incidents/<incident:incident_id>")
 @require_scope("incidents:write")
-def update_incident(incident_id: int):
+def update_incident(incident_id: int) -> ResponseReturnValue:
     body = json_body()
     if isinstance(body, dict) and "action" in body and "status" not in body:
         body = dict(body)
@@ -68,6 +69,6 @@ def update_incident(incident_id: int):
 
 @bp.post("/incidents/<incident:incident_id>/updates")
 @require_scope("incidents:write")
-def add_incident_update(incident_id: int):
+def add_incident_update(incident_id: int) -> ResponseReturnValue:
     update = incidents.add_update(incident_id, json_body(), actor=principal().actor)
     return jsonify(out.incident_update(update)), 201

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 
 from app.models.types import utcnow
 from app.services import maintenance
@@ -14,7 +15,7 @@ from app.web.api.bodies import json_body
 
 @bp.get("/maintenance")
 @require_scope("maintenance:read")
-def list_maintenance():
+def list_maintenance() -> ResponseReturnValue:
     args = request.args
     page = maintenance.list_windows(
         page=args.get("page", 1),
@@ -27,25 +28,25 @@ def list_maintenance():
 
 @bp.post("/maintenance")
 @require_scope("maintenance:write")
-def create_maintenance():
+def create_maintenance() -> ResponseReturnValue:
     return jsonify(out.maintenance_window(maintenance.create(json_body()), utcnow())), 201
 
 
 @bp.get("/maintenance/<id:window_id>")
 @require_scope("maintenance:read")
-def get_maintenance(window_id: int):
+def get_maintenance(window_id: int) -> ResponseReturnValue:
     return jsonify(out.maintenance_window(maintenance.get(window_id), utcnow()))
 
 
 @bp.put("/maintenance/<id:window_id>")
 @require_scope("maintenance:write")
-def update_maintenance(window_id: int):
+def update_maintenance(window_id: int) -> ResponseReturnValue:
     window = maintenance.update(window_id, json_body())
     return jsonify(out.maintenance_window(window, utcnow()))
 
 
 @bp.delete("/maintenance/<id:window_id>")
 @require_scope("maintenance:write")
-def delete_maintenance(window_id: int):
+def delete_maintenance(window_id: int) -> ResponseReturnValue:
     maintenance.delete(window_id)
     return jsonify(success=True)

@@ -70,7 +70,7 @@ _MASKING = (
     '"\u2022\u2022\u2022\u2022" and are named in secret_headers_set.'
 )
 _HEADERS = {"type": "object", "additionalProperties": {"type": "string"}, "description": _MASKING}
-_HEADERS_WRITABLE = {
+_HEADERS_WRITABLE: dict[str, Any] = {
     "type": "object",
     "additionalProperties": _str(nullable=True),
     "description": "Request headers: names are RFC 9110 tokens, values latin-1 text without "

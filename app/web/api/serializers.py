@@ -10,10 +10,11 @@ ping URL are a write credential and appear only for callers holding ``monitors:w
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, overload
 from urllib.parse import urlencode
 
 from flask import current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from app.models import (
     ApiKey,
@@ -35,12 +36,20 @@ from app.services import api_keys, bulk, channels, fields, incidents, maintenanc
 from app.services.pagination import Page
 
 
+@overload
+def iso(moment: datetime) -> str: ...
+@overload
+def iso(moment: None) -> None: ...
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+@overload
+def epoch_ms(moment: datetime) -> int: ...
+@overload
+def epoch_ms(moment: None) -> None: ...
 def epoch_ms(moment: datetime | None) -> int | None:
     """A moment as milliseconds since the epoch (the dialects that speak in them)."""
     return None if moment is None else int(moment.timestamp() * 1000)
@@ -241,12 +250,13 @@ def check_result(row: CheckResult) -> dict[str, Any]:
 
 def _echo(row: CheckResult) -> dict[str, Any] | None:
     """A ping check's echo requests and round trips; None for the other kinds."""
-    if row.packets_sent is None:
+    loss = row.loss_pct
+    if loss is None:
         return None
     return {
         "packets_sent": row.packets_sent,
         "packets_received": row.packets_received,
-        "loss_pct": round(row.loss_pct, 1),
+        "loss_pct": round(loss, 1),
         "rtt_min_us": row.rtt_min_us,
         "rtt_avg_us": row.rtt_avg_us,
         "rtt_max_us": row.rtt_max_us,
@@ -449,6 +459,6 @@ def page_headers(page: Page) -> dict[str, str]:
     return headers
 
 
-def page_response(page: Page, items: list[dict[str, Any]]):
+def page_response(page: Page, items: list[dict[str, Any]]) -> ResponseReturnValue:
     """A list as a bare JSON array, its pagination in the headers."""
     return jsonify(items), 200, page_headers(page)

@@ -28,6 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from app.models import CronJob, Incident, IncidentUpdate, Monitor
@@ -116,7 +117,7 @@ _THEIR_NAMES = {
 # --- errors ----------------------------------------------------------------------------------
 
 
-def _error(status: int, message: str, headers: dict | None = None):
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> ResponseReturnValue:
     return jsonify(error=message), status, headers or {}
 
 
@@ -127,7 +128,7 @@ def _message(exc: ValidationError) -> str:
 
 
 @bp.errorhandler(ServiceError)
-def _service_error(exc: ServiceError):
+def _service_error(exc: ServiceError) -> ResponseReturnValue:
     if isinstance(exc, AuthenticationFailed):
         return _error(401, UNAUTHORIZED)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else {}
@@ -137,13 +138,13 @@ def _service_error(exc: ServiceError):
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
     """Malformed, oversized or unstorable bodies (400, 413, 422) as ``{"error"}``."""
     return _error(exc.code or 500, exc.description or exc.name)
 
 
 @bp.errorhandler(500)
-def _internal_error(exc):
+def _internal_error(exc: Exception) -> ResponseReturnValue:
     return _error(500, "Internal server error")
 
 
@@ -456,14 +457,14 @@ def _newest_first(rows: list) -> list:
 
 
 @bp.get("/monitors")
-def list_monitors():
+def list_monitors() -> ResponseReturnValue:
     _authorize("monitors:read")
     rows = _all(monitors.list_monitors, kind=(KIND_HTTP, KIND_KEYWORD))
     return _json([monitor_out(row) for row in _newest_first(rows)])
 
 
 @bp.post("/monitors")
-def create_monitor():
+def create_monitor() -> ResponseReturnValue:
     _authorize("monitors:write")
     data = _body()
     if any(_falsy(data.get(name)) for name in ("url", "interval_sec", "timeout_ms")):
@@ -472,13 +473,13 @@ def create_monitor():
 
 
 @bp.get("/monitors/<monitor_id>")
-def get_monitor(monitor_id: str):
+def get_monitor(monitor_id: str) -> ResponseReturnValue:
     _authorize("monitors:read")
     return _json(monitor_out(_monitor(monitor_id)))
 
 
 @bp.put("/monitors/<monitor_id>")
-def update_monitor(monitor_id: str):
+def update_monitor(monitor_id: str) -> ResponseReturnValue:
     _authorize("monitors:write")
     current = _monitor(monitor_id)
     data = _body()
@@ -490,7 +491,7 @@ def update_monitor(monitor_id: str):
 
 
 @bp.delete("/monitors/<monitor_id>")
-def delete_monitor(monitor_id: str):
+def delete_monitor(monitor_id: str) -> ResponseReturnValue:
     _authorize("monitors:write")
     monitors.delete(_monitor(monitor_id).id)
     return _json({"success": True})
@@ -536,14 +537,14 @@ def _cron_values(data: dict[str, Any], current: CronJob | None) -> dict[str, Any
 
 
 @bp.get("/cron-jobs")
-def list_cron_jobs():
+def list_cron_jobs() -> ResponseReturnValue:
     _authorize("cron-jobs:read")
     rows = _all(cron_jobs.list_cron_jobs)
     return _json([cron_job_out(row) for row in _newest_first(rows)])
 
 
 @bp.post("/cron-jobs")
-def create_cron_job():
+def create_cron_job() -> ResponseReturnValue:
     _authorize("cron-jobs:write")
     data = _body()
     if any(_falsy(data.get(name)) for name in ("url", "method", "timeout_ms")):
@@ -554,13 +555,13 @@ def create_cron_job():
 
 
 @bp.get("/cron-jobs/<cron_job_id>")
-def get_cron_job(cron_job_id: str):
+def get_cron_job(cron_job_id: str) -> ResponseReturnValue:
     _authorize("cron-jobs:read")
     return _json(cron_job_out(cron_jobs.get_by_uuid(cron_job_id)))
 
 
 @bp.put("/cron-jobs/<cron_job_id>")
-def update_cron_job(cron_job_id: str):
+def update_cron_job(cron_job_id: str) -> ResponseReturnValue:
     _authorize("cron-jobs:write")
     current = cron_jobs.get_by_uuid(cron_job_id)
     data = _body()
@@ -572,7 +573,7 @@ def update_cron_job(cron_job_id: str):
 
 
 @bp.delete("/cron-jobs/<cron_job_id>")
-def delete_cron_job(cron_job_id: str):
+def delete_cron_job(cron_job_id: str) -> ResponseReturnValue:
     _authorize("cron-jobs:write")
     cron_jobs.delete(cron_jobs.get_by_uuid(cron_job_id).id)
     return _json({"success": True})
@@ -595,7 +596,7 @@ def _count(name: str, default: int) -> int:
 
 
 @bp.get("/incidents")
-def list_incidents():
+def list_incidents() -> ResponseReturnValue:
     _authorize("incidents:read")
     limit = min(_count("limit", LIMIT_DEFAULT), PER_PAGE_MAX)
     offset = _count("offset", 0)
@@ -617,7 +618,7 @@ def list_incidents():
 
 
 @bp.post("/incidents")
-def create_incident():
+def create_incident() -> ResponseReturnValue:
     _authorize("incidents:write")
     data = _body()
     if _falsy(data.get("type")) or _falsy(data.get("source_id")):
@@ -625,18 +626,22 @@ def create_incident():
     if data["type"] not in ("monitor", "cron"):
         raise ValidationError({}, TYPE_INVALID)
     source_id = data["source_id"] if isinstance(data["source_id"], str) else ""
+    monitor_id = cron_job_id = None
     if data["type"] == "monitor":
-        subject = {"monitor_id": monitors.get_by_uuid(source_id).id}
+        monitor_id = monitors.get_by_uuid(source_id).id
     else:
-        subject = {"cron_job_id": cron_jobs.get_by_uuid(source_id).id}
+        cron_job_id = cron_jobs.get_by_uuid(source_id).id
     row = incidents.open_manually(
-        **subject, cause=_optional_text(data.get("cause")), actor=g.principal.actor
+        monitor_id=monitor_id,
+        cron_job_id=cron_job_id,
+        cause=_optional_text(data.get("cause")),
+        actor=g.principal.actor,
     )
     return _json(incident_out(row), 201)
 
 
 @bp.get("/incidents/<incident_id>")
-def get_incident(incident_id: str):
+def get_incident(incident_id: str) -> ResponseReturnValue:
     _authorize("incidents:read")
     row = incidents.get_by_uuid(incident_id)
     events = sorted(row.updates, key=lambda entry: (entry.created_at, entry.id), reverse=True)
@@ -644,7 +649,7 @@ def get_incident(incident_id: str):
 
 
 @bp.patch("/incidents/<incident_id>")
-def update_incident(incident_id: str):
+def update_incident(incident_id: str) -> ResponseReturnValue:
     _authorize("incidents:write")
     row = incidents.get_by_uuid(incident_id)
     action = _body().get("action")
@@ -659,7 +664,7 @@ def update_incident(incident_id: str):
 
 
 @bp.delete("/incidents/<incident_id>")
-def delete_incident(incident_id: str):
+def delete_incident(incident_id: str) -> ResponseReturnValue:
     _authorize("incidents:write")
     incidents.delete(incidents.get_by_uuid(incident_id).id)
     return _json({"success": True})

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.models import Monitor
+from app.models import Monitor, Ping
 from app.models.monitor import (
     KIND_HEARTBEAT,
     STATE_DOWN,
@@ -69,16 +71,16 @@ TIMESTAMP_MAX = 10000000000  # year 2286: Healthchecks' sanity bound on start an
 # --- errors ----------------------------------------------------------------------------------
 
 
-def _error(message: str, status: int, headers: dict | None = None):
+def _error(message: str, status: int, headers: dict[str, str] | None = None) -> ResponseReturnValue:
     return jsonify(error=message), status, headers or {}
 
 
 @bp.errorhandler(ServiceError)
-def service_error(exc: ServiceError):
+def service_error(exc: ServiceError) -> ResponseReturnValue:
     """Domain errors as Healthchecks answers them: a bad request is 400 (never 422), an
     unknown key 401 "wrong api key"."""
     status = api.http_status(exc, {ValidationError: 400})
-    headers = {}
+    headers: dict[str, str] = {}
     if isinstance(exc, Throttled):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, ValidationError) and exc.fields:
@@ -90,7 +92,7 @@ def service_error(exc: ServiceError):
 
 
 @bp.errorhandler(HTTPException)
-def http_error(exc: HTTPException):
+def http_error(exc: HTTPException) -> ResponseReturnValue:
     """Malformed, unstorable or oversized bodies, unknown paths: 4xx in the same shape;
     text no database can store is a request Healthchecks could not parse either (400)."""
     headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
@@ -99,12 +101,12 @@ def http_error(exc: HTTPException):
 
 
 @bp.errorhandler(InternalServerError)
-def internal_error(exc):
+def internal_error(exc: InternalServerError) -> ResponseReturnValue:
     return _error("Something went wrong on our side; it has been logged.", 500)
 
 
 @bp.after_request
-def _cors(response):
+def _cors(response: Response) -> Response:
     # Healthchecks' API may be called from pages on any site; the key rides in a header.
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Allow-Headers"] = "X-Api-Key"
@@ -153,7 +155,7 @@ def _heartbeat(code: str) -> Monitor:
         raise NotFound("not found") from None
 
 
-def _all_heartbeats(**filters) -> list[Monitor]:
+def _all_heartbeats(**filters: Any) -> list[Monitor]:
     found, page = [], 1
     while True:
         batch = monitors.list_monitors(
@@ -165,9 +167,10 @@ def _all_heartbeats(**filters) -> list[Monitor]:
         page += 1
 
 
-def unique_key(code: str) -> str:
+def unique_key(code: str | None) -> str:
     """Healthchecks' stable id of a check for read-only keys: the SHA-1 of the first half
     of its uuid's hex digits."""
+    assert code is not None, "every heartbeat has a ping code"
     return hashlib.sha1(uuid.UUID(code).hex[:16].encode()).hexdigest()
 
 
@@ -265,8 +268,8 @@ _STRINGS = (
     "success_kw",
     "failure_kw",
 )
-_NUMBERS = ("timeout", "grace")
-_BOOLEANS = ("manual_resume", "filter_subject", "filter_body", "filter_http_body")
+_NUMBERS: tuple[str, ...] = ("timeout", "grace")
+_BOOLEANS: tuple[str, ...] = ("manual_resume", "filter_subject", "filter_body", "filter_http_body")
 _BOOLEANS += ("filter_default_fail",)
 _UNIQUE_FIELDS = ("name", "slug", "tags", "timeout", "grace")
 _LONGEST = {"name": 100, "slug": 100, "schedule": 100, "subject": 200, "subject_fail": 200}
@@ -363,7 +366,7 @@ def _values(spec: dict[str, Any], v: int) -> dict[str, Any]:
     return values
 
 
-def _write(operation, *args) -> Monitor:
+def _write(operation: Callable[..., Monitor], *args: Any) -> Monitor:
     try:
         return operation(*args)
     except ValidationError as exc:
@@ -387,7 +390,7 @@ def _existing(spec: dict[str, Any]) -> Monitor | None:
 
 
 @bp.get(f"{API}/checks/")
-def list_checks(v: int):
+def list_checks(v: int) -> ResponseReturnValue:
     readonly = _authorize("monitors:read")
     found = _all_heartbeats(tag=request.args.getlist("tag") or None)
     slug = request.args.get("slug")
@@ -397,7 +400,7 @@ def list_checks(v: int):
 
 
 @bp.post(f"{API}/checks/")
-def create_check(v: int):
+def create_check(v: int) -> ResponseReturnValue:
     spec = _spec(_body())
     _authorize("monitors:write")
     existing = _existing(spec)
@@ -418,7 +421,7 @@ def create_check(v: int):
 
 
 @bp.get(f"{API}/checks/<code>")
-def get_check(v: int, code: str):
+def get_check(v: int, code: str) -> ResponseReturnValue:
     readonly = _authorize("monitors:read")
     if len(code) == 40:  # a unique_key: read-only keys know checks by it
         for monitor in _all_heartbeats():
@@ -429,7 +432,7 @@ def get_check(v: int, code: str):
 
 
 @bp.post(f"{API}/checks/<code>")
-def update_check(v: int, code: str):
+def update_check(v: int, code: str) -> ResponseReturnValue:
     spec = _spec(_body())
     _authorize("monitors:write")
     monitor = _heartbeat(code)
@@ -440,7 +443,7 @@ def update_check(v: int, code: str):
 
 
 @bp.delete(f"{API}/checks/<code>")
-def delete_check(v: int, code: str):
+def delete_check(v: int, code: str) -> ResponseReturnValue:
     _authorize("monitors:write")
     monitor = _heartbeat(code)
     shown = _check(monitor, v, False)
@@ -449,13 +452,13 @@ def delete_check(v: int, code: str):
 
 
 @bp.post(f"{API}/checks/<code>/pause")
-def pause_check(v: int, code: str):
+def pause_check(v: int, code: str) -> ResponseReturnValue:
     _authorize("monitors:write")
     return jsonify(_check(monitors.pause(_heartbeat(code).id), v, False))
 
 
 @bp.post(f"{API}/checks/<code>/resume")
-def resume_check(v: int, code: str):
+def resume_check(v: int, code: str) -> ResponseReturnValue:
     _authorize("monitors:write")
     monitor = _heartbeat(code)
     if not monitor.paused:
@@ -466,7 +469,7 @@ def resume_check(v: int, code: str):
 # --- pings and flips -------------------------------------------------------------------------
 
 
-def _ping(ping, monitor: Monitor, v: int) -> dict[str, Any]:
+def _ping(ping: Ping, monitor: Monitor, v: int) -> dict[str, Any]:
     base = current_app.config["BASE_URL"]
     body_url = None
     if ping.body:
@@ -488,7 +491,7 @@ def _ping(ping, monitor: Monitor, v: int) -> dict[str, Any]:
 
 
 @bp.get(f"{API}/checks/<code>/pings/")
-def list_pings(v: int, code: str):
+def list_pings(v: int, code: str) -> ResponseReturnValue:
     _authorize("monitors:write")
     monitor = _heartbeat(code)
     page = pings.list_pings(monitor.id, per_page=PINGS_SHOWN)
@@ -496,7 +499,7 @@ def list_pings(v: int, code: str):
 
 
 @bp.get(f"{API}/checks/<code>/pings/<int:n>/body")
-def ping_body(v: int, code: str, n: int):
+def ping_body(v: int, code: str, n: int) -> ResponseReturnValue:
     _authorize("monitors:write")
     monitor = _heartbeat(code)
     if n > api.BIGINT_MAX:
@@ -521,7 +524,7 @@ def _timestamp(name: str, high: int) -> int | None:
 
 
 @bp.get(f"{API}/checks/<code>/flips/")
-def list_flips(v: int, code: str):
+def list_flips(v: int, code: str) -> ResponseReturnValue:
     """Changes between up and down, newest first: each incident's start and resolution."""
     _authorize("monitors:read")
     if len(code) == 40:
@@ -547,7 +550,7 @@ def list_flips(v: int, code: str):
 
 
 @bp.get(f"{API}/channels/")
-def list_channels(v: int):
+def list_channels(v: int) -> ResponseReturnValue:
     _authorize("monitors:write")
     return jsonify(
         channels=[
@@ -558,7 +561,7 @@ def list_channels(v: int):
 
 
 @bp.get(f"{API}/badges/")
-def list_badges(v: int):
+def list_badges(v: int) -> ResponseReturnValue:
     """Badges of the public heartbeats (our badges show public items only), each under its
     slug: our badges are per item, not per tag."""
     _authorize("monitors:read")
@@ -581,7 +584,7 @@ def list_badges(v: int):
 
 
 @bp.get(f"{API}/status/")
-def status(v: int):
+def status(v: int) -> ResponseReturnValue:
     """The database answers: 200 "OK", as Healthchecks' own check of itself; no key."""
     if system.database_status() != "ok":
         return "database unavailable", 503, {"Content-Type": "text/plain; charset=utf-8"}

@@ -23,12 +23,16 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, HTTPException
 
+from app.engine.checks import Outcome
+from app.models import CheckResult, Monitor
 from app.models.history import OK
 from app.models.types import utcnow
 from app.services import accounts, history, monitors, page_cache, status_page, system
@@ -80,14 +84,15 @@ _DAYS_RE = re.compile(r"([1-9][0-9]{0,4})d")
 # a client of either reads this.
 
 
-def _error(status: int, text: str, headers: dict | None = None):
+def _error(status: int, text: str, headers: dict[str, str] | None = None) -> ResponseReturnValue:
     return jsonify(error=text, message=text, status=status), status, headers or {}
 
 
 @bp.errorhandler(ServiceError)
-def service_error(exc: ServiceError):
+def service_error(exc: ServiceError) -> ResponseReturnValue:
     status = api.http_status(exc, {ValidationError: 400})
-    text, headers = exc.message, {}
+    text = exc.message
+    headers: dict[str, str] = {}
     if isinstance(exc, ValidationError) and exc.fields:
         text = " ".join(f"{_THEIR_NAMES.get(k, k)}: {v}" for k, v in exc.fields.items())
     elif isinstance(exc, NotFound):
@@ -102,7 +107,7 @@ def service_error(exc: ServiceError):
 
 
 @bp.errorhandler(HTTPException)
-def http_error(exc: HTTPException):
+def http_error(exc: HTTPException) -> ResponseReturnValue:
     return _error(exc.code or 500, exc.description or exc.name)
 
 
@@ -114,7 +119,7 @@ def _body() -> dict[str, Any]:
     return body
 
 
-def _public(key: str, render) -> Response:
+def _public(key: str, render: Callable[[], bytes]) -> Response:
     """A public document through the status page's cache, readable from any site."""
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     document = page_cache.fetch(status_page.CACHE_PREFIX + "compat:ou:" + digest, render)
@@ -131,7 +136,7 @@ def _json(data: Any) -> bytes:
 # Services
 
 
-def _service(monitor) -> dict[str, Any]:
+def _service(monitor: Monitor) -> dict[str, Any]:
     expected = monitor.expected_status
     return {
         "id": monitor.id,
@@ -193,7 +198,7 @@ def _all_services() -> list:
 
 
 @bp.get("/api/services")
-def list_services():
+def list_services() -> ResponseReturnValue:
     authorize("monitors:read")
     # Deleting a monitor deletes its history, so there are never deleted services to list.
     tag = {"isDeleted": False} if request.args.get("includeDeleted") == "true" else {}
@@ -201,14 +206,14 @@ def list_services():
 
 
 @bp.post("/api/services")
-def add_service():
+def add_service() -> ResponseReturnValue:
     authorize("monitors:write")
     service = _service(monitors.create(_monitor_fields(_service_body()), unique_name=True))
     return jsonify(service | {"success": True, "service": service}), 201
 
 
 @bp.put("/api/services")
-def update_service():
+def update_service() -> ResponseReturnValue:
     authorize("monitors:write")
     name = _named()
     data = _monitor_fields(_service_body())
@@ -218,7 +223,7 @@ def update_service():
 
 
 @bp.delete("/api/services")
-def delete_service():
+def delete_service() -> ResponseReturnValue:
     authorize("monitors:write")
     monitors.delete(monitors.find_by_name(_named()).id)
     return jsonify(success=True, message="Service deleted")
@@ -228,7 +233,7 @@ def delete_service():
 # Checking everything now
 
 
-def _result(outcome) -> dict[str, Any]:
+def _result(outcome: Outcome) -> dict[str, Any]:
     """One check as OpenUptimes' CheckResult: up only when the monitor's rules pass."""
     took_ms = round(outcome.result.total_us / 1000)
     result = {
@@ -244,7 +249,7 @@ def _result(outcome) -> dict[str, Any]:
 
 
 @bp.get("/api/ping")
-def ping_all():
+def ping_all() -> ResponseReturnValue:
     # A GET that runs every check: a key is required, never the browser session.
     try:
         authorize("monitors:write", session=False)
@@ -283,7 +288,7 @@ def ping_all():
 # Status and history
 
 
-def _public_check(check) -> dict[str, Any]:
+def _public_check(check: status_page.Check) -> dict[str, Any]:
     return {
         "status": "up" if check.up else "down",
         "timestamp": epoch_ms(check.at),
@@ -291,7 +296,7 @@ def _public_check(check) -> dict[str, Any]:
     }
 
 
-def _current(item) -> dict[str, Any] | None:
+def _current(item: status_page.Item) -> dict[str, Any] | None:
     """The latest check as a CheckResult; none while pending or paused."""
     if item.status in (status_page.PENDING, status_page.PAUSED) or not item.last_checked_at:
         return None
@@ -303,7 +308,7 @@ def _current(item) -> dict[str, Any] | None:
 
 
 @bp.get("/api/status")
-def status():
+def status() -> ResponseReturnValue:
     """What the public status page shows, one entry per item. ``url`` is always null and
     ``filterByVisibility`` has no effect: the public never sees URLs or private items."""
     with_history = request.args.get("history") == "true"
@@ -332,7 +337,7 @@ def status():
 
 
 @bp.get("/api/history/<path:name>")
-def service_history(name: str):
+def service_history(name: str) -> ResponseReturnValue:
     """The documented history of one public service: ``{"name", "history"}``."""
     limit = request.args.get("limit", "60")
 
@@ -344,7 +349,7 @@ def service_history(name: str):
     return _public(f"history\0{name}\0{limit}", render)
 
 
-def _window(args) -> tuple[datetime | None, datetime | None, int]:
+def _window(args: Mapping[str, str]) -> tuple[datetime | None, datetime | None, int]:
     """(start, end, most entries) from ``startTime``/``endTime`` (ms, both) or ``timeRange``."""
     if args.get("startTime") and args.get("endTime"):
         try:
@@ -369,7 +374,7 @@ def _window(args) -> tuple[datetime | None, datetime | None, int]:
 
 
 @bp.get("/api/history")
-def histories():
+def histories() -> ResponseReturnValue:
     """The code's history: ``?service=<name>`` or every service, as an array. The documented
     ``?serviceName=`` answers like ``/api/history/<name>``."""
     if "serviceName" in request.args and "service" not in request.args:
@@ -400,7 +405,7 @@ def histories():
     return jsonify(answer)
 
 
-def _stored_check(row) -> dict[str, Any]:
+def _stored_check(row: CheckResult) -> dict[str, Any]:
     took_ms = None if row.total_us is None else round(row.total_us / 1000)
     result = {
         "status": "up" if row.outcome == OK else "down",
@@ -425,14 +430,14 @@ def _ttl(retention: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/api/ping-history/ttl")
-def get_ttl():
+def get_ttl() -> ResponseReturnValue:
     authorize("settings:read")
     return jsonify(_ttl(history.get_retention()))
 
 
 @bp.patch("/api/ping-history/ttl")
 @bp.patch("/api/ping-history")
-def set_ttl():
+def set_ttl() -> ResponseReturnValue:
     authorize("settings:write")
     ttl = _body().get("ttl")
     if ttl is None or ttl == "":
@@ -447,7 +452,7 @@ def set_ttl():
 
 
 @bp.delete("/api/ping-history")
-def clear_history():
+def clear_history() -> ResponseReturnValue:
     """Clears all history: Upcron keeps no separate log of ping runs to clear instead."""
     authorize("settings:write")
     return jsonify(success=True, message="Ping history cleared", deleted=history.clear_all())
@@ -458,13 +463,13 @@ def clear_history():
 
 
 @bp.get("/api/setup/status")
-def setup_status():
+def setup_status() -> ResponseReturnValue:
     done = accounts.setup_completed()
     return jsonify(setupComplete=done, completed=done)
 
 
 @bp.post("/api/setup/complete")
-def complete_setup():
+def complete_setup() -> ResponseReturnValue:
     """Create the first admin from ``email`` and ``password`` (Upcron admins sign in with
     both). The body must be declared JSON: before setup there is no key, and a cross-site
     form cannot send that type."""
@@ -483,7 +488,7 @@ def complete_setup():
 
 
 @bp.get("/api/test-redis")
-def test_redis():
+def test_redis() -> ResponseReturnValue:
     authorize("system:read")
     report = system.redis_status()
     if not report["ok"]:

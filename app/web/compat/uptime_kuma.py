@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from app.models.history import PING_FAIL, PING_SUCCESS
 from app.services import monitors
@@ -39,7 +40,9 @@ DURATION_MAX_MS = 2**31 - 1
 _NUMBER_START = re.compile(r"\s*[+-]?(Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)")
 
 
-def _answer(ok: bool, message: str | None = None, status: int = 200, headers=None):
+def _answer(
+    ok: bool, message: str | None = None, status: int = 200, headers: dict[str, str] | None = None
+) -> ResponseReturnValue:
     body = {"ok": True} if ok else {"ok": False, "msg": message}
     return jsonify(body), status, headers or {}
 
@@ -54,7 +57,7 @@ def _reported_ms(value: str | None) -> float | None:
 
 
 @bp.route("/api/push/<token>", methods=METHODS)
-def push(token: str):
+def push(token: str) -> ResponseReturnValue:
     args = request.args
     reported = _reported_ms(args.get("ping"))
     if reported is not None and not 0 <= reported <= PING_MAX_MS:
@@ -63,7 +66,7 @@ def push(token: str):
         heartbeat = monitors.get_by_push_token(token)
     except NotFound:
         return _answer(False, NOT_FOUND, 404)
-    if heartbeat.paused:
+    if heartbeat.paused or heartbeat.code is None:
         return _answer(False, NOT_FOUND, 404)
     kind = PING_SUCCESS if args.get("status", "up") == "up" else PING_FAIL
     message = args.get("msg") or "OK"
