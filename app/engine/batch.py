@@ -46,7 +46,7 @@ def prepare(items: list) -> list[tuple]:
         if job_ids
         else {}
     )
-    work: list[tuple[tuple, checks.Request, checks.Rules, str | None]] = []
+    work: list[tuple[tuple, checks.Request, checks.Rules, str | None, str]] = []
     for item in items:
         kind, sid, planned, _missed, trigger = item
         if kind == "m" and (monitor := monitors.get(sid)) and not monitor.paused:

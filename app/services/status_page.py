@@ -894,6 +894,7 @@ def recent_checks(item: Item, limit: Any = 60) -> list[Check]:
             Check(at, kind == PING_SUCCESS, ms)
             for at, kind, ms in db.session.execute(query.limit(limit))
         ]
+    model: type[CronExecution] | type[CheckResult]
     if item.subject_type == SUBJECT_CRON_JOB:
         model, subject = CronExecution, CronExecution.cron_job_id
     else:

@@ -14,7 +14,7 @@ from htmx_flask import request as htmx_request
 from wtforms import TextAreaField
 
 from app import durations
-from app.models import Incident
+from app.models import CronJob, Incident, Monitor
 from app.models.history import SUBJECT_MONITOR
 from app.models.incident import STATUS_OPEN, STATUS_RESOLVED
 from app.models.monitor import KIND_HEARTBEAT
@@ -47,6 +47,7 @@ def _incident_or_404(incident_id: int) -> Incident:
 
 def subject_of(incident: Incident) -> dict[str, Any]:
     """What the incident is about, with a link to its page (None once it is deleted)."""
+    subject: Monitor | CronJob | None
     if incidents.subject_type(incident) == SUBJECT_MONITOR:
         subject = incident.monitor
         if subject is not None and subject.kind == KIND_HEARTBEAT:
@@ -56,10 +57,12 @@ def subject_of(incident: Incident) -> dict[str, Any]:
     else:
         subject, kind = incident.cron_job, "cron job"
         endpoint, argument = "cron_jobs.detail", "cron_job_id"
+    # Typed loosely, as url_for takes route values beside its own typed keywords.
+    values: dict[str, Any] = {argument: subject.id} if subject else {}
     return {
         "name": subject.name if subject else None,
         "kind": kind,
-        "url": url_for(endpoint, **{argument: subject.id}) if subject else None,
+        "url": url_for(endpoint, **values) if subject else None,
     }
 
 

@@ -23,7 +23,7 @@ bp.register_error_handler(ServiceError, api.service_error)
 
 
 @bp.get("/metrics")
-def scrape():
+def scrape() -> Response:
     if not address_within(client_ip(), current_app.config["METRICS_ALLOW"]):
         authorize(SCOPE)
     return Response(metrics.render(system.levels()), content_type=metrics.CONTENT_TYPE)

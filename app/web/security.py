@@ -4,6 +4,7 @@ headers every response carries."""
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, redirect, request, url_for
@@ -82,7 +83,9 @@ def client_ip() -> str:
     return remote
 
 
-def address_within(address: str, networks) -> bool:
+def address_within(
+    address: str, networks: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]
+) -> bool:
     """Whether ``address`` (text, maybe not an address at all) is in one of ``networks``."""
     try:
         ip = ipaddress.ip_address(address)

@@ -9,15 +9,6 @@ from pathlib import Path
 
 WEB = Path(__file__).resolve().parents[2] / "app" / "web"
 
-# Modules whose annotations are still to come (issue #28); drop each as it gets them.
-NOT_YET = {
-    "compat/cron_job_org.py",
-    "compat/cronhub.py",
-    "compat/setcronjob.py",
-    "heartbeats.py",
-    "incidents.py",
-}
-
 
 def unannotated(path: Path) -> list[str]:
     """The public functions (views, helpers, methods, nested handlers) of ``path`` that lack
@@ -42,10 +33,5 @@ def unannotated(path: Path) -> list[str]:
 
 def test_every_public_web_function_is_annotated():
     found = {str(path.relative_to(WEB)): unannotated(path) for path in sorted(WEB.rglob("*.py"))}
-    missing = {name: funcs for name, funcs in found.items() if funcs and name not in NOT_YET}
+    missing = {name: funcs for name, funcs in found.items() if funcs}
     assert missing == {}
-
-
-def test_modules_still_to_annotate_are_listed_only_while_they_need_it():
-    annotated = {name for name in NOT_YET if not unannotated(WEB / name)}
-    assert annotated == set(), "drop these from NOT_YET: they are annotated now"

@@ -343,7 +343,9 @@ def cron_job_out(row: CronJob) -> dict[str, Any]:
 
 
 def incident_out(row: Incident, with_source: bool = True) -> dict[str, Any]:
-    source = row.monitor if row.monitor_id is not None else row.cron_job
+    source: Monitor | CronJob | None = row.monitor if row.monitor_id is not None else row.cron_job
+    # Incidents are deleted with their subject (ON DELETE CASCADE), so one is always there.
+    assert source is not None, "an incident outlives no subject"
     data = {
         "id": row.uuid,
         "type": "monitor" if row.monitor_id is not None else "cron",
