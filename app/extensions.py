@@ -6,7 +6,6 @@ import redis
 import sqlalchemy as sa
 from flask import current_app
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from htmx_flask import Htmx
@@ -30,7 +29,6 @@ class Base(so.DeclarativeBase):
 # Rows keep their loaded values after a commit: reading them again would open a new
 # transaction, and on SQLite every transaction holds the write lock until it ends.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
-migrate = Migrate()
 
 
 def dialect_insert(table, dialect_name: str | None = None):
