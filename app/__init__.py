@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from app import config as config_module
 from app import logs
 from app.config import PROJECT_ROOT
 
+if TYPE_CHECKING:
+    from flask import Flask
 
-def create_app(config: dict | None = None) -> Flask:
-    """Build the Flask app: settings, extensions, blueprints and CLI commands — nothing else."""
+
+def create_app(config: dict | None = None, web: bool = True, migrations: bool = True) -> Flask:
+    """Build the Flask app: settings, extensions, blueprints and CLI commands — nothing else.
+
+    What a process does not use it leaves out, since each import stays in its memory for as
+    long as it runs (bench/memory.py): ``web``, the pages and the API, which the worker and
+    the scheduler never serve (some 15 MiB each); ``migrations``, Flask-Migrate with its
+    `upcron db` commands, which the web, worker and scheduler processes never run (Alembic is
+    some 11 MiB of every process that imports it).
+    """
+    # Here rather than at the top: gunicorn's master and `upcron up` import this package
+    # (app.config, app.logs) but never build the app.
+    from flask import Flask
+
     settings = config_module.load()
     settings.update(config or {})
     app = Flask(
@@ -38,9 +52,12 @@ def create_app(config: dict | None = None) -> Flask:
     from app import extensions, models  # noqa: F401  (models register their tables)
 
     extensions.db.init_app(app)
-    extensions.migrate.init_app(
-        app, extensions.db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True
-    )
+    if migrations:
+        from flask_migrate import Migrate
+
+        Migrate(
+            app, extensions.db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True
+        )
     extensions.csrf.init_app(app)
     extensions.htmx.init_app(app)
     extensions.redis_client.init_app(app)
@@ -49,7 +66,8 @@ def create_app(config: dict | None = None) -> Flask:
         with app.app_context():
             extensions.configure_sqlite(extensions.db.engine)
 
-    from app.web import register
+    if web:
+        from app.web import register
 
-    register(app)
+        register(app)
     return app

@@ -198,11 +198,14 @@ def load(env=None) -> dict:
         "HOST": host,
         "PORT": port,
         "BASE_URL": (base_url or f"http://{host}:{port}").rstrip("/"),
-        "WORKERS": _int(env, "UPCRON_WORKERS", 2, 1, 64),
+        # One of each by default: a worker's probe pool (PROBE_CONCURRENCY) and a web worker's
+        # threads already give concurrency, and each more process holds its own copy of
+        # the app (bench/memory.py). More scale up throughput on more CPUs.
+        "WORKERS": _int(env, "UPCRON_WORKERS", 1, 1, 64),
         # The longest an idle worker waits before it tells Redis it is alive (and registers
         # again if Redis was emptied or restarted meanwhile).
         "WORKER_HEARTBEAT_SEC": _int(env, "UPCRON_WORKER_HEARTBEAT_SEC", 30, 1, 3600),
-        "WEB_WORKERS": _int(env, "UPCRON_WEB_WORKERS", 2, 1, 64),
+        "WEB_WORKERS": _int(env, "UPCRON_WEB_WORKERS", 1, 1, 64),
         # Each web worker on a CPU of its own (app.gunicorn_hooks), or where the kernel likes.
         "WEB_CPU_AFFINITY": _choice(env, "UPCRON_WEB_CPU_AFFINITY", "spread", ("spread", "none")),
         "TRUSTED_PROXIES": _networks(env, "UPCRON_TRUSTED_PROXIES"),

@@ -8,7 +8,6 @@ import redis
 import sqlalchemy as sa
 from flask import current_app
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from htmx_flask import Htmx
@@ -44,7 +43,6 @@ if TYPE_CHECKING:
         __abstract__ = True
 else:
     Model = db.Model
-migrate = Migrate()
 
 
 def dialect_insert(table, dialect_name: str | None = None):

@@ -38,9 +38,8 @@ _PR_SET_PDEATHSIG = 1
 
 
 def die_with_parent():
-    """Run in a new child process (a `preexec_fn` between fork and exec, or an at-fork hook, as
-    the worker sets for RQ's scheduler): it ends when its parent does, even one killed
-    outright, rather than run on orphaned."""
+    """Run in a new child process (a `preexec_fn` between fork and exec): it ends when its
+    parent does, even one killed outright, rather than run on orphaned."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
@@ -145,8 +144,7 @@ class Supervisor:
     def _crashed(self, child: Child, code: int, now: float) -> float:
         """Note a crash and set the child's restart time, which it returns."""
         # What the child left in its process group goes with it: gunicorn's workers, which
-        # would serve on for a moment beside the new ones, and RQ's scheduler process, which
-        # would hold the queues' scheduler locks.
+        # would serve on for a moment beside the new ones.
         _kill_group(child.process.pid)
         child.crashes = [t for t in child.crashes if now - t < GIVE_UP_WINDOW_SEC] + [now]
         how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited ({code})"

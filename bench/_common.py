@@ -192,8 +192,42 @@ def insert_monitors(count: int, url: str, interval_sec: int = 3600, kind: str = 
     db.session.commit()
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process descended from it, read from /proc (parents before their
+    children). Processes that end while /proc is read are left out."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The command name in parentheses may hold spaces: the fields follow its ")".
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        children.setdefault(ppid, []).append(int(entry.name))
+    tree, index = [root], 0
+    while index < len(tree):
+        tree += sorted(children.get(tree[index], []))
+        index += 1
+    return tree
+
+
+def pss_kib(pids) -> dict[int, int]:
+    """Proportional set size in KiB of each process, from /proc/<pid>/smaps_rollup.
+
+    PSS charges each page to the processes mapping it in equal parts, so a page that forked
+    processes share (copy-on-write) or a shared library counts once in the sum, where RSS
+    would count it in every process. Each pid is read once however often it is given; a
+    process that has ended (or is a zombie, with no memory left) is left out.
+    """
+    figures = {}
+    for pid in dict.fromkeys(pids):
+        try:
+            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for line in text.splitlines():
+            if line.startswith("Pss:"):
+                figures[pid] = int(line.split()[1])
+                break
+    return figures

@@ -1,81 +1,117 @@
-"""Resident memory of the scheduler and of one worker with 10,000 monitors loaded.
+"""Memory of the whole default install: `upcron up` with 1,000 monitors being checked.
 
-Both run as real `upcron scheduler` / `upcron worker` processes against a throwaway SQLite
-database and a local target; memory is read from /proc once every monitor has been checked
-once (current RSS and the peak).
+`upcron up` runs as a user would start it (embedded Redis, SQLite in a throwaway instance
+folder, the default processes) against a local HTTP target, each monitor checked every 60 s.
+Once every monitor has been checked twice and the install has settled, the proportional
+set size (PSS, from /proc/<pid>/smaps_rollup) of each process of its tree is printed with
+the total: PSS counts a page that several processes share (a shared library, the pages a
+fork shares copy-on-write) once in the sum, where RSS would count it in each.
 
-Run: `make bench` or `.venv/bin/python bench/memory.py [count]`.
+Run: `make bench` or `.venv/bin/python bench/memory.py [count] [interval]`.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import (  # noqa: E402
-    app_env,
     bench_app,
-    embedded_redis,
     insert_monitors,
+    process_tree,
+    pss_kib,
     target_server,
 )
 
 PROJECT = Path(__file__).resolve().parents[1]
+ROUNDS = 2  # checks of every monitor before the figures are read
+SETTLE_SEC = 10  # then this long again, so start-up garbage is collected
 
 
-def memory_mb(pid: int) -> tuple[float, float]:
-    """(current, peak) resident memory of a process in MiB."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        fields[name] = value
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def describe(pid: int) -> str:
+    """A short name for a process of the tree, from its command line."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    words = [w.decode(errors="replace") for w in argv if w]
+    if any("redis-server" in w for w in words):
+        return "redis"
+    if "gunicorn" in words:
+        return "gunicorn"
+    if words[-2:-1] == ["app"] or words[-1:] in (["up"], ["scheduler"], ["worker"]):
+        return f"upcron {words[-1]}"
+    return " ".join(Path(words[0]).name if i == 0 else w for i, w in enumerate(words))[:40]
 
 
 def main() -> None:
     import sqlalchemy as sa
 
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    os.environ.setdefault("UPCRON_INSTANCE_DIR", tempfile.mkdtemp(prefix="upcron-bench-"))
-    with embedded_redis() as redis_url, target_server() as url:
-        database_url = f"sqlite:///{tempfile.mkdtemp(prefix='upcron-bench-')}/bench.db"
-        app = bench_app(database_url, redis_url)
-        env = app_env(database_url, redis_url)
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000
+    interval = int(sys.argv[2]) if len(sys.argv) > 2 else 60
+    instance = tempfile.mkdtemp(prefix="upcron-bench-")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UPCRON_")}
+    env.update(UPCRON_INSTANCE_DIR=instance, UPCRON_PORT=str(port))
+    database_url = f"sqlite:///{instance}/upcron.db"  # what `up` uses by default
+    with target_server() as url:
+        # Redis is not needed to write the monitors; `up` starts its own.
+        app = bench_app(database_url, f"unix://{instance}/unused.sock")
         with app.app_context():
-            from app.extensions import db, redis_client
+            from app.extensions import db
             from app.models import CheckResult
 
-            redis_client.conn.flushdb()
-            insert_monitors(count, url)
-            processes = {
-                name: subprocess.Popen([sys.executable, "-m", "app", name], env=env, cwd=PROJECT)
-                for name in ("scheduler", "worker")
-            }
+            insert_monitors(count, url, interval_sec=interval)
+            up = subprocess.Popen(
+                [sys.executable, "-m", "app", "up"],
+                env=env,
+                cwd=PROJECT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             try:
                 started = time.monotonic()
                 stored = 0
-                while stored < count and time.monotonic() - started < 300:
-                    time.sleep(0.5)
+                deadline = started + ROUNDS * interval + 300
+                while stored < ROUNDS * count and time.monotonic() < deadline:
+                    time.sleep(1)
                     stored = db.session.execute(sa.select(sa.func.count(CheckResult.id))).scalar()
                     db.session.commit()
-                figures = {name: memory_mb(p.pid) for name, p in processes.items()}
+                # A few pages, as someone looking at the install would load them.
+                for path in ("/healthz", "/login", "/status"):
+                    try:
+                        urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10)
+                    except OSError:
+                        pass
+                time.sleep(SETTLE_SEC)
+                tree = process_tree(up.pid)
+                figures = pss_kib(tree)
+                names = {pid: describe(pid) for pid in figures}
             finally:
-                for process in processes.values():
-                    process.terminate()
-                for process in processes.values():
-                    process.wait(30)
-                redis_client.conn.flushdb()
-    for name, (current, peak) in figures.items():
-        print(
-            f"{name:<9} with {count} monitors ({stored} checked): "
-            f"RSS {current:.0f} MiB, peak {peak:.0f} MiB"
-        )
+                up.terminate()
+                up.wait(60)
+    print(
+        f"`upcron up` with {count} monitors checked every {interval} s "
+        f"({stored} checks stored in {time.monotonic() - started:.0f} s):"
+    )
+    for pid, kib in figures.items():
+        print(f"  {names[pid]:<20} pid {pid:<8} PSS {kib / 1024:6.1f} MiB")
+    total = sum(figures.values()) / 1024
+    print(f"  {'total':<20} {len(figures)} processes  PSS {total:6.1f} MiB")
 
 
 if __name__ == "__main__":

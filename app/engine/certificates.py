@@ -8,6 +8,10 @@ notifications start afresh for it.
 
 Expiry is judged in whole thresholds of days: the monitor's warning (``tls_expiry_warn_days``,
 0 = off), then 7, 3 and 1 days, each announced once per certificate.
+
+cryptography's x509 module is imported by the functions that parse, not here: it is some
+8 MiB of every process that loads it, and the web and scheduler processes import this
+module (for ``Certificate``) without ever parsing a certificate.
 """
 
 from __future__ import annotations
@@ -15,10 +19,10 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import NameOID
+if TYPE_CHECKING:
+    from cryptography import x509
 
 # The fixed thresholds after the monitor's own warning, in days.
 THRESHOLDS = (7, 3, 1)
@@ -53,6 +57,9 @@ def parse(der: bytes | None) -> Certificate | None:
     never fails over what it only records)."""
     if not der:
         return None
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
     try:
         cert = x509.load_der_x509_certificate(der)
         subject, issuer = cert.subject.rfc4514_string(), cert.issuer.rfc4514_string()
@@ -69,6 +76,8 @@ def parse(der: bytes | None) -> Certificate | None:
 
 
 def _names(cert: x509.Certificate) -> tuple[str, ...]:
+    from cryptography import x509
+
     try:
         extension = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except (x509.ExtensionNotFound, ValueError):
@@ -81,6 +90,9 @@ def _names(cert: x509.Certificate) -> tuple[str, ...]:
 
 def common_name(distinguished_name: str) -> str:
     """The CN of an RFC 4514 name, or the whole name when it has none."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
     try:
         name = x509.Name.from_rfc4514_string(distinguished_name)
         found = name.get_attributes_for_oid(NameOID.COMMON_NAME)

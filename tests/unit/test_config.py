@@ -14,7 +14,8 @@ def test_defaults_point_at_the_instance_folder(tmp_path):
     assert config["REDIS_EMBEDDED"] is True
     assert (config["HOST"], config["PORT"]) == ("127.0.0.1", 5000)
     assert config["BASE_URL"] == "http://127.0.0.1:5000"
-    assert config["WORKERS"] == 2
+    assert config["WORKERS"] == 1
+    assert config["WEB_WORKERS"] == 1
     assert config["WORKER_HEARTBEAT_SEC"] == 30
     assert config["TARGET_POLICY"] == "default"
     assert config["PING_RATE_LIMIT"] == 60

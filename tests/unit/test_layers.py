@@ -26,6 +26,7 @@ FLOORS = {
     "tasks": TOP,
     "web": TOP,
     "cli": TOP,
+    "admin_commands": TOP,
     "__main__": TOP,
     "gunicorn_hooks": TOP,
 }
