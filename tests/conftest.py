@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -158,6 +159,29 @@ def app(make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+_TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
+
+
+@contextlib.contextmanager
+def sql_statements(app):
+    """The SQL statements run on ``app``'s engine inside the block, counted where they reach
+    the database driver: what "in one query" claims is checked by counting, not by reading.
+    Transaction control (SQLite's ``BEGIN IMMEDIATE``, savepoints) is not counted."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if not _TRANSACTION_CONTROL.match(statement):
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield seen
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
 
 
 ADMIN_EMAIL = "admin@example.com"
