@@ -162,18 +162,20 @@ class Supervisor:
         return child.restart_at
 
     def stop(self) -> None:
-        """SIGTERM the children tier by tier, highest first; SIGKILL any that outstay."""
+        """SIGTERM the children tier by tier, highest first; SIGKILL any that outstay, and say
+        so: a child that ignores SIGTERM may have left work half done."""
         for tier in sorted({c.tier for c in self.children}, reverse=True):
-            group = [c.process for c in self.children if c.tier == tier]
-            for process in group:
-                _signal(process, signal.SIGTERM)
+            group = [c for c in self.children if c.tier == tier]
+            for child in group:
+                _signal(child.process, signal.SIGTERM)
             deadline = time.monotonic() + STOP_TIMEOUT_SEC
-            for process in group:
-                while process.poll() is None and time.monotonic() < deadline:
+            for child in group:
+                while child.process.poll() is None and time.monotonic() < deadline:
                     time.sleep(0.05)
-                if process.poll() is None:
-                    _signal(process, signal.SIGKILL)
-                    process.wait()
+                if child.process.poll() is None:
+                    self.say("upcron", f"{child.name} did not stop in {STOP_TIMEOUT_SEC} s: killed")
+                    _signal(child.process, signal.SIGKILL)
+                    child.process.wait()
         for child in self.children:
             if child.pidfile:
                 child.pidfile.unlink(missing_ok=True)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -107,6 +108,26 @@ def _shared_app(database_url: str, redis_url: str):
     return _SHARED_APPS[database_url]
 
 
+def _wipe(conn) -> None:
+    """Empty every table, children first, and start the ids at 1 again.
+
+    DELETE rather than TRUNCATE on PostgreSQL too: a test leaves a few rows, and TRUNCATE
+    makes new files for every table and index whether or not it held any (a third of a
+    second per test on a busy machine, against a hundredth for these statements). Sent as
+    one script, in one round trip."""
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if conn.dialect.name == "postgresql":
+        sequences = conn.exec_driver_sql(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()"
+        ).scalars()
+        statements = [f"DELETE FROM {table}" for table in tables]
+        statements += [f"ALTER SEQUENCE {sequence} RESTART" for sequence in sequences]
+        conn.exec_driver_sql("; ".join(statements))
+    else:
+        for table in tables:
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+
+
 @pytest.fixture
 def make_app(database_url, redis_url):
     """Build apps on the test database and Redis; wipe rows and keys afterwards.
@@ -130,13 +151,8 @@ def make_app(database_url, redis_url):
         return
     with apps[0].app_context():
         db.session.remove()
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(sa.text(f"DELETE FROM {table}"))
+            _wipe(conn)
     for app in own:
         with app.app_context():
             db.session.remove()
@@ -158,6 +174,29 @@ def app(make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+_TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
+
+
+@contextlib.contextmanager
+def sql_statements(app):
+    """The SQL statements run on ``app``'s engine inside the block, counted where they reach
+    the database driver: what "in one query" claims is checked by counting, not by reading.
+    Transaction control (SQLite's ``BEGIN IMMEDIATE``, savepoints) is not counted."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if not _TRANSACTION_CONTROL.match(statement):
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield seen
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
 
 
 ADMIN_EMAIL = "admin@example.com"

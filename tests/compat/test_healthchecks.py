@@ -70,7 +70,10 @@ def live(app):
     """The app behind a real HTTP server on 127.0.0.1, which its URLs name; yields its base
     URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for the loop to look, 0.5 s by default.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"  # put back after
     yield app.config["BASE_URL"]

@@ -5,7 +5,10 @@ native API's monitor."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
+from app.extensions import db
+from app.models import CheckResult, Monitor
 from app.services import accounts, api_keys, history
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.integration.conftest import Api
@@ -230,25 +233,50 @@ def test_reset_intervals_answers_success(api, key):
     assert isinstance(response.json["timestamp"], int)
 
 
-def test_status_is_the_public_page_in_the_code_shape(api, key, target):
-    add(api, key, name="Public", url=target.route("/ok", body="ok"))
-    add(api, key, name="Private", url=target.route("/ok", body="ok"), visible=False)
+def test_status_is_the_public_page_in_the_code_shape(api, key, target, app):
+    public_url = target.route("/ok", body="ok")
+    private_url = target.route("/private-path", body="ok")
+    public = add(api, key, name="Public", url=public_url, description="The shop")
+    private = add(api, key, name="Private", url=private_url, visible=False)
+    headers_sent = {"X-Token": "public-header-secret"}
+    changed = api.put(f"/api/monitors/{public['id']}", key, json={"headers": headers_sent})
+    assert changed.status_code == 200, changed.json
     api.get(f"{BASE}/api/ping", headers=headers(key))
+    with app.app_context():
+        [check] = db.session.execute(
+            sa.select(CheckResult).filter_by(monitor_id=public["id"])
+        ).scalars()
+        monitor = db.session.get(Monitor, private["id"])
+        private_marks = [private_url, "Private", monitor.slug, monitor.uuid]
+    checked = int(check.started_at.timestamp() * 1000)
+    ms = round(check.total_us / 1000)
 
     response = api.client.get(f"{BASE}/api/status?history=true&limit=5")
 
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "*"
-    [entry] = response.json
-    assert entry["name"] == "Public"
-    assert entry["url"] is None  # the public never sees URLs
-    assert entry["config"] == {"visible": True}
-    assert entry["currentStatus"]["status"] == "up"
-    assert isinstance(entry["currentStatus"]["timestamp"], int)
-    assert [c["status"] for c in entry["history"]] == ["up"]
-    assert entry["status"] == "up" and entry["lastChecked"] == entry["currentStatus"]["timestamp"]
-    without = api.client.get(f"{BASE}/api/status").json
-    assert without[0]["history"] == []
+    assert response.json == [
+        {
+            "name": "Public",
+            "url": None,  # the public never sees URLs
+            "description": "The shop",
+            "config": {"visible": True},
+            "currentStatus": {"status": "up", "timestamp": checked, "responseTime": ms},
+            "history": [{"status": "up", "timestamp": checked, "responseTime": ms}],
+            "status": "up",
+            "lastChecked": checked,
+            "responseTime": ms,
+        }
+    ]
+    without = api.client.get(f"{BASE}/api/status")
+    assert without.json == [{**response.json[0], "history": []}]
+    # Nothing private in either body: no address, header or mark of the private service.
+    for body in (response.get_data(as_text=True), without.get_data(as_text=True)):
+        for private_text in [public_url, "/ok", "public-header-secret", "X-Token"]:
+            assert private_text not in body
+        for private_text in private_marks:
+            assert private_text not in body
+        assert '"id":' not in body
 
 
 def test_a_service_never_checked_has_no_current_status(api, key):

@@ -128,15 +128,18 @@ def stop(*processes: subprocess.Popen) -> None:
             process.wait(5)
 
 
-@pytest.fixture
-def live_server(make_app, database_url, redis_url, tmp_path):
-    """`upcron web` (gunicorn) on a free port, on the test database and Redis."""
-    make_app()  # registers the wipe of rows and keys after the test
+@pytest.fixture(scope="session")
+def web_server(database_url, redis_url, tmp_path_factory):
+    """`upcron web` (gunicorn) on a free port, on the test database and Redis: started once
+    for the whole session (a start costs seconds), as the test wipe leaves it nothing of
+    one test's to show the next (its rows and keys are wiped, each test has a browser
+    context of its own). Yields the process and its address."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    folder = tmp_path_factory.mktemp("web")
     process = upcron(
-        "web", database_url, redis_url, tmp_path, UPCRON_PORT=str(port), UPCRON_WEB_WORKERS="1"
+        "web", database_url, redis_url, folder, UPCRON_PORT=str(port), UPCRON_WEB_WORKERS="1"
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -146,8 +149,18 @@ def live_server(make_app, database_url, redis_url, tmp_path):
         except OSError:
             assert process.poll() is None, "upcron web exited"
             time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
+    yield process, f"http://127.0.0.1:{port}"
     stop(process)
+
+
+@pytest.fixture
+def live_server(make_app, web_server):
+    """The address of the session's `upcron web`; the rows and keys a test leaves are wiped
+    after it."""
+    make_app()  # registers the wipe of rows and keys after the test
+    process, address = web_server
+    assert process.poll() is None, "upcron web exited during an earlier test"
+    return address
 
 
 @pytest.fixture

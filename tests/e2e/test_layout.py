@@ -1,10 +1,12 @@
-"""Every page and form at phone, tablet and desktop widths, light and dark: nothing scrolls
-sideways, the navigation stays small on a phone, axe-core finds no serious or critical
-violation (every page in light and in dark), and a screenshot of each page at 390 and
-1366 px is kept in tests/artifacts/.
+"""Every page and form at a phone's and a desktop's width (390 and 1366 px), light and
+dark: nothing scrolls sideways, the navigation stays small on a phone, axe-core finds no
+serious or critical violation (every page in light and in dark), and a screenshot of each
+page at both widths is kept in tests/artifacts/.
 
-One browser context per width and colour scheme visits every page in a loop; problems are
-collected and reported together, so one run shows all of them.
+One browser context visits every page once and sees it at each width in each scheme,
+resized and switched in place (the layout and the colours are CSS media queries, so no
+reload is needed); problems are collected and reported together, so one run shows all of
+them.
 
 axe-core 4.14.1 (MPL-2.0) is vendored in tests/e2e/vendor/ with its licence.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,10 +39,9 @@ from app.services import (
 from tests.e2e.conftest import ARTIFACTS, EMAIL, PASSWORD
 
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
-WIDTHS = (360, 390, 768, 1366)
-SCHEMES = ("light", "dark")
+# A phone's and a desktop's width, each in both schemes, ending on the desktop in light.
+VIEWS = ((390, "light"), (390, "dark"), (1366, "dark"), (1366, "light"))
 PHONE_HEIGHT = 844
-SCREENSHOT_WIDTHS = (390, 1366)
 # axe runs on every page once in each scheme, and once in each layout (the menu button on a
 # phone, the row of links on a desktop): contrast differs by scheme, structure by layout,
 # neither between neighbouring widths.
@@ -210,27 +212,42 @@ def seed(app) -> dict[str, str]:
     }
 
 
-class Audit:
-    """What one context found wrong, page by page."""
+def show(page, width: int, scheme: str) -> None:
+    """Resize the page and switch its colour scheme in place: the layout and the colours
+    follow from CSS media queries alone, so a page needs no reload to be seen either way."""
+    page.set_viewport_size({"width": width, "height": PHONE_HEIGHT if width < 768 else 900})
+    page.emulate_media(color_scheme=scheme)
 
-    def __init__(self, width: int, scheme: str):
-        self.width, self.scheme = width, scheme
+
+class Audit:
+    """What the pages showed wrong, each seen in every one of ``views`` (width, scheme).
+
+    Each page is loaded once and then seen at each width in each scheme; the views end on the
+    desktop in light, where the flows between pages go on."""
+
+    def __init__(self, views=VIEWS):
+        self.views = views
         self.problems: list[str] = []
 
     def check(self, page, name: str) -> None:
-        where = f"{name} at {self.width} px {self.scheme}"
+        for width, scheme in self.views:
+            show(page, width, scheme)
+            self._check_view(page, name, width, scheme)
+
+    def _check_view(self, page, name: str, width: int, scheme: str) -> None:
+        where = f"{name} at {width} px {scheme}"
         overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
         if overflow > 0:
             culprits = ", ".join(page.evaluate(_OVERFLOWING))
             self.problems.append(f"{where}: scrolls {overflow} px sideways ({culprits})")
-        if self.width == 390:
+        if width == 390:
             height = page.evaluate(
                 "(document.querySelector('.topbar') || {getBoundingClientRect: () =>"
                 " ({height: 0})}).getBoundingClientRect().height"
             )
             if height > NAV_SHARE_MAX * PHONE_HEIGHT:
                 self.problems.append(f"{where}: the top bar is {height:.0f} px high")
-        if self.width == 1366 and self.scheme == "light":
+        if width == 1366 and scheme == "light":
             rows = page.evaluate(
                 "new Set([...document.querySelectorAll('.nav-wide nav a')]"
                 ".map(a => Math.round(a.getBoundingClientRect().top))).size"
@@ -242,16 +259,16 @@ class Audit:
                 self.problems.append(f"{where}: buttons of uneven height in {row}")
             if len(found["sizes"]) > 1:
                 self.problems.append(f"{where}: card headings in sizes {found['sizes']}")
-        if (self.width, self.scheme) in AXE_RUNS:
+        if (width, scheme) in AXE_RUNS:
             if not page.evaluate("typeof axe !== 'undefined'"):
                 page.evaluate(AXE)
             for violation in page.evaluate(_AXE_RUN):
                 self.problems.append(f"{where}: axe {violation}")
-        if self.width in SCREENSHOT_WIDTHS and self.scheme == "light":
+        if scheme == "light":
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             # The API reference runs to tens of screens: its first screen shows its layout.
             page.screenshot(
-                path=str(ARTIFACTS / f"page-{name}-{self.width}.png"),
+                path=str(ARTIFACTS / f"page-{name}-{width}.png"),
                 full_page=name != "api-docs",
             )
 
@@ -259,29 +276,21 @@ class Audit:
 def audit_once(page, name: str) -> list[str]:
     """The checks of a page a flow reaches only once (recovery codes, the sign-in code): in
     the two layouts and schemes axe runs in, on the flow's own page."""
-    problems = []
-    for width, scheme in sorted(AXE_RUNS):
-        page.set_viewport_size({"width": width, "height": PHONE_HEIGHT if width < 768 else 900})
-        page.emulate_media(color_scheme=scheme)
-        audit = Audit(width, scheme)
-        audit.check(page, name)
-        problems += audit.problems
-    return problems
+    audit = Audit(sorted(AXE_RUNS))
+    audit.check(page, name)
+    return audit.problems
 
 
-def contexts(browser):
-    for width in WIDTHS:
-        for scheme in SCHEMES:
-            context = browser.new_context(
-                viewport={"width": width, "height": PHONE_HEIGHT if width < 768 else 900},
-                color_scheme=scheme,
-            )
-            page = context.new_page()
-            page.set_default_timeout(10_000)
-            try:
-                yield page, Audit(width, scheme)
-            finally:
-                context.close()
+@contextmanager
+def desktop_page(browser):
+    """A page of a browser context of its own, closed afterwards."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 def visit(page, url: str) -> None:
@@ -295,8 +304,8 @@ def test_every_dashboard_page_fits_every_screen_and_passes_axe(browser, live_ser
     pages = seed(app)
     with app.app_context():
         accounts.create_admin(EMAIL, PASSWORD)
-    problems = []
-    for page, audit in contexts(browser):
+    audit = Audit()
+    with desktop_page(browser) as page:
         page.goto(live_server + "/login")
         page.get_by_label("E-mail").fill(EMAIL)
         page.get_by_label("Password").fill(PASSWORD)
@@ -348,14 +357,13 @@ def test_every_dashboard_page_fits_every_screen_and_passes_axe(browser, live_ser
         audit.check(page, "configuration-plan")
         assert page.goto(live_server + "/no-such-page").status == 404
         audit.check(page, "not-found")
-        problems += audit.problems
-    assert not problems, "\n".join(problems)
+    assert not audit.problems, "\n".join(audit.problems)
 
 
 def test_public_pages_fit_every_screen_and_pass_axe(browser, live_server, make_app):
     app = make_app()
-    problems = []
-    for page, audit in contexts(browser):
+    audit = Audit()
+    with desktop_page(browser) as page:
         visit(page, live_server + "/setup")
         audit.check(page, "setup")
         page.get_by_label("Password", exact=True).fill("short")
@@ -363,18 +371,16 @@ def test_public_pages_fit_every_screen_and_pass_axe(browser, live_server, make_a
         page.get_by_role("button", name="Create admin account").click()
         expect(page.locator("#password-error")).to_be_visible()
         audit.check(page, "setup-errors")
-        problems += audit.problems
     with app.app_context():
         accounts.create_admin(EMAIL, PASSWORD)
         monitors.create(
             {"name": "Website", "url": "https://www.example.com/", "public": True, "group": "Core"}
         )
-    for page, audit in contexts(browser):
+    with desktop_page(browser) as page:
         for name, path in (("login", "/login"), ("status", "/status")):
             visit(page, live_server + path)
             audit.check(page, name)
-        problems += audit.problems
-    assert not problems, "\n".join(problems)
+    assert not audit.problems, "\n".join(audit.problems)
 
 
 @pytest.mark.parametrize("javascript", [True, False])

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import CheckResult, CronExecution, CronJob, Monitor
 from app.services import channels, cron_jobs, history, incidents, monitors, overview
 from app.services.errors import ValidationError
-from tests.conftest import csrf_token, post_form
+from tests.conftest import csrf_token, post_form, sql_statements
 
 FORM = {
     "name": "Shop",
@@ -511,7 +511,9 @@ def test_response_times_are_bucketed_per_subject_in_one_query(app):
         old = now - timedelta(hours=25)
         db.session.add(CheckResult(monitor_id=a, planned_at=old, started_at=old, outcome="ok"))
         db.session.commit()
-        series = history.response_times("monitor", [a, b], now, timedelta(hours=24), 24)
+        with sql_statements(app) as statements:
+            series = history.response_times("monitor", [a, b], now, timedelta(hours=24), 24)
+        assert len(statements) == 1, statements
         assert [len(series[a]), len(series[b])] == [24, 24]
         last, before = series[a][-1], series[a][-2]
         assert (last.start, last.checks, last.failures, last.mean_ms) == (

@@ -211,7 +211,10 @@ def test_a_chunked_body_over_real_http_is_counted(ctx):
     """What `curl -T log.txt` sends: no Content-Length, the body in chunks."""
     monitor = make()
     server = make_server("127.0.0.1", 0, ctx, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for the loop to look, 0.5 s by default.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
