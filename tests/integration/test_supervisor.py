@@ -24,11 +24,13 @@ PROJECT = Path(__file__).resolve().parents[2]
 BACK_WITHIN_SEC = 15
 HEARTBEAT_SEC = 2
 
+# How each child shows in /proc/<pid>/cmdline; an RQ worker retitles itself when the
+# setproctitle module is installed.
 _KINDS = {
-    "redis": "redis-server",
-    "web": "gunicorn",
-    "worker": "app worker",
-    "scheduler": "app scheduler",
+    "redis": (b"redis-server",),
+    "web": (b"gunicorn",),
+    "worker": (b"app worker", b"rq:worker:"),
+    "scheduler": (b"app scheduler",),
 }
 
 
@@ -79,7 +81,7 @@ class Up:
                 command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
             except OSError:
                 continue
-            if _KINDS[kind].encode() in command and _alive(pid):
+            if any(marker in command for marker in _KINDS[kind]) and _alive(pid):
                 pids.append(pid)
         return pids
 
