@@ -569,14 +569,15 @@ def phased_slot(at_ms: int, period_ms: int, phase_ms: int) -> int:
 def next_phased(planned_ms: int, interval_sec: int, phase_ms: int, now_ms: int) -> tuple[int, int]:
     """The slot after a check planned at ``planned_ms``, and how many slots were skipped.
 
-    It is the slot nearest to planned + interval (the first after planned + interval / 2):
-    a check on its phase is followed one interval later, and one off it (a catch-up, or one
-    moved to the end of a maintenance window) returns to it, never sooner than half an
-    interval after. When we are behind, we skip to the first slot after ``now_ms`` instead
-    of running a burst of late checks, as ``next_interval`` does.
+    It is the first slot after the planned time: a check on its phase is followed one
+    interval later, and one off it (checked at once when new, a catch-up, one moved to the
+    end of a maintenance window) returns to its phase at the next slot. So no gap between
+    two checks is ever longer than the interval; the return may shorten one gap, once.
+    When we are behind, we skip to the first slot after ``now_ms`` instead of running a
+    burst of late checks, as ``next_interval`` does.
     """
     period = interval_sec * 1000
-    due = phased_slot(planned_ms + period // 2 + 1, period, phase_ms)
+    due = phased_slot(planned_ms + 1, period, phase_ms)
     if due > now_ms:
         return due, 0
     upcoming = phased_slot(now_ms + 1, period, phase_ms)

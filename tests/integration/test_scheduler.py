@@ -74,11 +74,11 @@ def test_new_monitor_is_due_at_once_then_on_its_phase_from_its_planned_time(sche
     planned = due(member)
     assert before - timedelta(seconds=1) <= planned <= datetime.now(UTC)
     scheduler.tick(planned + timedelta(seconds=3))  # three seconds late
-    # The first check was off its phase (at once): the next is the phase slot nearest to
-    # planned + interval, and from then on every interval from the planned time: no drift.
+    # The first check was off its phase (at once): the next is the first slot of its phase,
+    # and from then on every interval from the planned time: no drift.
     second = to_ms(due(member))
     assert second % 60_000 == schedule.phase(monitor_id, 60_000)
-    assert to_ms(planned) + 30_000 < second <= to_ms(planned) + 90_000
+    assert to_ms(planned) < second <= to_ms(planned) + 60_000
     scheduler.tick(from_ms(second + 3000))
     assert to_ms(due(member)) == second + 60_000
     assert queued_items() == [
@@ -191,7 +191,8 @@ def test_only_the_leader_dispatches_and_a_standby_takes_over(ctx, monkeypatch):
     assert second.is_leader is False  # it released the lock when stopping
     assert took_over <= 0.8 + 0.3
     slots = [(kind, sid, planned) for kind, sid, planned, *_ in queued_items()]
-    assert len(slots) == len(set(slots)) == 20  # all dispatched, none twice
+    assert len(slots) == len(set(slots))  # none twice
+    assert len({sid for _, sid, _ in slots}) == 20  # all dispatched
 
 
 def test_an_interval_cron_job_keeps_its_rhythm_and_catches_up_once(ctx):
@@ -319,17 +320,18 @@ def test_after_downtime_each_overdue_monitor_is_checked_once_spread_then_on_its_
     # Nothing ran for an hour: the due set still holds the slots of an hour ago. A scheduler
     # that takes the lead reconciles it, and the overdue checks are spread over a minute.
     redis_client.conn.delete(sched.KEY_LEADER)
-    assert scheduler.hold_lock()
-    scores = due_scores()
     start = to_ms(datetime.now(UTC))
-    assert all(start - 1000 <= score < start + 60_000 for score in scores.values())
+    assert scheduler.hold_lock()
+    end = to_ms(datetime.now(UTC))
+    scores = due_scores()
+    assert all(start <= score < end + 60_000 for score in scores.values())
     assert busiest_second(scores.values()) <= 2 * 600 / 60
-    scheduler.tick(from_ms(start + 60_000))
+    scheduler.tick(from_ms(end + 60_000))
     slots = [(sid, planned) for _, sid, planned, *_ in queued_items()]
     assert sorted(sid for sid, _ in slots) == ids  # each once
     after = due_scores()
     assert all(after[f"m:{i}"] % 300_000 == schedule.phase(i, 300_000) for i in ids)
-    assert all(after[f"m:{sid}"] - planned > 150_000 for sid, planned in slots)
+    assert all(end + 60_000 < after[f"m:{i}"] <= end + 360_000 for i in ids)
 
 
 def test_a_monitor_created_alone_is_checked_at_once_many_together_are_spread(ctx):
