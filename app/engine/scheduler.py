@@ -4,9 +4,9 @@ Redis holds only derived state, rebuilt from SQL whenever it is missing:
 
 - ``upcron:due``: sorted set, member ``"<kind>:<id>"``, score = planned time (epoch ms); for a
   heartbeat, its next deadline.
-- ``upcron:spec``: hash, member → how to compute the next due time (interval or cron + zone),
-  so a tick never queries SQL. Heartbeats have none: a dispatched deadline leaves the set, and
-  the worker that evaluated it sets the next one.
+- ``upcron:spec``: hash, member → how to compute the next due time (interval and, for a
+  monitor, its phase; or cron + zone), so a tick never queries SQL. Heartbeats have none: a
+  dispatched deadline leaves the set, and the worker that evaluated it sets the next one.
 - ``upcron:pending``: sorted set, member = slot ``"<kind>:<id>@<planned ms>"``, score = lease
   expiry (epoch ms). A slot stays here from dispatch until its results are committed; a
   worker holding it renews the lease, so a slot whose lease runs out belonged to a worker
