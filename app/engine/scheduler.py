@@ -4,9 +4,9 @@ Redis holds only derived state, rebuilt from SQL whenever it is missing:
 
 - ``upcron:due``: sorted set, member ``"<kind>:<id>"``, score = planned time (epoch ms); for a
   heartbeat, its next deadline.
-- ``upcron:spec``: hash, member → how to compute the next due time (interval or cron + zone),
-  so a tick never queries SQL. Heartbeats have none: a dispatched deadline leaves the set, and
-  the worker that evaluated it sets the next one.
+- ``upcron:spec``: hash, member → how to compute the next due time (interval and, for a
+  monitor, its phase; or cron + zone), so a tick never queries SQL. Heartbeats have none: a
+  dispatched deadline leaves the set, and the worker that evaluated it sets the next one.
 - ``upcron:pending``: sorted set, member = slot ``"<kind>:<id>@<planned ms>"``, score = lease
   expiry (epoch ms). A slot stays here from dispatch until its results are committed; a
   worker holding it renews the lease, so a slot whose lease runs out belonged to a worker
@@ -80,10 +80,12 @@ PRUNE_EVERY_SEC = 3600
 RECONCILE_EVERY_SEC = 300  # repairs an edit whose refresh() found Redis down
 NOTIFY_UPKEEP_EVERY_SEC = 60  # reminders, and alerts whose job was lost
 MAX_ATTEMPTS = 3  # dispatches of one slot before it is given up (a batch that keeps crashing)
+AT_ONCE = 5  # new or overdue monitors checked in the same second before the rest are spread
 _WAITING = (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
 
-# An item's place in the schedule: (spec, due ms); a heartbeat deadline has no spec.
-Entry = tuple[dict[str, Any] | None, int]
+# An item's place in the schedule: (spec, due ms); a heartbeat deadline has no spec, and a
+# monitor due "as soon as it can be spread" has no due time yet (``_soon`` gives it one).
+Entry = tuple[dict[str, Any] | None, int | None]
 
 # Atomic take-and-requeue. For each due item the caller has computed the next due time from
 # the planned one; the item moves only if its score is still the one the caller read (another
@@ -142,15 +144,36 @@ def slot_id(member: str, planned_ms: int) -> str:
 # --- what services call ---------------------------------------------------------------------
 
 
-def _monitor_entry(monitor: Monitor, now: datetime) -> tuple[dict[str, Any], int] | None:
-    """(spec, first due ms) for an active uptime monitor, None when it must not run."""
+def _monitor_entry(monitor: Monitor, now: datetime) -> tuple[dict[str, Any], int | None] | None:
+    """(spec, next due ms) for an active uptime monitor, None when it must not run.
+
+    The spec carries the monitor's phase (``schedule.phase``), so its checks keep their
+    second within the interval. A due of None means "as soon as it can be spread": the
+    monitor is new, or its next slot is already past (``_soon``).
+    """
     if monitor.kind == KIND_HEARTBEAT or monitor.paused or not (monitor.url or monitor.host):
         return None
-    spec: dict[str, Any] = {"i": monitor.interval_sec}
-    due = now
-    if monitor.last_checked_at is not None:
-        due = max(now, from_ms(to_ms(monitor.last_checked_at) + monitor.interval_sec * 1000))
-    return spec, to_ms(due)
+    period = monitor.interval_sec * 1000
+    spec: dict[str, Any] = {"i": monitor.interval_sec, "p": schedule.phase(monitor.id, period)}
+    if monitor.last_checked_at is None:
+        return spec, None
+    # A check runs at or after its slot, so the first slot after the last check is the one
+    # after the slot that check belonged to.
+    due = schedule.phased_slot(to_ms(monitor.last_checked_at) + 1, period, spec["p"])
+    return spec, (due if due > to_ms(now) else None)
+
+
+def _soon(monitors: list[tuple[str, dict[str, Any]]], busy: int, now_ms: int) -> dict[str, int]:
+    """Due times for new or overdue monitors (member, spec): at once while fewer than
+    AT_ONCE items are due within the coming second (``busy`` are already), the rest at their
+    catch-up slot, so that a monitor created alone is checked at once but many created or
+    overdue together are spread over the coming minute (their interval, when shorter)."""
+    room = max(0, AT_ONCE - busy)
+    dues: dict[str, int] = {}
+    for n, (member, spec) in enumerate(monitors):
+        monitor_id = int(member.split(":")[1])
+        dues[member] = now_ms if n < room else schedule.catch_up_slot(monitor_id, spec["i"], now_ms)
+    return dues
 
 
 def _cron_entry(job: CronJob, now: datetime) -> tuple[dict[str, Any], int] | None:
@@ -239,21 +262,25 @@ def refresh(kind: str, subject_id: int, row=None, not_before: datetime | None = 
             entry = (None, max(entry[1], to_ms(not_before)))
     else:
         entry = _cron_entry(row, now)
+    due = None if entry is None else entry[1]
     try:
         if kind == "heartbeat":
             # A deadline has no spec beside it: one command does (every ping comes here).
-            if entry is None:
+            if due is None:
                 redis_client.conn.zrem(KEY_DUE, member)
             else:
-                redis_client.conn.zadd(KEY_DUE, {member: entry[1]})
+                redis_client.conn.zadd(KEY_DUE, {member: due})
             return
+        if entry is not None and due is None and entry[0] is not None:
+            now_ms = to_ms(now)
+            busy = cast(int, redis_client.conn.zcount(KEY_DUE, "-inf", now_ms + 999))
+            due = _soon([(member, entry[0])], busy, now_ms)[member]
         with redis_client.conn.pipeline(transaction=True) as pipe:
-            if entry is None:
+            if entry is None or due is None:
                 pipe.zrem(KEY_DUE, member)
                 pipe.hdel(KEY_SPEC, member)
             else:
-                spec, due = entry
-                pipe.hset(KEY_SPEC, member, json.dumps(spec))
+                pipe.hset(KEY_SPEC, member, json.dumps(entry[0]))
                 pipe.zadd(KEY_DUE, {member: due})
             pipe.execute()
     except redis.RedisError as exc:
@@ -377,11 +404,14 @@ class Scheduler:
             return True
         was_leader = self.is_leader
         self.is_leader = bool(self.conn.set(KEY_LEADER, value, nx=True, px=self.lock_ttl_ms))
-        if self.is_leader and not was_leader:
+        if self.is_leader:
+            # Taken afresh, or taken back by a leader whose lock ran out while it stalled
+            # (a suspended machine): either way what fell due meanwhile is spread again by
+            # the rebuild rather than dispatched in one burst.
             log.info("%s is now the scheduler leader", self.name)
             self.rebuild(reset=not self.conn.exists(KEY_BUILT))
             self._last_reconcile = time.monotonic()
-        elif was_leader and not self.is_leader:
+        elif was_leader:
             log.warning("%s lost the scheduler lock", self.name)
         return self.is_leader
 
@@ -444,19 +474,40 @@ class Scheduler:
     def rebuild(self, now: datetime | None = None, reset: bool = True) -> int:
         """Recompute the due set from SQL.
 
-        ``reset`` (Redis lost our state): every due time is recomputed; overdue items become
-        due now, so each runs at most once to catch up. Otherwise (a new leader, and every
-        few minutes) it reconciles: items missing from Redis are added, items gone from SQL
-        removed, and due times already in Redis are kept, so a leader change causes no
-        extra checks.
+        ``reset`` (Redis lost our state): every due time is recomputed. Otherwise (a new
+        leader, and every few minutes) it reconciles: items missing from Redis are added,
+        items gone from SQL removed, and due times already in Redis are kept, so a leader
+        change causes no extra checks. Either way a monitor that is new or fell due while
+        nothing ran is placed by ``_soon``: checked once, soon, and spread, then back on its
+        phase; monitors on time simply keep their phase.
         """
         now = now or datetime.now(UTC)
+        now_ms = to_ms(now)
         # Read Redis before SQL: an item created after the SQL read is then never taken
         # for one that is gone.
-        members = [] if reset else cast(list[bytes], self.conn.zrange(KEY_DUE, 0, -1))
-        known = {m.decode() for m in members}
+        known = (
+            {}
+            if reset
+            else {
+                m.decode(): int(s)
+                for m, s in cast(
+                    list[tuple[bytes, float]], self.conn.zrange(KEY_DUE, 0, -1, withscores=True)
+                )
+            }
+        )
         entries = self._entries_from_sql(now)
-        stale = known - set(entries)
+        stale = set(known) - set(entries)
+        overdue = {
+            m for m, score in known.items() if m.startswith(f"{KIND_MONITOR}:") and score <= now_ms
+        }
+        placed = {m: due for m, (_, due) in entries.items() if m not in known or m in overdue}
+        busy = sum(
+            1
+            for due in [*placed.values(), *(known[m] for m in set(known) - overdue - stale)]
+            if due is not None and due < now_ms + 1000
+        )
+        late = [(m, spec) for m, due in placed.items() if due is None and (spec := entries[m][0])]
+        dues = {m: due for m, due in placed.items() if due is not None} | _soon(late, busy, now_ms)
         with self.conn.pipeline(transaction=True) as pipe:
             if reset:
                 pipe.delete(KEY_DUE, KEY_SPEC)
@@ -466,9 +517,9 @@ class Scheduler:
             specs = {m: json.dumps(s) for m, (s, _) in entries.items() if s is not None}
             if specs:
                 pipe.hset(KEY_SPEC, mapping=specs)
-            if entries:
-                pipe.zadd(KEY_DUE, {m: due for m, (_, due) in entries.items()}, nx=not reset)
-            pipe.set(KEY_BUILT, to_ms(now))
+            if dues:
+                pipe.zadd(KEY_DUE, dues)
+            pipe.set(KEY_BUILT, now_ms)
             pipe.execute()
         log.info(
             "schedule %s from SQL: %d items", "rebuilt" if reset else "reconciled", len(entries)
@@ -624,7 +675,10 @@ def _next_due(
     if spec is None:
         return None, 0
     planned = from_ms(planned_ms)
-    if "i" in spec:
+    if "p" in spec:  # an uptime monitor, on its phase
+        next_ms, missed = schedule.next_phased(planned_ms, spec["i"], spec["p"], to_ms(now))
+        next_due = from_ms(next_ms)
+    elif "i" in spec:
         next_due, missed = schedule.next_interval(planned, spec["i"], now)
     else:
         next_due, missed = schedule.next_run(spec["e"], spec["z"], planned), 0

@@ -281,7 +281,9 @@ def test_scheduling_resumes_after_redis_is_killed_and_restarted(make_app, target
             assert redis_client.conn.zscore(sched.KEY_DUE, f"m:{monitor.id}") is not None
             run_due(scheduler, datetime.now(UTC) + timedelta(seconds=10))
             results = rows(CheckResult, monitor_id=monitor.id)
-            assert [r.outcome for r in results] == ["ok", "ok"]
+            # The first check, then its slot after the restart: one more when a slot passed
+            # while Redis was down (caught up once by the restart's rebuild).
+            assert [r.outcome for r in results] in (["ok", "ok"], ["ok", "ok", "ok"])
             assert fresh(Monitor, monitor.id).state == "up"
     finally:
         server.kill()

@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from rq import Queue
 
+from app.engine import schedule
 from app.engine import scheduler as sched
 from app.engine.scheduler import Scheduler, from_ms, to_ms
 from app.extensions import db, redis_client
 from app.models import CronJob, Monitor
+from app.services import monitors
 
 
 def add_monitor(**fields) -> int:
@@ -63,15 +67,24 @@ def scheduler(ctx):
     return scheduler
 
 
-def test_new_monitor_is_due_at_once_and_requeued_from_its_planned_time(scheduler):
+def test_new_monitor_is_due_at_once_then_on_its_phase_from_its_planned_time(scheduler):
     before = datetime.now(UTC)
     monitor_id = add_monitor(interval_sec=60)
-    planned = due(f"m:{monitor_id}")
+    member = f"m:{monitor_id}"
+    planned = due(member)
     assert before - timedelta(seconds=1) <= planned <= datetime.now(UTC)
     scheduler.tick(planned + timedelta(seconds=3))  # three seconds late
-    # Next due is planned + interval, not "now" + interval: no drift.
-    assert due(f"m:{monitor_id}") == from_ms(to_ms(planned) + 60_000)
-    assert queued_items() == [["m", monitor_id, to_ms(planned), 0, "schedule"]]
+    # The first check was off its phase (at once): the next is the first slot of its phase,
+    # and from then on every interval from the planned time: no drift.
+    second = to_ms(due(member))
+    assert second % 60_000 == schedule.phase(monitor_id, 60_000)
+    assert to_ms(planned) < second <= to_ms(planned) + 60_000
+    scheduler.tick(from_ms(second + 3000))
+    assert to_ms(due(member)) == second + 60_000
+    assert queued_items() == [
+        ["m", monitor_id, to_ms(planned), 0, "schedule"],
+        ["m", monitor_id, second, 0, "schedule"],
+    ]
 
 
 def test_pause_and_delete_remove_the_item_and_resume_restores_it(ctx):
@@ -132,14 +145,17 @@ def test_missed_cron_slots_run_once_and_are_counted(ctx):
 
 def test_an_emptied_redis_is_rebuilt_from_sql(ctx):
     now = datetime(2026, 3, 28, 12, 2, 30, tzinfo=UTC)
-    monitor_id = add_monitor(interval_sec=30, last_checked_at=now - timedelta(seconds=10))
+    monitor_id = add_monitor(interval_sec=30, last_checked_at=now)
     job_id = add_cron()
     scheduler = Scheduler(conn=redis_client.conn)
     scheduler.tick(now)
     redis_client.conn.flushdb()
     scheduler.tick(now)
-    # Due again 30 s after the monitor's last check, and at the job's next five minutes.
-    assert due(f"m:{monitor_id}") == now + timedelta(seconds=20)
+    # Due again at the monitor's first slot after its last check (the one instant within
+    # the 30 s after it that falls on its phase), and at the job's next five minutes.
+    monitor_due = to_ms(due(f"m:{monitor_id}"))
+    assert monitor_due % 30_000 == schedule.phase(monitor_id, 30_000)
+    assert to_ms(now) < monitor_due <= to_ms(now + timedelta(seconds=30))
     assert due(f"c:{job_id}") == datetime(2026, 3, 28, 12, 5, tzinfo=UTC)
 
 
@@ -151,7 +167,9 @@ def wait_for(condition, what: str, seconds: float = 30) -> None:
         time.sleep(0.02)
 
 
-def test_only_the_leader_dispatches_and_a_standby_takes_over(ctx):
+def test_only_the_leader_dispatches_and_a_standby_takes_over(ctx, monkeypatch):
+    # Leadership is under test, not spreading: let all twenty new monitors be due at once.
+    monkeypatch.setattr(sched, "AT_ONCE", 20)
     ids = [add_monitor(interval_sec=3600) for _ in range(20)]
     conn = redis_client.conn
     # A TTL long enough for a leader to renew through a busy machine's stalls.
@@ -223,3 +241,123 @@ def test_an_interval_cron_job_stops_at_its_expiry(ctx):
     planned = to_ms(due(f"c:{job_id}"))
     # The slot after the first, 20 minutes in, is past the expiry: the job is dropped.
     assert sched._next_due(spec, planned, from_ms(planned)) == (None, 0)
+
+
+# --- phases: monitors created or overdue together are spread, and keep their second --------
+
+
+def insert_monitors(count: int, interval_sec: int = 60) -> list[int]:
+    """``count`` monitors created in one transaction, as a bulk import or a script does."""
+    rows = [
+        {
+            "kind": "http",
+            "name": f"bulk {n}",
+            "slug": f"bulk-{n}-{time.monotonic_ns()}",
+            "url": "http://127.0.0.1:9/",
+            "interval_sec": interval_sec,
+            "headers": {},
+            "description": "",
+        }
+        for n in range(count)
+    ]
+    db.session.execute(sa.insert(Monitor), rows)
+    db.session.commit()
+    return list(db.session.execute(sa.select(Monitor.id).order_by(Monitor.id)).scalars())
+
+
+def due_scores() -> dict[str, int]:
+    return {
+        m.decode(): int(s)
+        for m, s in redis_client.conn.zrange(sched.KEY_DUE, 0, -1, withscores=True)
+    }
+
+
+def busiest_second(scores) -> int:
+    return max(Counter(ms // 1000 for ms in scores).values())
+
+
+def test_monitors_created_together_are_spread_over_the_interval(ctx):
+    ids = insert_monitors(600)
+    now = datetime.now(UTC)
+    Scheduler(conn=redis_client.conn).rebuild(now)
+    scores = due_scores()
+    assert len(scores) == 600
+    assert all(to_ms(now) <= score < to_ms(now) + 60_000 for score in scores.values())
+    assert busiest_second(scores.values()) <= 2 * 600 / 60
+    for monitor_id in ids:
+        spec = json.loads(redis_client.conn.hget(sched.KEY_SPEC, f"m:{monitor_id}"))
+        assert spec == {"i": 60, "p": schedule.phase(monitor_id, 60_000)}
+
+
+def test_after_an_emptied_redis_checked_monitors_keep_their_phase_and_stay_spread(ctx):
+    ids = insert_monitors(600)
+    scheduler = Scheduler(conn=redis_client.conn)
+    start = datetime.now(UTC)
+    scheduler.rebuild(start)
+    # Run the schedule for an interval (the checks recorded as a worker records them), so
+    # that every monitor is on its phase.
+    for _ in range(2):
+        scores = due_scores()
+        scheduler.tick(from_ms(max(scores.values())))
+        checked = {sid: from_ms(planned + 200) for _, sid, planned, *_ in queued_items()}
+        for monitor_id, moment in checked.items():
+            db.session.get(Monitor, monitor_id).last_checked_at = moment
+        db.session.commit()
+    before = due_scores()
+    assert all(before[f"m:{i}"] % 60_000 == schedule.phase(i, 60_000) for i in ids)
+    redis_client.conn.flushdb()
+    scheduler.tick(from_ms(min(before.values()) - 1000))  # finds the set gone: rebuilds it
+    assert due_scores() == before
+    assert busiest_second(before.values()) <= 2 * 600 / 60
+
+
+def test_an_edit_keeps_the_phase_a_new_interval_moves_it(ctx):
+    monitor = monitors.create({"name": "phase", "url": "http://127.0.0.1:9/", "interval_sec": 60})
+    member = f"m:{monitor.id}"
+    checked = datetime.now(UTC)
+    monitor.last_checked_at = checked
+    db.session.commit()
+    monitors.update(monitor.id, {"name": "phase renamed"})
+    on_phase = to_ms(due(member))
+    assert on_phase % 60_000 == schedule.phase(monitor.id, 60_000)
+    assert to_ms(checked) < on_phase <= to_ms(checked) + 60_000
+    monitors.update(monitor.id, {"timeout_ms": 3000})
+    assert to_ms(due(member)) == on_phase
+    monitors.update(monitor.id, {"interval_sec": 300})
+    assert to_ms(due(member)) % 300_000 == schedule.phase(monitor.id, 300_000)
+    monitors.update(monitor.id, {"interval_sec": 60})
+    assert to_ms(due(member)) == on_phase  # the interval back: the phase back
+
+
+def test_after_downtime_each_overdue_monitor_is_checked_once_spread_then_on_its_phase(ctx):
+    ids = insert_monitors(600, interval_sec=300)
+    now = datetime.now(UTC)
+    db.session.execute(sa.update(Monitor).values(last_checked_at=now - timedelta(hours=1)))
+    db.session.commit()
+    scheduler = Scheduler(conn=redis_client.conn)
+    scheduler.rebuild(now - timedelta(hours=1, seconds=-1))
+    # Nothing ran for an hour: the due set still holds the slots of an hour ago. A scheduler
+    # that takes the lead reconciles it, and the overdue checks are spread over a minute.
+    redis_client.conn.delete(sched.KEY_LEADER)
+    start = to_ms(datetime.now(UTC))
+    assert scheduler.hold_lock()
+    end = to_ms(datetime.now(UTC))
+    scores = due_scores()
+    assert all(start <= score < end + 60_000 for score in scores.values())
+    assert busiest_second(scores.values()) <= 2 * 600 / 60
+    scheduler.tick(from_ms(end + 60_000))
+    slots = [(sid, planned) for _, sid, planned, *_ in queued_items()]
+    assert sorted(sid for sid, _ in slots) == ids  # each once
+    after = due_scores()
+    assert all(after[f"m:{i}"] % 300_000 == schedule.phase(i, 300_000) for i in ids)
+    assert all(end + 60_000 < after[f"m:{i}"] <= end + 360_000 for i in ids)
+
+
+def test_a_monitor_created_alone_is_checked_at_once_many_together_are_spread(ctx):
+    first = add_monitor(interval_sec=3600)
+    assert due(f"m:{first}") <= datetime.now(UTC)
+    others = [add_monitor(interval_sec=3600) for _ in range(20)]
+    now_ms = to_ms(datetime.now(UTC))
+    at_once = [m for m in others if to_ms(due(f"m:{m}")) <= now_ms]
+    assert len(at_once) == sched.AT_ONCE - 1
+    assert all(to_ms(due(f"m:{m}")) < now_ms + 60_000 for m in others)
