@@ -13,11 +13,14 @@ worker, used by both routes in turn. No scheduler and no workers run: a ping mus
 them.
 
 Run: `make bench` or `.venv/bin/python bench/pings.py` (uses UPCRON_REDIS_URL or an embedded
-Redis, and UPCRON_DATABASE_URL or a throwaway SQLite file).
+Redis, and UPCRON_DATABASE_URL or a throwaway SQLite file). `--database URL` names the
+database instead, such as `--database postgresql://postgres@127.0.0.1:5432/bench`: an
+empty one, since every ping stored there is counted.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import socket
@@ -198,6 +201,12 @@ def stored_pings() -> int:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Ping throughput against a trivial route.")
+    parser.add_argument("--database", help="database URL (default: UPCRON_DATABASE_URL)")
+    database_url = parser.parse_args().database
+    if database_url:
+        os.environ["UPCRON_DATABASE_URL"] = database_url
+
     from app.config import load
 
     instance = tempfile.mkdtemp(prefix="upcron-bench-")
@@ -216,7 +225,8 @@ def main() -> None:
             server.terminate()
             server.wait(30)
         stored = stored_pings()
-    database = "SQLite" if "UPCRON_DATABASE_URL" not in os.environ else "UPCRON_DATABASE_URL"
+    url = os.environ.get("UPCRON_DATABASE_URL", "sqlite")
+    database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     for number, (trivial, pings) in enumerate(rounds, 1):
         for name, r in (("trivial route", trivial), ("pings", pings)):
             print(
