@@ -90,16 +90,25 @@ def test_the_tab_icon_shows_the_overall_state(app, client, logged_in):
     assert icon() == "up"  # under maintenance, a down monitor does not count
 
 
-def test_a_failing_cron_job_turns_the_state_down(app):
+def test_a_failing_cron_job_turns_the_state_degraded_then_down(app):
     with app.app_context():
         job = cron_jobs.create(
             {"name": "Report", "url": "https://ops.example.com/", "cron_expr": "0 2 * * *"}
         )
         assert overview.overall_state() == "up"
-        db.session.execute(
-            sa.update(CronJob).where(CronJob.id == job.id).values(last_outcome="timeout")
-        )
-        db.session.commit()
+
+        def failed(times):
+            db.session.execute(
+                sa.update(CronJob)
+                .where(CronJob.id == job.id)
+                .values(last_outcome="timeout", consecutive_failures=times)
+            )
+            db.session.commit()
+
+        # Failing, but fewer times in a row than it alerts after: degraded (state.health).
+        failed(job.notify_failure_after - 1)
+        assert overview.overall_state() == "degraded"
+        failed(job.notify_failure_after)
         assert overview.overall_state() == "down"
 
 
