@@ -175,7 +175,7 @@ def test_reschedule_brings_a_late_heartbeat_back_when_no_longer_expected():
     monitor = heartbeat(state="late", last_ping_at=T0, period_sec=3600)
     monitor.period_sec = 7200
     state.reschedule(monitor, T0 + 61 * MINUTE)
-    assert monitor.state == "up"
+    assert (monitor.state, monitor.state_changed_at) == ("up", T0 + 61 * MINUTE)
     down = heartbeat(state="down", last_ping_at=T0, period_sec=7200)
     state.reschedule(down, T0 + 61 * MINUTE)
     assert down.state == "down"
@@ -334,3 +334,9 @@ def test_durations_in_reasons_read_as_english(seconds, words):
     monitor = heartbeat(state="up", last_ping_at=T0, max_run_sec=seconds, last_start_at=T0)
     state.apply_deadline(monitor, T0 + timedelta(seconds=seconds))
     assert monitor.last_error.endswith(f"did not finish within {words}.")
+
+
+def test_a_paused_heartbeat_set_to_resume_by_hand_ignores_pings_whatever_its_state_says():
+    monitor = heartbeat(state="late", paused=True, manual_resume=True, last_ping_at=T0)
+    assert state.apply_ping(monitor, "success", None, T0 + MINUTE) == []
+    assert (monitor.paused, monitor.state, monitor.last_ping_at) == (True, "late", T0)

@@ -1,3 +1,4 @@
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -525,6 +526,7 @@ def test_next_interval_refuses_a_non_positive_interval():
         ("@yearly", "At 00:00 on day 1 of the month in January"),
         # "Every N minutes" only when the steps run through the whole hour.
         ("0-29 * * * *", "At minutes 0 through 29 past every hour"),
+        ("0,30 9,17 * * *", "At 09:00, 09:30, 17:00 and 17:30 every day"),
         ("0-39/20 * * * *", "At minutes 0 and 20 past every hour"),
         ("*/30 1,5,9 * * *", "Every 30 minutes during every 4th hour from 1 through 9"),
         ("*/11 * * * *", "At every 11th minute past every hour"),
@@ -590,6 +592,9 @@ def test_a_step_over_every_value_starts_at_the_lowest():
             ((5, 25, 45), (0,), (1, 4, 7, 10), (2, 7, 12), (1, 3)),
         ),
         ("0 0 * * 6-7", ((0,), (0,), tuple(range(1, 32)), tuple(range(1, 13)), (0, 6))),
+        # One-value ranges and leading zeros.
+        ("0-0 5-5 * * 0-0", ((0,), (5,), tuple(range(1, 32)), tuple(range(1, 13)), (0,))),
+        ("007 05 01 * *", ((7,), (5,), (1,), tuple(range(1, 13)), tuple(range(7)))),
     ],
 )
 def test_field_values_lists_what_each_field_allows(expr, values):
@@ -626,6 +631,7 @@ def test_cron_fields_spell_out_macros(expr, fields):
         # No cron expression fires exactly this often: every minute is the closest.
         (30, "* * * * *"),
         (90, "* * * * *"),
+        (150, "* * * * *"),
         (420, "* * * * *"),
         (5400, "* * * * *"),
         (25200, "* * * * *"),
@@ -634,3 +640,25 @@ def test_cron_fields_spell_out_macros(expr, fields):
 )
 def test_interval_cron_fires_exactly_as_often_when_cron_can_say_it(seconds, expr):
     assert interval_cron(seconds) == expr
+
+
+def test_a_backwards_range_is_refused_in_every_field():
+    with pytest.raises(ScheduleError, match="range 5-3 is backwards") as backwards:
+        validate_cron("0 5-3 * * *")
+    assert backwards.value.field == "hour"
+
+
+def test_slots_between_counts_to_ten_thousand_by_default():
+    start = utc(2026, 1, 1)
+    assert slots_between("* * * * *", "UTC", start, start + timedelta(days=8)) == 10_000
+
+
+def test_next_run_does_not_depend_on_the_host_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        runs = next_runs("30 2 * * *", "Europe/Berlin", utc(2026, 3, 27, 2), 3)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert runs == [utc(2026, 3, 28, 1, 30), utc(2026, 3, 29, 1), utc(2026, 3, 30, 0, 30)]
