@@ -479,7 +479,7 @@ def _describe_time(cron: _Cron) -> tuple[str, bool]:
         return "At " + _join([f"{h:02d}:{m:02d}" for h in hours for m in minutes]), True
     if len(minutes) == 60:
         phrase = "Every minute"
-    elif (step := _spacing(minutes)) and minutes[0] == 0 and 60 % step == 0:
+    elif (step := _spacing(minutes)) and minutes[0] == 0 and minutes[-1] + step == 60:
         phrase = f"Every {step} minutes"
     else:
         phrase = "At " + _values_phrase(minutes, 0, 59, "minute", "minutes")

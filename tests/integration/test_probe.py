@@ -449,6 +449,16 @@ def test_see_other_turns_a_post_into_a_get_and_307_keeps_it(server):
     assert post_kept.headers["content-type"] == form["Content-Type"]
 
 
+def test_see_other_keeps_a_head_a_head(server):
+    server.route("/report", redirect="/latest", status=303)
+    server.route("/latest", body="ok")
+
+    result = probe(ProbeRequest(server.url("/report"), method="HEAD"))
+
+    assert (result.outcome, result.redirects) == (OK, 1)
+    assert [r.method for r in server.requests] == ["HEAD", "HEAD"]
+
+
 def test_credentials_do_not_follow_a_redirect_to_another_host(server):
     server.route("/same", redirect="/other-host")
     server.route("/other-host", redirect=server.url("/end", host="localhost"))

@@ -352,3 +352,18 @@ def test_a_resolver_timeout_is_not_a_refusal():
 )
 def test_literal_refusal_judges_without_a_lookup(host, policy, refusal):
     assert literal_refusal(host, policy) == refusal
+
+
+def test_an_ipv4_compatible_address_is_named_as_such():
+    assert check_address("::a9fe:a9fe", "default") == (
+        "::a9fe:a9fe (IPv4-compatible 169.254.169.254) is a link-local address"
+    )
+
+
+def test_a_resolver_that_cannot_read_the_name_is_unresolved_with_its_reason():
+    def resolver(host, port):
+        raise ValueError("label too long")
+
+    with pytest.raises(Unresolved) as unresolved:
+        guard("example.test", 80, "default", resolver)
+    assert str(unresolved.value) == "Resolving example.test failed: label too long"

@@ -140,3 +140,38 @@ def test_a_maintenance_window_holds_the_degraded_state_until_the_next_check_afte
     assert row.state == "degraded"
     check.maintenance = False
     assert check("fail") == [["down"]]
+
+
+def test_every_transition_records_when_it_happened():
+    """state_changed_at is what the dashboard shows as "down for 5 minutes"."""
+    row = monitor(state="degraded", degraded_kind="slow")
+    check = Checks(row)
+    check("ok")
+    assert (row.state, row.state_changed_at) == ("up", check.at)
+    check("fail", "fail")
+    assert (row.state, row.state_changed_at) == ("down", check.at)
+    check("ok")
+    assert (row.state, row.state_changed_at) == ("up", check.at)
+    pending = monitor(state="pending")
+    Checks(pending)("ok")
+    assert (pending.state, pending.state_changed_at) == ("up", T0 + timedelta(minutes=1))
+
+
+def test_pause_and_resume_restart_the_counts():
+    row = monitor(
+        state="down",
+        consecutive_failures=7,
+        consecutive_successes=3,
+        consecutive_clean=3,
+        last_error="HTTP 503",
+    )
+    state.pause(row, T0)
+    assert (row.paused, row.state, row.state_changed_at) == (True, "paused", T0)
+    assert Checks(row)("fail") == [[]] and row.state == "paused"
+    later = T0 + timedelta(hours=1)
+    state.resume(row, later)
+    assert (row.paused, row.state, row.state_changed_at) == (False, "pending", later)
+    assert (row.consecutive_failures, row.consecutive_successes, row.consecutive_clean) == (0, 0, 0)
+    # One failure after resuming is one, not the eighth in a row.
+    row.failure_threshold = 2
+    assert Checks(row)("fail") == [[]] and row.state == "pending"

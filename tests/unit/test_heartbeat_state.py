@@ -1,6 +1,7 @@
 """Heartbeat rules in app/engine/state.py, on plain Monitor objects with a controlled clock."""
 
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -174,7 +175,7 @@ def test_reschedule_brings_a_late_heartbeat_back_when_no_longer_expected():
     monitor = heartbeat(state="late", last_ping_at=T0, period_sec=3600)
     monitor.period_sec = 7200
     state.reschedule(monitor, T0 + 61 * MINUTE)
-    assert monitor.state == "up"
+    assert (monitor.state, monitor.state_changed_at) == ("up", T0 + 61 * MINUTE)
     down = heartbeat(state="down", last_ping_at=T0, period_sec=7200)
     state.reschedule(down, T0 + 61 * MINUTE)
     assert down.state == "down"
@@ -237,3 +238,105 @@ def test_reschedule_at_the_new_expected_moment_leaves_it_late():
     assert monitor.state == "late"
     state.reschedule(monitor, T0 + 120 * MINUTE - timedelta(seconds=1))
     assert monitor.state == "up"
+
+
+def test_state_changes_record_their_moment():
+    monitor = heartbeat(state="up", last_ping_at=T0)
+    expected = T0 + timedelta(hours=1)
+    state.apply_deadline(monitor, expected)
+    assert (monitor.state, monitor.state_changed_at) == ("late", expected)
+    state.apply_deadline(monitor, expected + 5 * MINUTE)
+    assert (monitor.state, monitor.state_changed_at) == ("down", expected + 5 * MINUTE)
+    failed = heartbeat(state="up", last_ping_at=T0)
+    state.apply_ping(failed, "fail", None, T0 + MINUTE)
+    assert failed.state_changed_at == T0 + MINUTE
+    short = heartbeat(state="up", last_ping_at=T0, min_run_sec=30, last_start_at=T0)
+    state.apply_ping(short, "success", None, T0 + timedelta(seconds=1))
+    assert (short.state, short.state_changed_at) == ("down", T0 + timedelta(seconds=1))
+    overrun = heartbeat(state="up", last_ping_at=T0, max_run_sec=60, last_start_at=T0)
+    state.apply_deadline(overrun, T0 + MINUTE)
+    assert (overrun.state, overrun.state_changed_at) == ("down", T0 + MINUTE)
+
+
+def test_a_start_ping_that_resumes_records_the_moment():
+    paused = heartbeat(state="paused", paused=True, last_ping_at=T0, last_start_rid="old")
+    state.apply_ping(paused, "start", None, T0 + MINUTE)
+    assert (paused.state, paused.state_changed_at) == ("new", T0 + MINUTE)
+    resumed = heartbeat(state="paused", paused=True, last_start_at=T0, last_start_rid="old")
+    state.resume(resumed, T0 + MINUTE)
+    assert (resumed.last_start_at, resumed.last_start_rid) == (None, None)
+
+
+def test_a_paused_heartbeat_has_no_deadline_whatever_its_state_says():
+    monitor = heartbeat(state="up", paused=True, last_ping_at=T0, max_run_sec=60, last_start_at=T0)
+    assert state.heartbeat_deadline(monitor) is None
+    assert state.apply_deadline(monitor, T0 + timedelta(days=1)) == []
+    assert monitor.state == "up"
+
+
+def test_a_run_has_a_deadline_only_when_started_and_bounded():
+    assert state.run_deadline(heartbeat(max_run_sec=60)) is None
+    assert state.run_deadline(heartbeat(last_start_at=T0)) is None
+    assert state.run_deadline(heartbeat(last_start_at=T0, max_run_sec=60)) == T0 + MINUTE
+
+
+def test_run_ids_pair_a_start_with_its_own_end():
+    monitor = heartbeat(state="up", last_ping_at=T0)
+    state.apply_ping(monitor, "start", None, T0, rid="a")
+    assert monitor.last_start_rid == "a"
+    # Another run's end: no duration, and run "a" is still going.
+    state.apply_ping(monitor, "success", None, T0 + 10 * MINUTE, rid="b")
+    assert (monitor.last_duration_ms, monitor.last_start_at) == (None, T0)
+    state.apply_ping(monitor, "success", None, T0 + 20 * MINUTE, rid="a")
+    assert monitor.last_duration_ms == 20 * 60 * 1000
+    assert (monitor.last_start_at, monitor.last_start_rid) == (None, None)
+
+
+@pytest.mark.parametrize(("kind", "rid"), [("fail", "b"), ("success", None)])
+def test_a_failure_or_an_end_without_run_id_ends_the_run_in_progress(kind, rid):
+    monitor = heartbeat(state="up", last_ping_at=T0)
+    state.apply_ping(monitor, "start", None, T0, rid="a")
+    state.apply_ping(monitor, kind, None, T0 + MINUTE, rid=rid)
+    assert (monitor.last_start_at, monitor.last_start_rid, monitor.last_duration_ms) == (
+        None,
+        None,
+        None,
+    )
+
+
+def test_a_duration_the_job_reports_is_taken_instead_of_the_measured_one():
+    monitor = heartbeat(state="up", last_ping_at=T0, min_run_sec=10)
+    state.apply_ping(monitor, "start", None, T0)
+    assert state.apply_ping(monitor, "success", None, T0 + MINUTE, duration_ms=4000) == ["down"]
+    assert monitor.last_duration_ms == 4000
+
+
+def test_reasons_name_the_moment_in_utc_whatever_the_host_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        start = datetime(2026, 3, 10, 14, 0, tzinfo=timezone(timedelta(hours=2)))
+        monitor = heartbeat(state="up", last_ping_at=T0, max_run_sec=1, last_start_at=start)
+        state.apply_deadline(monitor, start + timedelta(seconds=1))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert monitor.last_error == (
+        "The run started at 2026-03-10 12:00:00 UTC did not finish within 1 second."
+    )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(1, "1 second"), (2, "2 seconds"), (90, "90 seconds"), (60, "1 minute"), (7200, "2 hours")],
+)
+def test_durations_in_reasons_read_as_english(seconds, words):
+    monitor = heartbeat(state="up", last_ping_at=T0, max_run_sec=seconds, last_start_at=T0)
+    state.apply_deadline(monitor, T0 + timedelta(seconds=seconds))
+    assert monitor.last_error.endswith(f"did not finish within {words}.")
+
+
+def test_a_paused_heartbeat_set_to_resume_by_hand_ignores_pings_whatever_its_state_says():
+    monitor = heartbeat(state="late", paused=True, manual_resume=True, last_ping_at=T0)
+    assert state.apply_ping(monitor, "success", None, T0 + MINUTE) == []
+    assert (monitor.paused, monitor.state, monitor.last_ping_at) == (True, "late", T0)

@@ -1,3 +1,4 @@
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -5,9 +6,12 @@ from croniter import croniter
 
 from app.engine.schedule import (
     ScheduleError,
+    cron_fields,
     cron_from_values,
     describe,
     every,
+    expand,
+    field_values,
     interval_cron,
     next_interval,
     next_run,
@@ -524,6 +528,18 @@ def test_next_interval_refuses_a_non_positive_interval():
         ("@daily", "At 00:00 every day"),
         ("@weekly", "At 00:00 on Sunday"),
         ("@yearly", "At 00:00 on day 1 of the month in January"),
+        # "Every N minutes" only when the steps run through the whole hour.
+        ("0-29 * * * *", "At minutes 0 through 29 past every hour"),
+        ("0,30 9,17 * * *", "At 09:00, 09:30, 17:00 and 17:30 every day"),
+        ("0-39/20 * * * *", "At minutes 0 and 20 past every hour"),
+        ("*/30 1,5,9 * * *", "Every 30 minutes during every 4th hour from 1 through 9"),
+        ("*/11 * * * *", "At every 11th minute past every hour"),
+        ("*/12 0 * * *", "Every 12 minutes during hour 0"),
+        ("0 0 */13 * *", "At 00:00 on every 13th day of the month"),
+        ("*/21 * * * *", "At every 21st minute past every hour"),
+        ("*/22 * * * *", "At every 22nd minute past every hour"),
+        ("*/23 * * * *", "At every 23rd minute past every hour"),
+        ("0 0 1-29/2 * *", "At 00:00 on every 2nd day from 1 through 29 of the month"),
     ],
 )
 def test_describe_reads_as_english(expr, text):
@@ -666,3 +682,115 @@ def test_day_lists_without_day_one_or_sunday_have_no_cron_spelling():
 def test_values_of_cron(expr, values, exact):
     found, found_exact = values_of_cron(expr)
     assert ([list(field) for field in found], found_exact) == (values, exact)
+
+
+def test_validate_timezone_error_says_what_to_enter():
+    with pytest.raises(ScheduleError) as empty:
+        validate_timezone(" ")
+    assert str(empty.value) == "Enter a time zone, such as Europe/Berlin"
+
+
+def test_slots_between_refuses_a_naive_end():
+    with pytest.raises(ValueError, match="aware"):
+        slots_between("* * * * *", "UTC", utc(2026, 1, 1), datetime(2026, 1, 2))
+
+
+def test_next_interval_of_one_second():
+    planned = utc(2026, 1, 1, 12)
+    assert next_interval(planned, 1, planned) == (planned + timedelta(seconds=1), 0)
+
+
+def test_a_day_that_ends_its_month_fires():
+    assert validate_cron("0 0 30 4 *") == "0 0 30 4 *"
+    assert next_run("0 0 30 4 *", "UTC", utc(2026, 1, 1)) == utc(2026, 4, 30)
+
+
+def test_a_step_over_every_value_starts_at_the_lowest():
+    assert next_runs("0 0 1 */5 *", "UTC", utc(2025, 12, 31), 3) == [
+        utc(2026, 1, 1),
+        utc(2026, 6, 1),
+        utc(2026, 11, 1),
+    ]
+    assert next_runs("59 23 31 * *", "UTC", utc(2026, 1, 1), 1) == [utc(2026, 1, 31, 23, 59)]
+
+
+@pytest.mark.parametrize(
+    "expr, values",
+    [
+        ("*/20 9-11 1 1,6 7", ((0, 20, 40), (9, 10, 11), (1,), (1, 6), (0,))),
+        ("0 0 * * FRI-SUN", ((0,), (0,), tuple(range(1, 32)), tuple(range(1, 13)), (0, 5, 6))),
+        (
+            "5-59/20 0 1-10/3 2-12/5 MON-WED/2",
+            ((5, 25, 45), (0,), (1, 4, 7, 10), (2, 7, 12), (1, 3)),
+        ),
+        ("0 0 * * 6-7", ((0,), (0,), tuple(range(1, 32)), tuple(range(1, 13)), (0, 6))),
+        # One-value ranges and leading zeros.
+        ("0-0 5-5 * * 0-0", ((0,), (5,), tuple(range(1, 32)), tuple(range(1, 13)), (0,))),
+        ("007 05 01 * *", ((7,), (5,), (1,), tuple(range(1, 13)), tuple(range(7)))),
+    ],
+)
+def test_field_values_lists_what_each_field_allows(expr, values):
+    assert field_values(expr) == values
+
+
+def test_expand_tells_whether_the_day_fields_are_ored():
+    assert expand("0 0 1 * MON").days_either is True
+    assert expand("0 0 * * MON").days_either is False
+
+
+@pytest.mark.parametrize(
+    "expr, fields",
+    [
+        ("@daily", ("0", "0", "*", "*", "*")),
+        ("@WEEKLY", ("0", "0", "*", "*", "0")),
+        (" 5  4 * *   1 ", ("5", "4", "*", "*", "1")),
+    ],
+)
+def test_cron_fields_spell_out_macros(expr, fields):
+    assert cron_fields(expr) == fields
+
+
+@pytest.mark.parametrize(
+    "seconds, expr",
+    [
+        (60, "* * * * *"),
+        (300, "*/5 * * * *"),
+        (1800, "*/30 * * * *"),
+        (3600, "0 * * * *"),
+        (7200, "0 */2 * * *"),
+        (43200, "0 */12 * * *"),
+        (86400, "0 0 * * *"),
+        # No cron expression fires exactly this often: every minute is the closest.
+        (30, "* * * * *"),
+        (90, "* * * * *"),
+        (150, "* * * * *"),
+        (420, "* * * * *"),
+        (5400, "* * * * *"),
+        (25200, "* * * * *"),
+        (172800, "* * * * *"),
+    ],
+)
+def test_interval_cron_fires_exactly_as_often_when_cron_can_say_it(seconds, expr):
+    assert interval_cron(seconds) == expr
+
+
+def test_a_backwards_range_is_refused_in_every_field():
+    with pytest.raises(ScheduleError, match="range 5-3 is backwards") as backwards:
+        validate_cron("0 5-3 * * *")
+    assert backwards.value.field == "hour"
+
+
+def test_slots_between_counts_to_ten_thousand_by_default():
+    start = utc(2026, 1, 1)
+    assert slots_between("* * * * *", "UTC", start, start + timedelta(days=8)) == 10_000
+
+
+def test_next_run_does_not_depend_on_the_host_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        runs = next_runs("30 2 * * *", "Europe/Berlin", utc(2026, 3, 27, 2), 3)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert runs == [utc(2026, 3, 28, 1, 30), utc(2026, 3, 29, 1), utc(2026, 3, 30, 0, 30)]
