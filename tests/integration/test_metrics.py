@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.processes import die_with_parent
 from app.services import api_keys, channels, monitors
+from tests.integration.test_logs import _create_key
 from tests.pipeline import work
 from tests.targets import TargetServer
 
@@ -267,19 +268,11 @@ def test_up_sums_web_scheduler_and_workers_in_a_fresh_folder(tmp_path, target):
     try:
         assert _scrape_until(f"{base}/metrics", lambda s: True), "".join(output)
         assert not (folder / "counter_1.db").exists()
-        created = subprocess.run(
-            [sys.executable, "-m", "app", "create-api-key", "--name", "t", "--scopes", "*"],
-            cwd=PROJECT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
+        secret = _create_key(env)
         response = requests.post(
             f"{base}/api/monitors",
             json={"name": "Shop", "url": target.route("/health"), "interval_sec": 30},
-            headers={"Authorization": f"Bearer {created.stdout.strip()}"},
+            headers={"Authorization": f"Bearer {secret}"},
             timeout=15,
         )
         assert response.status_code == 201, response.text
