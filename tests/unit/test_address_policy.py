@@ -6,6 +6,7 @@ import ipaddress
 import pytest
 
 from app.config import TARGET_POLICIES
+from app.engine import address_policy
 from app.engine.address_policy import (
     POLICIES,
     Refused,
@@ -367,3 +368,9 @@ def test_a_resolver_that_cannot_read_the_name_is_unresolved_with_its_reason():
     with pytest.raises(Unresolved) as unresolved:
         guard("example.test", 80, "default", resolver)
     assert str(unresolved.value) == "Resolving example.test failed: label too long"
+
+
+def test_the_system_resolver_lists_each_address_once():
+    # One answer per address, not one per socket type (stream, datagram, raw).
+    assert address_policy.resolve("127.0.0.1", 80) == ["127.0.0.1"]
+    assert address_policy.resolve("::1", 80) == ["::1"]
