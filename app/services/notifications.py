@@ -35,13 +35,15 @@ from rq.job import Job, JobStatus
 from sqlalchemy import orm as so
 
 from app import durations, metrics
-from app.engine import notify, queues
+from app.engine import notify, queues, state
 from app.extensions import db, dialect_insert, redis_client
 from app.models import CronJob, Incident, Monitor, NotificationChannel
 from app.models.incident import STATUS_OPEN, STATUS_RESOLVED
 from app.models.monitor import (
     KIND_HEARTBEAT,
     STATE_DOWN,
+    STATE_PENDING,
+    STATE_UP,
     WARNING_CERTIFICATE,
     WARNING_SLOW,
 )
@@ -189,11 +191,13 @@ def _subject(subject: Monitor | CronJob) -> dict[str, Any]:
 
 
 def _status_of(subject: Monitor | CronJob) -> str:
+    """The payload's ``status``: a monitor's state; a cron job's health (state.health) in the
+    words its payloads have always used."""
     if isinstance(subject, Monitor):
         return subject.state
     if not subject.enabled:
         return "disabled"
-    return "failing" if subject.consecutive_failures else "ok"
+    return "ok" if state.health(subject) in (STATE_UP, STATE_PENDING) else "failing"
 
 
 def _current_incidents(subjects: list, now: datetime) -> dict[tuple[type, int], Incident]:

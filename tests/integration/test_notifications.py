@@ -569,6 +569,28 @@ def test_cron_preferences_choose_the_events(ctx, target):
     assert [json.loads(r.body)["event"] for r in posts(target, "/hook")] == ["cron_job.recovered"]
 
 
+def test_a_cron_jobs_payload_status_follows_its_health(ctx, target):
+    webhook(target.route("/hook", status=200), is_default=True)
+    url = target.route("/job", status=500)
+    flaky = cron_jobs.create({"name": "Flaky", "url": url, "cron_expr": "* * * * *"})
+    broken = cron_jobs.create(
+        {"name": "Broken", "url": url, "cron_expr": "* * * * *", "auto_disable_after": 2}
+    )
+    run(flaky.id, T0)
+    run(broken.id, T0)
+    run(broken.id, T0 + timedelta(minutes=1))  # the second failure in a row disables it
+    target.route("/job", status=200)
+    run(flaky.id, T0 + timedelta(minutes=1))
+    work()
+    events = [json.loads(r.body) for r in posts(target, "/hook")]
+    assert sorted((e["subject"]["name"], e["event"], e["status"]) for e in events) == [
+        ("Broken", "cron_job.disabled", "disabled"),
+        ("Broken", "cron_job.failed", "failing"),
+        ("Flaky", "cron_job.failed", "failing"),
+        ("Flaky", "cron_job.recovered", "ok"),
+    ]
+
+
 def test_the_scheduler_enqueues_the_upkeep_every_minute(ctx):
     from app.engine.scheduler import Scheduler
 
