@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.extensions import db, redis_client
 from app.models import ApiKey
-from app.services import api_keys
+from app.services import api_keys, monitors
 from tests.conftest import ADMIN_PASSWORD
 from tests.integration.conftest import Api
 
@@ -96,9 +96,14 @@ def test_keys_are_accepted_in_either_header(api):
     assert response.status_code == 401
 
 
-def test_a_signed_in_admin_may_read_but_not_write_with_the_session(logged_in, api):
+def test_a_signed_in_admin_may_read_but_not_write_with_the_session(app, logged_in, api):
+    with app.app_context():
+        code = monitors.create({"kind": "heartbeat", "name": "Backup", "period_sec": 3600}).code
     api.client = logged_in
-    assert api.get("/api/monitors").status_code == 200
+    # The session reads as every scope does: a heartbeat's ping code is shown.
+    response = api.get("/api/monitors")
+    assert response.status_code == 200
+    assert [m["code"] for m in response.json] == [code]
     assert api.get("/api/system/redis").json["ok"] is True
     response = api.post("/api/monitors", json={"name": "x", "url": "https://example.com/"})
     assert response.status_code == 401
