@@ -101,6 +101,18 @@ def test_authenticate_finds_the_key_and_refuses_the_rest(ctx):
         api_keys.authenticate(secret, "127.0.0.1")
 
 
+def test_a_key_must_expire_after_the_moment_it_is_made(ctx):
+    with pytest.raises(ValidationError) as exc:
+        api_keys.create(
+            {"name": "now", "scopes": ["*"], "expires_at": "2026-03-28T12:00:00Z"}, now=NOW
+        )
+    assert exc.value.fields == {"expires_at": "Choose a moment in the future, or leave it empty."}
+    key, _ = api_keys.create(
+        {"name": "soon", "scopes": ["*"], "expires_at": "2026-03-28T12:00:01Z"}, now=NOW
+    )
+    assert key.expires_at == NOW + timedelta(seconds=1)
+
+
 def test_expired_keys_are_refused(ctx):
     key, secret = api_keys.create(
         {"name": "temp", "scopes": ["*"], "expires_at": "2026-03-28T13:00:00Z"}, now=NOW
