@@ -256,7 +256,10 @@ def _run(request: ProbeRequest, resolver: Resolver, clock: _Clock, result: Probe
         status, location = _fetch(target, method, body, headers, request, resolver, clock, result)
         if location is None:
             return
-        next_url = urljoin(target.url, location)
+        try:
+            next_url = urljoin(target.url, location)
+        except ValueError as exc:  # e.g. an IPv4 address in brackets
+            raise _Failure(FAILED_INTERNAL, f"Malformed redirect to {location!r}: {exc}") from None
         if result.redirects == request.max_redirects:
             raise _Failure(
                 FAILED_INTERNAL,

@@ -6,6 +6,7 @@ must come before any connection) and allowed public ones are never used here.
 """
 
 import base64
+import contextlib
 import ipaddress
 import socket
 import threading
@@ -640,3 +641,102 @@ def test_an_unknown_policy_is_an_internal_error_not_an_exception(server, caplog)
     assert result.outcome == FAILED_INTERNAL
     assert "unknown target policy" in caplog.text
     assert server.requests == []
+
+
+# Resolving and connecting, address by address
+
+
+@pytest.fixture
+def unanswered_port():
+    """A port on 127.0.0.1 whose listener's queue is full: a connection there is neither
+    accepted nor refused, it waits (as behind a firewall that drops packets)."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=0)
+    filler = socket.create_connection(listener.getsockname())
+    yield listener.getsockname()[1]
+    filler.close()
+    listener.close()
+
+
+def test_the_resolver_is_asked_for_the_targets_host_and_port(server):
+    server.route("/", body="ok")
+    asked = []
+
+    def resolver(host, port):
+        asked.append((host, port))
+        return ["127.0.0.1"]
+
+    result = probe(ProbeRequest(f"http://app.test:{server.port}/"), resolver=resolver)
+
+    assert result.outcome == OK
+    assert asked == [("app.test", server.port)]
+
+
+def test_a_connection_never_accepted_ends_at_the_budget(unanswered_port):
+    result, took = timed(ProbeRequest(f"http://127.0.0.1:{unanswered_port}/", timeout_ms=300))
+
+    assert (result.outcome, result.error) == (
+        FAILED_TIMEOUT,
+        f"Timed out after 300 ms while connecting to 127.0.0.1 port {unanswered_port}",
+    )
+    assert result.connect_us is None
+
+
+@needs_ipv6
+def test_a_refused_address_gives_way_to_the_next_one():
+    with TargetServer(host="::1") as target:
+        target.route("/", body="ok")
+        port = target.port
+        with contextlib.suppress(OSError), socket.create_server(("127.0.0.1", port)):
+            pass  # the port is free on IPv4 too: a connection there is refused
+        result = probe(
+            ProbeRequest(f"http://both.test:{port}/"),
+            resolver=resolving({"both.test": ["127.0.0.1", "::1"]}),
+        )
+
+        assert result.outcome == OK
+        assert [r.target for r in target.requests] == ["/"]
+
+
+@needs_ipv6
+def test_a_timeout_on_one_address_ends_the_probe_without_trying_the_next():
+    with TargetServer(host="::1") as target:
+        target.route("/", body="ok")
+        listener = socket.create_server(("127.0.0.1", target.port), backlog=0)
+        filler = socket.create_connection(listener.getsockname())
+        try:
+            result = probe(
+                ProbeRequest(f"http://both.test:{target.port}/", timeout_ms=300),
+                resolver=resolving({"both.test": ["127.0.0.1", "::1"]}),
+            )
+        finally:
+            filler.close()
+            listener.close()
+
+        assert (result.outcome, result.error) == (
+            FAILED_TIMEOUT,
+            f"Timed out after 300 ms while connecting to 127.0.0.1 port {target.port}",
+        )
+        assert target.requests == []
+
+
+def test_a_redirect_to_what_is_not_a_host_is_refused_without_naming_a_policy(server):
+    url = server.route("/", redirect="http://-x-/")
+
+    result = probe(ProbeRequest(url))
+
+    assert (result.outcome, result.error) == (
+        FAILED_BLOCKED_TARGET,
+        "Redirect to http://-x-/ refused: '-x-' is neither an IP address nor a host name",
+    )
+
+
+def test_a_malformed_redirect_is_said_so_not_an_internal_error(server, caplog):
+    url = server.route("/", redirect="http://[1.2.3.4]/")
+
+    result = probe(ProbeRequest(url))
+
+    assert (result.outcome, result.error) == (
+        FAILED_INTERNAL,
+        "Malformed redirect to 'http://[1.2.3.4]/': An IPv4 address cannot be in brackets",
+    )
+    assert "Traceback" not in caplog.text
