@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 import click
@@ -103,12 +104,15 @@ def up():
         for n in range(1, config["WORKERS"] + 1):
             supervisor.start(f"worker.{n}", [sys.executable, "-m", "app", "worker"], env)
         banner = _banner(config) if _wait_until_serving(config, stop, supervisor) else []
-        # The banner waits for the children's start-up lines to settle (15 s at the most),
-        # so it is the last thing on screen.
-        banner_by = time.monotonic() + 15
+        # The banner waits until every child has started and its start-up lines have
+        # settled (a minute at the most, for a machine busy with other work), so it is the
+        # last thing on screen.
+        banner_by = time.monotonic() + 60
+        conn = redis.Redis.from_url(config["REDIS_URL"], socket_timeout=2)
         while not stop.is_set():
             supervisor.heal()
-            if banner and (supervisor.quiet_for(1) or time.monotonic() > banner_by):
+            settled = supervisor.quiet_for(1) and _started(conn, config["WORKERS"])
+            if banner and (settled or time.monotonic() > banner_by):
                 for line in banner:
                     supervisor.say("upcron", line)
                 banner = []
@@ -238,6 +242,22 @@ def _migrate(supervisor: Supervisor, env: dict) -> None:
         supervisor.say("upcron", line)
     if result.returncode:
         raise click.ClickException("the database migration failed (its output is above)")
+
+
+# Set while a scheduler leads: engine.scheduler.KEY_LEADER, spelled out because `up` does not
+# load the engine (some 28 MiB); a test holds the two equal.
+LEADER_KEY = "upcron:scheduler:leader"
+
+
+def _started(conn: redis.Redis, workers: int) -> bool:
+    """Whether the workers wait for work and a scheduler leads, as Redis tells (RQ keeps its
+    workers in ``rq:workers``): their start-up lines are then behind them."""
+    try:
+        names = cast(set[bytes], conn.smembers("rq:workers"))  # each a hash of its worker
+        idle = sum(conn.hget(name.decode(), "state") == b"idle" for name in names)
+        return idle >= workers and bool(conn.exists(LEADER_KEY))
+    except redis.RedisError:
+        return False
 
 
 def _wait_until_serving(config, stop: threading.Event, supervisor) -> bool:

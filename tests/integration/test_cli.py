@@ -15,8 +15,8 @@ import requests
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
-from app.cli import cli
-from app.engine.scheduler import KEY_STATUS
+from app.cli import LEADER_KEY, cli
+from app.engine.scheduler import KEY_LEADER, KEY_STATUS
 from app.processes import die_with_parent
 from app.services import accounts
 
@@ -239,3 +239,8 @@ def test_web_workers_are_left_to_the_kernel_with_affinity_none(tmp_path):
     finally:
         server.terminate()
         server.wait(30)
+
+
+def test_up_knows_the_schedulers_leader_key_by_name():
+    # `up` spells the key out rather than load the engine to read it.
+    assert LEADER_KEY == KEY_LEADER
