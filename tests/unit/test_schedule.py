@@ -563,6 +563,7 @@ def test_timezone_names_lists_what_validation_accepts():
     ("seconds", "plain", "stepped"),
     [
         (60, "* * * * *", "*/1 * * * *"),
+        (120, "*/2 * * * *", "*/2 * * * *"),
         (300, "*/5 * * * *", "*/5 * * * *"),
         (1800, "*/30 * * * *", "*/30 * * * *"),
         (3600, "0 * * * *", "0 */1 * * *"),
@@ -595,7 +596,7 @@ def test_every_spells_an_interval_cron_fires_at_exactly(seconds, plain, stepped)
 @pytest.mark.parametrize(
     "expr",
     ["* * * * *", "0 * * * *", "0 0 * * *", "*/7 * * * *", "*/60 * * * *", "0 */5 * * *",
-     "0 */24 * * *", "0 0 */2 * *", "5 */2 * * *", "*/5 * * * 1"],
+     "0 */24 * * *", "0 0 */2 * *", "5 */2 * * *", "*/5 * * * 1", "*/0 * * * *", "0 */0 * * *"],
 )  # fmt: skip
 def test_step_interval_reads_only_the_stepped_spellings(expr):
     assert step_interval(expr) is None
