@@ -795,3 +795,9 @@ def test_next_run_does_not_depend_on_the_host_zone(monkeypatch):
         monkeypatch.undo()
         time.tzset()
     assert runs == [utc(2026, 3, 28, 1, 30), utc(2026, 3, 29, 1), utc(2026, 3, 30, 0, 30)]
+
+
+def test_a_weekday_range_through_sunday_ends_on_sunday():
+    # FRI-SUN is 5-7, and 7 is Sunday (0): Friday, Saturday and Sunday, never Monday.
+    runs = next_runs("0 0 * * FRI-SUN", "UTC", utc(2026, 3, 2, 0, 0, 30), 4)
+    assert [run.strftime("%a %d") for run in runs] == ["Fri 06", "Sat 07", "Sun 08", "Fri 13"]
