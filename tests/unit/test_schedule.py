@@ -640,6 +640,9 @@ def _runs_by_brute_force(values, start, count):
          "0 8 */31,2-7 * 1"),
         (value_lists(minutes=[0], hours=[8], days=[1], weekdays=[1]), "0 8 */31 * 1"),
         (value_lists(minutes=[0], hours=[8], days=[10, 20], weekdays=[0, 6]), "0 8 10,20 * */7,6"),
+        (value_lists(minutes=[0], hours=[8], days=[1, 15], weekdays=[1]), "0 8 */31,15 * 1"),
+        (value_lists(minutes=[0], hours=[8], days=[10, 20], weekdays=[0]), "0 8 10,20 * */7"),
+        (value_lists(minutes=[0], hours=[8], days=[1], weekdays=[0]), "0 8 */31 * 0"),
     ],
 )  # fmt: skip
 def test_value_lists_become_cron_and_back(values, expr):
