@@ -201,7 +201,7 @@ def health_column(model: type[Monitor] | type[CronJob]) -> sa.ColumnElement[str]
             else_=sa.literal(STATE_DEGRADED),
         )
     return sa.case(
-        (sa.or_(Monitor.paused, Monitor.state == STATE_PAUSED), sa.literal(STATE_PAUSED)),
+        (Monitor.paused, sa.literal(STATE_PAUSED)),  # a paused state reads as itself below
         (Monitor.state == STATE_NEW, sa.literal(STATE_PENDING)),
         else_=Monitor.state,
     )

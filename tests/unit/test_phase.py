@@ -74,3 +74,15 @@ def test_a_catch_up_comes_within_a_minute_or_the_interval_and_spreads_many():
         assert busiest_second(slots) <= 2 * 1000 / (window / 1000)
     # Stable: the same item, at the same moment, catches up at the same instant.
     assert schedule.catch_up_slot(5, 3600, T0) == schedule.catch_up_slot(5, 3600, T0)
+
+
+def test_a_slot_due_right_now_is_already_late_and_the_count_is_a_whole_number():
+    phase = schedule.phase(7, MINUTE_MS)
+    on = schedule.phased_slot(T0, MINUTE_MS, phase)
+    # Planned at `on`, its next slot is `on` + 1 min; at that very instant it is skipped for
+    # the one after, one slot late.
+    assert schedule.next_phased(on, 60, phase, on + MINUTE_MS) == (on + 2 * MINUTE_MS, 1)
+    # A millisecond before a slot, that slot is the next one.
+    next_slot, skipped = schedule.next_phased(on, 60, phase, on + 2 * MINUTE_MS - 1)
+    assert (next_slot, skipped) == (on + 2 * MINUTE_MS, 1)
+    assert type(skipped) is int  # a count, stored and shown as such ("1", not "1.0")

@@ -6,6 +6,7 @@ from croniter import croniter
 
 from app.engine.schedule import (
     ScheduleError,
+    as_cron,
     cron_fields,
     cron_from_values,
     describe,
@@ -804,3 +805,11 @@ def test_a_weekday_range_through_sunday_ends_on_sunday():
     # FRI-SUN is 5-7, and 7 is Sunday (0): Friday, Saturday and Sunday, never Monday.
     runs = next_runs("0 0 * * FRI-SUN", "UTC", utc(2026, 3, 2, 0, 0, 30), 4)
     assert [run.strftime("%a %d") for run in runs] == ["Fri 06", "Sat 07", "Sun 08", "Fri 13"]
+
+
+def test_a_jobs_schedule_as_cron_is_its_expression_or_its_interval_spelled():
+    assert as_cron("0 2 * * *", None) == "0 2 * * *"
+    assert as_cron(None, 300) == "*/5 * * * *"
+    assert as_cron(None, 90) == "* * * * *"  # the closest a cron-only dialect can state
+    with pytest.raises(ScheduleError, match="neither a cron expression nor an interval"):
+        as_cron(None, None)
