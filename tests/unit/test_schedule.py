@@ -811,5 +811,7 @@ def test_a_jobs_schedule_as_cron_is_its_expression_or_its_interval_spelled():
     assert as_cron("0 2 * * *", None) == "0 2 * * *"
     assert as_cron(None, 300) == "*/5 * * * *"
     assert as_cron(None, 90) == "* * * * *"  # the closest a cron-only dialect can state
-    with pytest.raises(ScheduleError, match="neither a cron expression nor an interval"):
+    with pytest.raises(
+        ScheduleError, match=r"^The job has neither a cron expression nor an interval\.$"
+    ):
         as_cron(None, None)
