@@ -2,6 +2,7 @@
 Nothing connects here; names resolve through the system resolver or one given by the test."""
 
 import ipaddress
+import socket
 
 import pytest
 
@@ -374,3 +375,41 @@ def test_the_system_resolver_lists_each_address_once():
     # One answer per address, not one per socket type (stream, datagram, raw).
     assert address_policy.resolve("127.0.0.1", 80) == ["127.0.0.1"]
     assert address_policy.resolve("::1", 80) == ["::1"]
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [("::1%25", "::1%25"), ("[fe80::1%251]", "fe80::1%1"), ("[fe80::1%2501]", "fe80::1%01")],
+)
+def test_a_zone_id_loses_its_url_escape_only_when_something_follows_it(host, address):
+    assert str(parse_host(host)) == address
+
+
+@pytest.mark.parametrize("host", ["é" * 70 + ".test", "a b.test", "-a-.test"])
+def test_what_no_resolver_should_see_is_refused_as_no_host(host):
+    with pytest.raises(Refused, match="is neither an IP address nor a host name"):
+        parse_host(host)
+
+
+def test_a_lookup_that_fails_says_why_in_words():
+    def failing(host, port):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    with pytest.raises(Unresolved) as info:
+        guard("gone.test", 80, "open", failing)
+    assert str(info.value) == "Resolving gone.test failed: Name or service not known"
+
+
+def test_guarded_lookups_keep_the_callers_arguments():
+    answers = socket.getaddrinfo("127.0.0.1", 80, type=socket.SOCK_STREAM)  # installed or not
+    with address_policy.guarded_resolution("open"):
+        assert socket.getaddrinfo("127.0.0.1", 80, type=socket.SOCK_STREAM) == answers
+        assert socket.getaddrinfo("127.0.0.1", 80, socket.AF_INET, socket.SOCK_STREAM) == answers
+    assert len(answers) == 1
+    assert socket.getaddrinfo("127.0.0.1", 80, type=socket.SOCK_STREAM) == answers
+
+
+def test_a_guarded_lookup_of_a_name_given_as_bytes_names_it():
+    with address_policy.guarded_resolution("strict"), pytest.raises(Refused) as info:
+        socket.getaddrinfo(b"localhost", 80, type=socket.SOCK_STREAM)
+    assert str(info.value).endswith("(an address of localhost)")
