@@ -18,9 +18,6 @@ The CPUs are the ones the server itself may run on (taskset, container cpusets),
 in turn; a worker that replaces a dead one takes the CPU the fewest live workers have.
 UPCRON_WEB_CPU_AFFINITY=none leaves placement to the kernel (app.processes then leaves the
 hooks, this module as gunicorn's ``--config``, out).
-
-``child_exit`` tells app.metrics that a worker is gone, also one that was killed; without the
-hooks, a worker that stops in order says so itself as it exits.
 """
 
 from __future__ import annotations
@@ -29,7 +26,7 @@ import os
 
 from gunicorn import glogging
 
-from app import logs, metrics
+from app import logs
 
 _UNLOGGED_PATHS = ("/healthz",)
 _UNLOGGED_PREFIXES = ("/static/",)
@@ -73,9 +70,3 @@ def pre_fork(server, worker) -> None:
 def post_fork(server, worker) -> None:
     """In the new worker, before it starts any thread (they inherit it): move to its CPU."""
     os.sched_setaffinity(0, {worker.cpu})
-
-
-def child_exit(server, worker) -> None:
-    """In the master, when a worker has exited, however it ended: its live figures go, its
-    counts stay in /metrics' sum (app.metrics)."""
-    metrics.process_ended(worker.pid)

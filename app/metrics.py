@@ -21,7 +21,6 @@ it is right whichever process answers.
 
 from __future__ import annotations
 
-import atexit
 import os
 from collections.abc import Iterable
 
@@ -149,15 +148,7 @@ def empty_directory(directory: str) -> str:
     return directory
 
 
-def process_ended(pid: int) -> None:
-    """Drop what only a live process may report (prometheus_client's live gauges); its
-    counts stay in the sum. gunicorn's master calls it for each worker that exits."""
-    if DIRECTORY:
-        multiprocess.mark_process_dead(pid, DIRECTORY)
-
-
 if DIRECTORY:
     # A missing folder would fail the first recording, in the middle of a check; made here,
     # at start, an unusable one stops the process before it does any work.
     os.makedirs(DIRECTORY, exist_ok=True)
-    atexit.register(lambda: process_ended(os.getpid()))
