@@ -111,11 +111,14 @@ def up():
         conn = redis.Redis.from_url(config["REDIS_URL"], socket_timeout=2)
         while not stop.is_set():
             supervisor.heal()
-            settled = supervisor.quiet_for(1) and _started(conn, config["WORKERS"])
-            if banner and (settled or time.monotonic() > banner_by):
+            if banner and (
+                (supervisor.quiet_for(1) and _started(conn, config["WORKERS"]))
+                or time.monotonic() > banner_by
+            ):
                 for line in banner:
                     supervisor.say("upcron", line)
                 banner = []
+                conn.close()
             stop.wait(0.2)
     except GaveUp as exc:
         supervisor.say("upcron", str(exc))
