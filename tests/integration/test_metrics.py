@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.processes import die_with_parent
 from app.services import api_keys, channels, monitors
-from tests.integration.test_logs import _create_key
+from tests.integration.test_logs import Running, _create_key
 from tests.pipeline import work
 from tests.targets import TargetServer
 
@@ -252,21 +251,10 @@ def test_up_sums_web_scheduler_and_workers_in_a_fresh_folder(tmp_path, target):
     port = _free_port()
     env = _env(UPCRON_INSTANCE_DIR=str(tmp_path), UPCRON_PORT=str(port), UPCRON_WORKERS="1")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    up = subprocess.Popen(
-        [sys.executable, "-m", "app", "up"],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=die_with_parent,
-    )
-    output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(up.stdout), daemon=True)
-    reader.start()
+    up = Running([sys.executable, "-m", "app", "up"], env)
     base = f"http://127.0.0.1:{port}"
     try:
-        assert _scrape_until(f"{base}/metrics", lambda s: True), "".join(output)
+        assert _scrape_until(f"{base}/metrics", lambda s: True), up.output()
         assert not (folder / "counter_1.db").exists()
         secret = _create_key(env)
         response = requests.post(
@@ -281,14 +269,11 @@ def test_up_sums_web_scheduler_and_workers_in_a_fresh_folder(tmp_path, target):
             return value(samples, "upcron_checks_total", kind="http", outcome="ok") >= 1
 
         samples = _scrape_until(f"{base}/metrics", checked)
-        assert checked(samples), "".join(output)
+        assert checked(samples), up.output()
         assert value(samples, "upcron_dispatch_lateness_seconds_count", kind="monitor") >= 1
         assert value(samples, "upcron_check_duration_seconds_count", kind="http") >= 1
     finally:
-        up.send_signal(signal.SIGINT)
-        up.wait(30)
-        reader.join(10)
-        up.stdout.close()
+        up.stop()
 
 
 def test_the_grafana_dashboard_reads_only_what_metrics_exposes(api):
