@@ -176,9 +176,9 @@ def health(item: Monitor | CronJob) -> str:
             return STATE_UP
         failing_long = item.consecutive_failures >= item.notify_failure_after
         return STATE_DOWN if failing_long else STATE_DEGRADED
-    if item.paused or item.state == STATE_PAUSED:
+    if item.paused:
         return STATE_PAUSED
-    return STATE_PENDING if item.state == STATE_NEW else item.state
+    return STATE_PENDING if item.state == STATE_NEW else item.state  # paused reads as itself
 
 
 def health_column(model: type[Monitor] | type[CronJob]) -> sa.ColumnElement[str]:
@@ -201,7 +201,7 @@ def health_column(model: type[Monitor] | type[CronJob]) -> sa.ColumnElement[str]
             else_=sa.literal(STATE_DEGRADED),
         )
     return sa.case(
-        (Monitor.paused, sa.literal(STATE_PAUSED)),  # a paused state reads as itself below
+        (Monitor.paused, sa.literal(STATE_PAUSED)),
         (Monitor.state == STATE_NEW, sa.literal(STATE_PENDING)),
         else_=Monitor.state,
     )
