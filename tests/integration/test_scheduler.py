@@ -212,8 +212,10 @@ def test_only_the_leader_dispatches_and_a_standby_takes_over(ctx, monkeypatch):
     assert second.is_leader is False  # it released the lock when stopping
     assert conn.get(sched.KEY_LEADER) is None
     slots = [(kind, sid, planned) for kind, sid, planned, *_ in queued_items()]
-    # All dispatched, none twice: the next slots are an hour away.
-    assert sorted(sid for _, sid, _ in slots) == sorted(ids) and len(set(slots)) == 20
+    # All dispatched, no slot twice. A monitor may also reach its next slot meanwhile: its
+    # first check comes at once, the next at its phase, which may be any moment of the hour.
+    assert {sid for _, sid, _ in slots} == set(ids)
+    assert len(slots) == len(set(slots))
 
 
 def test_an_interval_cron_job_keeps_its_rhythm_and_catches_up_once(ctx):
