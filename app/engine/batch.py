@@ -6,6 +6,8 @@ this, so both go through the one guarded probe (or tcp check) the same way.
 
 from __future__ import annotations
 
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -64,9 +66,28 @@ def probe_all(work: list[tuple]) -> list[Outcome]:
     first (on SQLite it holds the write lock)."""
     if not work:
         return []
-    size = min(current_app.config["PROBE_CONCURRENCY"], len(work))
-    with ThreadPoolExecutor(max_workers=size, thread_name_prefix="probe") as pool:
-        return list(pool.map(_probe_one, work))
+    return list(_pool(current_app.config["PROBE_CONCURRENCY"]).map(_probe_one, work))
+
+
+_POOL: tuple[tuple[int, int], ThreadPoolExecutor] | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(size: int) -> ThreadPoolExecutor:
+    """The process's probe threads, kept from batch to batch.
+
+    A worker runs ten batches a second at 1,000 checks/s; a pool per batch started and
+    joined its threads each time. One pool per process also bounds the probes of a web
+    worker's threads together. Keyed by pid: a forked child inherits the pool's bookkeeping
+    but not its threads, and would wait on them forever; and by size, which an app's
+    configuration sets.
+    """
+    global _POOL
+    key = (os.getpid(), size)
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != key:
+            _POOL = (key, ThreadPoolExecutor(max_workers=size, thread_name_prefix="probe"))
+        return _POOL[1]
 
 
 def _probe_one(entry: tuple) -> Outcome:
