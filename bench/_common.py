@@ -73,11 +73,14 @@ asyncio.run(main())
 
 
 @contextlib.contextmanager
-def target_server():
-    """A minimal HTTP server in its own process on 127.0.0.1; yields its URL."""
+def target_server(pids: list[int] | None = None):
+    """A minimal HTTP server in its own process on 127.0.0.1; yields its URL. Its pid is
+    appended to ``pids`` when given (to read its CPU time)."""
     import sys
 
     process = subprocess.Popen([sys.executable, "-c", _TARGET], stdout=subprocess.PIPE, text=True)
+    if pids is not None:
+        pids.append(process.pid)
     try:
         port = int(process.stdout.readline())
         yield f"http://127.0.0.1:{port}/"
