@@ -56,6 +56,8 @@ def test_create_copy_ping_and_see_it_up(page, live_server, app):
 
     # The list filters as you choose, without leaving the page.
     page.get_by_role("link", name="All heartbeats").click()
+    # htmx binds the filter once the page has loaded; a change before that goes unheard.
+    page.wait_for_load_state("load")
     page.get_by_label("Status").select_option("up")
     expect(page.get_by_role("heading", name="No heartbeat matches")).to_be_visible()
     assert "state=up" in page.url
