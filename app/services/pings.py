@@ -4,12 +4,17 @@ Recording is built for throughput: one short SQL transaction and, for most pings
 else. The heartbeat's row is found by its code and locked, the code's rate limit checked
 (for most pings on the row alone), the ping inserted, the day's rollup and the heartbeat
 updated, all as SQL text compiled once and run on the writer's DBAPI connection. On
-PostgreSQL that connection is in pipeline mode: the writes of one ping travel with the next
-ping's SELECT, so a lone ping takes two round trips (BEGIN and SELECT; writes and COMMIT)
-instead of six (_Writer._connect). Only a ping that moves the heartbeat up or down goes
-through the ORM session, which opens or resolves its incident. A new deadline reaches
-Redis only when it comes sooner than the one there; with Redis down it follows on the
-scheduler's next rebuild, and the ping is stored and answered all the same.
+PostgreSQL the three writes are one statement (_writes), and the connection is in pipeline
+mode: the writes of one ping travel with the next ping's SELECT, so a lone ping takes two
+round trips (BEGIN and SELECT; writes and COMMIT) and four statements, where one statement
+at a time would take six of each (_Writer._connect). One round trip is not reached: the
+rules of app.engine.state decide in Python what a ping writes, from the row the first trip
+reads. Writing them again in SQL would make two copies of them; guessing the row from a
+copy kept in each process (written only if unchanged) would miss whenever another worker
+took the code's last ping. Only a ping that moves the heartbeat up or down goes through the
+ORM session, which opens or resolves its incident. A new deadline reaches Redis only when
+it comes sooner than the one there; with Redis down it follows on the scheduler's next
+rebuild, and the ping is stored and answered all the same.
 """
 
 from __future__ import annotations
@@ -627,9 +632,10 @@ class _Writer:
         """Open the writer's connection; on PostgreSQL, in pipeline mode for good.
 
         In pipeline mode a statement is sent without waiting for the ones before it; the
-        writer waits only where it reads a result. A ping's INSERT, rollup and UPDATE go
-        with the next ping's SELECT, the BEGIN with the first SELECT and the COMMIT with the
-        last ping's writes: a batch of n pings takes n + 1 round trips instead of 4n + 2.
+        writer waits only where it reads a result. A ping's writes (one statement, _writes)
+        go with the next ping's SELECT, the BEGIN with the first SELECT and the COMMIT with
+        the last ping's writes: a batch of n pings takes n + 1 round trips instead of 4n + 2,
+        and 2n + 2 statements.
         BEGIN and COMMIT are the runner's own statements (autocommit, for psycopg), since
         psycopg waits for the answer to a BEGIN of its own.
         """
