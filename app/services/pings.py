@@ -4,12 +4,17 @@ Recording is built for throughput: one short SQL transaction and, for most pings
 else. The heartbeat's row is found by its code and locked, the code's rate limit checked
 (for most pings on the row alone), the ping inserted, the day's rollup and the heartbeat
 updated, all as SQL text compiled once and run on the writer's DBAPI connection. On
-PostgreSQL that connection is in pipeline mode: the writes of one ping travel with the next
-ping's SELECT, so a lone ping takes two round trips (BEGIN and SELECT; writes and COMMIT)
-instead of six (_Writer._connect). Only a ping that moves the heartbeat up or down goes
-through the ORM session, which opens or resolves its incident. A new deadline reaches
-Redis only when it comes sooner than the one there; with Redis down it follows on the
-scheduler's next rebuild, and the ping is stored and answered all the same.
+PostgreSQL the three writes are one statement (_writes), and the connection is in pipeline
+mode: the writes of one ping travel with the next ping's SELECT, so a lone ping takes two
+round trips (BEGIN and SELECT; writes and COMMIT) and four statements, where one statement
+at a time would take six of each (_Writer._connect). One round trip is not reached: the
+rules of app.engine.state decide in Python what a ping writes, from the row the first trip
+reads. Writing them again in SQL would make two copies of them; guessing the row from a
+copy kept in each process (written only if unchanged) would miss whenever another worker
+took the code's last ping. Only a ping that moves the heartbeat up or down goes through the
+ORM session, which opens or resolves its incident. A new deadline reaches Redis only when
+it comes sooner than the one there; with Redis down it follows on the scheduler's next
+rebuild, and the ping is stored and answered all the same.
 """
 
 from __future__ import annotations
@@ -133,6 +138,34 @@ def _update(columns: tuple[str, ...]) -> sa.Update:
         .where(_monitors.c.id == sa.bindparam("monitor_id"))
         .values({c: sa.bindparam(f"new_{c}", type_=_monitors.c[c].type) for c in columns})
     )
+
+
+def _write_statements(
+    dialect: str, ping: dict, rollup: dict | None, columns: tuple[str, ...], new: dict
+) -> list[tuple[sa.ClauseElement, dict]]:
+    """The statements storing a ping (``ping``: the row's values), its count in the day's
+    rollup (None: it counts in none) and the heartbeat's changed ``columns`` (``new``: their
+    new_<column> values and updated_at), with their parameters."""
+    statements: list[tuple[sa.ClauseElement, dict]] = [(_INSERT, ping)]
+    if rollup is not None:
+        statements.append((results.rollup_upsert(dialect), rollup))
+    if columns:
+        statements.append((_update(columns), {"monitor_id": ping["monitor_id"], **new}))
+    return statements
+
+
+@functools.cache
+def _writes(columns: tuple[str, ...], rollup: bool) -> sa.Insert:
+    """On PostgreSQL, _write_statements as one statement run on the writer's connection: the
+    INSERT of the ping, with the rollup's upsert and the heartbeat's UPDATE as data-modifying
+    CTEs. Every statement costs psycopg a trip through its query machinery and the server a
+    parse, bind and execute of its own, whatever it does: the three together cost little
+    more than one of them. Not for the session: given parameters named like the heartbeat's
+    columns (the ping's kind, method, body), SQLAlchemy would set those columns too."""
+    ctes = [_update(columns).cte("heartbeat")] if columns else []
+    if rollup:
+        ctes.append(results.rollup_upsert("postgresql").cte("rollup"))
+    return _INSERT.add_cte(*ctes)
 
 
 def _kind_of(kind: str | None, exit_status: int | None) -> str:
@@ -302,19 +335,19 @@ def _apply(runner, pending: _Ping):
         for name in ("paused", "state", "state_changed_at"):
             setattr(monitor, name, row[name])
         events = []
-    runner.insert({**ping, "rid": pending.rid, "monitor_id": monitor.id, "created_at": now})
+    stored = {**ping, "rid": pending.rid, "monitor_id": monitor.id, "created_at": now}
     changes = {n: getattr(monitor, n) for n in _CHANGEABLE if getattr(monitor, n) != row[n]}
+    rollup = None
     if held:
         counted_apart = results.rollup_row(SUBJECT_MONITOR, monitor.id, now, 0, 0)
-        runner.rollup(counted_apart | {"maintenance_checks": 1})
+        rollup = counted_apart | {"maintenance_checks": 1}
     elif kind in (PING_SUCCESS, PING_FAIL) and not monitor.paused:
         # The heartbeat's checks in its uptime: a success, or a failure (a failure ping, or a
         # run too short) that leaves it down. A missed deadline is the other failure.
         failed = int(monitor.state == STATE_DOWN)
-        runner.rollup(results.rollup_row(SUBJECT_MONITOR, monitor.id, now, 1, failed))
-    if changes:
-        new = {f"new_{name}": value for name, value in changes.items()}
-        runner.update(tuple(changes), {"monitor_id": monitor.id, "updated_at": now, **new})
+        rollup = results.rollup_row(SUBJECT_MONITOR, monitor.id, now, 1, failed)
+    new = {f"new_{name}": value for name, value in changes.items()}
+    runner.write(stored, rollup, tuple(changes), {"updated_at": now, **new})
     if events:
         results.monitor_incidents(monitor, events, now)
     return monitor, row, changes, events
@@ -394,14 +427,9 @@ class _InSession:
         values = {"monitor_id": monitor_id, "since": since, "skip": n - 1}
         return self.connection.execute(_NTH_RECENT, values).scalar()
 
-    def insert(self, values: dict) -> None:
-        self.connection.execute(_INSERT, values)
-
-    def update(self, columns: tuple[str, ...], values: dict) -> None:
-        self.connection.execute(_update(columns), values)
-
-    def rollup(self, values: dict) -> None:
-        self.connection.execute(results.rollup_upsert(self.connection.dialect.name), values)
+    def write(self, *values) -> None:
+        for statement, parameters in _write_statements(self.connection.dialect.name, *values):
+            self.connection.execute(statement, parameters)
 
     def commit(self) -> None:
         db.session.commit()
@@ -474,14 +502,12 @@ class _Direct:
         found = self._fetch(self._execute(_NTH_RECENT, values))
         return None if found is None else found["created_at"]
 
-    def insert(self, values: dict) -> None:
-        self._execute(_INSERT, values)
-
-    def update(self, columns: tuple[str, ...], values: dict) -> None:
-        self._execute(_update(columns), values)
-
-    def rollup(self, values: dict) -> None:
-        self._execute(results.rollup_upsert(self.dialect), values)
+    def write(self, ping: dict, rollup: dict | None, columns: tuple[str, ...], new: dict) -> None:
+        if self.dialect == "postgresql":
+            self._execute(_writes(columns, rollup is not None), {**ping, **(rollup or {}), **new})
+            return
+        for statement, parameters in _write_statements(self.dialect, ping, rollup, columns, new):
+            self._execute(statement, parameters)
 
     def sync(self) -> None:
         """Wait for the statements sent so far: an error among them is raised now."""
@@ -606,9 +632,10 @@ class _Writer:
         """Open the writer's connection; on PostgreSQL, in pipeline mode for good.
 
         In pipeline mode a statement is sent without waiting for the ones before it; the
-        writer waits only where it reads a result. A ping's INSERT, rollup and UPDATE go
-        with the next ping's SELECT, the BEGIN with the first SELECT and the COMMIT with the
-        last ping's writes: a batch of n pings takes n + 1 round trips instead of 4n + 2.
+        writer waits only where it reads a result. A ping's writes (one statement, _writes)
+        go with the next ping's SELECT, the BEGIN with the first SELECT and the COMMIT with
+        the last ping's writes: a batch of n pings takes n + 1 round trips instead of 4n + 2,
+        and 2n + 2 statements.
         BEGIN and COMMIT are the runner's own statements (autocommit, for psycopg), since
         psycopg waits for the answer to a BEGIN of its own.
         """

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from app.extensions import db
-from app.models import Incident, Monitor, Ping
+from app.models import DailyRollup, Incident, Monitor, Ping
 from app.services import monitors, pings
 from app.services.errors import Throttled, ValidationError
 
@@ -129,6 +129,29 @@ def test_start_then_success_records_the_duration(ctx):
     assert (start.duration_ms, success.duration_ms) == (None, 75_000)
     stored = fresh(monitor.id)
     assert (stored.last_duration_ms, stored.last_start_at) == (75_000, None)
+
+
+def test_each_ping_writes_its_row_its_rollup_and_the_heartbeat_together(ctx):
+    """A ping's writes go as one statement on PostgreSQL, with or without a count in the
+    day's rollup: a success or failure counts there, a start or log ping does not, and each
+    one's ping row and heartbeat columns are stored all the same."""
+    monitor = make()
+    t0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    steps = [("success", 0), ("start", 1), ("success", 2), ("log", 3), ("fail", 4), ("fail", 5)]
+    for kind, minutes in steps:
+        now = t0 + timedelta(minutes=minutes)
+        pings.record_ping(monitor.code, kind, None, "GET", None, "ua", b"", now=now)
+    assert [(p.kind, p.created_at, p.user_agent) for p in stored_pings(monitor.id)] == [
+        (kind, t0 + timedelta(minutes=minutes), "ua") for kind, minutes in steps
+    ]
+    [rollup] = db.session.scalars(
+        sa.select(DailyRollup).where(DailyRollup.subject_id == monitor.id)
+    ).all()
+    assert (rollup.day, rollup.checks, rollup.failures) == (t0.date(), 4, 2)
+    stored = fresh(monitor.id)
+    assert (stored.state, stored.last_error) == ("down", "The job reported a failure.")
+    assert stored.last_ping_at == t0 + timedelta(minutes=5)
+    assert (stored.kind, stored.rate_count) == ("heartbeat", len(steps))
 
 
 def test_a_failing_run_records_its_duration_too(ctx):
