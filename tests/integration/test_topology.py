@@ -53,7 +53,10 @@ pytestmark = [
 MONITORS = 20
 INTERVAL_SEC = 10  # the shortest a monitor accepts
 CRON_JOBS = 4
-CRON_DELAY_SEC = 3  # how long the target takes to answer a cron job: its batch runs that long
+# How long the target takes to answer the first and the second run of a cron job (the killed
+# worker's and the one Redis dies under), so that their batch is still running then; it
+# answers the others at once, so that the killed slots have run again before the second.
+CRON_DELAY_SEC = 3
 LEASE_SEC = sched.Scheduler.lease_ms_default / 1000
 AFTER_REDIS_SEC = 40  # how long the run goes on once Redis is back, empty
 PY = sys.executable
@@ -247,7 +250,8 @@ def run(app, topology: Topology, conn: redis.Redis, target: TargetServer) -> Non
         monitor_paths[response.json()["id"]] = f"/m/{n}"
     job_paths: dict[int, str] = {}
     for n in range(CRON_JOBS):
-        url = target.route(f"/c/{n}", delay=CRON_DELAY_SEC)
+        slow = {"delay": CRON_DELAY_SEC}
+        url = target.route_sequence(f"/c/{n}", slow, {}, slow, {})
         body = {"name": f"c{n}", "url": url, "cron_expr": "* * * * *"}
         response = requests.post(f"{web2}/api/cron-jobs", json=body, headers=headers, timeout=30)
         assert response.status_code == 201, response.text
@@ -279,8 +283,15 @@ def run(app, topology: Topology, conn: redis.Redis, target: TargetServer) -> Non
     leader = topology.by_pid(wait_until(lambda: leader_pid(conn), "a leader", 30, topology))
     topology.processes[leader].process.kill()
 
-    # 3. Redis dies in the middle of the next minute's cron batch, and comes back empty.
-    second = first + timedelta(minutes=1)
+    # 3. Once the killed worker's slots ran again, their lease over, Redis dies in the middle
+    # of the next minute's cron batch, and comes back empty.
+    def ran_again() -> bool:
+        with app.app_context():
+            count = sa.select(sa.func.count()).where(CronExecution.planned_at == first)
+            return db.session.scalar(count) == CRON_JOBS
+
+    wait_until(ran_again, "the killed worker's slots run again", LEASE_SEC + 45, topology)
+    second = next_minute(datetime.now(UTC))
     sleep_until(second)
     wait_until(lambda: all_sent(second), "the second cron slots are sent", 30, topology)
     topology.redis.restart_empty()
@@ -296,7 +307,10 @@ def run(app, topology: Topology, conn: redis.Redis, target: TargetServer) -> Non
     with app.app_context():
         executions = db.session.execute(
             sa.select(
-                CronExecution.cron_job_id, CronExecution.planned_at, CronExecution.execution_uid
+                CronExecution.cron_job_id,
+                CronExecution.planned_at,
+                CronExecution.execution_uid,
+                CronExecution.trigger,
             )
         ).all()
         checked = db.session.execute(
@@ -317,7 +331,8 @@ def run(app, topology: Topology, conn: redis.Redis, target: TargetServer) -> Non
 
     # Every cron slot from the creation to the end ran, once in the history, with the id
     # derived from its slot; every request the target got carried the id of one of them, and
-    # the slot of the killed worker was sent again under the same id.
+    # the slot of the killed worker was sent again under the same id, by the recovery of
+    # slots whose lease ran out.
     slots = []
     moment = next_minute(created)
     while moment <= end - timedelta(seconds=CRON_DELAY_SEC + 10):
@@ -326,8 +341,9 @@ def run(app, topology: Topology, conn: redis.Redis, target: TargetServer) -> Non
     assert first in slots and second in slots
     minutes = [*slots, *(slots[-1] + timedelta(minutes=n) for n in (1, 2))]
     recorded = defaultdict(list)
-    for job_id, planned, uid in executions:
+    for job_id, planned, uid, _ in executions:
         recorded[(job_id, planned)].append(uid)
+    assert {trigger for _, planned, _, trigger in executions if planned == first} == {"recovered"}
     for job_id, path in job_paths.items():
         for slot in slots:
             uid = checks.execution_uid(job_id, sched.to_ms(slot))
