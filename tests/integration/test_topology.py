@@ -6,7 +6,8 @@ then kills Redis in the middle of the next cron batch and starts it again empty.
 
 What must hold: every cron slot ran, once in the history and with one execution id however
 often it was sent; every monitor kept its cadence (no gap over two intervals and the lease a
-worker holds on its slots); both web servers answered all along.
+worker holds on its slots) and was checked again once Redis was back; both web servers
+answered all along.
 
 It runs on PostgreSQL only (SQLite is one host's database) and takes two to three minutes, a
 good part of it waiting for the minute boundaries of the cron jobs: run it alone with
@@ -29,10 +30,8 @@ import redis
 import requests
 import sqlalchemy as sa
 from rq import Worker
-from rq.job import Job
-from rq.registry import StartedJobRegistry
 
-from app.engine import checks, queues
+from app.engine import checks
 from app.engine import scheduler as sched
 from app.extensions import db
 from app.models import CheckResult, CronExecution
@@ -154,11 +153,14 @@ class HealthPolls:
         self._thread.join()
 
 
-def wait_until(condition, what: str, seconds: float, topology: Topology):
-    """``condition()``'s first true value, polled; a loaded machine gets a generous deadline."""
+def wait_until(condition, what: str, seconds: float, topology: Topology, state=lambda: ""):
+    """``condition()``'s first true value, polled; a loaded machine gets a generous deadline.
+    ``state()``: what else the failure's message shows."""
     deadline = time.monotonic() + seconds
     while not (value := condition()):
-        assert time.monotonic() < deadline, f"{what} within {seconds} s\n{topology.output()}"
+        assert time.monotonic() < deadline, (
+            f"{what} within {seconds} s\n{state()}\n{topology.output()}"
+        )
         time.sleep(0.1)
     return value
 
@@ -178,15 +180,20 @@ def leader_pid(conn: redis.Redis) -> int | None:
 
 def cron_batch_worker(conn: redis.Redis, planned_ms: int) -> int | None:
     """The pid of the worker running the batch of cron slots planned at ``planned_ms``."""
-    registry = StartedJobRegistry(queues.CHECKS, connection=conn)
-    for job in Job.fetch_many(registry.get_job_ids(), connection=conn):
+    for worker in Worker.all(connection=conn):
+        job = worker.get_current_job()
         if job and any(
             kind == "c" and planned == planned_ms for kind, _, planned, *_ in job.args[0]
         ):
-            for worker in Worker.all(connection=conn):
-                if worker.get_current_job_id() == job.id:
-                    return worker.pid
+            return worker.pid
     return None
+
+
+def workers_state(conn: redis.Redis) -> list:
+    """What RQ knows of each worker: for a failure's message."""
+    return [
+        (w.name, w.pid, w.get_state(), w.get_current_job_id()) for w in Worker.all(connection=conn)
+    ]
 
 
 def next_minute(moment: datetime) -> datetime:
@@ -273,7 +280,11 @@ def run(app, topology: Topology, conn: redis.Redis, target: TargetServer) -> Non
     first_ms = sched.to_ms(first)
     wait_until(lambda: all_sent(first), "the first cron slots are sent", 30, topology)
     pid = wait_until(
-        lambda: cron_batch_worker(conn, first_ms), "a worker runs the cron batch", 10, topology
+        lambda: cron_batch_worker(conn, first_ms),
+        "a worker runs the cron batch",
+        10,
+        topology,
+        lambda: workers_state(conn),
     )
     killed_worker = topology.by_pid(pid)
     os.kill(pid, signal.SIGKILL)
