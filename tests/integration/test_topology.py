@@ -255,6 +255,10 @@ def run(app, topology: Topology, conn: redis.Redis, target: TargetServer) -> Non
         response = requests.post(f"{web1}/api/monitors", json=body, headers=headers, timeout=30)
         assert response.status_code == 201, response.text
         monitor_paths[response.json()["id"]] = f"/m/{n}"
+    # The cron jobs' first slot is the one their worker dies in: all created well before it.
+    if next_minute(datetime.now(UTC)) - datetime.now(UTC) < timedelta(seconds=10):
+        sleep_until(next_minute(datetime.now(UTC)))
+    first = next_minute(datetime.now(UTC))
     job_paths: dict[int, str] = {}
     for n in range(CRON_JOBS):
         slow = {"delay": CRON_DELAY_SEC}
@@ -263,6 +267,7 @@ def run(app, topology: Topology, conn: redis.Redis, target: TargetServer) -> Non
         response = requests.post(f"{web2}/api/cron-jobs", json=body, headers=headers, timeout=30)
         assert response.status_code == 201, response.text
         job_paths[response.json()["id"]] = f"/c/{n}"
+    assert datetime.now(UTC) < first, "the cron jobs are created before their first slot"
 
     def sent(path: str, uid: str) -> int:
         return sum(
@@ -275,7 +280,6 @@ def run(app, topology: Topology, conn: redis.Redis, target: TargetServer) -> Non
         return all(sent(p, checks.execution_uid(j, ms)) for j, p in job_paths.items())
 
     # 1. A worker dies in the middle of the first minute's cron batch, its requests sent.
-    first = next_minute(created + timedelta(seconds=5))
     sleep_until(first)
     first_ms = sched.to_ms(first)
     wait_until(lambda: all_sent(first), "the first cron slots are sent", 30, topology)
