@@ -352,7 +352,7 @@ def run(app, topology: Topology, conn: redis.Redis, target: TargetServer) -> Non
     # the slot of the killed worker was sent again under the same id, by the recovery of
     # slots whose lease ran out.
     slots = []
-    moment = next_minute(created)
+    moment = first
     while moment <= end - timedelta(seconds=CRON_DELAY_SEC + 10):
         slots.append(moment)
         moment += timedelta(minutes=1)
