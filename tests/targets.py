@@ -34,6 +34,7 @@ import socketserver
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -84,6 +85,7 @@ class ReceivedRequest:
     target: str  # path and query, as sent
     headers: dict[str, str]  # lower-case names
     body: bytes
+    received_at: float  # time.time() as the request's head and body had arrived
 
 
 class TargetServer:
@@ -189,6 +191,7 @@ class _Handler(BaseHTTPRequestHandler):
                 target=self.path,
                 headers={name.lower(): value for name, value in self.headers.items()},
                 body=self.rfile.read(length),
+                received_at=time.time(),
             )
         )
         self.close_connection = True

@@ -538,10 +538,12 @@ class Scheduler:
         for job in cron_jobs.scalars():
             if entry := _cron_entry(job, now):
                 spec, due = entry
-                if job.last_run_at is not None:
-                    # Resume from the last run, so slots missed while Redis was gone are
-                    # counted (and caught up once) rather than silently skipped.
-                    due = min(due, to_ms(_slot_after(spec, job.last_run_at)))
+                # Resume from the last run (the creation, before the first), so slots missed
+                # while Redis was gone are counted (and caught up once) rather than silently
+                # skipped: a first slot dispatched and lost with Redis runs too.
+                resume_from = job.last_run_at or job.created_at
+                if resume_from is not None:
+                    due = min(due, to_ms(_slot_after(spec, resume_from)))
                 entries[f"{KIND_CRON}:{job.id}"] = (spec, due)
         heartbeats = db.session.execute(
             sa.select(*_HEARTBEAT_COLUMNS).where(

@@ -145,6 +145,22 @@ def test_missed_cron_slots_run_once_and_are_counted(ctx):
     assert due(f"c:{job_id}") == datetime(2026, 3, 28, 12, 5, tzinfo=UTC)
 
 
+def test_a_first_slot_lost_with_redis_runs_after_the_rebuild(ctx):
+    # A job created at 12:00:30 whose 12:05 slot was dispatched, and its batch lost with
+    # Redis before any worker ran it: the job has never run. Rebuilt at 12:07, the slot runs
+    # then, as it would for a job that had run before.
+    job_id = add_cron(cron_expr="*/5 * * * *")
+    job = db.session.get(CronJob, job_id)
+    job.created_at = datetime(2026, 3, 28, 12, 0, 30, tzinfo=UTC)
+    db.session.commit()
+    scheduler = Scheduler(conn=redis_client.conn)
+    scheduler.rebuild(datetime(2026, 3, 28, 12, 7, tzinfo=UTC))
+    scheduler.tick(datetime(2026, 3, 28, 12, 7, tzinfo=UTC))
+    [(kind, sid, planned, missed, trigger)] = queued_items()
+    assert (kind, sid, missed, trigger) == ("c", job_id, 0, "schedule")
+    assert from_ms(planned) == datetime(2026, 3, 28, 12, 5, tzinfo=UTC)
+
+
 def test_an_emptied_redis_is_rebuilt_from_sql(ctx):
     now = datetime(2026, 3, 28, 12, 2, 30, tzinfo=UTC)
     monitor_id = add_monitor(interval_sec=30, last_checked_at=now)
