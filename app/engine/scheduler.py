@@ -541,9 +541,7 @@ class Scheduler:
                 # Resume from the last run (the creation, before the first), so slots missed
                 # while Redis was gone are counted (and caught up once) rather than silently
                 # skipped: a first slot dispatched and lost with Redis runs too.
-                resume_from = job.last_run_at or job.created_at
-                if resume_from is not None:
-                    due = min(due, to_ms(_slot_after(spec, resume_from)))
+                due = min(due, to_ms(_slot_after(spec, job.last_run_at or job.created_at)))
                 entries[f"{KIND_CRON}:{job.id}"] = (spec, due)
         heartbeats = db.session.execute(
             sa.select(*_HEARTBEAT_COLUMNS).where(
