@@ -160,8 +160,10 @@ def _writes(columns: tuple[str, ...], rollup: bool) -> sa.Insert:
     INSERT of the ping, with the rollup's upsert and the heartbeat's UPDATE as data-modifying
     CTEs. Every statement costs psycopg a trip through its query machinery and the server a
     parse, bind and execute of its own, whatever it does: the three together cost little
-    more than one of them. Not for the session: given parameters named like the heartbeat's
-    columns (the ping's kind, method, body), SQLAlchemy would set those columns too."""
+    more than one of them. The three share one set of parameters: the ping's columns, the
+    rollup's and new_<column>/updated_at never clash, but for monitor_id, the same in all.
+    Not for the session: given parameters named like the heartbeat's columns (the ping's
+    kind, method, body), SQLAlchemy would set those columns too."""
     ctes = [_update(columns).cte("heartbeat")] if columns else []
     if rollup:
         ctes.append(results.rollup_upsert("postgresql").cte("rollup"))
@@ -427,8 +429,9 @@ class _InSession:
         values = {"monitor_id": monitor_id, "since": since, "skip": n - 1}
         return self.connection.execute(_NTH_RECENT, values).scalar()
 
-    def write(self, *values) -> None:
-        for statement, parameters in _write_statements(self.connection.dialect.name, *values):
+    def write(self, ping: dict, rollup: dict | None, columns: tuple[str, ...], new: dict) -> None:
+        dialect = self.connection.dialect.name
+        for statement, parameters in _write_statements(dialect, ping, rollup, columns, new):
             self.connection.execute(statement, parameters)
 
     def commit(self) -> None:
