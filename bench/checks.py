@@ -54,6 +54,7 @@ from app.engine import icmp  # noqa: E402
 from bench._common import (  # noqa: E402
     app_env,
     bench_app,
+    cpu_seconds,
     dns_server,
     embedded_redis,
     insert_monitors,
@@ -63,7 +64,6 @@ from bench._common import (  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[1]
 LOOP_SEC = 10.0
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def plain_loop(url: str, seconds: float) -> float:
@@ -75,15 +75,6 @@ def plain_loop(url: str, seconds: float) -> float:
         requests.get(url, timeout=5).close()
         count += 1
     return count / elapsed
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` and its children that ended, in seconds."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return sum(int(f) for f in fields[11:15]) / TICKS
 
 
 def pids_named(name: str) -> list[int]:
@@ -148,7 +139,8 @@ def redis_pids(redis_url: str) -> list[int]:
     pids = pids_named("redis-server")
     if redis_url.startswith("unix://"):
         path = redis_url.removeprefix("unix://").encode()
-        pids = [p for p in pids if path in Path(f"/proc/{p}/cmdline").read_bytes()]
+        with contextlib.suppress(OSError):  # one that ended meanwhile
+            pids = [p for p in pids if path in Path(f"/proc/{p}/cmdline").read_bytes()]
     return pids
 
 
@@ -221,7 +213,7 @@ def run(args, url: str, resolver: str, redis_url: str, processes: Processes) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--monitors", type=int, default=3000)
-    parser.add_argument("--interval", type=int, default=60, help="seconds (at least 20)")
+    parser.add_argument("--interval", type=int, default=60, help="seconds between checks")
     parser.add_argument("--duration", type=int, default=60, help="seconds measured")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kind", choices=("http", "tcp", "dns", "ping"), default="http")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import embedded_redis, percentile  # noqa: E402
+from bench._common import cpu_seconds, embedded_redis, percentile  # noqa: E402
 
 HEARTBEATS = 1000
 CONNECTIONS = 32
@@ -137,11 +137,8 @@ async def _client(connection, paths, stop_at: float, latencies: list, statuses: 
 
 def server_cpu(server: subprocess.Popen) -> float:
     """CPU seconds used so far by gunicorn's worker processes (Linux /proc)."""
-    total = 0
-    for child in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split():
-        fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
-    return total / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    return sum(cpu_seconds(int(child)) for child in children)
 
 
 async def phase(connections: list, paths: list[str], seconds: float, server) -> dict:
