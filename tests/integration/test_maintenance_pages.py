@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import MaintenanceWindow
+from app.models.types import utcnow
 from app.services import cron_jobs, maintenance, monitors
 from tests.conftest import post_form
 
@@ -28,10 +29,12 @@ def test_the_list_starts_empty_and_pages(app, logged_in):
     page = logged_in.get("/maintenance/").get_data(as_text=True)
     assert "No maintenance windows yet" in page
     monitor_id = make_monitor(app)
+    # Twelve hours from now: a window in progress would say so instead of "scheduled".
+    hour = (utcnow().hour + 12) % 24
     with app.app_context():
         for n in range(30):
             maintenance.create(
-                {"title": f"Window {n}", "cron_expr": "0 1 * * *", "duration_min": 5,
+                {"title": f"Window {n}", "cron_expr": f"0 {hour} * * *", "duration_min": 5,
                  "monitor_ids": [monitor_id]}
             )  # fmt: skip
     first = logged_in.get("/maintenance/").get_data(as_text=True)
@@ -181,13 +184,14 @@ def test_the_command_line_lists_the_windows(app):
     from tests.integration.test_cli import run_cli
 
     monitor_id = make_monitor(app)
+    hour = (utcnow().hour + 12) % 24  # not in progress now
     with app.app_context():
         maintenance.create(
-            {"title": "Nightly", "cron_expr": "0 1 * * *", "duration_min": 5,
+            {"title": "Nightly", "cron_expr": f"0 {hour} * * *", "duration_min": 5,
              "monitor_ids": [monitor_id]}
         )  # fmt: skip
     result = run_cli(app, "maintenance", "list")
     assert result.exit_code == 0, result.output
     [line] = result.output.splitlines()
     assert line.split("\t")[1] == "scheduled" and line.endswith("\tNightly")
-    assert " 01:00 to " in line and line.count("01:05") == 1
+    assert f" {hour:02d}:00 to " in line and line.count(f"{hour:02d}:05") == 1
