@@ -3,18 +3,21 @@
 Recording is built for throughput: one short SQL transaction and, for most pings, nothing
 else. The heartbeat's row is found by its code and locked, the code's rate limit checked
 (for most pings on the row alone), the ping inserted, the day's rollup and the heartbeat
-updated, all as SQL text compiled once and run on the writer's DBAPI connection. On
-PostgreSQL the three writes are one statement (_writes), and the connection is in pipeline
-mode: the writes of one ping travel with the next ping's SELECT, so a lone ping takes two
-round trips (BEGIN and SELECT; writes and COMMIT) and four statements, where one statement
-at a time would take six of each (_Writer._connect). One round trip is not reached: the
-rules of app.engine.state decide in Python what a ping writes, from the row the first trip
-reads. Writing them again in SQL would make two copies of them; guessing the row from a
-copy kept in each process (written only if unchanged) would miss whenever another worker
-took the code's last ping. Only a ping that moves the heartbeat up or down goes through the
-ORM session, which opens or resolves its incident. A new deadline reaches Redis only when
-it comes sooner than the one there; with Redis down it follows on the scheduler's next
-rebuild, and the ping is stored and answered all the same.
+updated, all as SQL text compiled once and run on the writer's DBAPI connection.
+
+On PostgreSQL the connection is in pipeline mode (_Writer._connect), and the common ping, a
+success to a heartbeat that is up with no run going, is one statement that does all of it
+(_COMMON), sent with the others of its batch before any answer is read: a lone one takes one
+round trip and one statement. For such a row the rules of app.engine.state come down to a
+few assignments, which the statement repeats; tests/integration/test_pings_common.py holds
+the two to each other. Any other ping is applied by the rules in Python, from the row a
+first trip reads: its three writes are one statement (_writes) that travels with the next
+ping's SELECT, two round trips for a lone one.
+
+Only a ping that moves the heartbeat up or down goes through the ORM session, which opens
+or resolves its incident. A new deadline reaches Redis only when it comes sooner than the
+one there; with Redis down it follows on the scheduler's next rebuild, and the ping is
+stored and answered all the same.
 """
 
 from __future__ import annotations
@@ -42,9 +45,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from app import metrics
 from app.engine import schedule, scheduler, state
 from app.extensions import db
-from app.models import Monitor, Ping
+from app.models import DailyRollup, Monitor, Ping
 from app.models.history import PING_FAIL, PING_KINDS, PING_SUCCESS, SUBJECT_MONITOR
-from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN
+from app.models.monitor import KIND_HEARTBEAT, STATE_DOWN, STATE_UP
 from app.models.types import utcnow
 from app.services import maintenance, monitors, notifications, ping_key, results
 from app.services.errors import Conflict, NotFound, Throttled, ValidationError
@@ -168,6 +171,77 @@ def _writes(columns: tuple[str, ...], rollup: bool) -> sa.Insert:
     if rollup:
         ctes.append(results.rollup_upsert("postgresql").cte("rollup"))
     return _INSERT.add_cte(*ctes)
+
+
+def _common_statement() -> sa.Insert:
+    """On PostgreSQL, the whole of the common ping as one statement, sent without waiting for
+    anything: a success ping, without a run id or a duration of its own, to a heartbeat that
+    is up, has no run in progress and is under its rate limit's bound (_check_rate), at a
+    time no earlier than its last ping. For such a row the rules of app.engine.state come
+    down to what the statement writes: the ping, one check more in the day's rollup, the
+    ping's time, no run, no duration, no error, one more ping in the rate count. The row is
+    locked and tested in the statement itself (a row changed meanwhile is tested again as it
+    is now), and the statement returns the heartbeat's id; any other row, or none, returns
+    nothing and the ping takes the way of the others (_apply). tests/integration/
+    test_pings_common.py holds the statement to the rules: for every row it takes, it writes
+    what they write.
+    """
+    now = sa.bindparam("created_at", type_=_pings.c.created_at.type)
+    limit = sa.bindparam("rate_limit", type_=sa.Integer)
+    row = (
+        sa.select(_monitors.c.id)
+        .where(
+            _monitors.c.code == sa.bindparam("code"),
+            _monitors.c.kind == KIND_HEARTBEAT,
+            _monitors.c.state == STATE_UP,
+            sa.not_(_monitors.c.paused),
+            _monitors.c.last_start_at.is_(None),
+            _monitors.c.last_ping_at <= now,
+            sa.or_(
+                limit == 0,
+                sa.and_(
+                    _monitors.c.rate_since <= sa.bindparam("since", type_=now.type),
+                    _monitors.c.rate_count < limit,
+                ),
+            ),
+        )
+        .with_for_update()
+        .cte("heartbeat")
+    )
+    heartbeat = (
+        _monitors.update()
+        .where(_monitors.c.id == row.c.id)
+        .values(
+            last_ping_at=now,
+            last_start_rid=None,
+            last_duration_ms=None,
+            last_error=None,
+            rate_count=_monitors.c.rate_count + 1,
+            updated_at=now,
+        )
+        .cte("written")
+    )
+    counted: dict[str, Any] = results.rollup_row(SUBJECT_MONITOR, 0, datetime.min, 1, 0)
+    counted |= {"subject_id": row.c.id, "day": sa.cast(sa.func.timezone("UTC", now), sa.Date)}
+    rollups = cast(sa.Table, DailyRollup.__table__)
+    source = sa.select(
+        *(
+            value if isinstance(value, sa.ColumnElement) else sa.literal(value, rollups.c[k].type)
+            for k, value in counted.items()
+        )
+    )
+    rollup = results.rollup_upsert("postgresql", source).cte("rollup")
+    assert _PING_COLUMNS[0] == "monitor_id"
+    values = [row.c.id] + [sa.bindparam(c, type_=_pings.c[c].type) for c in _PING_COLUMNS[1:]]
+    return (
+        _pings.insert()
+        .from_select(_PING_COLUMNS, sa.select(*values))
+        .returning(_pings.c.monitor_id)
+        .add_cte(heartbeat, rollup)
+    )
+
+
+_COMMON = _common_statement()
 
 
 def _kind_of(kind: str | None, exit_status: int | None) -> str:
@@ -476,13 +550,30 @@ class _Direct:
             if self.lock_fd is not None:
                 fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
 
-    def _execute(self, statement: sa.ClauseElement, values: dict) -> _Statement:
+    def _execute(self, statement: sa.ClauseElement, values: dict, cursor=None) -> _Statement:
         compiled = _compiled(self.dialect, statement)
         values = {**compiled.fixed, **values}
         for key, process in compiled.binds:
             values[key] = process(values[key])
-        self.cursor.execute(compiled.text, values)
+        (cursor or self.cursor).execute(compiled.text, values)
         return compiled
+
+    def send_common(self, pending: _Ping):
+        """Send the statement of a common ping (_COMMON) without waiting for it, in the
+        runner's transaction or, outside one, as a transaction of its own; its cursor,
+        whose row, once the pipeline is synced, is the heartbeat's id, or none."""
+        now = pending.now or utcnow()
+        values = {
+            **pending.values,
+            "rid": None,
+            "code": pending.code,
+            "created_at": now,
+            "since": now - timedelta(seconds=RATE_WINDOW_SEC),
+            "rate_limit": pending.rate_limit,
+        }
+        cursor = self.raw.cursor()
+        self._execute(_COMMON, values, cursor)
+        return cursor
 
     def _fetch(self, statement: _Statement) -> dict | None:
         found = self.cursor.fetchone()
@@ -591,6 +682,10 @@ class _Writer:
                 connection = self.connection or self._connect(engine)
                 # The DBAPI connection itself: the pool's proxy around it costs every call.
                 raw = connection.dbapi_connection
+                if self.pipeline is not None and not exact:
+                    todo = self._write_common(raw, todo)
+                    if not todo:
+                        break
                 with _Direct(engine.dialect.name, raw, self.fd, self.pipeline) as runner:
                     for current in todo:
                         try:
@@ -630,6 +725,38 @@ class _Writer:
                     pending.outcome, pending.error = None, None
         for pending in batch:
             pending.done = True
+
+    def _write_common(self, raw, todo: list[_Ping]) -> list[_Ping]:
+        """On PostgreSQL, write the common pings of ``todo`` (_COMMON) in a transaction of their
+        own, sent whole before any answer is read: one round trip for all of them, and for a
+        lone one no BEGIN or COMMIT either. Returns the pings left to write the usual way,
+        whose heartbeats the statement did not take.
+
+        Their own transaction, committed before the others begin: each transaction then
+        locks rows in the order of their codes, as a batch must (_write); in one, a ping the
+        statement left would lock its row after rows of higher codes.
+        """
+        common = [
+            pending
+            for pending in todo
+            if pending.kind == PING_SUCCESS
+            and pending.rid is None
+            and pending.values["duration_ms"] is None
+        ]
+        if not common:
+            return todo
+        if len(common) == 1:
+            cursors = [_Direct("postgresql", raw, None, self.pipeline).send_common(common[0])]
+            self.pipeline.sync()
+        else:
+            with _Direct("postgresql", raw, None, self.pipeline) as runner:
+                cursors = [runner.send_common(pending) for pending in common]
+                runner.commit()
+        for pending, cursor in zip(common, cursors, strict=True):
+            found = cursor.fetchone()
+            if found is not None:
+                pending.outcome = (SimpleNamespace(id=found[0]), {}, {}, [])
+        return [pending for pending in todo if pending.outcome is None]
 
     def _connect(self, engine: sa.Engine) -> sa.PoolProxiedConnection:
         """Open the writer's connection; on PostgreSQL, in pipeline mode for good.

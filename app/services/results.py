@@ -364,12 +364,18 @@ def rollup_row(subject_type: str, subject_id: int, at: datetime, checks: int, fa
 
 
 @functools.cache
-def rollup_upsert(dialect_name: str):
+def rollup_upsert(dialect_name: str, source: sa.Select | None = None):
     """Add rows of ``rollup_row``'s shape to their days' rollups, without reading them (built
-    once per kind of database: the ping path compiles each statement once, keyed by it)."""
+    once per kind of database: the ping path compiles each statement once, keyed by it).
+    The row is given as parameters named like its columns, or selected by ``source``, whose
+    columns come in rollup_row's order."""
     table = DailyRollup.__table__
     columns = tuple(rollup_row("", 0, datetime.min, 0, 0))
-    statement = dialect_insert(table, dialect_name).values({c: sa.bindparam(c) for c in columns})
+    statement = dialect_insert(table, dialect_name)
+    if source is None:
+        statement = statement.values({c: sa.bindparam(c) for c in columns})
+    else:
+        statement = statement.from_select(columns, source)
     new = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=["subject_type", "subject_id", "day"],
