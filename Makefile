@@ -28,8 +28,11 @@ $(TEST_STAMP): pyproject.toml | $(PY)
 run: $(RUN_STAMP)
 	@UPCRON_ACCESS_LOG="$${UPCRON_ACCESS_LOG:-off}" $(VENV)/bin/upcron up
 
+# Two test processes by default (README, Testing): each has databases of its own.
+TEST_PROCESSES ?= 2
+
 test: $(TEST_STAMP) chromium lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
 # Style (ruff) and types (mypy, over app/ as [tool.mypy] in pyproject.toml says).
 lint: $(TEST_STAMP)

@@ -28,6 +28,44 @@ for _name in list(os.environ):
 os.environ["UPCRON_INSTANCE_DIR"] = str(_SESSION_DIR / "instance")
 os.environ["UPCRON_SECRET_KEY"] = "test-secret-key-that-is-long-enough"
 
+
+def _own_per_worker() -> None:
+    """Under pytest-xdist (`make test` runs two processes) each worker process has a Redis
+    database and a PostgreSQL database of its own, since every test wipes both: the first
+    worker takes the ones given, the n-th the Redis database n below and the PostgreSQL
+    database of the given name with _gw<n> after it, made when missing."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])
+    if not worker:
+        return
+    redis_url = os.environ.get("UPCRON_TEST_REDIS_URL")
+    if redis_url:
+        base, _, number = redis_url.rpartition("/")
+        if not number.isdigit() or int(number) < worker:
+            raise SystemExit(f"UPCRON_TEST_REDIS_URL must end in a database of {worker} or more")
+        os.environ["UPCRON_TEST_REDIS_URL"] = f"{base}/{int(number) - worker}"
+    database_url = os.environ.get("UPCRON_TEST_DATABASE_URL")
+    if database_url:
+        import sqlalchemy
+
+        given = sqlalchemy.make_url(database_url)
+        own = f"{given.database}_gw{worker}"
+        engine = sqlalchemy.create_engine(
+            given.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+        )
+        with engine.connect() as conn:
+            found = conn.execute(
+                sqlalchemy.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own}
+            ).scalar()
+            if not found:
+                conn.exec_driver_sql(f'CREATE DATABASE "{own}"')
+        engine.dispose()
+        os.environ["UPCRON_TEST_DATABASE_URL"] = given.set(database=own).render_as_string(
+            hide_password=False
+        )
+
+
+_own_per_worker()
+
 import redis  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
@@ -286,9 +324,22 @@ def logged_in(client, admin):
     return client
 
 
+# The longest tests go first: under pytest-xdist the other process runs the rest meanwhile,
+# where coming last they would run alone at the end.
+_LONGEST = ("tests/integration/test_topology.py", "tests/e2e/test_layout.py")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: not item.nodeid.startswith(_LONGEST))
+
+
 def pytest_terminal_summary(terminalreporter):
-    """Say loudly when the browser tests or the PostgreSQL runs could not happen."""
-    if "postgresql" not in BACKENDS:
+    """Say loudly when the browser tests or the PostgreSQL runs could not happen, and say
+    that the browser tests ran on SQLite alone (tests/e2e/conftest.py): pytest-xdist's
+    summary leaves out the deselected."""
+    if "postgresql" in BACKENDS:
+        terminalreporter.write_line("Browser tests: on SQLite only, as intended.")
+    else:
         terminalreporter.write_sep(
             "!",
             "POSTGRESQL NOT TESTED: set UPCRON_TEST_DATABASE_URL to run every database test "
