@@ -290,6 +290,16 @@ def post_form(client, path: str, data: dict, form_path: str | None = None, **kwa
     )
 
 
+def run_cli(app, *args, input=None):
+    """Run an `upcron` command on ``app``, in this process."""
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from app.cli import cli
+
+    return CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: app), input=input)
+
+
 def page_text(response) -> str:
     return response.get_data(as_text=True)
 
@@ -338,7 +348,7 @@ def pytest_terminal_summary(terminalreporter):
     that the browser tests ran on SQLite alone (tests/e2e/conftest.py): pytest-xdist's
     summary leaves out the deselected."""
     if "postgresql" in BACKENDS:
-        terminalreporter.write_line("Browser tests: on SQLite only, as intended.")
+        terminalreporter.write_line("Browser tests run on SQLite only (tests/e2e/conftest.py).")
     else:
         terminalreporter.write_sep(
             "!",

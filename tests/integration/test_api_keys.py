@@ -8,15 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 
-from app.cli import cli
 from app.extensions import db, redis_client
 from app.models import ApiKey
 from app.services import api_keys
 from app.services.errors import AuthenticationFailed, Forbidden, ValidationError
-from tests.conftest import post_form
+from tests.conftest import post_form, run_cli
 
 NOW = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
 
@@ -306,10 +303,6 @@ def test_an_admin_session_reads_every_key_and_the_dashboard_revokes_any(logged_i
 
 
 # --- command line --------------------------------------------------------------------------
-
-
-def run_cli(app, *args):
-    return CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: app))
 
 
 def test_create_api_key_command_prints_a_working_key(app, api):

@@ -13,7 +13,7 @@ from app.models import CronJob, Incident, MaintenanceWindow, Monitor
 from app.models.types import utcnow
 from app.services import bulk, channels, cron_jobs, incidents, maintenance, monitors, tags
 from app.services.errors import ValidationError
-from tests.integration.test_cli import run_cli
+from tests.conftest import run_cli
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -12,19 +11,13 @@ from pathlib import Path
 import pytest
 import redis
 import requests
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 
-from app.cli import LEADER_KEY, cli
+from app.cli import LEADER_KEY
 from app.engine.scheduler import KEY_LEADER, KEY_STATUS
 from app.processes import die_with_parent
 from app.services import accounts
-
-PROJECT = Path(__file__).resolve().parents[2]
-
-
-def run_cli(app, *args, input=None):
-    return CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: app), input=input)
+from tests.conftest import run_cli
+from tests.processes import PROJECT, alive, descendants, free_port, process_env
 
 
 def test_create_admin_from_options(app):
@@ -45,42 +38,11 @@ def test_create_admin_prompts_and_refuses_weak_passwords(app):
         assert not accounts.setup_completed()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
     except OSError:
         return ""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _wait_until_started(redis_socket: Path) -> None:
@@ -100,18 +62,12 @@ def _wait_until_started(redis_socket: Path) -> None:
         conn.close()
 
 
-def _env(tmp_path, **extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UPCRON_")}
-    env.update(UPCRON_INSTANCE_DIR=str(tmp_path), UPCRON_WORKERS="1", **extra)
-    return env
-
-
 def test_up_serves_setup_and_ctrl_c_stops_everything(tmp_path):
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "up"],
         cwd=PROJECT,
-        env=_env(tmp_path, UPCRON_PORT=str(port)),
+        env=process_env(tmp_path, UPCRON_PORT=str(port)),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -147,7 +103,7 @@ def test_up_serves_setup_and_ctrl_c_stops_everything(tmp_path):
         response = requests.get(f"http://127.0.0.1:{port}/", allow_redirects=False, timeout=15)
         assert response.status_code == 302 and response.headers["Location"] == "/setup"
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=15).json()["redis"] == "ok"
-        family = _descendants(process.pid)
+        family = descendants(process.pid)
         commands = [_cmdline(pid) for pid in family]
         assert any("redis-server" in c for c in commands), commands
         assert any("gunicorn" in c for c in commands), commands
@@ -164,7 +120,7 @@ def test_up_serves_setup_and_ctrl_c_stops_everything(tmp_path):
     assert process.returncode == 0, "".join(output)
     # Every child stopped on SIGTERM, none had to be killed; `up` waited for each of them.
     assert [line for line in output if "did not stop" in line] == []
-    assert [pid for pid in family if _alive(pid)] == []
+    assert [pid for pid in family if alive(pid)] == []
     assert not (tmp_path / "redis.sock").exists()
 
 
@@ -172,7 +128,7 @@ def test_bad_settings_stop_start_up_with_one_line(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "app", "up"],
         cwd=PROJECT,
-        env=_env(tmp_path, UPCRON_PORT="eighty"),
+        env=process_env(tmp_path, UPCRON_PORT="eighty"),
         capture_output=True,
         text=True,
         timeout=30,
@@ -185,7 +141,7 @@ def _web(tmp_path, **env) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "app", "web"],
         cwd=PROJECT,
-        env=_env(tmp_path, UPCRON_PORT=str(_free_port()), **env),
+        env=process_env(tmp_path, UPCRON_PORT=str(free_port()), **env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         preexec_fn=die_with_parent,

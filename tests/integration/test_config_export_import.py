@@ -11,10 +11,7 @@ import jsonschema
 import pytest
 import sqlalchemy as sa
 import yaml
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 
-from app.cli import cli
 from app.extensions import db
 from app.models import CronJob, Group, MaintenanceWindow, Monitor, NotificationChannel, Tag
 from app.services import (
@@ -28,6 +25,7 @@ from app.services import (
     tags,
 )
 from app.services.errors import ValidationError
+from tests.conftest import run_cli
 
 CODE = "3f1c2a9e-8d4b-4c67-9a1e-2b5d7c0e4f81"
 
@@ -348,10 +346,6 @@ def test_yaml_round_trip(app):
 
 
 # --- the CLI ---------------------------------------------------------------------------------
-
-
-def run_cli(app, *args):
-    return CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: app))
 
 
 def test_cli_export_then_import_restores_and_prints_the_plan(app, tmp_path):

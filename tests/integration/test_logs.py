@@ -2,18 +2,15 @@
 access log on, off or in a file and without static files and /healthz, and RQ's per-job lines
 only at debug level."""
 
-import signal
 import subprocess
 import sys
-import threading
 import time
 
 import redis
 import requests
 from rq import Queue
 
-from app.processes import die_with_parent
-from tests.integration.test_cli import PROJECT, _env, _free_port
+from tests.processes import PROJECT, Running, create_key, free_port, process_env
 
 # The default format with two headers added, as an operator may through GUNICORN_CMD_ARGS.
 ACCESS_FORMAT = (
@@ -22,67 +19,15 @@ ACCESS_FORMAT = (
 )
 
 
-class Running:
-    """A process of ours, its output read all along (a full pipe would stall it)."""
-
-    def __init__(self, argv, env):
-        self.process = subprocess.Popen(
-            argv,
-            cwd=PROJECT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            preexec_fn=die_with_parent,
-        )
-        self.lines: list[str] = []
-        self.reader = threading.Thread(target=self._read)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def wait_for(self, text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while not any(text in line for line in self.lines):
-            assert time.monotonic() < deadline and self.process.poll() is None, self.output()
-            time.sleep(0.1)
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-        self.process.wait(timeout=30)
-        self.reader.join(10)
-        self.process.stdout.close()
-        return self.output()
-
-    def output(self) -> str:
-        return "".join(self.lines)
-
-
-def _create_key(env) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "app", "create-api-key", "--name", "logs", "--scopes", "*"],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
 def test_up_writes_no_secret_in_any_log_line(tmp_path):
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = _env(tmp_path, UPCRON_PORT=str(port))
+    env = process_env(tmp_path, UPCRON_PORT=str(port))
     env["GUNICORN_CMD_ARGS"] = f"--access-logformat '{ACCESS_FORMAT}'"
     up = Running([sys.executable, "-m", "app", "up"], env)
     try:
         up.wait_for(f"Upcron is running at {base}")
-        key = _create_key(env)  # a real key, valid on this instance
+        key = create_key(env)  # a real key, valid on this instance
         unknown = "upk_" + "Z" * 43  # shaped like one, valid nowhere
         password = "correct-horse-battery-staple"
 
@@ -122,9 +67,10 @@ def test_up_writes_no_secret_in_any_log_line(tmp_path):
 
 
 def _web(tmp_path, **settings) -> tuple[Running, str]:
-    port = _free_port()
+    port = free_port()
     web = Running(
-        [sys.executable, "-m", "app", "web"], _env(tmp_path, UPCRON_PORT=str(port), **settings)
+        [sys.executable, "-m", "app", "web"],
+        process_env(tmp_path, UPCRON_PORT=str(port), **settings),
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -163,7 +109,7 @@ def _burst_worker(tmp_path, redis_url, database_url, level) -> str:
     """Run one job through a real worker at a log level; RQ's lines about it, as printed."""
     conn = redis.Redis.from_url(redis_url)
     job = Queue("maintenance", connection=conn).enqueue("app.tasks.jobs.send_due_notifications")
-    env = _env(
+    env = process_env(
         tmp_path,
         UPCRON_REDIS_URL=redis_url,
         UPCRON_DATABASE_URL=database_url,

@@ -181,7 +181,7 @@ def test_maintenance_now_from_each_detail_page(app, logged_in):
 
 
 def test_the_command_line_lists_the_windows(app):
-    from tests.integration.test_cli import run_cli
+    from tests.conftest import run_cli
 
     monitor_id = make_monitor(app)
     hour = (utcnow().hour + 12) % 24  # not in progress now

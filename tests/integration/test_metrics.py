@@ -23,8 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.processes import die_with_parent
 from app.services import api_keys, channels, monitors
-from tests.integration.test_logs import Running, _create_key
 from tests.pipeline import work
+from tests.processes import Running, create_key
 from tests.targets import TargetServer
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -165,13 +165,13 @@ def test_the_allowed_addresses_scrape_without_a_key_and_no_others(make_app):
 # --- several processes -----------------------------------------------------------------------
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _env(**extra) -> dict:
+def process_env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UPCRON_")}
     env.update(UPCRON_METRICS_ALLOW="127.0.0.1", UPCRON_ACCESS_LOG="off", **extra)
     return env
@@ -200,7 +200,7 @@ def test_the_processes_of_a_host_add_up(app, database_url, redis_url, tmp_path):
     folder = tmp_path / "metrics"
     with app.app_context():
         code = monitors.create({"kind": "heartbeat", "name": "Nightly", "period_sec": 3600}).code
-    env = _env(
+    env = process_env(
         PROMETHEUS_MULTIPROC_DIR=str(folder),
         UPCRON_INSTANCE_DIR=str(tmp_path),
         UPCRON_DATABASE_URL=database_url,
@@ -214,7 +214,7 @@ def test_the_processes_of_a_host_add_up(app, database_url, redis_url, tmp_path):
         check=True,
         timeout=60,
     )
-    port = _free_port()
+    port = free_port()
     web = subprocess.Popen(
         [sys.executable, "-m", "app", "web"],
         cwd=PROJECT,
@@ -248,15 +248,15 @@ def test_up_sums_web_scheduler_and_workers_in_a_fresh_folder(tmp_path, target):
     folder = tmp_path / "metrics"
     folder.mkdir()
     (folder / "counter_1.db").write_bytes(b"\0" * 64)  # an earlier run's
-    port = _free_port()
-    env = _env(UPCRON_INSTANCE_DIR=str(tmp_path), UPCRON_PORT=str(port), UPCRON_WORKERS="1")
+    port = free_port()
+    env = process_env(UPCRON_INSTANCE_DIR=str(tmp_path), UPCRON_PORT=str(port), UPCRON_WORKERS="1")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     up = Running([sys.executable, "-m", "app", "up"], env)
     base = f"http://127.0.0.1:{port}"
     try:
         assert _scrape_until(f"{base}/metrics", lambda s: True), up.output()
         assert not (folder / "counter_1.db").exists()
-        secret = _create_key(env)
+        secret = create_key(env)
         response = requests.post(
             f"{base}/api/monitors",
             json={"name": "Shop", "url": target.route("/health"), "interval_sec": 30},

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Monitor
 from app.services import monitors
 from tests import import_sources
-from tests.integration.test_cli import run_cli
+from tests.conftest import run_cli
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from app import create_app
 from app.engine import scheduler
 from app.processes import die_with_parent
 from app.services import cron_jobs, system
-from tests.integration.test_cli import _alive, _descendants, _env, _free_port
+from tests.processes import alive, descendants, free_port, process_env
 
 PROJECT = Path(__file__).resolve().parents[2]
 BACK_WITHIN_SEC = 15
@@ -39,13 +39,13 @@ class Up:
 
     def __init__(self, instance: Path):
         self.dir = instance
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.output: list[str] = []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app", "up"],
             cwd=PROJECT,
-            env=_env(
+            env=process_env(
                 instance,
                 UPCRON_PORT=str(self.port),
                 UPCRON_WORKER_HEARTBEAT_SEC=str(HEARTBEAT_SEC),
@@ -81,7 +81,7 @@ class Up:
                 command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
             except OSError:
                 continue
-            if any(marker in command for marker in _KINDS[kind]) and _alive(pid):
+            if any(marker in command for marker in _KINDS[kind]) and alive(pid):
                 pids.append(pid)
         return pids
 
@@ -89,7 +89,7 @@ class Up:
         return redis.Redis(unix_socket_path=str(self.dir / "redis.sock"), socket_timeout=2)
 
     def stop(self) -> None:
-        family = _descendants(self.process.pid)
+        family = descendants(self.process.pid)
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
         try:
@@ -98,7 +98,7 @@ class Up:
             self.reader.join(10)
             self.process.stdout.close()
             for pid in family:  # nothing may outlive a failed test
-                if _alive(pid):
+                if alive(pid):
                     os.kill(pid, signal.SIGKILL)
 
 
@@ -252,7 +252,7 @@ def test_a_second_up_on_the_same_instance_is_refused(up):
     result = subprocess.run(
         [sys.executable, "-m", "app", "up"],
         cwd=PROJECT,
-        env=_env(up.dir, UPCRON_PORT=str(_free_port())),
+        env=process_env(up.dir, UPCRON_PORT=str(free_port())),
         capture_output=True,
         text=True,
         timeout=60,
@@ -265,7 +265,7 @@ def test_a_second_up_on_the_same_instance_is_refused(up):
 def test_up_gives_up_on_a_child_that_keeps_crashing(up):
     """Five crashes of one child within five minutes (the first test killed this worker
     once already): everything stops, exit 1."""
-    family = _descendants(up.process.pid)
+    family = descendants(up.process.pid)
     for _ in range(5):
         pids = _until(lambda: up.children("worker") or up.process.poll() is not None)
         if up.process.poll() is not None:
@@ -276,8 +276,8 @@ def test_up_gives_up_on_a_child_that_keeps_crashing(up):
     assert "restarting it in 2 s" in up.log()  # the wait grew: now, 1 s, 2 s, …
     assert "worker.1 was killed by SIGKILL, its 5th crash within 5 minutes: giving up" in up.log()
     # `up` waited for its children; theirs (gunicorn's workers) go with them.
-    assert _until(lambda: not [pid for pid in family if _alive(pid)], 30), [
-        pid for pid in family if _alive(pid)
+    assert _until(lambda: not [pid for pid in family if alive(pid)], 30), [
+        pid for pid in family if alive(pid)
     ]
 
 
@@ -295,11 +295,11 @@ def test_a_start_right_after_a_crash_stops_the_redis_left_behind(tmp_path):
         second = Up(tmp_path)
         assert second.running.wait(30), second.log()
         assert f"stopped the embedded Redis (pid {stale}) of an earlier run" in second.log()
-        assert not _alive(stale)
+        assert not alive(stale)
         assert requests.get(f"{second.url}/healthz", timeout=5).json()["redis"] == "ok"
     finally:
         if second:
             second.stop()
         first.stop()
-        if stale and _alive(stale):
+        if stale and alive(stale):
             os.kill(stale, signal.SIGKILL)

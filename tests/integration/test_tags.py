@@ -182,7 +182,7 @@ def test_the_migration_goes_down_and_up_keeping_items(app):
 
 
 def test_the_cli_lists_renames_recolours_and_deletes_tags(app):
-    from tests.integration.test_cli import run_cli
+    from tests.conftest import run_cli
 
     with app.app_context():
         monitors.create({"name": "a", "url": "https://a.example.com/", "tags": ["prod", "db"]})

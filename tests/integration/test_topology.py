@@ -37,8 +37,7 @@ from app.extensions import db
 from app.models import CheckResult, CronExecution
 from app.services import api_keys
 from tests.conftest import start_redis
-from tests.integration.test_cli import _env, _free_port
-from tests.integration.test_logs import Running
+from tests.processes import Running, free_port, process_env
 from tests.targets import TargetServer
 
 pytestmark = [
@@ -101,12 +100,12 @@ class Topology:
     def start(self, name: str, command: str, **settings) -> Running:
         host = self.tmp_path / name
         host.mkdir()
-        env = _env(host, **self.shared, **settings)
+        env = process_env(host, **self.shared, **settings)
         self.processes[name] = Running([PY, "-m", "app", command], env)
         return self.processes[name]
 
     def start_web(self, name: str) -> None:
-        port = _free_port()
+        port = free_port()
         self.start(name, "web", UPCRON_PORT=str(port))
         self.web_urls.append(f"http://127.0.0.1:{port}")
 

@@ -16,9 +16,8 @@ from app.models import RecoveryCode, User
 from app.models.types import utcnow
 from app.services import accounts, throttle, two_factor
 from app.services.errors import AuthenticationFailed
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token, post_form
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_token, post_form, run_cli
 from tests.integration.test_auth import _fail_from_many_addresses, login
-from tests.integration.test_cli import run_cli
 
 
 def enrol(app, user_id):
