@@ -173,15 +173,27 @@ def _writes(columns: tuple[str, ...], rollup: bool) -> sa.Insert:
     return _INSERT.add_cte(*ctes)
 
 
-def _common_statement() -> sa.Insert:
+def _common_changes(now) -> dict:
+    """What a common ping (_COMMON) sets in its heartbeat's row beside the rate count: the
+    rules of app.engine.state for such a row, given the ping's time (a value, or the
+    statement's parameter)."""
+    return {
+        "last_ping_at": now,
+        "last_start_rid": None,
+        "last_duration_ms": None,
+        "last_error": None,
+    }
+
+
+def _common_statement() -> sa.Select:
     """On PostgreSQL, the whole of the common ping as one statement, sent without waiting for
     anything: a success ping, without a run id or a duration of its own, to a heartbeat that
     is up, has no run in progress and is under its rate limit's bound (_check_rate), at a
     time no earlier than its last ping. For such a row the rules of app.engine.state come
-    down to what the statement writes: the ping, one check more in the day's rollup, the
-    ping's time, no run, no duration, no error, one more ping in the rate count. The row is
-    locked and tested in the statement itself (a row changed meanwhile is tested again as it
-    is now), and the statement returns the heartbeat's id; any other row, or none, returns
+    down to what the statement writes: the ping, one check more in the day's rollup,
+    _common_changes and one more ping in the rate count. The row is locked and tested in the
+    statement itself (a row changed meanwhile is tested again as it is now), and the
+    statement returns the heartbeat's id and new rate count; any other row, or none, returns
     nothing and the ping takes the way of the others (_apply). tests/integration/
     test_pings_common.py holds the statement to the rules: for every row it takes, it writes
     what they write.
@@ -208,17 +220,11 @@ def _common_statement() -> sa.Insert:
         .with_for_update()
         .cte("heartbeat")
     )
-    heartbeat = (
+    written = (
         _monitors.update()
         .where(_monitors.c.id == row.c.id)
-        .values(
-            last_ping_at=now,
-            last_start_rid=None,
-            last_duration_ms=None,
-            last_error=None,
-            rate_count=_monitors.c.rate_count + 1,
-            updated_at=now,
-        )
+        .values(**_common_changes(now), rate_count=_monitors.c.rate_count + 1, updated_at=now)
+        .returning(_monitors.c.id, _monitors.c.rate_count)
         .cte("written")
     )
     counted: dict[str, Any] = results.rollup_row(SUBJECT_MONITOR, 0, datetime.min, 1, 0)
@@ -233,12 +239,8 @@ def _common_statement() -> sa.Insert:
     rollup = results.rollup_upsert("postgresql", source).cte("rollup")
     assert _PING_COLUMNS[0] == "monitor_id"
     values = [row.c.id] + [sa.bindparam(c, type_=_pings.c[c].type) for c in _PING_COLUMNS[1:]]
-    return (
-        _pings.insert()
-        .from_select(_PING_COLUMNS, sa.select(*values))
-        .returning(_pings.c.monitor_id)
-        .add_cte(heartbeat, rollup)
-    )
+    stored = _pings.insert().from_select(_PING_COLUMNS, sa.select(*values)).cte("stored")
+    return sa.select(written.c.id, written.c.rate_count).add_cte(rollup, stored)
 
 
 _COMMON = _common_statement()
@@ -343,7 +345,8 @@ def record_ping(
         if loaded is not None:
             for name, value in changes.items():
                 so.attributes.set_committed_value(loaded, name, value)
-        if _sooner(_deadline(monitor), _deadline(SimpleNamespace(**before))):
+        # No row before for a common ping (_COMMON): its deadline only moves later.
+        if before is not None and _sooner(_deadline(monitor), _deadline(SimpleNamespace(**before))):
             scheduler.refresh("heartbeat", monitor.id, row=monitor)
     if events:
         notifications.dispatch([("monitor", monitor.id, event) for event in events], now)
@@ -558,10 +561,11 @@ class _Direct:
         (cursor or self.cursor).execute(compiled.text, values)
         return compiled
 
-    def send_common(self, pending: _Ping):
+    def send_common(self, pending: _Ping) -> tuple[Any, datetime]:
         """Send the statement of a common ping (_COMMON) without waiting for it, in the
-        runner's transaction or, outside one, as a transaction of its own; its cursor,
-        whose row, once the pipeline is synced, is the heartbeat's id, or none."""
+        runner's transaction or, outside one, as a transaction of its own. Returns its
+        cursor, whose row, once the pipeline is synced, is the heartbeat's id and rate
+        count, or none; and the ping's time."""
         now = pending.now or utcnow()
         values = {
             **pending.values,
@@ -573,7 +577,7 @@ class _Direct:
         }
         cursor = self.raw.cursor()
         self._execute(_COMMON, values, cursor)
-        return cursor
+        return cursor, now
 
     def _fetch(self, statement: _Statement) -> dict | None:
         found = self.cursor.fetchone()
@@ -746,16 +750,18 @@ class _Writer:
         if not common:
             return todo
         if len(common) == 1:
-            cursors = [_Direct("postgresql", raw, None, self.pipeline).send_common(common[0])]
+            sent = [_Direct("postgresql", raw, None, self.pipeline).send_common(common[0])]
             self.pipeline.sync()
         else:
             with _Direct("postgresql", raw, None, self.pipeline) as runner:
-                cursors = [runner.send_common(pending) for pending in common]
+                sent = [runner.send_common(pending) for pending in common]
                 runner.commit()
-        for pending, cursor in zip(common, cursors, strict=True):
+        for pending, (cursor, now) in zip(common, sent, strict=True):
             found = cursor.fetchone()
             if found is not None:
-                pending.outcome = (SimpleNamespace(id=found[0]), {}, {}, [])
+                monitor_id, rate_count = found
+                changes = {**_common_changes(now), "rate_count": rate_count}
+                pending.outcome = (SimpleNamespace(id=monitor_id), None, changes, [])
         return [pending for pending in todo if pending.outcome is None]
 
     def _connect(self, engine: sa.Engine) -> sa.PoolProxiedConnection:

@@ -232,3 +232,12 @@ def test_a_lone_common_ping_that_fails_leaves_the_writer_ready(ctx):
     writer._write([good], db.engine)
     assert good.error is None and good.outcome[0].id == monitor.id
     assert len(_left(monitor.id)[1]) == 1
+
+
+def test_a_heartbeat_the_session_loaded_shows_the_common_ping(ctx):
+    """As after any ping (record_ping): the object the request loaded is brought up to date."""
+    monitor = _heartbeat("loaded", {**PINGED, **BOUND, "last_error": "old"}, cron=False)
+    loaded = db.session.get(Monitor, monitor.id)
+    pings.record_ping(monitor.code, "success", None, "GET", None, None, b"", now=NOW)
+    assert (loaded.last_ping_at, loaded.last_error, loaded.rate_count) == (NOW, None, 4)
+    assert _left(monitor.id)[0]["rate_count"] == 4
