@@ -80,12 +80,15 @@ def _pool(size: int) -> ThreadPoolExecutor:
     joined its threads each time. One pool per process also bounds the probes of a web
     worker's threads together. Keyed by pid: a forked child inherits the pool's bookkeeping
     but not its threads, and would wait on them forever; and by size, which an app's
-    configuration sets.
+    configuration sets; a pool of this process replaced for another size lets its threads
+    end once their probes are done.
     """
     global _POOL
     key = (os.getpid(), size)
     with _POOL_LOCK:
         if _POOL is None or _POOL[0] != key:
+            if _POOL is not None and _POOL[0][0] == key[0]:
+                _POOL[1].shutdown(wait=False)
             _POOL = (key, ThreadPoolExecutor(max_workers=size, thread_name_prefix="probe"))
         return _POOL[1]
 

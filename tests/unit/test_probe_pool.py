@@ -19,6 +19,10 @@ def test_batches_share_one_pool_of_the_configured_size():
     resized = batch._pool(4)
     assert resized is not first
     assert resized._max_workers == 4
+    # The replaced pool's threads end: they would otherwise idle for the process's life.
+    for thread in first._threads:
+        thread.join(timeout=5)
+        assert not thread.is_alive()
 
 
 def _in_child(queue) -> None:
