@@ -553,31 +553,8 @@ class _Direct:
             if self.lock_fd is not None:
                 fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
 
-    def _execute(self, statement: sa.ClauseElement, values: dict, cursor=None) -> _Statement:
-        compiled = _compiled(self.dialect, statement)
-        values = {**compiled.fixed, **values}
-        for key, process in compiled.binds:
-            values[key] = process(values[key])
-        (cursor or self.cursor).execute(compiled.text, values)
-        return compiled
-
-    def send_common(self, pending: _Ping) -> tuple[Any, datetime]:
-        """Send the statement of a common ping (_COMMON) without waiting for it, in the
-        runner's transaction or, outside one, as a transaction of its own. Returns its
-        cursor, whose row, once the pipeline is synced, is the heartbeat's id and rate
-        count, or none; and the ping's time."""
-        now = pending.now or utcnow()
-        values = {
-            **pending.values,
-            "rid": None,
-            "code": pending.code,
-            "created_at": now,
-            "since": now - timedelta(seconds=RATE_WINDOW_SEC),
-            "rate_limit": pending.rate_limit,
-        }
-        cursor = self.raw.cursor()
-        self._execute(_COMMON, values, cursor)
-        return cursor, now
+    def _execute(self, statement: sa.ClauseElement, values: dict) -> _Statement:
+        return _run(self.cursor, self.dialect, statement, values)
 
     def _fetch(self, statement: _Statement) -> dict | None:
         found = self.cursor.fetchone()
@@ -631,6 +608,35 @@ class _Direct:
             self.cursor.execute("COMMIT")
             self.pipeline.sync()
         self.committed = True
+
+
+def _run(cursor, dialect: str, statement: sa.ClauseElement, values: dict) -> _Statement:
+    """Execute ``statement`` (compiled once for ``dialect``) with ``values`` on a DBAPI
+    cursor, converting them as SQLAlchemy would (_compiled)."""
+    compiled = _compiled(dialect, statement)
+    values = {**compiled.fixed, **values}
+    for key, process in compiled.binds:
+        values[key] = process(values[key])
+    cursor.execute(compiled.text, values)
+    return compiled
+
+
+def _send_common(raw, pending: _Ping) -> tuple[Any, datetime]:
+    """Send the statement of a common ping (_COMMON) on the PostgreSQL connection ``raw``
+    without waiting for it. Returns its cursor, whose row, once the pipeline is synced, is
+    the heartbeat's id and rate count, or none; and the ping's time."""
+    now = pending.now or utcnow()
+    values = {
+        **pending.values,
+        "rid": None,
+        "code": pending.code,
+        "created_at": now,
+        "since": now - timedelta(seconds=RATE_WINDOW_SEC),
+        "rate_limit": pending.rate_limit,
+    }
+    cursor = raw.cursor()
+    _run(cursor, "postgresql", _COMMON, values)
+    return cursor, now
 
 
 class _Writer:
@@ -749,12 +755,12 @@ class _Writer:
         ]
         if not common:
             return todo
-        if len(common) == 1:
-            sent = [_Direct("postgresql", raw, None, self.pipeline).send_common(common[0])]
+        if len(common) == 1:  # a statement is a transaction of its own (autocommit)
+            sent = [_send_common(raw, common[0])]
             self.pipeline.sync()
         else:
             with _Direct("postgresql", raw, None, self.pipeline) as runner:
-                sent = [runner.send_common(pending) for pending in common]
+                sent = [_send_common(raw, pending) for pending in common]
                 runner.commit()
         for pending, (cursor, now) in zip(common, sent, strict=True):
             found = cursor.fetchone()
