@@ -13,13 +13,12 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from app.processes import die_with_parent
+from tests.processes import PROJECT, free_port
 
-PROJECT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 MISSING_CHROMIUM = "Chromium is not installed: browser tests skipped"
@@ -134,9 +133,7 @@ def web_server(database_url, redis_url, tmp_path_factory):
     for the whole session (a start costs seconds), as the test wipe leaves it nothing of
     one test's to show the next (its rows and keys are wiped, each test has a browser
     context of its own). Yields the process and its address."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     folder = tmp_path_factory.mktemp("web")
     process = upcron(
         "web", database_url, redis_url, folder, UPCRON_PORT=str(port), UPCRON_WEB_WORKERS="1"

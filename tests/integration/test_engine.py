@@ -27,9 +27,8 @@ from app.processes import die_with_parent
 from app.services import cron_jobs, monitors
 from app.tasks import jobs
 from tests.pipeline import run_due, work
+from tests.processes import PROJECT
 from tests.targets import TargetServer
-
-PROJECT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -10,12 +10,10 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import requests
@@ -24,10 +22,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.processes import die_with_parent
 from app.services import api_keys, channels, monitors
 from tests.pipeline import work
-from tests.processes import Running, create_key
+from tests.processes import PROJECT, Running, create_key, free_port
 from tests.targets import TargetServer
 
-PROJECT = Path(__file__).resolve().parents[2]
 TYPES = {
     "upcron_checks": "counter",
     "upcron_check_duration_seconds": "histogram",
@@ -165,13 +162,9 @@ def test_the_allowed_addresses_scrape_without_a_key_and_no_others(make_app):
 # --- several processes -----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def process_env(**extra) -> dict:
+def _scraped_env(**extra) -> dict:
+    """A process's environment without the run's Upcron settings, scraped from loopback
+    without a key and writing no access log."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("UPCRON_")}
     env.update(UPCRON_METRICS_ALLOW="127.0.0.1", UPCRON_ACCESS_LOG="off", **extra)
     return env
@@ -200,7 +193,7 @@ def test_the_processes_of_a_host_add_up(app, database_url, redis_url, tmp_path):
     folder = tmp_path / "metrics"
     with app.app_context():
         code = monitors.create({"kind": "heartbeat", "name": "Nightly", "period_sec": 3600}).code
-    env = process_env(
+    env = _scraped_env(
         PROMETHEUS_MULTIPROC_DIR=str(folder),
         UPCRON_INSTANCE_DIR=str(tmp_path),
         UPCRON_DATABASE_URL=database_url,
@@ -249,7 +242,7 @@ def test_up_sums_web_scheduler_and_workers_in_a_fresh_folder(tmp_path, target):
     folder.mkdir()
     (folder / "counter_1.db").write_bytes(b"\0" * 64)  # an earlier run's
     port = free_port()
-    env = process_env(UPCRON_INSTANCE_DIR=str(tmp_path), UPCRON_PORT=str(port), UPCRON_WORKERS="1")
+    env = _scraped_env(UPCRON_INSTANCE_DIR=str(tmp_path), UPCRON_PORT=str(port), UPCRON_WORKERS="1")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     up = Running([sys.executable, "-m", "app", "up"], env)
     base = f"http://127.0.0.1:{port}"

@@ -18,9 +18,8 @@ from app import create_app
 from app.engine import scheduler
 from app.processes import die_with_parent
 from app.services import cron_jobs, system
-from tests.processes import alive, descendants, free_port, process_env
+from tests.processes import PROJECT, alive, descendants, free_port, process_env
 
-PROJECT = Path(__file__).resolve().parents[2]
 BACK_WITHIN_SEC = 15
 HEARTBEAT_SEC = 2
 
