@@ -16,6 +16,7 @@ import re
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,25 @@ os.environ["UPCRON_INSTANCE_DIR"] = str(_SESSION_DIR / "instance")
 os.environ["UPCRON_SECRET_KEY"] = "test-secret-key-that-is-long-enough"
 
 
+def _redis_database_below(url: str, below: int) -> str:
+    """``url`` with its Redis database number ``below`` lower: the path of redis:// and
+    rediss:// URLs, the db parameter of unix:// ones; database 0 when they name none."""
+    parts = urllib.parse.urlsplit(url)
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    given = query.get("db", "0") if parts.scheme == "unix" else parts.path.strip("/") or "0"
+    if not given.isdigit() or int(given) < below:
+        raise SystemExit(
+            f"UPCRON_TEST_REDIS_URL={url}: test process {below + 1} uses the Redis database "
+            f"{below} below the one given, so give database {below} or higher (such as "
+            "redis://127.0.0.1:6379/15), or run the tests in one process: "
+            "make test TEST_PROCESSES=1"
+        )
+    if parts.scheme == "unix":
+        query["db"] = str(int(given) - below)
+        return f"{url.partition('?')[0]}?{urllib.parse.urlencode(query)}"
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{int(given) - below}"))
+
+
 def _own_per_worker() -> None:
     """Under pytest-xdist (`make test` runs two processes) each worker process has a Redis
     database and a PostgreSQL database of its own, since every test wipes both: the first
@@ -39,10 +59,7 @@ def _own_per_worker() -> None:
         return
     redis_url = os.environ.get("UPCRON_TEST_REDIS_URL")
     if redis_url:
-        base, _, number = redis_url.rpartition("/")
-        if not number.isdigit() or int(number) < worker:
-            raise SystemExit(f"UPCRON_TEST_REDIS_URL must end in a database of {worker} or more")
-        os.environ["UPCRON_TEST_REDIS_URL"] = f"{base}/{int(number) - worker}"
+        os.environ["UPCRON_TEST_REDIS_URL"] = _redis_database_below(redis_url, worker)
     database_url = os.environ.get("UPCRON_TEST_DATABASE_URL")
     if database_url:
         import sqlalchemy
