@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import socket
 import subprocess
 import tempfile
 import time
@@ -213,6 +214,13 @@ def process_tree(root: int) -> list[int]:
         tree += sorted(children.get(tree[index], []))
         index += 1
     return tree
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def cpu_seconds(pid: int) -> float:

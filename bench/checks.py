@@ -246,7 +246,8 @@ def main() -> None:
     print(
         "   CPU per check: "
         + ", ".join(f"{role} {1000 * cpu / checks:.3f} ms" for role, cpu in figures["cpu"].items())
-        + f"; all {1000 * total / checks:.3f} ms ({total / args.duration:.2f} of 2 cores busy)"
+        + f"; all {1000 * total / checks:.3f} ms"
+        + f" ({total / args.duration:.2f} of {os.cpu_count()} cores busy)"
     )
 
 

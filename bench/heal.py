@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,17 +32,11 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import target_server  # noqa: E402
+from bench._common import free_port, target_server  # noqa: E402
 
 WATCH_SEC = 30
 CRON_JOBS = 5
 KINDS = ("worker", "scheduler", "web", "redis")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def children(up_pid: int) -> dict[str, list[int]]:
@@ -73,7 +66,7 @@ class Stack:
 
     def __init__(self, target: str):
         self.dir = Path(tempfile.mkdtemp(prefix="upcron-bench-heal-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("UPCRON_")}
         env.update(

@@ -13,7 +13,6 @@ Run: `make bench` or `.venv/bin/python bench/memory.py [count] [interval]`.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import (  # noqa: E402
     bench_app,
+    free_port,
     insert_monitors,
     process_tree,
     pss_kib,
@@ -34,12 +34,6 @@ from bench._common import (  # noqa: E402
 PROJECT = Path(__file__).resolve().parents[1]
 ROUNDS = 2  # checks of every monitor before the figures are read
 SETTLE_SEC = 10  # then this long again, so start-up garbage is collected
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def describe(pid: int) -> str:

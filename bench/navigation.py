@@ -30,6 +30,7 @@ from bench._common import (  # noqa: E402
     app_env,
     bench_app,
     embedded_redis,
+    free_port,
     insert_monitors,
     percentile,
 )
@@ -60,9 +61,7 @@ BOOST = """() => {
 
 
 def serve(database_url: str, redis_url: str) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = app_env(database_url, redis_url) | {
         "UPCRON_PORT": str(port),
         "UPCRON_WEB_WORKERS": "2",

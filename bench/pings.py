@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import cpu_seconds, embedded_redis, percentile  # noqa: E402
+from bench._common import cpu_seconds, embedded_redis, free_port, percentile  # noqa: E402
 
 HEARTBEATS = 1000
 CONNECTIONS = 32
@@ -41,12 +41,6 @@ PHASE_SEC = 5.0
 # Rounds alternate the two routes, so a slow spell of the machine hits both alike; the
 # figures reported are the medians over the rounds.
 ROUNDS = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def prepare(env: dict) -> list[str]:
@@ -214,7 +208,7 @@ def main() -> None:
         env = dict(os.environ)
         config = load()
         paths = prepare(env)
-        port = _free_port()
+        port = free_port()
         server = start_server(port, env, config)
         try:
             rounds = asyncio.run(measure(port, paths, server))
