@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+from app.engine.scheduler import KEY_LEADER
 from app.processes import die_with_parent
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -94,6 +95,13 @@ class Running:
 
     def output(self) -> str:
         return "".join(self.lines)
+
+
+def leader_pid(conn) -> int | None:
+    """The pid of the scheduler holding the lock (``<host>:<pid>|<token>``), on the Redis
+    of ``conn``; None when none holds it."""
+    value = conn.get(KEY_LEADER)
+    return int(value.decode().split("|")[0].rsplit(":", 1)[1]) if value else None
 
 
 def create_key(env) -> str:

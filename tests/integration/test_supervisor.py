@@ -18,7 +18,7 @@ from app import create_app
 from app.engine import scheduler
 from app.processes import die_with_parent
 from app.services import cron_jobs, system
-from tests.processes import PROJECT, alive, descendants, free_port, process_env
+from tests.processes import PROJECT, alive, descendants, free_port, leader_pid, process_env
 
 BACK_WITHIN_SEC = 15
 HEARTBEAT_SEC = 2
@@ -148,11 +148,6 @@ def _registered_pids(conn: redis.Redis) -> set[int]:
     return {int(conn.hget(key, "pid") or 0) for key in conn.smembers("rq:workers")}
 
 
-def _leader_pid(conn: redis.Redis) -> int | None:
-    leader = conn.get(scheduler.KEY_LEADER)
-    return int(leader.decode().split("|")[0].rsplit(":", 1)[1]) if leader else None
-
-
 def _replacement(up: Up, kind: str, old: int) -> int | None:
     return next((pid for pid in up.children(kind) if pid != old), None)
 
@@ -196,13 +191,13 @@ def test_a_killed_worker_is_replaced_while_the_web_keeps_answering(up):
 def test_a_killed_scheduler_is_replaced_and_leads_again(up):
     conn = up.redis()
     (old,) = up.children("scheduler")
-    assert _until(lambda: _leader_pid(conn) == old)
+    assert _until(lambda: leader_pid(conn) == old)
     with HealthWatch(up.url) as health:
         os.kill(old, signal.SIGKILL)
         new = _until(lambda: _replacement(up, "scheduler", old))
         assert new, up.log()
         # The dead leader's lock runs out (10 s) and the new scheduler takes it.
-        assert _until(lambda: _leader_pid(conn) == new), up.log()
+        assert _until(lambda: leader_pid(conn) == new), up.log()
     assert health.polls > 0 and health.failures == 0
 
 
@@ -229,7 +224,7 @@ def test_a_killed_redis_is_replaced_and_everyone_reconnects(up):
     assert _until(lambda: requests.get(f"{up.url}/healthz", timeout=2).status_code == 200)
     # The scheduler rebuilt its due set from SQL; the worker registered again.
     assert _until(lambda: conn.zrange(scheduler.KEY_DUE, 0, -1) == [b"c:1"]), up.log()
-    assert _until(lambda: _leader_pid(conn) == scheduler_pid)
+    assert _until(lambda: leader_pid(conn) == scheduler_pid)
     assert _until(lambda: worker in _registered_pids(conn), HEARTBEAT_SEC + 5), up.log()
     assert up.children("worker") == [worker]  # reconnected, not restarted
     # RQ's scheduler process (notification retries) runs again and holds its locks, though

@@ -37,7 +37,7 @@ from app.extensions import db
 from app.models import CheckResult, CronExecution
 from app.services import api_keys
 from tests.conftest import start_redis
-from tests.processes import Running, free_port, process_env
+from tests.processes import Running, free_port, leader_pid, process_env
 from tests.targets import TargetServer
 
 pytestmark = [
@@ -169,12 +169,6 @@ def answers(url: str) -> bool:
         return requests.get(f"{url}/healthz", timeout=10).status_code == 200
     except requests.RequestException:
         return False
-
-
-def leader_pid(conn: redis.Redis) -> int | None:
-    """The pid of the scheduler holding the lock (``<host>:<pid>|<token>``)."""
-    value = conn.get(sched.KEY_LEADER)
-    return int(value.decode().split("|")[0].rsplit(":", 1)[1]) if value else None
 
 
 def cron_batch_worker(conn: redis.Redis, planned_ms: int) -> int | None:
