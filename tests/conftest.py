@@ -69,13 +69,23 @@ def _own_per_worker() -> None:
         engine = sqlalchemy.create_engine(
             given.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
         )
-        with engine.connect() as conn:
-            found = conn.execute(
-                sqlalchemy.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own}
-            ).scalar()
-            if not found:
-                conn.exec_driver_sql(f'CREATE DATABASE "{own}"')
-        engine.dispose()
+        try:
+            with engine.connect() as conn:
+                found = conn.execute(
+                    sqlalchemy.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                    {"name": own},
+                ).scalar()
+                if not found:
+                    conn.exec_driver_sql(f'CREATE DATABASE "{own}"')
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            raise SystemExit(
+                f"Test process {worker + 1} needs the PostgreSQL database {own} beside "
+                f"{given.database} and could not make it ({exc.__class__.__name__}: "
+                f"{str(exc).splitlines()[0]}): create it, or run the tests in one process: "
+                "make test TEST_PROCESSES=1"
+            ) from None
+        finally:
+            engine.dispose()
         os.environ["UPCRON_TEST_DATABASE_URL"] = given.set(database=own).render_as_string(
             hide_password=False
         )
