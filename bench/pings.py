@@ -8,9 +8,17 @@ a heartbeat's first ping also counts its pings of the last minute and writes its
 to Redis) under the default rate limit of 60 per code and minute. Afterwards the pings
 stored in the database are counted: every ping answered 200 must be there.
 
+Two more routes show what any way of recording a ping pays on this machine and database
+(bench/_pings_wsgi.py): one round trip to the database (``SELECT 1``), which every ping
+makes, and one ping row stored by an INSERT committed on its own, the least a lone ping
+writes (a ping also locks its heartbeat's row and writes its rollup and its state; pings
+that come together share a commit). Their ratios to the trivial route are the floors
+printed beside the ping's.
+
 The load comes from one asyncio process holding 32 keep-alive connections, 16 on each
-worker, used by both routes in turn. No scheduler and no workers run: a ping must not need
-them.
+worker, used by every route in turn. No scheduler and no workers run: a ping must not need
+them. Each route's round also reports the CPU time the gunicorn workers spent per request,
+and the whole machine's (every process, the database server's too, when it runs here).
 
 Run: `make bench` or `.venv/bin/python bench/pings.py` (uses UPCRON_REDIS_URL or an embedded
 Redis, and UPCRON_DATABASE_URL or a throwaway SQLite file). `--database URL` names the
@@ -41,6 +49,9 @@ PHASE_SEC = 5.0
 # Rounds alternate the two routes, so a slow spell of the machine hits both alike; the
 # figures reported are the medians over the rounds.
 ROUNDS = 3
+TRIVIAL = "/_bench/trivial"
+# The floors, in the order they are reported: (name, path).
+FLOORS = (("round trip", "/_bench/round-trip"), ("insert", "/_bench/insert"))
 
 
 def prepare(env: dict) -> list[str]:
@@ -57,6 +68,7 @@ def prepare(env: dict) -> list[str]:
             monitors.create({"kind": "heartbeat", "name": f"job {n}", "period_sec": 3600}).code
             for n in range(HEARTBEATS)
         ]
+        monitors.create({"kind": "heartbeat", "name": "floor", "period_sec": 3600})
     return [f"/ping/{code}" for code in codes]
 
 
@@ -108,7 +120,7 @@ async def connect(port: int) -> list:
     connections = []
     for _ in range(100 * CONNECTIONS):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        _, pid = await _request(reader, writer, "/_bench/trivial")
+        _, pid = await _request(reader, writer, TRIVIAL)
         if per_worker.get(pid, 0) < CONNECTIONS // 2:
             per_worker[pid] = per_worker.get(pid, 0) + 1
             connections.append((reader, writer))
@@ -129,6 +141,13 @@ async def _client(connection, paths, stop_at: float, latencies: list, statuses: 
         statuses[status] = statuses.get(status, 0) + 1
 
 
+def machine_cpu() -> float:
+    """CPU seconds the whole machine spent busy so far, over all cores (Linux /proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    idle, iowait = int(fields[3]), int(fields[4])
+    return (sum(int(f) for f in fields[:8]) - idle - iowait) / os.sysconf("SC_CLK_TCK")
+
+
 def server_cpu(server: subprocess.Popen) -> float:
     """CPU seconds used so far by gunicorn's worker processes (Linux /proc)."""
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
@@ -145,35 +164,39 @@ async def phase(connections: list, paths: list[str], seconds: float, server) -> 
     shared = cycle()
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    cpu = server_cpu(server)
+    cpu, machine = server_cpu(server), machine_cpu()
     started = time.perf_counter()
     stop_at = started + seconds
     await asyncio.gather(
         *(_client(connection, shared, stop_at, latencies, statuses) for connection in connections)
     )
     elapsed = time.perf_counter() - started
-    cpu = server_cpu(server) - cpu
+    cpu, machine = server_cpu(server) - cpu, machine_cpu() - machine
     return {
         "requests": len(latencies),
         "rate": len(latencies) / elapsed,
         "cpu_ms": cpu / len(latencies) * 1000,
+        "machine_ms": machine / len(latencies) * 1000,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": percentile(latencies, 99) * 1000,
         "statuses": statuses,
     }
 
 
-async def measure(port: int, paths: list[str], server) -> list[tuple[dict, dict]]:
-    """ROUNDS rounds of both routes over one set of connections: the same two workers serve
-    the same connections for both."""
+async def measure(port: int, paths: list[str], server) -> list[dict[str, dict]]:
+    """ROUNDS rounds of every route over one set of connections: the same two workers serve
+    the same connections for all. Each round maps a route's name to its figures."""
     connections = await connect(port)
+    routes = {"trivial route": [TRIVIAL], **{n: [path] for n, path in FLOORS}, "pings": paths}
     try:
-        await phase(connections, ["/_bench/trivial"], 1.0, server)  # warm up the workers
+        await phase(connections, [TRIVIAL], 1.0, server)  # warm up the workers
+        for _, path in FLOORS:  # and open each thread's connection
+            await phase(connections, [path], 0.5, server)
         rounds = []
         for _ in range(ROUNDS):
-            trivial = await phase(connections, ["/_bench/trivial"], PHASE_SEC, server)
-            pings = await phase(connections, paths, PHASE_SEC, server)
-            rounds.append((trivial, pings))
+            rounds.append(
+                {name: await phase(connections, p, PHASE_SEC, server) for name, p in routes.items()}
+            )
         return rounds
     finally:
         for _, writer in connections:
@@ -181,14 +204,16 @@ async def measure(port: int, paths: list[str], server) -> list[tuple[dict, dict]
 
 
 def stored_pings() -> int:
+    """How many pings the heartbeats have stored (the floor's rows aside)."""
     import sqlalchemy as sa
 
     from app import create_app
     from app.extensions import db
-    from app.models import Ping
+    from app.models import Monitor, Ping
 
     with create_app().app_context():
-        return db.session.scalar(sa.select(sa.func.count(Ping.id)))
+        query = sa.select(sa.func.count(Ping.id)).join(Monitor).where(Monitor.name != "floor")
+        return db.session.scalar(query)
 
 
 def main() -> None:
@@ -218,22 +243,27 @@ def main() -> None:
         stored = stored_pings()
     url = os.environ.get("UPCRON_DATABASE_URL", "sqlite")
     database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
-    for number, (trivial, pings) in enumerate(rounds, 1):
-        for name, r in (("trivial route", trivial), ("pings", pings)):
+    for number, round_ in enumerate(rounds, 1):
+        for name, r in round_.items():
             print(
                 f"round {number} {name:>13}: {r['rate']:7.0f} req/s over {r['requests']} requests"
-                f" (p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, server CPU "
-                f"{r['cpu_ms']:.2f} ms/request), statuses {r['statuses']}"
+                f" (p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, CPU per request: "
+                f"server {r['cpu_ms']:.2f} ms, machine {r['machine_ms']:.2f} ms), "
+                f"statuses {r['statuses']}"
             )
-    sent = sum(p["requests"] for _, p in rounds)
-    answered = sum(p["statuses"].get(200, 0) for _, p in rounds)
-    ping_rate = statistics.median(p["rate"] for _, p in rounds)
-    ratio = statistics.median(p["rate"] / t["rate"] for t, p in rounds)
+    sent = sum(r["pings"]["requests"] for r in rounds)
+    answered = sum(r["pings"]["statuses"].get(200, 0) for r in rounds)
+
+    def ratio(name: str) -> float:
+        return statistics.median(r[name]["rate"] / r["trivial route"]["rate"] for r in rounds)
+
+    ping_rate = statistics.median(r["pings"]["rate"] for r in rounds)
+    floors = ", ".join(f"{name} {ratio(name):.2f}" for name, _ in FLOORS)
     print(
-        f"median over {ROUNDS} rounds: pings {ping_rate:.0f}/s, ping/trivial ratio {ratio:.2f}; "
-        f"pings sent {sent}, answered 200 {answered}, stored {stored} ({database}, gunicorn "
-        f"2 workers x 4 threads, CPU affinity {config['WEB_CPU_AFFINITY']}, "
-        f"{CONNECTIONS} connections)"
+        f"median over {ROUNDS} rounds: pings {ping_rate:.0f}/s, ping/trivial ratio "
+        f"{ratio('pings'):.2f} (floors: {floors}); pings sent {sent}, answered 200 {answered}, "
+        f"stored {stored} ({database}, gunicorn 2 workers x 4 threads, CPU affinity "
+        f"{config['WEB_CPU_AFFINITY']}, {CONNECTIONS} connections)"
     )
     if stored != sent or answered != sent:
         raise SystemExit("pings were lost")
