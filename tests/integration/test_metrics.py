@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
 import signal
 import subprocess
@@ -22,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.processes import die_with_parent
 from app.services import api_keys, channels, monitors
 from tests.pipeline import work
-from tests.processes import PROJECT, Running, create_key, free_port
+from tests.processes import PROJECT, Running, create_key, free_port, process_env
 from tests.targets import TargetServer
 
 TYPES = {
@@ -162,12 +161,9 @@ def test_the_allowed_addresses_scrape_without_a_key_and_no_others(make_app):
 # --- several processes -----------------------------------------------------------------------
 
 
-def _scraped_env(**extra) -> dict:
-    """A process's environment without the run's Upcron settings, scraped from loopback
-    without a key and writing no access log."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UPCRON_")}
-    env.update(UPCRON_METRICS_ALLOW="127.0.0.1", UPCRON_ACCESS_LOG="off", **extra)
-    return env
+def _scraped_env(tmp_path, **extra) -> dict:
+    """process_env, scraped from loopback without a key and writing no access log."""
+    return process_env(tmp_path, UPCRON_METRICS_ALLOW="127.0.0.1", UPCRON_ACCESS_LOG="off", **extra)
 
 
 def _scrape_until(url: str, enough, timeout: float = 60) -> dict:
@@ -194,8 +190,8 @@ def test_the_processes_of_a_host_add_up(app, database_url, redis_url, tmp_path):
     with app.app_context():
         code = monitors.create({"kind": "heartbeat", "name": "Nightly", "period_sec": 3600}).code
     env = _scraped_env(
+        tmp_path,
         PROMETHEUS_MULTIPROC_DIR=str(folder),
-        UPCRON_INSTANCE_DIR=str(tmp_path),
         UPCRON_DATABASE_URL=database_url,
         UPCRON_REDIS_URL=redis_url,
     )
@@ -242,7 +238,7 @@ def test_up_sums_web_scheduler_and_workers_in_a_fresh_folder(tmp_path, target):
     folder.mkdir()
     (folder / "counter_1.db").write_bytes(b"\0" * 64)  # an earlier run's
     port = free_port()
-    env = _scraped_env(UPCRON_INSTANCE_DIR=str(tmp_path), UPCRON_PORT=str(port), UPCRON_WORKERS="1")
+    env = _scraped_env(tmp_path, UPCRON_PORT=str(port))
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     up = Running([sys.executable, "-m", "app", "up"], env)
     base = f"http://127.0.0.1:{port}"
