@@ -237,8 +237,10 @@ def _common_statement() -> sa.Select:
         )
     )
     rollup = results.rollup_upsert("postgresql", source).cte("rollup")
-    assert _PING_COLUMNS[0] == "monitor_id"
-    values = [row.c.id] + [sa.bindparam(c, type_=_pings.c[c].type) for c in _PING_COLUMNS[1:]]
+    values = [
+        row.c.id if c == "monitor_id" else sa.bindparam(c, type_=_pings.c[c].type)
+        for c in _PING_COLUMNS
+    ]
     stored = _pings.insert().from_select(_PING_COLUMNS, sa.select(*values)).cte("stored")
     return sa.select(written.c.id, written.c.rate_count).add_cte(rollup, stored)
 
