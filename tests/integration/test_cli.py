@@ -79,7 +79,8 @@ def test_up_serves_setup_and_ctrl_c_stops_everything(tmp_path):
     def read():
         for line in process.stdout:
             output.append(line)
-            if f"Upcron is running at http://127.0.0.1:{port}" in line:
+            # The banner's last line: the snapshot below must not catch it half-read.
+            if line.rstrip() == "upcron    |   stop:       Ctrl-C":
                 running.set()
 
     reader = threading.Thread(target=read)
