@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from app.engine.scheduler import KEY_LEADER, KEY_STATUS
 from app.processes import die_with_parent
 from app.services import accounts
 from tests.conftest import run_cli
-from tests.processes import PROJECT, alive, descendants, free_port, process_env
+from tests.processes import PROJECT, Running, alive, cmdline, descendants, free_port, process_env
 
 
 def test_create_admin_from_options(app):
@@ -36,13 +35,6 @@ def test_create_admin_prompts_and_refuses_weak_passwords(app):
     assert "at least 12" in result.output
     with app.app_context():
         assert not accounts.setup_completed()
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-    except OSError:
-        return ""
 
 
 def _wait_until_started(redis_socket: Path) -> None:
@@ -64,34 +56,15 @@ def _wait_until_started(redis_socket: Path) -> None:
 
 def test_up_serves_setup_and_ctrl_c_stops_everything(tmp_path):
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "up"],
-        cwd=PROJECT,
-        env=process_env(tmp_path, UPCRON_PORT=str(port)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=die_with_parent,
-    )
-    # Read the output all along, as a terminal would: a full pipe would stall every child.
-    output, running = [], threading.Event()
-
-    def read():
-        for line in process.stdout:
-            output.append(line)
-            # The banner's last line: the snapshot below must not catch it half-read.
-            if line.rstrip() == "upcron    |   stop:       Ctrl-C":
-                running.set()
-
-    reader = threading.Thread(target=read)
-    reader.start()
+    up = Running([sys.executable, "-m", "app", "up"], process_env(tmp_path, UPCRON_PORT=str(port)))
     try:
-        assert running.wait(60), "".join(output)
+        # The banner's last line: the snapshot below must not catch the banner half-read.
+        up.wait_for("upcron    |   stop:       Ctrl-C")
         # A newcomer's console: the banner stays the last thing on screen once every child
         # has started (the worker waits for work, the scheduler leads), and a clean start
         # warns of nothing (the embedded Redis's own lines go to a file).
         _wait_until_started(tmp_path / "redis.sock")
-        shown = [line.rstrip() for line in output]
+        shown = [line.rstrip() for line in up.lines]
         assert shown[-4:] == [
             f"upcron    | Upcron is running at http://127.0.0.1:{port}",
             f"upcron    |   data:       SQLite database {tmp_path / 'upcron.db'}",
@@ -104,8 +77,8 @@ def test_up_serves_setup_and_ctrl_c_stops_everything(tmp_path):
         response = requests.get(f"http://127.0.0.1:{port}/", allow_redirects=False, timeout=15)
         assert response.status_code == 302 and response.headers["Location"] == "/setup"
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=15).json()["redis"] == "ok"
-        family = descendants(process.pid)
-        commands = [_cmdline(pid) for pid in family]
+        family = descendants(up.process.pid)
+        commands = [cmdline(pid) for pid in family]
         assert any("redis-server" in c for c in commands), commands
         assert any("gunicorn" in c for c in commands), commands
         # An RQ worker retitles itself when the setproctitle module is installed.
@@ -114,13 +87,10 @@ def test_up_serves_setup_and_ctrl_c_stops_everything(tmp_path):
         )
         assert any(c.endswith("-m app scheduler") for c in commands), commands
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
-        reader.join(10)
-        process.stdout.close()
-    assert process.returncode == 0, "".join(output)
+        output = up.stop()
+    assert up.process.returncode == 0, output
     # Every child stopped on SIGTERM, none had to be killed; `up` waited for each of them.
-    assert [line for line in output if "did not stop" in line] == []
+    assert [line for line in output.splitlines() if "did not stop" in line] == []
     assert [pid for pid in family if alive(pid)] == []
     assert not (tmp_path / "redis.sock").exists()
 

@@ -16,56 +16,43 @@ import requests
 
 from app import create_app
 from app.engine import scheduler
-from app.processes import die_with_parent
 from app.services import cron_jobs, system
-from tests.processes import PROJECT, alive, descendants, free_port, leader_pid, process_env
+from tests.processes import (
+    PROJECT,
+    Running,
+    alive,
+    cmdline,
+    descendants,
+    free_port,
+    leader_pid,
+    process_env,
+)
 
 BACK_WITHIN_SEC = 15
+RUNNING = "Upcron is running at"  # the banner's first line
 HEARTBEAT_SEC = 2
 
 # How each child shows in /proc/<pid>/cmdline; an RQ worker retitles itself when the
 # setproctitle module is installed.
 _KINDS = {
-    "redis": (b"redis-server",),
-    "web": (b"gunicorn",),
-    "worker": (b"app worker", b"rq:worker:"),
-    "scheduler": (b"app scheduler",),
+    "redis": ("redis-server",),
+    "web": ("gunicorn",),
+    "worker": ("app worker", "rq:worker:"),
+    "scheduler": ("app scheduler",),
 }
 
 
-class Up:
-    """A running `upcron up`, its output read all along (a full pipe would stall it)."""
+class Up(Running):
+    """A running `upcron up` on an instance folder of its own."""
 
     def __init__(self, instance: Path):
         self.dir = instance
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.output: list[str] = []
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "app", "up"],
-            cwd=PROJECT,
-            env=process_env(
-                instance,
-                UPCRON_PORT=str(self.port),
-                UPCRON_WORKER_HEARTBEAT_SEC=str(HEARTBEAT_SEC),
-            ),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            preexec_fn=die_with_parent,
+        env = process_env(
+            instance, UPCRON_PORT=str(self.port), UPCRON_WORKER_HEARTBEAT_SEC=str(HEARTBEAT_SEC)
         )
-        self.running = threading.Event()
-        self.reader = threading.Thread(target=self._read)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.process.stdout:
-            self.output.append(line)
-            if "Upcron is running at" in line:
-                self.running.set()
-
-    def log(self) -> str:
-        return "".join(self.output)
+        super().__init__([sys.executable, "-m", "app", "up"], env)
 
     def children(self, kind: str) -> list[int]:
         """Live children of `up` of one kind."""
@@ -76,26 +63,18 @@ class Up:
         except OSError:
             return []
         for pid in map(int, candidates):
-            try:
-                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-            except OSError:
-                continue
-            if any(marker in command for marker in _KINDS[kind]) and alive(pid):
+            if any(marker in cmdline(pid) for marker in _KINDS[kind]) and alive(pid):
                 pids.append(pid)
         return pids
 
     def redis(self) -> redis.Redis:
         return redis.Redis(unix_socket_path=str(self.dir / "redis.sock"), socket_timeout=2)
 
-    def stop(self) -> None:
+    def stop(self) -> str:
         family = descendants(self.process.pid)
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
         try:
-            self.process.wait(timeout=30)
+            return super().stop()
         finally:
-            self.reader.join(10)
-            self.process.stdout.close()
             for pid in family:  # nothing may outlive a failed test
                 if alive(pid):
                     os.kill(pid, signal.SIGKILL)
@@ -158,7 +137,7 @@ def up(tmp_path_factory):
     instance = tmp_path_factory.mktemp("up")
     stack = Up(instance)
     try:
-        assert stack.running.wait(60), stack.log()
+        stack.wait_for(RUNNING)
         app = create_app(
             {
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'upcron.db'}",
@@ -182,10 +161,10 @@ def test_a_killed_worker_is_replaced_while_the_web_keeps_answering(up):
     with HealthWatch(up.url) as health:
         os.kill(old, signal.SIGKILL)
         new = _until(lambda: _replacement(up, "worker", old))
-        assert new, up.log()
-        assert _until(lambda: new in _registered_pids(conn)), up.log()
+        assert new, up.output()
+        assert _until(lambda: new in _registered_pids(conn)), up.output()
     assert health.polls > 0 and health.failures == 0
-    assert "worker.1 was killed by SIGKILL; restarting it now" in up.log()
+    assert "worker.1 was killed by SIGKILL; restarting it now" in up.output()
 
 
 def test_a_killed_scheduler_is_replaced_and_leads_again(up):
@@ -195,9 +174,9 @@ def test_a_killed_scheduler_is_replaced_and_leads_again(up):
     with HealthWatch(up.url) as health:
         os.kill(old, signal.SIGKILL)
         new = _until(lambda: _replacement(up, "scheduler", old))
-        assert new, up.log()
+        assert new, up.output()
         # The dead leader's lock runs out (10 s) and the new scheduler takes it.
-        assert _until(lambda: leader_pid(conn) == new), up.log()
+        assert _until(lambda: leader_pid(conn) == new), up.output()
     assert health.polls > 0 and health.failures == 0
 
 
@@ -208,7 +187,7 @@ def test_a_killed_web_server_is_replaced_and_no_connection_is_refused(up):
     with HealthWatch(up.url, timeout=BACK_WITHIN_SEC) as health:
         os.kill(old, signal.SIGKILL)
         new = _until(lambda: _replacement(up, "web", old))
-        assert new, up.log()
+        assert new, up.output()
         assert _until(lambda: requests.get(f"{up.url}/healthz", timeout=2).status_code == 200)
     assert health.polls > 0 and health.failures == 0
     assert up.children("web") == [new]
@@ -219,17 +198,19 @@ def test_a_killed_redis_is_replaced_and_everyone_reconnects(up):
     (worker,) = up.children("worker")
     (scheduler_pid,) = up.children("scheduler")
     os.kill(old, signal.SIGKILL)
-    assert _until(lambda: _replacement(up, "redis", old)), up.log()
+    assert _until(lambda: _replacement(up, "redis", old)), up.output()
     conn = up.redis()
     assert _until(lambda: requests.get(f"{up.url}/healthz", timeout=2).status_code == 200)
     # The scheduler rebuilt its due set from SQL; the worker registered again.
-    assert _until(lambda: conn.zrange(scheduler.KEY_DUE, 0, -1) == [b"c:1"]), up.log()
+    assert _until(lambda: conn.zrange(scheduler.KEY_DUE, 0, -1) == [b"c:1"]), up.output()
     assert _until(lambda: leader_pid(conn) == scheduler_pid)
-    assert _until(lambda: worker in _registered_pids(conn), HEARTBEAT_SEC + 5), up.log()
+    assert _until(lambda: worker in _registered_pids(conn), HEARTBEAT_SEC + 5), up.output()
     assert up.children("worker") == [worker]  # reconnected, not restarted
     # RQ's scheduler process (notification retries) runs again and holds its locks, though
     # the worker that ran it first was killed in the first test.
-    assert _until(lambda: conn.exists("rq:scheduler-lock:notify"), 2 * HEARTBEAT_SEC + 5), up.log()
+    assert _until(lambda: conn.exists("rq:scheduler-lock:notify"), 2 * HEARTBEAT_SEC + 5), (
+        up.output()
+    )
 
 
 def test_workers_register_again_within_a_heartbeat_after_redis_is_emptied(up):
@@ -266,9 +247,11 @@ def test_up_gives_up_on_a_child_that_keeps_crashing(up):
             break
         os.kill(pids[0], signal.SIGKILL)
         _until(lambda: pids[0] not in up.children("worker"))
-    assert up.process.wait(30) == 1, up.log()
-    assert "restarting it in 2 s" in up.log()  # the wait grew: now, 1 s, 2 s, …
-    assert "worker.1 was killed by SIGKILL, its 5th crash within 5 minutes: giving up" in up.log()
+    assert up.process.wait(30) == 1, up.output()
+    assert "restarting it in 2 s" in up.output()  # the wait grew: now, 1 s, 2 s, …
+    assert (
+        "worker.1 was killed by SIGKILL, its 5th crash within 5 minutes: giving up" in up.output()
+    )
     # `up` waited for its children; theirs (gunicorn's workers) go with them.
     assert _until(lambda: not [pid for pid in family if alive(pid)], 30), [
         pid for pid in family if alive(pid)
@@ -279,7 +262,7 @@ def test_a_start_right_after_a_crash_stops_the_redis_left_behind(tmp_path):
     first = Up(tmp_path)
     second = stale = None
     try:
-        assert first.running.wait(60), first.log()
+        first.wait_for(RUNNING)
         (stale,) = first.children("redis")
         # A Redis that has not finished stopping when `up` starts again: frozen here, and
         # then its `up` dies outright, so nothing stops it.
@@ -287,8 +270,8 @@ def test_a_start_right_after_a_crash_stops_the_redis_left_behind(tmp_path):
         os.kill(first.process.pid, signal.SIGKILL)
         first.process.wait()
         second = Up(tmp_path)
-        assert second.running.wait(30), second.log()
-        assert f"stopped the embedded Redis (pid {stale}) of an earlier run" in second.log()
+        second.wait_for(RUNNING, 30)
+        assert f"stopped the embedded Redis (pid {stale}) of an earlier run" in second.output()
         assert not alive(stale)
         assert requests.get(f"{second.url}/healthz", timeout=5).json()["redis"] == "ok"
     finally:
